@@ -1,0 +1,118 @@
+package psi.api;
+
+import java.util.List;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+import psi.api.dto.AttachRequestDTO;
+import psi.api.dto.ChangeDTO;
+import psi.api.dto.DetachRequestDTO;
+import psi.api.dto.ImageDTO;
+import psi.api.dto.ImageMetadataDTO;
+
+/**
+ * The psi engine: portable service images and their attachment to the host,
+ * with the meaning of systemd's {@code portablectl}.
+ * <p>
+ * Every method takes a {@code root}: the directory under which every host path
+ * is resolved ({@code null} for the configured root, by default {@code /}), as
+ * {@code systemctl --root}. An image argument is a name (searched in the image
+ * search paths) or a path (read under the root). All methods are thread safe;
+ * operations that change the host are serialized. Every failure is a
+ * {@link PsiException} whose message names what is wrong and where; a failed
+ * change leaves the host as it was.
+ */
+@ProviderType
+public interface Portables {
+
+	/**
+	 * Lists the images found in the search paths.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @return the images, sorted by name
+	 */
+	List<ImageDTO> list(String root);
+
+	/**
+	 * Reads an image's metadata and the unit files that match the prefixes.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param image an image name or path
+	 * @param prefixes unit name prefixes; empty for the image's default prefix
+	 * @return the metadata
+	 */
+	ImageMetadataDTO inspect(String root, String image, List<String> prefixes);
+
+	/**
+	 * Attaches an image's matching units to the host.
+	 *
+	 * @param request what to attach and how
+	 * @return the changes made, in order
+	 */
+	List<ChangeDTO> attach(AttachRequestDTO request);
+
+	/**
+	 * Detaches an image's units from the host (found by their drop-in marker).
+	 *
+	 * @param request what to detach
+	 * @return the changes made, in order
+	 */
+	List<ChangeDTO> detach(DetachRequestDTO request);
+
+	/**
+	 * Detaches the units of any version of the image and attaches the given
+	 * version's, in one step.
+	 *
+	 * @param request what to attach and how
+	 * @return the changes made, in order
+	 */
+	List<ChangeDTO> reattach(AttachRequestDTO request);
+
+	/**
+	 * The attachment state of an image: {@code detached}, {@code attached},
+	 * {@code attached-runtime}, {@code enabled}, {@code enabled-runtime},
+	 * {@code running} or {@code running-runtime}.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param image an image name or path
+	 * @return the state
+	 */
+	String state(String root, String image);
+
+	/**
+	 * Marks an image read-only or writable.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param image an image name or path
+	 * @param readOnly the new state
+	 */
+	void markReadOnly(String root, String image, boolean readOnly);
+
+	/**
+	 * Removes detached images from the host.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param images image names or paths
+	 * @return the changes made
+	 */
+	List<ChangeDTO> remove(String root, List<String> images);
+
+	/**
+	 * Lists the profiles an attach can use: the host's and the sandbox policies'.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @return the profile names, sorted
+	 */
+	List<String> profiles(String root);
+
+	/**
+	 * The prefixes an attach or inspect matches units with: the given ones,
+	 * or the image's default prefix (its file name cut at the first {@code _},
+	 * or without {@code .raw}).
+	 *
+	 * @param image an image name or path
+	 * @param prefixes the prefixes asked for, possibly empty
+	 * @return the prefixes used
+	 */
+	List<String> matchPrefixes(String image, List<String> prefixes);
+}

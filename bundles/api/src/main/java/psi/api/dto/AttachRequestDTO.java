@@ -1,0 +1,24 @@
+package psi.api.dto;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.osgi.dto.DTO;
+
+/** What to attach and how: the options of {@code portablectl attach}. */
+public class AttachRequestDTO extends DTO {
+	/** The host root, or {@code null} for the configured one. */
+	public String root;
+	/** An image name or path. */
+	public String image;
+	/** Unit name prefixes; empty for the image's default prefix. */
+	public List<String> prefixes = new ArrayList<>();
+	/** The profile, {@code default} unless set. */
+	public String profile = "default";
+	/** Attach below {@code /run} (until reboot) instead of {@code /etc}. */
+	public boolean runtime;
+	/** {@code auto}, {@code copy}, {@code symlink} or {@code mixed}. */
+	public String copy = "auto";
+	/** Replace units that exist on the host already. */
+	public boolean force;
+}

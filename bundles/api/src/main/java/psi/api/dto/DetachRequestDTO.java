@@ -1,0 +1,13 @@
+package psi.api.dto;
+
+import org.osgi.dto.DTO;
+
+/** What to detach: the options of {@code portablectl detach}. */
+public class DetachRequestDTO extends DTO {
+	/** The host root, or {@code null} for the configured one. */
+	public String root;
+	/** An image name or path. */
+	public String image;
+	/** Detach from below {@code /run} instead of {@code /etc}. */
+	public boolean runtime;
+}

@@ -1,0 +1,24 @@
+package psi.api.dto;
+
+import java.util.List;
+import java.util.Map;
+
+import org.osgi.dto.DTO;
+
+/** What {@code psi inspect} shows of an image. */
+public class ImageMetadataDTO extends DTO {
+	/** The image name. */
+	public String name;
+	/** The image's host path as the host sees it. */
+	public String path;
+	/** {@code directory}, {@code subvolume} or {@code raw}. */
+	public String type;
+	/** The version from the image file name, or {@code null}. */
+	public String version;
+	/** The raw os-release file. */
+	public String osReleaseText;
+	/** The parsed os-release fields, in file order. */
+	public Map<String, String> osRelease;
+	/** The units that match the requested prefixes, sorted by name. */
+	public List<UnitFileDTO> units;
+}

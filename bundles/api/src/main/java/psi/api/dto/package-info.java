@@ -1,0 +1,9 @@
+/**
+ * Data transfer objects of the psi engine API: plain public fields, no behaviour.
+ */
+@Export
+@Version("1.0.0")
+package psi.api.dto;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

@@ -1,0 +1,144 @@
+package psi.spi.format;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * An image tree that is a directory on the host: the base of the directory
+ * and subvolume formats, and how the engine reads the host below its root.
+ * <p>
+ * Every lookup is done without following links ({@code NOFOLLOW_LINKS}), as
+ * the {@link ImageTree} contract requires. Subclasses add how the image is
+ * marked read-only.
+ */
+public class DirectoryTree implements ImageTree {
+
+	private final Path dir;
+	private final String type;
+
+	/**
+	 * @param dir the directory on the host
+	 * @param type the image type name
+	 */
+	public DirectoryTree(Path dir, String type) {
+		this.dir = dir;
+		this.type = type;
+	}
+
+	@Override
+	public String type() {
+		return type;
+	}
+
+	@Override
+	public Path path() {
+		return dir;
+	}
+
+	@Override
+	public RootKind rootKind() {
+		return RootKind.DIRECTORY;
+	}
+
+	/**
+	 * @param path an absolute path inside the tree
+	 * @return the host path of it
+	 */
+	protected Path host(String path) {
+		String rel = path;
+		while (rel.startsWith("/")) {
+			rel = rel.substring(1);
+		}
+		return rel.isEmpty() ? dir : dir.resolve(rel);
+	}
+
+	@Override
+	public Optional<Entry> lstat(String path) throws IOException {
+		Path p = host(path);
+		PosixFileAttributes a;
+		try {
+			a = Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+		} catch (NoSuchFileException | NotDirectoryException e) {
+			return Optional.empty();
+		}
+		int mode = mode(a.permissions());
+		if (a.isSymbolicLink()) {
+			return Optional.of(new Entry(Entry.Kind.SYMLINK, 0777, 0, Files.readSymbolicLink(p).toString()));
+		}
+		if (a.isDirectory()) {
+			return Optional.of(new Entry(Entry.Kind.DIRECTORY, mode, 0, null));
+		}
+		if (a.isRegularFile()) {
+			return Optional.of(new Entry(Entry.Kind.FILE, mode, a.size(), null));
+		}
+		return Optional.of(new Entry(Entry.Kind.OTHER, mode, 0, null));
+	}
+
+	@Override
+	public List<String> list(String path) throws IOException {
+		List<String> names = new ArrayList<>();
+		try (DirectoryStream<Path> ds = Files.newDirectoryStream(host(path))) {
+			for (Path p : ds) {
+				names.add(p.getFileName().toString());
+			}
+		} catch (NoSuchFileException | NotDirectoryException e) {
+			return List.of();
+		}
+		return names;
+	}
+
+	@Override
+	public byte[] read(String path, int maxBytes) throws IOException {
+		Path p = host(path);
+		// NOFOLLOW: the engine resolved links already; a link appearing here is a race, refuse it
+		if (Files.isSymbolicLink(p)) {
+			throw new ImageException("'" + path + "' in " + dir + " changed into a symbolic link while being read");
+		}
+		try (InputStream in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
+			byte[] b = in.readNBytes(maxBytes + 1);
+			if (b.length > maxBytes) {
+				throw new ImageException("'" + path + "' in " + dir + " is larger than " + maxBytes + " bytes");
+			}
+			return b;
+		}
+	}
+
+	@Override
+	public Optional<Path> hostPath(String path) {
+		return Optional.of(host(path));
+	}
+
+	@Override
+	public boolean isReadOnly() throws IOException {
+		return !Files.isWritable(dir);
+	}
+
+	@Override
+	public void setReadOnly(boolean readOnly) throws IOException {
+		throw new ImageException(type + " image " + dir + " cannot be marked read-only");
+	}
+
+	/**
+	 * @param perms POSIX permissions
+	 * @return the mode bits
+	 */
+	public static int mode(Set<PosixFilePermission> perms) {
+		int m = 0;
+		for (PosixFilePermission p : perms) {
+			m |= 1 << (8 - p.ordinal());
+		}
+		return m;
+	}
+}

@@ -1,0 +1,96 @@
+package psi.spi.format;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * An open image: raw, unresolved access to its file tree and what systemd
+ * needs to root a service in it.
+ * <p>
+ * Paths given to {@link #lstat}, {@link #list} and {@link #read} are absolute
+ * inside the image ({@code /usr/lib/os-release}), normalized, and free of
+ * symbolic links in every component but the last: the engine resolves links
+ * itself, inside the image's root, so that nothing escapes it. An
+ * implementation must never follow a link on its own.
+ * <p>
+ * Instances are used by one thread at a time and closed by the engine.
+ */
+@ConsumerType
+public interface ImageTree extends Closeable {
+
+	/** @return the type name, as {@link ImageFormat#TYPE} */
+	String type();
+
+	/** @return the image's host path (a directory, subvolume or file) */
+	Path path();
+
+	/** @return how systemd roots a service in this image */
+	RootKind rootKind();
+
+	/**
+	 * Describes one path without following a final symbolic link.
+	 *
+	 * @param path absolute path inside the image
+	 * @return the entry, or empty if nothing is there
+	 * @throws IOException on an I/O error or a corrupt image
+	 */
+	Optional<Entry> lstat(String path) throws IOException;
+
+	/**
+	 * Lists the names in a directory of the image, in no particular order.
+	 *
+	 * @param dir absolute path of a directory inside the image
+	 * @return the names (not paths) of its entries; empty if it is absent
+	 * @throws IOException on an I/O error or a corrupt image
+	 */
+	List<String> list(String dir) throws IOException;
+
+	/**
+	 * Reads a regular file of the image.
+	 *
+	 * @param path absolute path of a regular file inside the image
+	 * @param maxBytes the most bytes the caller accepts
+	 * @return the content
+	 * @throws ImageException if the file is larger than {@code maxBytes}
+	 * @throws IOException on an I/O error or a corrupt image
+	 */
+	byte[] read(String path, int maxBytes) throws IOException;
+
+	/**
+	 * The host path under which a file of the image can be reached directly,
+	 * for {@code --copy=symlink}; only directory-like images have one.
+	 *
+	 * @param path absolute path inside the image
+	 * @return the host path, or empty if the image is not a host directory tree
+	 */
+	default Optional<Path> hostPath(String path) {
+		return Optional.empty();
+	}
+
+	/** @return whether the image is marked read-only */
+	boolean isReadOnly() throws IOException;
+
+	/**
+	 * Marks the image read-only or writable (for directories the immutable
+	 * flag, for subvolumes the btrfs flag, for files the write bits).
+	 *
+	 * @param readOnly the new state
+	 * @throws IOException if the flag cannot be set
+	 */
+	void setReadOnly(boolean readOnly) throws IOException;
+
+	/** @return bytes used by the image, or -1 when unknown (portablectl shows {@code -}) */
+	default long usage() {
+		return -1;
+	}
+
+	@Override
+	default void close() throws IOException {
+		// most images hold nothing open
+	}
+}

@@ -1,0 +1,130 @@
+package psi.core.internal;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+import psi.spi.format.DirectoryTree;
+import psi.spi.format.Entry;
+
+/**
+ * Where portabled keeps things on a host, resolved under a root directory as
+ * {@code systemctl --root} does: files land under the root, while paths
+ * written into files are the paths as seen from the root.
+ */
+public final class HostLayout {
+
+	/** The image search path, in order: two link directories, the pool, then vendor directories. */
+	public static final List<String> IMAGE_DIRS = List.of("/etc/portables", "/run/portables", "/var/lib/portables",
+		"/usr/local/lib/portables", "/usr/lib/portables");
+
+	/** Where portable profiles are looked up, in order. */
+	public static final List<String> PROFILE_DIRS = List.of("/etc/systemd/portable/profile",
+		"/run/systemd/portable/profile", "/usr/local/lib/systemd/portable/profile", "/usr/lib/systemd/portable/profile",
+		"/lib/systemd/portable/profile");
+
+	/**
+	 * The system unit search path: an image's, and the host's when checking for
+	 * existing units. Debian 12 builds systemd 252 split-usr, so {@code /lib}
+	 * comes before {@code /usr/lib}.
+	 */
+	public static final List<String> UNIT_PATH = List.of("/etc/systemd/system.control", "/run/systemd/system.control",
+		"/run/systemd/transient", "/run/systemd/generator.early", "/etc/systemd/system",
+		"/etc/systemd/system.attached", "/run/systemd/system", "/run/systemd/system.attached",
+		"/run/systemd/generator", "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
+		"/run/systemd/generator.late");
+
+	private final Path root;
+	private final DirectoryTree tree;
+	private final TreeResolver resolver;
+
+	/** @param root the host root, an absolute directory */
+	public HostLayout(Path root) {
+		this.root = root.toAbsolutePath().normalize();
+		this.tree = new DirectoryTree(this.root, "host");
+		this.resolver = new TreeResolver(tree::lstat, "root " + this.root);
+	}
+
+	/** @return the root */
+	public Path root() {
+		return root;
+	}
+
+	/**
+	 * @param path an absolute path as seen from the root
+	 * @return the real path of it
+	 */
+	public Path host(String path) {
+		String rel = path;
+		while (rel.startsWith("/")) {
+			rel = rel.substring(1);
+		}
+		return rel.isEmpty() ? root : root.resolve(rel);
+	}
+
+	/**
+	 * Follows links under the root (absolute targets start at the root).
+	 *
+	 * @param path an absolute path as seen from the root
+	 * @return the resolved path and what is there
+	 * @throws IOException if a link leads out of the root or loops
+	 */
+	public TreeResolver.Resolved resolve(String path) throws IOException {
+		return resolver.resolve(path);
+	}
+
+	/**
+	 * @param path an absolute path as seen from the root, whose parents are no links
+	 * @return what is there, not following a final link
+	 */
+	public Optional<Entry> lstat(String path) throws IOException {
+		return tree.lstat(path);
+	}
+
+	/**
+	 * @param dir an absolute directory path as seen from the root, no links in it
+	 * @return the names in it; empty if it is absent
+	 */
+	public List<String> list(String dir) throws IOException {
+		return tree.list(dir);
+	}
+
+	/**
+	 * @param path an absolute path as seen from the root
+	 * @return whether something exists there, following links
+	 */
+	public boolean exists(String path) throws IOException {
+		return resolve(path).entry().isPresent();
+	}
+
+	/**
+	 * @param path an absolute path as seen from the root
+	 * @param kind what it must be
+	 * @return whether such a thing exists there, following links
+	 */
+	public boolean exists(String path, Entry.Kind kind) throws IOException {
+		return resolve(path).entry().map(e -> e.kind() == kind).orElse(false);
+	}
+
+	/**
+	 * @param runtime whether for this boot only
+	 * @return the directory attached units are written to
+	 */
+	public static String attachedDir(boolean runtime) {
+		return runtime ? "/run/systemd/system.attached" : "/etc/systemd/system.attached";
+	}
+
+	/**
+	 * @param runtime whether for this boot only
+	 * @return the directory of links to images outside the search path
+	 */
+	public static String linkDir(boolean runtime) {
+		return runtime ? "/run/portables" : "/etc/portables";
+	}
+
+	/** @return the host's os-release, bound into services: {@code /etc/os-release}, else {@code /usr/lib/os-release} */
+	public String osReleaseSource() throws IOException {
+		return exists("/etc/os-release") ? "/etc/os-release" : "/usr/lib/os-release";
+	}
+}

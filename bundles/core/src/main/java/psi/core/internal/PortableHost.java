@@ -1,0 +1,558 @@
+package psi.core.internal;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+import psi.api.PsiException;
+import psi.api.dto.AttachRequestDTO;
+import psi.api.dto.ChangeDTO;
+import psi.api.dto.DetachRequestDTO;
+import psi.api.dto.ImageDTO;
+import psi.api.dto.ImageMetadataDTO;
+import psi.api.dto.UnitFileDTO;
+import psi.spi.format.Entry;
+import psi.spi.format.ImageFormat;
+import psi.spi.format.ImageTree;
+import psi.spi.sandbox.SandboxPolicy;
+
+/**
+ * The portable services of one host root: image discovery, attach, detach
+ * and state, as portabled 252 does them. Made per operation with a snapshot of
+ * the plugins; not thread safe (the engine serializes changes).
+ */
+final class PortableHost {
+
+	/** An image found and opened. */
+	record OpenImage(String path, String fileName, ImageTree tree) implements AutoCloseable {
+		String label() {
+			return "image '" + path + "'";
+		}
+
+		@Override
+		public void close() throws IOException {
+			tree.close();
+		}
+	}
+
+	/** Where a profile's {@code service.conf} comes from: a host file, or a policy's bytes. */
+	record Profile(String hostPath, byte[] content, String policy) {
+	}
+
+	private final HostLayout layout;
+	private final List<ImageFormat> formats;
+	private final List<SandboxPolicy> policies;
+	private final Path cwd;
+
+	/**
+	 * @param layout the host
+	 * @param formats the image formats, highest ranking first
+	 * @param policies the sandbox policies, highest ranking first
+	 * @param cwd the directory relative image paths are resolved against
+	 */
+	PortableHost(HostLayout layout, List<ImageFormat> formats, List<SandboxPolicy> policies, Path cwd) {
+		this.layout = layout;
+		this.formats = formats;
+		this.policies = policies;
+		this.cwd = cwd;
+	}
+
+	// ---- finding images
+
+	/**
+	 * Finds an image by name in the search path, or by path under the root.
+	 *
+	 * @param nameOrPath the argument
+	 * @return the path as the host sees it (a name: as found; a path: with links resolved)
+	 */
+	String locate(String nameOrPath) throws IOException {
+		if (ImageName.isValidName(nameOrPath)) {
+			for (String dir : HostLayout.IMAGE_DIRS) {
+				String p = dir + "/" + nameOrPath;
+				if (layout.exists(p, Entry.Kind.DIRECTORY)) {
+					return p;
+				}
+				for (String suffix : ImageName.RAW_SUFFIXES) {
+					if (layout.exists(p + suffix, Entry.Kind.FILE)) {
+						return p + suffix;
+					}
+				}
+			}
+			throw new PsiException("No image '" + nameOrPath + "' found. (Searched " + String.join(", ", HostLayout.IMAGE_DIRS)
+				+ " for " + nameOrPath + " and " + nameOrPath + ".raw.)", 4, null);
+		}
+		String view = viewPath(nameOrPath);
+		TreeResolver.Resolved r = layout.resolve(view);
+		if (r.entry().isEmpty()) {
+			throw new PsiException("Cannot normalize specified image path '" + nameOrPath + "': No such file or directory"
+				+ (layout.root().toString().equals("/") ? "" : " (under " + layout.root() + ")"), 4, null);
+		}
+		return r.path();
+	}
+
+	/** @return the argument as an absolute path seen from the root */
+	private String viewPath(String path) {
+		if (path.startsWith("/")) {
+			return Path.of(path).normalize().toString();
+		}
+		Path abs = cwd.resolve(path).normalize();
+		if (layout.root().toString().equals("/")) {
+			return abs.toString();
+		}
+		if (!abs.startsWith(layout.root())) {
+			throw new PsiException("image path '" + path + "' (" + abs + ") is outside the root " + layout.root()
+				+ "; give it as an absolute path as seen from the root");
+		}
+		return "/" + layout.root().relativize(abs);
+	}
+
+	/**
+	 * Opens an image with the first format that claims it.
+	 *
+	 * @param nameOrPath the argument
+	 * @return the open image; the caller closes it
+	 */
+	OpenImage open(String nameOrPath) throws IOException {
+		String path = locate(nameOrPath);
+		return openAt(path);
+	}
+
+	private OpenImage openAt(String path) throws IOException {
+		Path real = layout.host(layout.resolve(path).path());
+		for (ImageFormat f : formats) {
+			Optional<ImageTree> t;
+			try {
+				t = f.open(real);
+			} catch (RuntimeException e) {
+				throw new PsiException("image format " + f.getClass().getName() + " failed on " + path + ": " + e, e);
+			}
+			if (t.isPresent()) {
+				return new OpenImage(path, DropInWriter.lastComponent(path), t.get());
+			}
+		}
+		throw new PsiException("Image '" + path + "' is of no type psi knows, refusing. (Image formats installed: " + formatNames() + ")");
+	}
+
+	private String formatNames() {
+		List<String> names = new ArrayList<>();
+		for (ImageFormat f : formats) {
+			names.add(f.getClass().getSimpleName());
+		}
+		return names.isEmpty() ? "none installed" : String.join(", ", names);
+	}
+
+	// ---- metadata
+
+	ImageMetadataDTO inspect(String nameOrPath, List<String> prefixes) throws IOException {
+		try (OpenImage img = open(nameOrPath)) {
+			ImageReader reader = new ImageReader(img.tree(), img.label());
+			ImageReader.Release release = reader.osRelease();
+			List<String> matches = prefixes.isEmpty() ? List.of(defaultPrefix(img)) : prefixes;
+			TreeMap<String, ImageReader.UnitFile> units = reader.units(matches);
+			ImageMetadataDTO dto = new ImageMetadataDTO();
+			dto.name = ImageName.stripSuffix(img.fileName());
+			dto.path = img.path();
+			dto.type = img.tree().type();
+			dto.version = ImageName.version(img.fileName());
+			dto.osReleaseText = release.text();
+			dto.osRelease = new LinkedHashMap<>(release.release().fields());
+			dto.units = new ArrayList<>();
+			for (ImageReader.UnitFile u : units.values()) {
+				UnitFileDTO f = new UnitFileDTO();
+				f.name = u.name();
+				f.path = u.path();
+				f.content = new String(u.content(), StandardCharsets.UTF_8);
+				dto.units.add(f);
+			}
+			return dto;
+		}
+	}
+
+	private static String defaultPrefix(OpenImage img) {
+		try {
+			return ImageName.defaultPrefix(img.fileName());
+		} catch (IllegalArgumentException e) {
+			throw new PsiException("Failed to extract prefix of image name '" + img.fileName() + "': Invalid argument ("
+				+ e.getMessage() + ")");
+		}
+	}
+
+	// ---- attach
+
+	List<ChangeDTO> attach(AttachRequestDTO req, boolean reattach) throws IOException {
+		String copy = req.copy == null ? "auto" : req.copy;
+		if (!List.of("auto", "copy", "symlink", "mixed").contains(copy)) {
+			throw new PsiException("Failed to parse --copy= argument: " + copy + " (one of auto, copy, symlink, mixed)");
+		}
+		for (String p : req.prefixes) {
+			if (!UnitNames.isValidPrefix(p)) {
+				throw new PsiException("Unit name prefix not valid: " + p);
+			}
+		}
+		String profileName = req.profile == null || req.profile.isEmpty() ? "default" : req.profile;
+		if (profileName.contains("/") || profileName.startsWith(".")) {
+			throw new PsiException("Unit profile name not valid: " + profileName);
+		}
+		try (OpenImage img = open(req.image)) {
+			ImageReader reader = new ImageReader(img.tree(), img.label());
+			OsRelease release = reader.osRelease().release();
+			if (release.get("ID") == null) {
+				throw new PsiException("Image " + img.path() + " os-release metadata lacks the ID field");
+			}
+			List<String> matches = req.prefixes.isEmpty() ? List.of(defaultPrefix(img)) : req.prefixes;
+			String portablePrefixes = release.get("PORTABLE_PREFIXES");
+			if (portablePrefixes != null) {
+				List<String> valid = List.of(portablePrefixes.trim().split("\\s+"));
+				if (!valid.containsAll(matches)) {
+					throw new PsiException("Selected matches '" + String.join("', '", matches)
+						+ "' are not compatible with portable service image '" + img.path()
+						+ "', refusing. (Acceptable prefix matches are: " + String.join(", ", valid) + ")");
+				}
+			}
+			TreeMap<String, ImageReader.UnitFile> units = reader.units(matches);
+			if (units.isEmpty()) {
+				throw new PsiException("Couldn't find any matching unit files in image '" + img.path() + "', refusing.");
+			}
+			Profile profile = profile(profileName);
+			List<ChangeDTO> changes = new ArrayList<>();
+			Transaction tx = new Transaction(layout);
+			try {
+				List<ChangeDTO> detached = List.of();
+				if (reattach) {
+					DetachRequestDTO d = new DetachRequestDTO();
+					d.image = img.path();
+					d.runtime = req.runtime;
+					detached = detach(d, tx);
+				}
+				if (!req.force) {
+					for (String name : units.keySet()) {
+						String where = unitOnHost(name);
+						if (where != null) {
+							throw new PsiException("Unit file '" + name + "' exists on the host already, refusing. (" + where
+								+ "; --force attaches anyway)");
+						}
+					}
+				}
+				String attached = HostLayout.attachedDir(req.runtime);
+				String osReleaseSource = layout.osReleaseSource();
+				tx.mkdirs(attached, changes);
+				for (ImageReader.UnitFile u : units.values()) {
+					String dropinDir = attached + "/" + u.name() + ".d";
+					tx.mkdirs(dropinDir, changes);
+					String conf = DropInWriter.portableConf(img.path(), img.tree().rootKind(), u.name(), img.fileName(),
+						osReleaseSource);
+					tx.write(dropinDir + "/20-portable.conf", conf.getBytes(StandardCharsets.UTF_8), changes);
+					if (u.name().endsWith(".service")) {
+						if (profile.hostPath() != null && !copy.equals("copy")) {
+							tx.symlink(dropinDir + "/10-profile.conf", profile.hostPath(), changes);
+						} else {
+							tx.copy(dropinDir + "/10-profile.conf", profile.content(), profile.hostPath(), changes);
+						}
+					}
+					String unitPath = attached + "/" + u.name();
+					Optional<Path> source = copy.equals("symlink") ? img.tree().hostPath(u.path()) : Optional.empty();
+					if (source.isPresent()) {
+						tx.symlink(unitPath, img.path() + u.path(), changes);
+					} else {
+						tx.copy(unitPath, u.content(), img.path() + u.path(), changes);
+					}
+				}
+				// portabled links every attached image into /etc/portables (or /run/portables), pool images too
+				String linkDir = HostLayout.linkDir(req.runtime);
+				if (!img.path().equals(linkDir + "/" + img.fileName())) {
+					String link = linkDir + "/" + img.fileName();
+					if (layout.lstat(link).isEmpty()) {
+						tx.mkdirs(HostLayout.linkDir(req.runtime), null);
+						tx.symlink(link, img.path(), changes);
+					}
+				}
+				tx.commit();
+				if (reattach) {
+					// as portabled: the removals the attach did not redo (by file name), then the attach's changes
+					java.util.Set<String> redone = new java.util.HashSet<>();
+					changes.forEach(c -> redone.add(DropInWriter.lastComponent(c.path)));
+					List<ChangeDTO> all = new ArrayList<>();
+					detached.stream().filter(c -> !redone.contains(DropInWriter.lastComponent(c.path))).forEach(all::add);
+					all.addAll(changes);
+					return all;
+				}
+				return changes;
+			} catch (IOException | RuntimeException e) {
+				tx.rollback();
+				throw e;
+			}
+		}
+	}
+
+	/** @return where a unit of that name is on the host's unit path, or {@code null} */
+	private String unitOnHost(String name) throws IOException {
+		for (String dir : HostLayout.UNIT_PATH) {
+			String p = dir + "/" + name;
+			TreeResolver.Resolved r = layout.resolve(p);
+			if (r.entry().isPresent() || Files.isSymbolicLink(layout.host(p))) {
+				return p;
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * Finds a profile's {@code service.conf}: the host's first, then the
+	 * policies', highest ranking first.
+	 */
+	Profile profile(String name) throws IOException {
+		for (String dir : HostLayout.PROFILE_DIRS) {
+			String p = dir + "/" + name + "/service.conf";
+			if (layout.exists(p, Entry.Kind.FILE)) {
+				return new Profile(p, Files.readAllBytes(layout.host(layout.resolve(p).path())), null);
+			}
+		}
+		for (SandboxPolicy policy : policies) {
+			Optional<byte[]> b;
+			try {
+				b = policy.serviceConf(name);
+			} catch (RuntimeException e) {
+				throw new PsiException("sandbox policy " + policy.getClass().getName() + " failed on profile '" + name + "': " + e, e);
+			}
+			if (b.isPresent()) {
+				return new Profile(null, b.get(), policy.getClass().getName());
+			}
+		}
+		throw new PsiException("Profile '" + name + "' not found (available: " + String.join(", ", profiles()) + ")");
+	}
+
+	List<String> profiles() throws IOException {
+		TreeSet<String> names = new TreeSet<>();
+		for (String dir : HostLayout.PROFILE_DIRS) {
+			TreeResolver.Resolved r = layout.resolve(dir);
+			if (r.entry().isPresent() && r.entry().get().kind() == Entry.Kind.DIRECTORY) {
+				for (String n : layout.list(r.path())) {
+					if (layout.exists(r.path() + "/" + n + "/service.conf", Entry.Kind.FILE)) {
+						names.add(n);
+					}
+				}
+			}
+		}
+		for (SandboxPolicy p : policies) {
+			try {
+				names.addAll(p.profiles());
+			} catch (RuntimeException e) {
+				// a broken policy does not hide the others' profiles
+			}
+		}
+		return new ArrayList<>(names);
+	}
+
+	// ---- detach and state
+
+	List<ChangeDTO> detach(DetachRequestDTO req) throws IOException {
+		Transaction tx = new Transaction(layout);
+		List<ChangeDTO> changes = detach(req, tx);
+		tx.commit();
+		return changes;
+	}
+
+	private List<ChangeDTO> detach(DetachRequestDTO req, Transaction tx) throws IOException {
+		String nameOrPath = ImageName.isValidName(req.image) ? req.image : viewPath(req.image);
+		String where = HostLayout.attachedDir(req.runtime);
+		Map<String, String> units = attachedUnits(where, nameOrPath);
+		List<ChangeDTO> changes = new ArrayList<>();
+		if (units.isEmpty()) {
+			throw new PsiException("No unit files associated with '" + req.image + "' found attached to the system. Image not attached?"
+				+ (req.runtime ? "" : " (To detach from " + HostLayout.attachedDir(true) + ", use --runtime.)"), 1, null);
+		}
+		TreeSet<String> markers = new TreeSet<>();
+		for (Map.Entry<String, String> u : units.entrySet()) {
+			tx.unlink(where + "/" + u.getKey(), changes);
+			for (String suffix : new String[] { "/10-profile.conf", "/20-portable.conf" }) {
+				tx.unlink(where + "/" + u.getKey() + ".d" + suffix, changes);
+			}
+			tx.rmdir(where + "/" + u.getKey() + ".d", changes);
+			if (u.getValue().startsWith("/")) {
+				markers.add(u.getValue());
+			}
+		}
+		for (String m : markers) {
+			String link = HostLayout.linkDir(req.runtime) + "/" + DropInWriter.lastComponent(m);
+			if (layout.lstat(link).map(e -> e.kind() == Entry.Kind.SYMLINK).orElse(false)) {
+				tx.unlink(link, changes);
+			}
+		}
+		tx.rmdir(where, changes);
+		return changes;
+	}
+
+	/** @return unit name → marker of the units in {@code where} whose marker matches the image */
+	private Map<String, String> attachedUnits(String where, String nameOrPath) throws IOException {
+		Map<String, String> units = new TreeMap<>();
+		Path dir = layout.host(where);
+		if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+			return units;
+		}
+		try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+			for (Path p : ds) {
+				String name = p.getFileName().toString();
+				if (!UnitNames.isValid(name)) {
+					continue;
+				}
+				if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(p)) {
+					continue;
+				}
+				String marker = marker(dir.resolve(name + ".d").resolve("20-portable.conf"));
+				if (marker != null && DropInWriter.markerMatches(marker, nameOrPath)) {
+					units.put(name, marker);
+				}
+			}
+		}
+		return units;
+	}
+
+	private static String marker(Path dropin) throws IOException {
+		if (!Files.isRegularFile(dropin, LinkOption.NOFOLLOW_LINKS)) {
+			return null;
+		}
+		try (var in = Files.newInputStream(dropin, LinkOption.NOFOLLOW_LINKS)) {
+			byte[] head = in.readNBytes(8192);
+			String text = new String(head, StandardCharsets.UTF_8);
+			int nl = text.indexOf('\n');
+			return DropInWriter.parseMarker(nl < 0 ? text : text.substring(0, nl));
+		}
+	}
+
+	/** The attach state, without a service manager: {@code attached}, {@code attached-runtime} or {@code detached}. */
+	String state(String image) throws IOException {
+		String nameOrPath = ImageName.isValidName(image) ? image : viewPath(image);
+		if (!attachedUnits(HostLayout.attachedDir(false), nameOrPath).isEmpty()) {
+			return "attached";
+		}
+		if (!attachedUnits(HostLayout.attachedDir(true), nameOrPath).isEmpty()) {
+			return "attached-runtime";
+		}
+		return "detached";
+	}
+
+	// ---- list, read-only, remove
+
+	List<ImageDTO> list() throws IOException {
+		Map<String, ImageDTO> byName = new TreeMap<>();
+		for (String dir : HostLayout.IMAGE_DIRS) {
+			for (String entry : layout.list(dir).stream().sorted().toList()) {
+				if (!ImageName.isValidName(entry) || entry.startsWith(".")) {
+					continue;
+				}
+				String name = ImageName.stripSuffix(entry);
+				if (byName.containsKey(name)) {
+					continue;
+				}
+				String path = dir + "/" + entry;
+				TreeResolver.Resolved r;
+				try {
+					r = layout.resolve(path);
+				} catch (IOException e) {
+					continue;
+				}
+				if (r.entry().isEmpty()) {
+					continue;
+				}
+				boolean isDir = r.entry().get().kind() == Entry.Kind.DIRECTORY;
+				if (!isDir && (r.entry().get().kind() != Entry.Kind.FILE || name.equals(entry))) {
+					continue;
+				}
+				try (OpenImage img = openAt(path)) {
+					ImageDTO dto = new ImageDTO();
+					dto.name = name;
+					dto.path = path;
+					dto.type = img.tree().type();
+					dto.readOnly = img.tree().isReadOnly();
+					Path real = layout.host(r.path());
+					BasicFileAttributes a = Files.readAttributes(real, BasicFileAttributes.class);
+					dto.crtime = a.creationTime().toMillis() * 1000;
+					// as portabled: directories have no meaningful mtime (their contents change, not the image)
+					dto.mtime = isDir ? 0 : a.lastModifiedTime().toMillis() * 1000;
+					dto.usage = img.tree().usage();
+					dto.state = state(name);
+					byName.put(name, dto);
+				} catch (PsiException e) {
+					// not an image psi can open: not listed
+				}
+			}
+		}
+		return new ArrayList<>(byName.values());
+	}
+
+	void markReadOnly(String image, boolean readOnly) throws IOException {
+		try (OpenImage img = open(image)) {
+			img.tree().setReadOnly(readOnly);
+		}
+	}
+
+	List<ChangeDTO> remove(List<String> images) throws IOException {
+		List<ChangeDTO> changes = new ArrayList<>();
+		List<String> paths = new ArrayList<>();
+		for (String image : images) {
+			String path = locate(image);
+			String name = ImageName.isValidName(image) ? image : path;
+			if (!state(name).equals("detached")) {
+				throw new PsiException("Image '" + path + "' is not detached, refusing. (Detach it first.)");
+			}
+			try (OpenImage img = openAt(path)) {
+				if (img.tree().isReadOnly()) {
+					throw new PsiException("Image '" + image + "' is read-only, refusing to remove it; run read-only " + image + " no first");
+				}
+			}
+			paths.add(path);
+		}
+		for (String path : paths) {
+			Path p = layout.host(path);
+			if (Files.isSymbolicLink(p)) {
+				Path target = layout.host(layout.resolve(path).path());
+				deleteTree(target);
+				Files.delete(p);
+			} else {
+				deleteTree(p);
+			}
+			changes.add(ChangeDTO.of("unlink", path, null));
+		}
+		return changes;
+	}
+
+	private static void deleteTree(Path p) throws IOException {
+		if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+			return;
+		}
+		Files.walkFileTree(p, new SimpleFileVisitor<>() {
+			@Override
+			public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+				Files.delete(file);
+				return FileVisitResult.CONTINUE;
+			}
+
+			@Override
+			public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+				if (exc != null) {
+					throw exc;
+				}
+				try {
+					Files.delete(dir);
+				} catch (NoSuchFileException e) {
+					// gone already
+				}
+				return FileVisitResult.CONTINUE;
+			}
+		});
+	}
+}

@@ -1,0 +1,197 @@
+package psi.launcher.internal;
+
+import java.lang.reflect.Method;
+import java.lang.reflect.Parameter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.apache.felix.service.command.Descriptor;
+
+/**
+ * One psi command line, checked against the Gogo command's own annotations
+ * ({@code @Descriptor}, {@code @Parameter}): the command name in the spelling
+ * admins type ({@code is-attached}), {@code --option=value} split as Gogo
+ * wants it, unknown options refused, and help text made from the same
+ * annotations, so that usage and behaviour cannot drift apart.
+ */
+final class CommandLine {
+
+	/** Options that may come before the command and apply to it. */
+	static final List<String> GLOBAL_VALUE_OPTIONS = List.of("--root");
+
+	private CommandLine() {
+	}
+
+	/** @return the Gogo function name of a command as typed: dashes dropped, lower case */
+	static String function(String command) {
+		return command.replace("-", "").toLowerCase(Locale.ROOT);
+	}
+
+	/** @return the command as admins type it, from a Gogo function name */
+	static String typed(String function) {
+		return switch (function) {
+			case "isattached" -> "is-attached";
+			case "readonly" -> "read-only";
+			default -> function;
+		};
+	}
+
+	/** A usage error: the message names the bad argument. */
+	static final class UsageException extends Exception {
+		private static final long serialVersionUID = 1L;
+
+		UsageException(String message) {
+			super(message);
+		}
+	}
+
+	/** An option of a command, from its {@code @Parameter}. */
+	record Option(List<String> names, boolean takesValue, String description, String metavar) {
+	}
+
+	/** @return the options of the command's methods, by every name */
+	static Map<String, Option> options(List<Method> methods) {
+		Map<String, Option> out = new LinkedHashMap<>();
+		for (Method m : methods) {
+			for (Parameter p : m.getParameters()) {
+				org.apache.felix.service.command.Parameter a = p.getAnnotation(org.apache.felix.service.command.Parameter.class);
+				if (a == null) {
+					continue;
+				}
+				boolean value = org.apache.felix.service.command.Parameter.UNSPECIFIED.equals(a.presentValue());
+				Descriptor d = p.getAnnotation(Descriptor.class);
+				Option o = new Option(List.of(a.names()), value, d == null ? "" : d.value(), p.getName().toUpperCase(Locale.ROOT));
+				for (String n : a.names()) {
+					out.putIfAbsent(n, o);
+				}
+			}
+		}
+		return out;
+	}
+
+	/**
+	 * Splits {@code --opt=value}, refuses unknown options and options missing their value.
+	 *
+	 * @param command the command as typed
+	 * @param args the arguments after the command
+	 * @param options the command's options
+	 * @return the arguments as Gogo takes them
+	 */
+	static List<String> normalize(String command, List<String> args, Map<String, Option> options) throws UsageException {
+		List<String> out = new ArrayList<>();
+		boolean positionalOnly = false;
+		for (int i = 0; i < args.size(); i++) {
+			String a = args.get(i);
+			if (positionalOnly || !a.startsWith("-") || a.equals("-")) {
+				out.add(a);
+				continue;
+			}
+			if (a.equals("--")) {
+				positionalOnly = true;
+				continue;
+			}
+			String name = a;
+			String value = null;
+			int eq = a.indexOf('=');
+			if (a.startsWith("--") && eq > 0) {
+				name = a.substring(0, eq);
+				value = a.substring(eq + 1);
+			}
+			Option o = options.get(name);
+			if (o == null) {
+				throw new UsageException("psi " + command + ": unknown option '" + name + "'; see psi " + command + " --help");
+			}
+			out.add(name);
+			if (o.takesValue()) {
+				if (value == null) {
+					if (i + 1 >= args.size()) {
+						throw new UsageException("psi " + command + ": option '" + name + "' needs a value");
+					}
+					value = args.get(++i);
+				}
+				out.add(value);
+			} else if (value != null) {
+				throw new UsageException("psi " + command + ": option '" + name + "' takes no value");
+			}
+		}
+		return out;
+	}
+
+	/** @return a Gogo command line running {@code scope:function} with each argument quoted */
+	static String gogo(String scope, String function, List<String> args) {
+		StringBuilder sb = new StringBuilder(scope).append(':').append(function);
+		for (String a : args) {
+			sb.append(' ').append(quote(a));
+		}
+		return sb.toString();
+	}
+
+	/** Quotes for Gogo: single quotes are literal; double quotes escape what Gogo expands. */
+	static String quote(String a) {
+		if (a.indexOf('\'') < 0) {
+			return "'" + a + "'";
+		}
+		StringBuilder sb = new StringBuilder("\"");
+		for (char c : a.toCharArray()) {
+			if (c == '"' || c == '\\' || c == '$') {
+				sb.append('\\');
+			}
+			sb.append(c);
+		}
+		return sb.append('"').toString();
+	}
+
+	/** @return the help of one command, from its annotations */
+	static String help(String command, List<Method> methods) {
+		StringBuilder sb = new StringBuilder();
+		for (Method m : methods) {
+			Descriptor d = m.getAnnotation(Descriptor.class);
+			StringBuilder usage = new StringBuilder("Usage: psi ").append(command);
+			List<String[]> args = new ArrayList<>();
+			boolean hasOptions = false;
+			for (Parameter p : m.getParameters()) {
+				if (p.isAnnotationPresent(org.apache.felix.service.command.Parameter.class)) {
+					hasOptions = true;
+					continue;
+				}
+				if (p.getType().getName().startsWith("org.apache.felix.service.command")) {
+					continue;
+				}
+				String meta = p.getName().toUpperCase(Locale.ROOT);
+				usage.append(p.getType().isArray() ? " [" + meta + "...]" : " " + meta);
+				Descriptor pd = p.getAnnotation(Descriptor.class);
+				args.add(new String[] { meta, pd == null ? "" : pd.value() });
+			}
+			if (hasOptions) {
+				usage.insert(("Usage: psi " + command).length(), " [OPTIONS]");
+			}
+			sb.append(usage).append("\n\n");
+			if (d != null) {
+				sb.append(d.value()).append(".\n");
+			}
+			if (!args.isEmpty()) {
+				sb.append("\nArguments:\n");
+				for (String[] a : args) {
+					sb.append(String.format("  %-22s %s%n", a[0], a[1]));
+				}
+			}
+			if (hasOptions) {
+				sb.append("\nOptions:\n");
+				List<Option> seen = new ArrayList<>();
+				for (Option o : options(List.of(m)).values()) {
+					if (seen.contains(o)) {
+						continue;
+					}
+					seen.add(o);
+					String names = String.join(", ", o.names()) + (o.takesValue() ? " " + o.metavar() : "");
+					sb.append(String.format("  %-22s %s%n", names, o.description()));
+				}
+				sb.append(String.format("  %-22s %s%n", "-h, --help", "Show this help"));
+			}
+		}
+		return sb.toString();
+	}
+}

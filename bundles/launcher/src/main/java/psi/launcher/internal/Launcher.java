@@ -1,0 +1,244 @@
+package psi.launcher.internal;
+
+import java.io.PrintStream;
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.apache.felix.service.command.CommandSession;
+import org.apache.felix.service.command.Converter;
+import org.apache.felix.service.command.Descriptor;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+
+import psi.api.CommandOutput;
+import psi.api.PsiException;
+
+/**
+ * The {@code psi COMMAND ARGS...} entry point: when the framework was started
+ * by bnd's launcher with arguments, runs that one Gogo command and hands its
+ * exit status to the launcher (a {@code main.thread} Callable), which then
+ * stops the framework and exits with it. Without arguments it does nothing
+ * and the interactive Gogo shell runs.
+ */
+@Component(immediate = true)
+public class Launcher {
+
+	/** The scope of psi's Gogo commands. */
+	static final String SCOPE = "psi";
+
+	private final BundleContext context;
+	private final CommandProcessor processor;
+	private final String[] args;
+	private ServiceRegistration<?> mainThread;
+
+	/**
+	 * @param context this bundle's context
+	 * @param processor Gogo
+	 * @param bndLauncher bnd's launcher service, which carries the command line
+	 */
+	@Activate
+	public Launcher(BundleContext context, @Reference CommandProcessor processor,
+		@Reference(service = Object.class, target = "(launcher.arguments=*)") ServiceReference<Object> bndLauncher) {
+		this.context = context;
+		this.processor = processor;
+		Object a = bndLauncher.getProperty("launcher.arguments");
+		this.args = a instanceof String[] s ? s : new String[0];
+		if (args.length > 0) {
+			Hashtable<String, Object> props = new Hashtable<>();
+			props.put("main.thread", Boolean.TRUE);
+			mainThread = context.registerService(Callable.class, new Run(), props);
+		}
+	}
+
+	@Deactivate
+	void deactivate() {
+		if (mainThread != null) {
+			try {
+				mainThread.unregister();
+			} catch (IllegalStateException gone) {
+				// the framework is stopping
+			}
+		}
+	}
+
+	/** The command run on the launcher's main thread; a named class because bnd checks {@code call()} returns Integer. */
+	final class Run implements Callable<Integer> {
+		@Override
+		public Integer call() {
+			return run(Arrays.asList(args), System.out, System.err);
+		}
+	}
+
+	int run(List<String> argv, PrintStream out, PrintStream err) {
+		List<String> global = new ArrayList<>();
+		int i = 0;
+		while (i < argv.size() && argv.get(i).startsWith("-")) {
+			String a = argv.get(i);
+			if (a.equals("-h") || a.equals("--help")) {
+				out.print(overview());
+				return 0;
+			}
+			if (CommandLine.GLOBAL_VALUE_OPTIONS.contains(a) && i + 1 < argv.size()) {
+				global.add(a);
+				global.add(argv.get(i + 1));
+				i += 2;
+			} else if (a.startsWith("--") && CommandLine.GLOBAL_VALUE_OPTIONS.contains(a.split("=", 2)[0])) {
+				global.add(a);
+				i++;
+			} else {
+				err.println("psi: unknown option '" + a + "'; see psi --help");
+				return 1;
+			}
+		}
+		if (i >= argv.size()) {
+			err.println("psi: no command given; see psi --help");
+			return 1;
+		}
+		String command = argv.get(i);
+		String function = CommandLine.function(command);
+		List<String> rest = new ArrayList<>(global);
+		rest.addAll(argv.subList(i + 1, argv.size()));
+		Object target = command(function);
+		if (target == null) {
+			err.println("psi: unknown command '" + command + "'; see psi --help");
+			return 1;
+		}
+		List<Method> methods = methods(target, function);
+		if (rest.contains("--help") || rest.contains("-h")) {
+			out.print(CommandLine.help(command, methods));
+			return 0;
+		}
+		CommandSession session = processor.createSession(System.in, out, err);
+		try {
+			List<String> gogoArgs = CommandLine.normalize(command, rest, CommandLine.options(methods));
+			Object result = session.execute(CommandLine.gogo(SCOPE, function, gogoArgs));
+			if (result instanceof CommandOutput o) {
+				err.print(o.notice());
+				out.print(o.text());
+				return o.exitStatus();
+			}
+			if (result != null) {
+				out.println(session.format(result, Converter.INSPECT));
+			}
+			return 0;
+		} catch (CommandLine.UsageException e) {
+			err.println(e.getMessage());
+			return 1;
+		} catch (PsiException e) {
+			if (e.getMessage() != null) {
+				err.println(e.getMessage());
+			}
+			return e.exitStatus();
+		} catch (IllegalArgumentException e) {
+			if (String.valueOf(e.getMessage()).startsWith("Cannot coerce")) {
+				err.println("psi " + command + ": wrong number or kind of arguments; see psi " + command + " --help");
+				return 1;
+			}
+			return internal(command, e, err);
+		} catch (Exception e) {
+			return internal(command, e, err);
+		} finally {
+			session.close();
+		}
+	}
+
+	private static int internal(String command, Exception e, PrintStream err) {
+		err.println("psi " + command + ": " + e);
+		if (System.getenv("PSI_DEBUG") != null) {
+			e.printStackTrace(err);
+		}
+		return 1;
+	}
+
+	/** @return the service providing {@code psi:function}, waiting briefly for the engine to come up */
+	private Object command(String function) {
+		long deadline = System.nanoTime() + 5_000_000_000L;
+		do {
+			try {
+				ServiceReference<?>[] refs = context.getServiceReferences((String) null,
+					"(&(" + CommandProcessor.COMMAND_SCOPE + "=" + SCOPE + ")(" + CommandProcessor.COMMAND_FUNCTION + "=" + function + "))");
+				if (refs != null && refs.length > 0) {
+					Object s = context.getService(refs[0]);
+					if (s != null) {
+						return s;
+					}
+				}
+			} catch (InvalidSyntaxException e) {
+				return null; // a function name no filter can hold is no command
+			}
+			if (!function.matches("[a-z]+")) {
+				return null;
+			}
+			try {
+				Thread.sleep(50);
+			} catch (InterruptedException e) {
+				Thread.currentThread().interrupt();
+				return null;
+			}
+		} while (System.nanoTime() < deadline && isKnownLater(function));
+		return null;
+	}
+
+	/** Only wait for names the engine's commands may still register, not for typos. */
+	private boolean isKnownLater(String function) {
+		return context.getServiceReference(psi.api.Portables.class) == null;
+	}
+
+	private static List<Method> methods(Object target, String function) {
+		List<Method> out = new ArrayList<>();
+		for (Method m : target.getClass().getMethods()) {
+			if (m.getName().toLowerCase(Locale.ROOT).equals(function)) {
+				out.add(m);
+			}
+		}
+		return out;
+	}
+
+	private String overview() {
+		Map<String, String> commands = new TreeMap<>();
+		try {
+			ServiceReference<?>[] refs = context.getServiceReferences((String) null, "(" + CommandProcessor.COMMAND_SCOPE + "=" + SCOPE + ")");
+			for (ServiceReference<?> ref : refs == null ? new ServiceReference<?>[0] : refs) {
+				Object fs = ref.getProperty(CommandProcessor.COMMAND_FUNCTION);
+				Object target = context.getService(ref);
+				if (target == null) {
+					continue;
+				}
+				for (String f : fs instanceof String[] a ? a : new String[] { String.valueOf(fs) }) {
+					String doc = "";
+					for (Method m : methods(target, f)) {
+						Descriptor d = m.getAnnotation(Descriptor.class);
+						if (d != null) {
+							doc = d.value();
+						}
+					}
+					commands.put(CommandLine.typed(f), doc);
+				}
+			}
+		} catch (InvalidSyntaxException e) {
+			throw new IllegalStateException(e);
+		}
+		StringBuilder sb = new StringBuilder();
+		sb.append("psi: portable system services\n\n");
+		sb.append("Usage: psi [--root DIR] COMMAND [OPTIONS] [ARGS...]   run one command and exit with its status\n");
+		sb.append("       psi                                           open the interactive Gogo shell (commands psi:NAME)\n\n");
+		sb.append("Commands:\n");
+		commands.forEach((c, d) -> sb.append(String.format("  %-14s %s%n", c, d)));
+		sb.append("\nSee psi COMMAND --help for a command's options.\n");
+		return sb.toString();
+	}
+}

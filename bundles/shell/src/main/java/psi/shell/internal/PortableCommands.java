@@ -1,0 +1,177 @@
+package psi.shell.internal;
+
+import java.util.Arrays;
+import java.util.List;
+
+import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Parameter;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+import psi.api.CommandOutput;
+import psi.api.Portables;
+import psi.api.PsiException;
+import psi.api.dto.AttachRequestDTO;
+import psi.api.dto.DetachRequestDTO;
+import psi.api.dto.ImageMetadataDTO;
+
+/**
+ * The portablectl verbs as Gogo commands in scope {@code psi}. Thin: parsing
+ * and presentation only, everything else is {@link Portables}. Gogo names
+ * cannot hold a dash, so {@code is-attached} and {@code read-only} are the
+ * functions {@code isattached} and {@code readonly}; the {@code psi}
+ * launcher accepts both spellings.
+ */
+@Component(service = PortableCommands.class, property = { "osgi.command.scope=psi", //
+	"osgi.command.function=list", "osgi.command.function=inspect", "osgi.command.function=attach",
+	"osgi.command.function=detach", "osgi.command.function=reattach", "osgi.command.function=isattached",
+	"osgi.command.function=readonly", "osgi.command.function=remove", "osgi.command.function=profiles" })
+public class PortableCommands {
+
+	private static final String ROOT = "Operate on the host whose root is DIR (like systemctl --root): files land under DIR, paths written into them are as seen from DIR";
+
+	private final Portables portables;
+
+	/** @param portables the engine */
+	@Activate
+	public PortableCommands(@Reference Portables portables) {
+		this.portables = portables;
+	}
+
+	private static String root(String r) {
+		return r == null || r.isEmpty() ? null : r;
+	}
+
+	private static String arrow() {
+		return Render.arrow(System.getenv());
+	}
+
+	/** portablectl list. */
+	@Descriptor("List the portable service images found in the image search path")
+	public CommandOutput list(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Print no header and no footer") @Parameter(names = "--no-legend", presentValue = "true", absentValue = "false") boolean noLegend) {
+		return Output.of(Render.images(portables.list(root(root)), !noLegend));
+	}
+
+	/** portablectl inspect. */
+	@Descriptor("Show an image's metadata and the unit files that match its prefixes")
+	public CommandOutput inspect(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Print the os-release and unit files themselves") @Parameter(names = "--cat", presentValue = "true", absentValue = "false") boolean cat,
+		@Descriptor("Image name (searched in /etc/portables, /run/portables, /var/lib/portables, /usr/local/lib/portables, /usr/lib/portables) or path") String image,
+		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
+		List<String> p = Arrays.asList(prefixes);
+		String notice = Render.matching(p, portables.matchPrefixes(image, p).get(0));
+		ImageMetadataDTO m = portables.inspect(root(root), image, p);
+		return new Output(Render.inspect(m, cat), notice, 0);
+	}
+
+	/** portablectl attach. */
+	@Descriptor("Attach a portable service image's units to the host")
+	public CommandOutput attach(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Security profile linked beside each service: default, nonetwork, strict, trusted or one of the host's") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
+		@Descriptor("Attach until the next reboot only (below /run)") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
+		@Descriptor("How units and profiles get onto the host: auto (copy units, link profiles), copy, symlink, mixed") @Parameter(names = "--copy", absentValue = "auto") String copy,
+		@Descriptor("Attach even when a unit of the same name exists on the host") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
+		@Descriptor("Image name or path") String image,
+		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
+		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
+		String notice = Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0));
+		return new Output("", notice + Render.changes(portables.attach(req), arrow()), 0);
+	}
+
+	/** portablectl reattach. */
+	@Descriptor("Detach an image's units (any version of it) and attach the given version's, in one step")
+	public CommandOutput reattach(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Security profile linked beside each service") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
+		@Descriptor("Reattach below /run") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
+		@Descriptor("auto, copy, symlink or mixed, as for attach") @Parameter(names = "--copy", absentValue = "auto") String copy,
+		@Descriptor("Attach even when a unit of the same name exists on the host") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
+		@Descriptor("Image name or path of the new version") String image,
+		@Descriptor("Unit name prefixes to match") String... prefixes) {
+		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
+		String notice = Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0));
+		return new Output("", notice + Render.changes(portables.reattach(req), arrow()), 0);
+	}
+
+	private static AttachRequestDTO request(String root, String profile, boolean runtime, String copy, boolean force,
+		String image, String[] prefixes) {
+		AttachRequestDTO req = new AttachRequestDTO();
+		req.root = root(root);
+		req.profile = profile;
+		req.runtime = runtime;
+		req.copy = copy;
+		req.force = force;
+		req.image = image;
+		req.prefixes = Arrays.asList(prefixes);
+		return req;
+	}
+
+	/** portablectl detach. */
+	@Descriptor("Detach a portable service image's units from the host")
+	public CommandOutput detach(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Detach units attached with --runtime") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
+		@Descriptor("Image name or path") String image) {
+		DetachRequestDTO req = new DetachRequestDTO();
+		req.root = root(root);
+		req.runtime = runtime;
+		req.image = image;
+		return new Output("", Render.changes(portables.detach(req), arrow()), 0);
+	}
+
+	/** portablectl is-attached. */
+	@Descriptor("Print whether an image is attached (detached, attached, attached-runtime, ...); exit status 1 when detached")
+	public CommandOutput isattached(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Print nothing, only set the exit status") @Parameter(names = { "-q", "--quiet" }, presentValue = "true", absentValue = "false") boolean quiet,
+		@Descriptor("Image name or path") String image) {
+		String state = portables.state(root(root), image);
+		return new Output(quiet ? "" : state + "\n", "", state.equals("detached") ? 1 : 0);
+	}
+
+	/** portablectl read-only. */
+	@Descriptor("Mark an image read-only (or writable with 'no')")
+	public CommandOutput readonly(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Image name or path") String image,
+		@Descriptor("yes (default) or no") String... value) {
+		if (value.length > 1) {
+			throw new PsiException("read-only takes one image and at most one boolean, got " + (1 + value.length) + " arguments");
+		}
+		boolean ro = value.length == 0 || bool(value[0]);
+		portables.markReadOnly(root(root), image, ro);
+		return Output.of("");
+	}
+
+	static boolean bool(String v) {
+		return switch (v.toLowerCase(java.util.Locale.ROOT)) {
+			case "1", "yes", "y", "true", "t", "on" -> true;
+			case "0", "no", "n", "false", "f", "off" -> false;
+			default -> throw new PsiException("Failed to parse read-only value '" + v + "': expected yes or no");
+		};
+	}
+
+	/** portablectl remove. */
+	@Descriptor("Remove detached images from the host")
+	public CommandOutput remove(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Image names or paths") String... images) {
+		if (images.length == 0) {
+			throw new PsiException("remove needs at least one image");
+		}
+		portables.remove(root(root), Arrays.asList(images));
+		return Output.of("");
+	}
+
+	/** portablectl --profile=help. */
+	@Descriptor("List the security profiles attach can use")
+	public CommandOutput profiles(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root) {
+		return new Output(String.join("\n", portables.profiles(root(root))) + "\n", "Available unit profiles:\n", 0);
+	}
+}

@@ -1,0 +1,149 @@
+package psi.shell.internal;
+
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import psi.api.dto.ChangeDTO;
+import psi.api.dto.ImageDTO;
+import psi.api.dto.ImageMetadataDTO;
+import psi.api.dto.UnitFileDTO;
+
+/** Text as portablectl 252 prints it. */
+final class Render {
+
+	private static final DateTimeFormatter TIMESTAMP = DateTimeFormatter.ofPattern("EEE yyyy-MM-dd HH:mm:ss zzz", Locale.ENGLISH);
+
+	private Render() {
+	}
+
+	/**
+	 * portablectl's arrow: U+2192, or {@code ->} where the locale is
+	 * explicitly C or POSIX (a set but empty {@code LANG} counts as C).
+	 */
+	static String arrow(Map<String, String> env) {
+		for (String var : new String[] { "LC_ALL", "LC_CTYPE", "LANG" }) {
+			String v = env.get(var);
+			if (v == null) {
+				continue;
+			}
+			if (v.isEmpty() && !var.equals("LANG")) {
+				continue;
+			}
+			return v.isEmpty() || v.equals("C") || v.equals("POSIX") ? "->" : "\u2192";
+		}
+		return "\u2192";
+	}
+
+	static String changes(List<ChangeDTO> changes, String arrow) {
+		StringBuilder sb = new StringBuilder();
+		for (ChangeDTO c : changes) {
+			switch (c.type) {
+				case "symlink" -> sb.append("Created symlink ").append(c.path).append(' ').append(arrow).append(' ').append(c.source).append(".\n");
+				case "copy" -> {
+					if (c.source == null || c.source.isEmpty()) {
+						sb.append("Copied ").append(c.path).append(".\n");
+					} else {
+						sb.append("Copied ").append(c.source).append(' ').append(arrow).append(' ').append(c.path).append(".\n");
+					}
+				}
+				case "unlink" -> sb.append("Removed ").append(c.path).append(".\n");
+				case "write" -> sb.append("Written ").append(c.path).append(".\n");
+				case "mkdir" -> sb.append("Created directory ").append(c.path).append(".\n");
+				default -> sb.append("Changed ").append(c.path).append(" (").append(c.type).append(").\n");
+			}
+		}
+		return sb.toString();
+	}
+
+	static String matching(List<String> prefixes, String defaultPrefix) {
+		if (prefixes.isEmpty()) {
+			return "(Matching unit files with prefix '" + defaultPrefix + "'.)\n";
+		}
+		return "(Matching unit files with prefixes '" + String.join("', '", prefixes) + "'.)\n";
+	}
+
+	static String images(List<ImageDTO> images, boolean legend) {
+		if (images.isEmpty()) {
+			return "No images.\n";
+		}
+		List<String[]> rows = new ArrayList<>();
+		if (legend) {
+			rows.add(new String[] { "NAME", "TYPE", "RO", "CRTIME", "MTIME", "USAGE", "STATE" });
+		}
+		for (ImageDTO i : images) {
+			rows.add(new String[] { i.name, i.type, i.readOnly ? "yes" : "no", time(i.crtime), time(i.mtime),
+				i.usage < 0 ? "" : bytes(i.usage), i.state });
+		}
+		StringBuilder sb = new StringBuilder(table(rows));
+		if (legend) {
+			sb.append('\n').append(images.size()).append(images.size() == 1 ? " image listed.\n" : " images listed.\n");
+		}
+		return sb.toString();
+	}
+
+	static String table(List<String[]> rows) {
+		int cols = rows.get(0).length;
+		int[] w = new int[cols];
+		for (String[] r : rows) {
+			for (int c = 0; c < cols; c++) {
+				w[c] = Math.max(w[c], r[c].length());
+			}
+		}
+		StringBuilder sb = new StringBuilder();
+		for (String[] r : rows) {
+			StringBuilder line = new StringBuilder();
+			for (int c = 0; c < cols; c++) {
+				line.append(r[c]);
+				if (c < cols - 1) {
+					line.append(" ".repeat(w[c] - r[c].length() + 1));
+				}
+			}
+			sb.append(line.toString().stripTrailing()).append('\n');
+		}
+		return sb.toString();
+	}
+
+	static String time(long micros) {
+		if (micros <= 0) {
+			return "-";
+		}
+		return TIMESTAMP.format(Instant.ofEpochMilli(micros / 1000).atZone(ZoneId.systemDefault()));
+	}
+
+	static String bytes(long n) {
+		String[] units = { "B", "K", "M", "G", "T", "P" };
+		double v = n;
+		int u = 0;
+		while (v >= 1024 && u < units.length - 1) {
+			v /= 1024;
+			u++;
+		}
+		return u == 0 ? n + "B" : String.format(Locale.ROOT, "%.1f%s", v, units[u]);
+	}
+
+	static String inspect(ImageMetadataDTO m, boolean cat) {
+		StringBuilder sb = new StringBuilder();
+		if (cat) {
+			sb.append("-- OS Release: --\n").append(m.osReleaseText);
+			for (UnitFileDTO u : m.units) {
+				sb.append("\n-- Unit file: ").append(u.name).append(" --\n").append(u.content);
+			}
+			return sb.toString();
+		}
+		String portable = m.osRelease.getOrDefault("PORTABLE_PRETTY_NAME", "");
+		String os = m.osRelease.getOrDefault("PRETTY_NAME", "");
+		sb.append("Image:\n\t").append(m.path).append('\n');
+		sb.append("Portable Service:\n\t").append(portable.isEmpty() ? "n/a" : portable).append('\n');
+		sb.append("Operating System:\n\t").append(os.isEmpty() ? "n/a" : os).append('\n');
+		sb.append("Unit files:\n");
+		for (UnitFileDTO u : m.units) {
+			sb.append('\t').append(u.name).append('\n');
+		}
+		return sb.toString();
+	}
+}

@@ -1,0 +1,52 @@
+package psi.format.directory.internal;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import psi.spi.format.DirectoryTree;
+import psi.spi.format.ImageException;
+
+/**
+ * A directory image. Read-only is the file system's immutable flag on the
+ * image's top directory, as portabled sets it ({@code FS_IMMUTABLE_FL}),
+ * through e2fsprogs' {@code chattr}/{@code lsattr}: the JDK has no ioctl.
+ */
+final class DirectoryImage extends DirectoryTree {
+
+	DirectoryImage(Path dir) {
+		super(dir, DirectoryFormat.TYPE);
+	}
+
+	@Override
+	public boolean isReadOnly() throws IOException {
+		String out = run(List.of("lsattr", "-d", path().toString()));
+		int space = out.indexOf(' ');
+		return space > 0 && out.substring(0, space).indexOf('i') >= 0;
+	}
+
+	@Override
+	public void setReadOnly(boolean readOnly) throws IOException {
+		run(List.of("chattr", readOnly ? "+i" : "-i", path().toString()));
+	}
+
+	private String run(List<String> cmd) throws IOException {
+		Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+		try {
+			String out = new String(p.getInputStream().readNBytes(64 * 1024), StandardCharsets.UTF_8);
+			if (!p.waitFor(30, TimeUnit.SECONDS)) {
+				p.destroyForcibly();
+				throw new ImageException(cmd.get(0) + " on " + path() + " did not finish in 30 s");
+			}
+			if (p.exitValue() != 0) {
+				throw new ImageException(cmd.get(0) + " on " + path() + " failed: " + out.strip());
+			}
+			return out;
+		} catch (InterruptedException e) {
+			Thread.currentThread().interrupt();
+			throw new ImageException(cmd.get(0) + " on " + path() + " was interrupted");
+		}
+	}
+}
