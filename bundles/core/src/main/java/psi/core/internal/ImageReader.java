@@ -50,11 +50,17 @@ final class ImageReader {
 
 	private final ImageTree tree;
 	private final TreeResolver resolver;
+	private final String path;
 	private final String label;
 
-	ImageReader(ImageTree tree, String label) {
+	/**
+	 * @param tree the open image
+	 * @param path the image's path as the host sees it, for messages
+	 */
+	ImageReader(ImageTree tree, String path) {
 		this.tree = tree;
-		this.label = label;
+		this.path = path;
+		this.label = "image '" + path + "'";
 		this.resolver = new TreeResolver(tree::lstat, label);
 	}
 
@@ -69,7 +75,7 @@ final class ImageReader {
 				return new Release(p, new String(b.get(), StandardCharsets.UTF_8), OsRelease.parse(b.get()));
 			}
 		}
-		throw new ImageException(label + " lacks os-release data (no /etc/os-release or /usr/lib/os-release)");
+		throw new ImageException("Image '" + path + "' lacks os-release data, refusing. (Neither /etc/os-release nor /usr/lib/os-release is in it.)");
 	}
 
 	/**

@@ -159,7 +159,7 @@ final class PortableHost {
 
 	ImageMetadataDTO inspect(String nameOrPath, List<String> prefixes) throws IOException {
 		try (OpenImage img = open(nameOrPath)) {
-			ImageReader reader = new ImageReader(img.tree(), img.label());
+			ImageReader reader = new ImageReader(img.tree(), img.path());
 			ImageReader.Release release = reader.osRelease();
 			List<String> matches = prefixes.isEmpty() ? List.of(defaultPrefix(img)) : prefixes;
 			TreeMap<String, ImageReader.UnitFile> units = reader.units(matches);
@@ -208,7 +208,7 @@ final class PortableHost {
 			throw new PsiException("Unit profile name not valid: " + profileName);
 		}
 		try (OpenImage img = open(req.image)) {
-			ImageReader reader = new ImageReader(img.tree(), img.label());
+			ImageReader reader = new ImageReader(img.tree(), img.path());
 			OsRelease release = reader.osRelease().release();
 			if (release.get("ID") == null) {
 				throw new PsiException("Image " + img.path() + " os-release metadata lacks the ID field");

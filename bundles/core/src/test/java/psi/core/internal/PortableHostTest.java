@@ -1,0 +1,286 @@
+package psi.core.internal;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import psi.api.PsiException;
+import psi.api.dto.AttachRequestDTO;
+import psi.api.dto.ChangeDTO;
+import psi.api.dto.DetachRequestDTO;
+import psi.spi.format.DirectoryTree;
+import psi.spi.format.ImageFormat;
+import psi.spi.format.ImageTree;
+import psi.spi.sandbox.SandboxPolicy;
+
+/** The engine on a scratch root with small fakes for the plugins. */
+class PortableHostTest {
+
+	static final byte[] PROFILE = "[Service]\nPrivateTmp=yes\n".getBytes(StandardCharsets.UTF_8);
+
+	@TempDir
+	Path root;
+
+	PortableHost host;
+
+	@BeforeEach
+	void setUp() {
+		ImageFormat dirs = path -> Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)
+			? Optional.<ImageTree>of(new DirectoryTree(path, "directory"))
+			: Optional.empty();
+		SandboxPolicy policy = new SandboxPolicy() {
+			@Override
+			public Set<String> profiles() {
+				return Set.of("default", "strict");
+			}
+
+			@Override
+			public Optional<byte[]> serviceConf(String name) {
+				return profiles().contains(name) ? Optional.of(PROFILE) : Optional.empty();
+			}
+		};
+		host = new PortableHost(new HostLayout(root), List.of(dirs), List.of(policy), root);
+	}
+
+	Path image(String name, String osRelease, String... units) throws IOException {
+		Path img = root.resolve("var/lib/portables").resolve(name);
+		Files.createDirectories(img.resolve("usr/lib/systemd/system"));
+		if (osRelease != null) {
+			Files.writeString(img.resolve("usr/lib/os-release"), osRelease);
+		}
+		for (String u : units) {
+			Files.writeString(img.resolve("usr/lib/systemd/system").resolve(u), "[Unit]\nDescription=" + u + "\n");
+		}
+		return img;
+	}
+
+	AttachRequestDTO attach(String image, String... prefixes) {
+		AttachRequestDTO r = new AttachRequestDTO();
+		r.image = image;
+		r.prefixes = List.of(prefixes);
+		return r;
+	}
+
+	DetachRequestDTO detach(String image) {
+		DetachRequestDTO r = new DetachRequestDTO();
+		r.image = image;
+		return r;
+	}
+
+	/** Every path under the root's etc and run, with link targets: what a change would show. */
+	TreeMap<String, String> tree() throws IOException {
+		TreeMap<String, String> out = new TreeMap<>();
+		for (String top : new String[] { "etc", "run" }) {
+			Path t = root.resolve(top);
+			if (!Files.exists(t)) {
+				continue;
+			}
+			try (Stream<Path> s = Files.walk(t)) {
+				for (Path p : s.toList()) {
+					String v = Files.isSymbolicLink(p) ? "-> " + Files.readSymbolicLink(p)
+						: Files.isDirectory(p) ? "dir" : "file " + Files.size(p);
+					out.put("/" + root.relativize(p), v);
+				}
+			}
+		}
+		return out;
+	}
+
+	@Test
+	void attachWritesWhatPortabledWritesAndDetachRemovesIt() throws IOException {
+		image("sst", "ID=test\n", "sst.service", "sst.socket", "sst.timer", "other.service");
+		List<ChangeDTO> changes = host.attach(attach("sst"), false);
+		assertEquals("mkdir", changes.get(0).type);
+		assertEquals("/etc/systemd/system.attached", changes.get(0).path);
+		Path attached = root.resolve("etc/systemd/system.attached");
+		assertEquals("[Unit]\nDescription=sst.service\n", Files.readString(attached.resolve("sst.service")));
+		assertArrayEquals(PROFILE, Files.readAllBytes(attached.resolve("sst.service.d/10-profile.conf")));
+		assertFalse(Files.exists(attached.resolve("sst.socket.d/10-profile.conf")));
+		assertEquals("# Drop-in created for image '/var/lib/portables/sst', do not edit.\n",
+			Files.readString(attached.resolve("sst.timer.d/20-portable.conf")));
+		assertTrue(Files.readString(attached.resolve("sst.service.d/20-portable.conf")).contains("RootDirectory=/var/lib/portables/sst\n"));
+		assertFalse(Files.exists(attached.resolve("other.service")));
+		assertEquals("/var/lib/portables/sst", Files.readSymbolicLink(root.resolve("etc/portables/sst")).toString());
+		assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(attached.resolve("sst.service"))));
+		assertEquals("attached", host.state("sst"));
+
+		host.detach(detach("sst"));
+		assertEquals("detached", host.state("sst"));
+		assertEquals(new TreeMap<>(java.util.Map.of("/etc", "dir", "/etc/portables", "dir", "/etc/systemd", "dir")), tree());
+	}
+
+	@Test
+	void hostProfileWinsAndIsLinked() throws IOException {
+		image("single", "ID=test\n", "single.service");
+		Path p = root.resolve("usr/lib/systemd/portable/profile/strict/service.conf");
+		Files.createDirectories(p.getParent());
+		Files.writeString(p, "[Service]\n");
+		AttachRequestDTO r = attach("single");
+		r.profile = "strict";
+		host.attach(r, false);
+		assertEquals("/usr/lib/systemd/portable/profile/strict/service.conf",
+			Files.readSymbolicLink(root.resolve("etc/systemd/system.attached/single.service.d/10-profile.conf")).toString());
+	}
+
+	@Test
+	void runtimeSymlinkAndReattach() throws IOException {
+		image("ver_1", "ID=test\n", "ver.service");
+		image("ver_2", "ID=test\n", "ver.service");
+		Files.writeString(root.resolve("var/lib/portables/ver_2/usr/lib/systemd/system/ver.service"), "[Unit]\nDescription=two\n");
+		AttachRequestDTO r = attach("ver_1");
+		r.runtime = true;
+		r.copy = "symlink";
+		host.attach(r, false);
+		Path unit = root.resolve("run/systemd/system.attached/ver.service");
+		assertEquals("/var/lib/portables/ver_1/usr/lib/systemd/system/ver.service", Files.readSymbolicLink(unit).toString());
+		assertEquals("attached-runtime", host.state("ver_1"));
+
+		AttachRequestDTO re = attach("ver_2");
+		re.runtime = true;
+		List<ChangeDTO> changes = host.attach(re, true);
+		assertTrue(changes.stream().anyMatch(c -> c.type.equals("unlink") && c.path.equals("/run/portables/ver_1")));
+		assertFalse(Files.isSymbolicLink(unit));
+		assertEquals("[Unit]\nDescription=two\n", Files.readString(unit));
+		assertFalse(Files.exists(root.resolve("run/portables/ver_1"), LinkOption.NOFOLLOW_LINKS));
+	}
+
+	@Test
+	void unitsBehindLinksAreReadInsideTheImage() throws IOException {
+		Path img = image("lnk", "ID=test\n");
+		Files.createDirectories(img.resolve("usr/share/lnk"));
+		Files.writeString(img.resolve("usr/share/lnk/real.service"), "[Unit]\nDescription=inside\n");
+		Files.createSymbolicLink(img.resolve("usr/lib/systemd/system/lnk.service"), Path.of("/usr/share/lnk/real.service"));
+		Files.createSymbolicLink(img.resolve("usr/lib/systemd/system/lnk-rel.service"), Path.of("../../../share/lnk/real.service"));
+		Files.writeString(img.resolve("usr/lib/systemd/system/lnk-empty.service"), "");
+		host.attach(attach("lnk"), false);
+		Path attached = root.resolve("etc/systemd/system.attached");
+		assertEquals("[Unit]\nDescription=inside\n", Files.readString(attached.resolve("lnk.service")));
+		assertEquals("[Unit]\nDescription=inside\n", Files.readString(attached.resolve("lnk-rel.service")));
+		assertFalse(Files.exists(attached.resolve("lnk-empty.service")), "empty (masked) units are skipped");
+	}
+
+	void refused(String expected, AttachRequestDTO r) throws IOException {
+		TreeMap<String, String> before = tree();
+		Exception e = assertThrows(Exception.class, () -> host.attach(r, false));
+		assertTrue(e.getMessage().contains(expected), e.getMessage());
+		assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
+		assertEquals(before, tree(), "nothing written");
+	}
+
+	@Test
+	void refusals() throws IOException {
+		image("noosr", null, "noosr.service");
+		refused("Image '/var/lib/portables/noosr' lacks os-release data", attach("noosr"));
+		image("noid", "NAME=x\n", "noid.service");
+		refused("Image /var/lib/portables/noid os-release metadata lacks the ID field", attach("noid"));
+		image("nounit", "ID=test\n", "other.service");
+		refused("Couldn't find any matching unit files in image '/var/lib/portables/nounit', refusing.", attach("nounit"));
+		image("pfx", "ID=test\nPORTABLE_PREFIXES=\"pfx-a pfx-b\"\n", "pfx-a.service");
+		refused("Selected matches 'pfx' are not compatible with portable service image '/var/lib/portables/pfx', refusing. (Acceptable prefix matches are: pfx-a, pfx-b)", attach("pfx"));
+		refused("Selected matches 'pfx-a', 'zzz'", attach("pfx", "pfx-a", "zzz"));
+		image("single", "ID=test\n", "single.service");
+		AttachRequestDTO bogus = attach("single");
+		bogus.profile = "bogus";
+		refused("Profile 'bogus' not found", bogus);
+		AttachRequestDTO slash = attach("single");
+		slash.profile = "a/b";
+		refused("Unit profile name not valid: a/b", slash);
+		AttachRequestDTO copy = attach("single");
+		copy.copy = "bogus";
+		refused("Failed to parse --copy= argument: bogus", copy);
+		refused("No image 'nosuch' found.", attach("nosuch"));
+		refused("Cannot normalize specified image path '/srv/nosuch'", attach("/srv/nosuch"));
+		refused("Failed to extract prefix of image name 'sin gle'", attach("sin gle"));
+	}
+
+	@Test
+	void refusesASymlinkLeadingOutOfTheImage() throws IOException {
+		Path img = image("esc", "ID=test\n");
+		Files.createSymbolicLink(img.resolve("usr/lib/systemd/system/esc.service"), Path.of("../../../../../../../../etc/shadow"));
+		refused("leads out of its root", attach("esc"));
+		Path img2 = image("loop", "ID=test\n");
+		Files.createSymbolicLink(img2.resolve("usr/lib/systemd/system/loop.service"), Path.of("loop.service"));
+		refused("more than 40 symbolic links", attach("loop"));
+	}
+
+	@Test
+	void refusesAUnitThatExistsOnTheHostUnlessForced() throws IOException {
+		image("single", "ID=test\n", "single.service");
+		Path hostUnit = root.resolve("etc/systemd/system/single.service");
+		Files.createDirectories(hostUnit.getParent());
+		Files.writeString(hostUnit, "[Unit]\n");
+		refused("Unit file 'single.service' exists on the host already, refusing.", attach("single"));
+		AttachRequestDTO forced = attach("single");
+		forced.force = true;
+		host.attach(forced, false);
+		assertTrue(Files.exists(root.resolve("etc/systemd/system.attached/single.service")));
+		assertEquals("[Unit]\n", Files.readString(hostUnit), "the host's unit is left alone");
+	}
+
+	@Test
+	void aFailureHalfwayRollsEverythingBack() throws IOException {
+		image("sst", "ID=test\n", "sst.service", "sst.socket", "sst.timer");
+		// a directory where the last unit file must go: the first units are written, then the attach fails
+		Path blocker = root.resolve("etc/systemd/system.attached/sst.timer");
+		Files.createDirectories(blocker);
+		TreeMap<String, String> before = tree();
+		AttachRequestDTO r = attach("sst");
+		r.force = true;
+		Exception e = assertThrows(IOException.class, () -> host.attach(r, false));
+		assertTrue(e.getMessage().contains("in the way"), e.getMessage());
+		assertEquals(before, tree());
+	}
+
+	@Test
+	void detachOfWhatIsNotAttachedIsRefused() throws IOException {
+		image("sst", "ID=test\n", "sst.service");
+		AttachRequestDTO r = attach("sst");
+		r.runtime = true;
+		host.attach(r, false);
+		PsiException e = assertThrows(PsiException.class, () -> host.detach(detach("sst")));
+		assertTrue(e.getMessage().startsWith("No unit files associated with 'sst' found attached to the system. Image not attached?"), e.getMessage());
+		DetachRequestDTO d = detach("sst");
+		d.runtime = true;
+		assertEquals(new ArrayList<>(List.of("unlink")), new ArrayList<>(List.of(host.detach(d).get(0).type)));
+	}
+
+	@Test
+	void removeRefusesAttachedImages() throws IOException {
+		image("single", "ID=test\n", "single.service");
+		host.attach(attach("single"), false);
+		PsiException e = assertThrows(PsiException.class, () -> host.remove(List.of("single")));
+		assertTrue(e.getMessage().contains("is not detached, refusing."), e.getMessage());
+		host.detach(detach("single"));
+		host.remove(List.of("single"));
+		assertFalse(Files.exists(root.resolve("var/lib/portables/single")));
+	}
+
+	@Test
+	void listShowsImagesWithTheirState() throws IOException {
+		image("a", "ID=test\n", "a.service");
+		image("b_1", "ID=test\n", "b.service");
+		host.attach(attach("b_1"), false);
+		var list = host.list();
+		assertEquals(List.of("a", "b_1"), list.stream().map(i -> i.name).toList());
+		assertEquals(List.of("detached", "attached"), list.stream().map(i -> i.state).toList());
+		assertEquals("directory", list.get(0).type);
+	}
+}
