@@ -158,10 +158,10 @@ final class PortableHost {
 	// ---- metadata
 
 	ImageMetadataDTO inspect(String nameOrPath, List<String> prefixes) throws IOException {
+		List<String> matches = matches(nameOrPath, prefixes);
 		try (OpenImage img = open(nameOrPath)) {
 			ImageReader reader = new ImageReader(img.tree(), img.path());
 			ImageReader.Release release = reader.osRelease();
-			List<String> matches = prefixes.isEmpty() ? List.of(defaultPrefix(img)) : prefixes;
 			TreeMap<String, ImageReader.UnitFile> units = reader.units(matches);
 			ImageMetadataDTO dto = new ImageMetadataDTO();
 			dto.name = ImageName.stripSuffix(img.fileName());
@@ -182,11 +182,15 @@ final class PortableHost {
 		}
 	}
 
-	private static String defaultPrefix(OpenImage img) {
+	/** As portablectl: the prefix comes from the argument as given, before the image is looked up. */
+	static List<String> matches(String image, List<String> prefixes) {
+		if (!prefixes.isEmpty()) {
+			return prefixes;
+		}
 		try {
-			return ImageName.defaultPrefix(img.fileName());
+			return List.of(ImageName.defaultPrefix(DropInWriter.lastComponent(image)));
 		} catch (IllegalArgumentException e) {
-			throw new PsiException("Failed to extract prefix of image name '" + img.fileName() + "': Invalid argument ("
+			throw new PsiException("Failed to extract prefix of image name '" + image + "': Invalid argument ("
 				+ e.getMessage() + ")");
 		}
 	}
@@ -207,13 +211,13 @@ final class PortableHost {
 		if (profileName.contains("/") || profileName.startsWith(".")) {
 			throw new PsiException("Unit profile name not valid: " + profileName);
 		}
+		List<String> matches = matches(req.image, req.prefixes);
 		try (OpenImage img = open(req.image)) {
 			ImageReader reader = new ImageReader(img.tree(), img.path());
 			OsRelease release = reader.osRelease().release();
 			if (release.get("ID") == null) {
 				throw new PsiException("Image " + img.path() + " os-release metadata lacks the ID field");
 			}
-			List<String> matches = req.prefixes.isEmpty() ? List.of(defaultPrefix(img)) : req.prefixes;
 			String portablePrefixes = release.get("PORTABLE_PREFIXES");
 			if (portablePrefixes != null) {
 				List<String> valid = List.of(portablePrefixes.trim().split("\\s+"));

@@ -173,14 +173,6 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public List<String> matchPrefixes(String image, List<String> prefixes) {
-		if (prefixes != null && !prefixes.isEmpty()) {
-			return List.copyOf(prefixes);
-		}
-		String fileName = DropInWriter.lastComponent(image);
-		try {
-			return List.of(ImageName.defaultPrefix(fileName));
-		} catch (IllegalArgumentException e) {
-			throw new PsiException("Failed to extract prefix of image name '" + image + "': Invalid argument (" + e.getMessage() + ")");
-		}
+		return PortableHost.matches(image, prefixes == null ? List.of() : prefixes);
 	}
 }
