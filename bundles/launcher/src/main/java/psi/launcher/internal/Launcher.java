@@ -15,14 +15,19 @@ import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Converter;
 import org.apache.felix.service.command.Descriptor;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
+import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.framework.startlevel.FrameworkStartLevel;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
 import psi.api.CommandOutput;
 import psi.api.PsiException;
@@ -83,7 +88,38 @@ public class Launcher {
 		}
 	}
 
+	/**
+	 * Waits until every bundle has started: bnd's launcher raises the start
+	 * level in the background and may call the main thread before the
+	 * bundles of the higher levels (the shell's commands) are up.
+	 */
+	private void awaitBundles() {
+		FrameworkStartLevel fsl = context.getBundle(0).adapt(FrameworkStartLevel.class);
+		long deadline = System.nanoTime() + 30_000_000_000L;
+		while (System.nanoTime() < deadline) {
+			int highest = 0;
+			boolean allActive = true;
+			for (Bundle b : context.getBundles()) {
+				if (b.getBundleId() == 0 || b.getHeaders("").get("Fragment-Host") != null) {
+					continue;
+				}
+				highest = Math.max(highest, b.adapt(BundleStartLevel.class).getStartLevel());
+				allActive &= b.getState() == Bundle.ACTIVE;
+			}
+			if (allActive && fsl.getStartLevel() >= highest) {
+				return;
+			}
+			try {
+				Thread.sleep(2);
+			} catch (InterruptedException e) {
+				Thread.currentThread().interrupt();
+				return;
+			}
+		}
+	}
+
 	int run(List<String> argv, PrintStream out, PrintStream err) {
+		awaitBundles();
 		List<String> global = new ArrayList<>();
 		int i = 0;
 		while (i < argv.size() && argv.get(i).startsWith("-")) {
@@ -114,6 +150,26 @@ public class Launcher {
 		rest.addAll(argv.subList(i + 1, argv.size()));
 		Object target = command(function);
 		if (target == null) {
+			if (System.getenv("PSI_DEBUG") != null) {
+				for (org.osgi.framework.Bundle b : context.getBundles()) {
+					err.println("  bundle " + b.getSymbolicName() + " state " + b.getState() + " level "
+						+ b.adapt(org.osgi.framework.startlevel.BundleStartLevel.class).getStartLevel());
+				}
+				err.println("  framework level " + context.getBundle(0).adapt(FrameworkStartLevel.class).getStartLevel());
+				try {
+					ServiceReference<?>[] all = context.getAllServiceReferences(null, "(" + CommandProcessor.COMMAND_SCOPE + "=" + SCOPE + ")");
+					err.println("  all psi command services: " + (all == null ? 0 : all.length));
+					ServiceReference<ServiceComponentRuntime> r = context.getServiceReference(ServiceComponentRuntime.class);
+					ServiceComponentRuntime scr = context.getService(r);
+					for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs()) {
+						for (var c : scr.getComponentConfigurationDTOs(d)) {
+							err.println("  component " + d.name + " state " + c.state);
+						}
+					}
+				} catch (Exception e) {
+					err.println("  " + e);
+				}
+			}
 			err.println("psi: unknown command '" + command + "'; see psi --help");
 			return 1;
 		}
@@ -164,12 +220,16 @@ public class Launcher {
 		return 1;
 	}
 
-	/** @return the service providing {@code psi:function}, waiting briefly for the engine to come up */
+	/**
+	 * @return the service providing {@code psi:function}, or {@code null} once
+	 *         DS has processed every component and there is none
+	 */
 	private Object command(String function) {
-		long deadline = System.nanoTime() + 5_000_000_000L;
-		do {
+		long deadline = System.nanoTime() + 10_000_000_000L;
+		while (true) {
+			boolean settled = scrSettled();
 			try {
-				ServiceReference<?>[] refs = context.getServiceReferences((String) null,
+				ServiceReference<?>[] refs = context.getAllServiceReferences(null,
 					"(&(" + CommandProcessor.COMMAND_SCOPE + "=" + SCOPE + ")(" + CommandProcessor.COMMAND_FUNCTION + "=" + function + "))");
 				if (refs != null && refs.length > 0) {
 					Object s = context.getService(refs[0]);
@@ -180,22 +240,46 @@ public class Launcher {
 			} catch (InvalidSyntaxException e) {
 				return null; // a function name no filter can hold is no command
 			}
-			if (!function.matches("[a-z]+")) {
+			if (settled || System.nanoTime() > deadline) {
 				return null;
 			}
 			try {
-				Thread.sleep(50);
+				Thread.sleep(2);
 			} catch (InterruptedException e) {
 				Thread.currentThread().interrupt();
 				return null;
 			}
-		} while (System.nanoTime() < deadline && isKnownLater(function));
-		return null;
+		}
 	}
 
-	/** Only wait for names the engine's commands may still register, not for typos. */
-	private boolean isKnownLater(String function) {
-		return context.getServiceReference(psi.api.Portables.class) == null;
+	/**
+	 * Whether SCR has processed every component of every active bundle: SCR
+	 * enables components asynchronously, so a command may register a little
+	 * after its bundle started.
+	 */
+	private boolean scrSettled() {
+		ServiceReference<ServiceComponentRuntime> ref = context.getServiceReference(ServiceComponentRuntime.class);
+		ServiceComponentRuntime scr = ref == null ? null : context.getService(ref);
+		if (scr == null) {
+			return false;
+		}
+		try {
+			for (Bundle b : context.getBundles()) {
+				if (b.getState() == Bundle.ACTIVE && b.getHeaders("").get("Service-Component") != null
+					&& scr.getComponentDescriptionDTOs(b).isEmpty()) {
+					return false;
+				}
+			}
+			for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs()) {
+				if (scr.isComponentEnabled(d) && scr.getComponentConfigurationDTOs(d).isEmpty()
+					&& !"require".equals(d.configurationPolicy)) {
+					return false;
+				}
+			}
+			return true;
+		} finally {
+			context.ungetService(ref);
+		}
 	}
 
 	private static List<Method> methods(Object target, String function) {
@@ -211,7 +295,7 @@ public class Launcher {
 	private String overview() {
 		Map<String, String> commands = new TreeMap<>();
 		try {
-			ServiceReference<?>[] refs = context.getServiceReferences((String) null, "(" + CommandProcessor.COMMAND_SCOPE + "=" + SCOPE + ")");
+			ServiceReference<?>[] refs = context.getAllServiceReferences(null, "(" + CommandProcessor.COMMAND_SCOPE + "=" + SCOPE + ")");
 			for (ServiceReference<?> ref : refs == null ? new ServiceReference<?>[0] : refs) {
 				Object fs = ref.getProperty(CommandProcessor.COMMAND_FUNCTION);
 				Object target = context.getService(ref);

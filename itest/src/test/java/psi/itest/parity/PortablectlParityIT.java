@@ -1,0 +1,544 @@
+package psi.itest.parity;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.function.Executable;
+
+/**
+ * Parity of psi with systemd 252's {@code portablectl}: in ONE throwaway box
+ * (itest/box/testbox.sh, a real systemd in namespaces over a copy-on-write
+ * view of the host) every case is run once with psi and once with
+ * portablectl, from the same clean state, and the trees that both leave in
+ * {@code /etc/systemd/system.attached}, {@code /run/systemd/system.attached},
+ * {@code /etc/portables} and {@code /run/portables} (path, type, mode,
+ * owner, symlink target, sha256 of the content) must be identical, after
+ * attach and after detach. The box set-up, the tree snapshot and the
+ * clean-up are in itest/box/parity.sh.
+ *
+ * <p>
+ * This test must not be skipped: without root or the tools it fails.
+ * Needs: root, systemd 252 ({@code /lib/systemd/systemd}),
+ * systemd-container ({@code portablectl}, {@code systemd-portabled}),
+ * busybox-static, util-linux ({@code unshare}, {@code nsenter}), and a built
+ * psi ({@code distribution/target/psi.jar}). The system property
+ * {@code psi.basedir} names the reactor root.
+ */
+public class PortablectlParityIT {
+
+	static final String PSI = "/opt/psi/psi";
+	static final String PCTL = "portablectl";
+	static final String INBOX = "/opt/psi-parity/parity.sh";
+	static final Duration CMD_TIMEOUT = Duration.ofSeconds(120);
+
+	static Path basedir;
+	static Path testbox;
+	static Path parity;
+	static Path state;
+	static Path box;
+	static volatile boolean down;
+	static Thread hook;
+
+	// ------------------------------------------------------------------
+	// the cases
+
+	/** One success case: steps to run, then snapshot, then the clean-up steps, then snapshot. */
+	record Case(String name, List<List<String>> steps, List<List<String>> cleanup, String setup, String teardown) {
+		@Override
+		public String toString() {
+			return name;
+		}
+	}
+
+	static Case attach(String attachArgs, String detachArgs) {
+		return new Case(attachArgs, List.of(cmd("attach " + attachArgs)), List.of(cmd("detach " + detachArgs)), null,
+				null);
+	}
+
+	static List<String> cmd(String s) {
+		return List.of(s.trim().split(" +"));
+	}
+
+	static final String HOST_UNIT = "/etc/systemd/system/single.service";
+	static final String MAKE_HOST_UNIT = "cp /var/lib/portables/single/usr/lib/systemd/system/single.service "
+			+ HOST_UNIT + " && systemctl daemon-reload";
+	static final String RM_HOST_UNIT = "rm -f " + HOST_UNIT + " && systemctl daemon-reload";
+
+	static List<Case> cases() {
+		List<Case> c = new ArrayList<>();
+		c.add(attach("single", "single"));
+		c.add(attach("sst", "sst"));
+		c.add(attach("tmpl", "tmpl"));
+		c.add(attach("foo", "foo"));
+		c.add(attach("foo foo-bar", "foo"));
+		c.add(attach("pfx pfx-a", "pfx"));
+		c.add(attach("pfx pfx-a pfx-b", "pfx"));
+		// lnk also holds lnk-abs.service, an absolute symlink: see lnkAbsoluteSymlink()
+		c.add(attach("lnk lnk.service", "lnk"));
+		c.add(attach("lnkrel", "lnkrel"));
+		c.add(attach("--copy=symlink lnkrel", "lnkrel"));
+		c.add(attach("--runtime sst", "--runtime sst"));
+		c.add(attach("--runtime --copy=copy --profile=trusted tmpl", "--runtime tmpl"));
+		c.add(attach("--copy=copy single", "single"));
+		c.add(attach("--copy=symlink single", "single"));
+		c.add(attach("--copy=auto single", "single"));
+		for (String p : List.of("default", "nonetwork", "strict", "trusted"))
+			c.add(attach("--profile=" + p + " single", "single"));
+		c.add(attach("--profile=strict --copy=copy single", "single"));
+		c.add(attach("etcosr", "etcosr"));
+		c.add(attach("/srv/images/single", "/srv/images/single"));
+		c.add(new Case("reattach ver_1 -> ver_2", List.of(cmd("attach ver_1"), cmd("reattach ver_2")),
+				List.of(cmd("detach ver_2")), null, null));
+		c.add(new Case("--force single (unit on the host)", List.of(cmd("attach --force single")),
+				List.of(cmd("detach single")), MAKE_HOST_UNIT, RM_HOST_UNIT));
+		return c;
+	}
+
+	/** One error case: the command must fail with both tools and change nothing. */
+	record ErrorCase(String name, List<String> command, String setup, String teardown) {
+	}
+
+	static ErrorCase err(String command) {
+		return new ErrorCase(command, cmd(command), null, null);
+	}
+
+	static List<ErrorCase> errorCases() {
+		return List.of(err("attach noosr"), err("attach noid"), err("attach nounit"), err("attach pfx zzz"),
+				err("attach pfx"), err("attach single zzz"), err("attach nosuchimage"),
+				err("attach /srv/images/nosuch"), err("attach --profile=a/b single"),
+				err("attach --copy=bogus single"), err("detach single"), err("reattach single"),
+				new ErrorCase("attach single (single.service exists on the host)", cmd("attach single"),
+						MAKE_HOST_UNIT, RM_HOST_UNIT));
+	}
+
+	// ------------------------------------------------------------------
+	// box life cycle
+
+	@BeforeAll
+	static void bootBox() throws Exception {
+		String bd = System.getProperty("psi.basedir");
+		basedir = bd != null && !bd.isBlank() ? Paths.get(bd).toAbsolutePath().normalize() : findBasedir();
+		testbox = basedir.resolve("itest/box/testbox.sh");
+		parity = basedir.resolve("itest/box/parity.sh");
+		checkPreconditions();
+
+		state = Files.createTempDirectory("psi-parity-");
+		box = state.resolve("box");
+		hook = new Thread(PortablectlParityIT::shutdownBox, "psi-parity-box-stop");
+		Runtime.getRuntime().addShutdownHook(hook);
+
+		long t0 = System.nanoTime();
+		Result up = host(List.of("bash", parity.toString(), "up", state.toString(), basedir.toString()));
+		if (up.rc != 0)
+			fail("could not set up the box (parity.sh up, exit " + up.rc + "):\n" + up.err + up.out);
+		System.out.printf("[parity] box up (systemd pid %s) in %d ms, state %s%n", up.out.trim(),
+				(System.nanoTime() - t0) / 1_000_000, state);
+		Result v = inBox(List.of("portablectl", "--version"));
+		System.out.println("[parity] " + v.out.lines().findFirst().orElse("?"));
+		// psi must run in the box at all, or every error case would pass for the wrong reason
+		Result l = inBox(List.of(PSI, "list"));
+		if (l.rc != 0)
+			fail("psi does not run in the box: `psi list` exited " + l.rc + ":\n" + l.err + l.out);
+	}
+
+	@AfterAll
+	static void stopBox() throws Exception {
+		if (state == null)
+			return;
+		Result r = shutdownBox();
+		if (hook != null) {
+			try {
+				Runtime.getRuntime().removeShutdownHook(hook);
+			} catch (IllegalStateException e) {
+				// shutting down already
+			}
+		}
+		if (r != null && r.rc != 0)
+			fail("box clean-up incomplete (parity.sh down, exit " + r.rc + "):\n" + r.err + r.out);
+		System.out.println("[parity] box stopped and cleaned; no mount or loop device left under " + state);
+	}
+
+	static synchronized Result shutdownBox() {
+		if (down || state == null)
+			return null;
+		down = true;
+		try {
+			return host(List.of("bash", parity.toString(), "down", state.toString()));
+		} catch (Exception e) {
+			return new Result(-1, "", "parity.sh down failed: " + e + "\n");
+		}
+	}
+
+	static Path findBasedir() {
+		for (Path p = Paths.get("").toAbsolutePath(); p != null; p = p.getParent())
+			if (Files.isRegularFile(p.resolve("itest/box/testbox.sh")))
+				return p;
+		fail("system property psi.basedir is not set and no itest/box/testbox.sh above " + Paths.get("").toAbsolutePath());
+		return null;
+	}
+
+	static void checkPreconditions() throws IOException {
+		List<String> missing = new ArrayList<>();
+		String uid = Files.readAllLines(Paths.get("/proc/self/status")).stream()
+				.filter(l -> l.startsWith("Uid:")).map(l -> l.split("\\s+")[2]).findFirst().orElse("?");
+		if (!uid.equals("0"))
+			missing.add("must run as root (effective uid is " + uid + "): it boots systemd in namespaces");
+		for (Path p : List.of(testbox, parity))
+			if (!Files.isRegularFile(p))
+				missing.add(p + " missing");
+		Path jar = basedir.resolve("distribution/target/psi.jar");
+		if (!Files.isRegularFile(jar))
+			missing.add(jar + " missing: build psi first (mvn -B install -DskipTests)");
+		if (!Files.isRegularFile(basedir.resolve("distribution/psi")))
+			missing.add(basedir.resolve("distribution/psi") + " missing");
+		if (!Files.isExecutable(Paths.get("/lib/systemd/systemd")))
+			missing.add("/lib/systemd/systemd missing (systemd 252)");
+		if (!Files.isExecutable(Paths.get("/lib/systemd/systemd-portabled")))
+			missing.add("/lib/systemd/systemd-portabled missing (apt-get install systemd-container)");
+		String bb = System.getenv().getOrDefault("BUSYBOX", "/bin/busybox");
+		if (!Files.isExecutable(Paths.get(bb)))
+			missing.add(bb + " missing (apt-get install busybox-static)");
+		for (String tool : List.of("portablectl", "nsenter", "unshare", "setsid", "losetup", "sha256sum"))
+			if (which(tool) == null)
+				missing.add(tool + " not on PATH"
+						+ (tool.equals("portablectl") ? " (apt-get install systemd-container)" : ""));
+		if (!missing.isEmpty())
+			fail("PortablectlParityIT cannot run (it must not be skipped; fix the machine):\n  - "
+					+ String.join("\n  - ", missing));
+	}
+
+	static Path which(String tool) {
+		for (String d : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+			Path p = Paths.get(d.isEmpty() ? "." : d, tool);
+			if (Files.isExecutable(p))
+				return p;
+		}
+		for (String d : List.of("/usr/sbin", "/sbin", "/usr/bin", "/bin")) {
+			Path p = Paths.get(d, tool);
+			if (Files.isExecutable(p))
+				return p;
+		}
+		return null;
+	}
+
+	// ------------------------------------------------------------------
+	// tests
+
+	@TestFactory
+	Stream<DynamicTest> attachParity() {
+		return cases().stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> runCase(c)));
+	}
+
+	@TestFactory
+	Stream<DynamicTest> errorParity() {
+		return errorCases().stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> runErrorCase(c)));
+	}
+
+	/**
+	 * portabled 252 resolves the absolute unit symlink lnk-abs.service of a
+	 * directory image against the host's root (the box lacks its target, so it
+	 * is skipped); psi resolves it inside the image (deliberately). The trees
+	 * of {@code attach lnk} may differ in lnk-abs.service's entries only.
+	 */
+	@Test
+	void lnkAbsoluteSymlinkIsTheOnlyDifference() throws Exception {
+		Case c = attach("lnk", "lnk");
+		Run psi = runTool(PSI, c);
+		Run pctl = runTool(PCTL, c);
+		Predicate<String> abs = l -> path(l).startsWith("/etc/systemd/system.attached/lnk-abs.service");
+		List<String> psiRest = psi.attached.stream().filter(abs.negate()).toList();
+		List<String> psiAbs = psi.attached.stream().filter(abs).toList();
+		System.out.println("[parity] lnk: psi attaches in addition:\n    " + String.join("\n    ", psiAbs));
+		List<Executable> checks = new ArrayList<>();
+		checks.addAll(Arrays.asList(psi.checks()));
+		checks.addAll(Arrays.asList(pctl.checks()));
+		checks.add(() -> assertTrue(pctl.attached.stream().noneMatch(abs),
+				"portabled 252 attached lnk-abs.service although the box lacks /usr/share/lnk/real-abs.service"));
+		checks.add(() -> same("tree after attach lnk, without lnk-abs.service", pctl.attached, psiRest));
+		checks.add(() -> same("tree after detach lnk", pctl.detached, psi.detached));
+		assertAll("lnk", checks);
+	}
+
+	// ------------------------------------------------------------------
+	// running a case
+
+	/** What one tool did in one case. */
+	static final class Run {
+		final String tool;
+		final List<Result> results = new ArrayList<>();
+		final List<String> problems = new ArrayList<>();
+		List<String> attached = List.of();
+		List<String> detached = List.of();
+
+		Run(String tool) {
+			this.tool = tool;
+		}
+
+		Executable[] checks() {
+			return problems.stream().map(p -> (Executable) () -> fail(tool + ": " + p)).toArray(Executable[]::new);
+		}
+
+		/** stderr lines of all commands, sorted: portabled's order between units follows a hash table. */
+		List<String> outputLines() {
+			return results.stream().flatMap(r -> r.err.lines()).sorted().toList();
+		}
+
+		String stdout() {
+			return results.stream().map(r -> r.out).collect(Collectors.joining());
+		}
+	}
+
+	void runCase(Case c) throws Exception {
+		Run psi = runTool(PSI, c);
+		Run pctl = runTool(PCTL, c);
+		List<Executable> checks = new ArrayList<>();
+		checks.addAll(Arrays.asList(psi.checks()));
+		checks.addAll(Arrays.asList(pctl.checks()));
+		checks.add(() -> same("tree after " + describe(c.steps()), pctl.attached, psi.attached));
+		checks.add(() -> same("tree after " + describe(c.cleanup()) + " (what is left)", pctl.detached, psi.detached));
+		checks.add(() -> same("stderr lines (sorted) of " + describe(c.steps()) + " and " + describe(c.cleanup()),
+				pctl.outputLines(), psi.outputLines()));
+		checks.add(() -> assertEquals(pctl.stdout(), psi.stdout(), "stdout"));
+		assertAll(c.name(), checks);
+	}
+
+	Run runTool(String tool, Case c) throws Exception {
+		Run run = new Run(tool);
+		cleanState(run);
+		if (c.setup() != null)
+			sh(c.setup());
+		try {
+			List<String> before = snapshot();
+			if (!before.isEmpty())
+				run.problems.add("box not clean before the case:\n" + String.join("\n", before));
+			for (List<String> step : c.steps())
+				exec(run, tool, step, true);
+			run.attached = snapshot();
+			for (List<String> step : c.cleanup())
+				exec(run, tool, step, true);
+			run.detached = snapshot();
+			// what may be left: the empty /etc/portables and /run/portables directories
+			for (String l : run.detached) {
+				String p = path(l);
+				if (!(p.equals("/etc/portables") || p.equals("/run/portables")) || !type(l).equals("d"))
+					run.problems.add("left behind after " + describe(c.cleanup()) + ": " + l.replace('\t', ' '));
+			}
+		} finally {
+			if (c.teardown() != null)
+				sh(c.teardown());
+		}
+		return run;
+	}
+
+	void runErrorCase(ErrorCase c) throws Exception {
+		List<Run> runs = new ArrayList<>();
+		List<List<String>> after = new ArrayList<>();
+		for (String tool : List.of(PSI, PCTL)) {
+			Run run = new Run(tool);
+			cleanState(run);
+			if (c.setup() != null)
+				sh(c.setup());
+			try {
+				List<String> b = snapshot();
+				Result r = exec(run, tool, c.command(), false);
+				List<String> a = snapshot();
+				after.add(a);
+				if (r.rc == 0)
+					run.problems.add(describe(List.of(c.command())) + " exited 0, expected a failure");
+				if (!a.equals(b))
+					run.problems.add(describe(List.of(c.command())) + " changed the tree:\n" + diff(b, a, "before", "after"));
+			} finally {
+				if (c.teardown() != null)
+					sh(c.teardown());
+			}
+			runs.add(run);
+		}
+		Run psi = runs.get(0), pctl = runs.get(1);
+		List<Executable> checks = new ArrayList<>();
+		checks.addAll(Arrays.asList(psi.checks()));
+		checks.addAll(Arrays.asList(pctl.checks()));
+		checks.add(() -> same("tree after the failed command", after.get(1), after.get(0)));
+		assertAll(c.name(), checks);
+	}
+
+	/** Run one psi/portablectl command in the box and print what it said. */
+	Result exec(Run run, String tool, List<String> args, boolean mustSucceed) throws Exception {
+		List<String> cmd = new ArrayList<>();
+		cmd.add(tool);
+		cmd.addAll(args);
+		long t0 = System.nanoTime();
+		Result r = inBox(cmd);
+		long ms = (System.nanoTime() - t0) / 1_000_000;
+		run.results.add(r);
+		String label = tool.equals(PSI) ? "psi" : "portablectl";
+		System.out.printf("[parity] $ %s %s   (exit %d, %d ms)%n%s%s", label, String.join(" ", args), r.rc, ms,
+				indent("stderr| ", r.err), indent("stdout| ", r.out));
+		if (tool.equals(PSI) && r.err.contains("psi: unknown command"))
+			run.problems.add("psi's launcher did not find the command (a launcher failure, not psi's answer): "
+					+ r.err.strip());
+		if (mustSucceed && r.rc != 0)
+			run.problems.add(label + " " + String.join(" ", args) + " exited " + r.rc + ":\n" + r.err + r.out);
+		return r;
+	}
+
+	/** Clean state before a run; a run that left something makes the run fail, and is cleaned by force. */
+	void cleanState(Run run) throws Exception {
+		Result r = inBox(List.of(INBOX, "reset"));
+		if (r.rc != 0) {
+			run.problems.add("the box was not clean before this run (left by an earlier case):\n" + r.err);
+			Result f = inBox(List.of(INBOX, "reset", "--force"));
+			if (f.rc != 0)
+				fail("could not clean the box: " + f.err);
+		}
+	}
+
+	List<String> snapshot() throws Exception {
+		Result r = inBox(List.of(INBOX, "snapshot"));
+		if (r.rc != 0)
+			fail("snapshot failed (exit " + r.rc + "): " + r.err);
+		return r.out.lines().toList();
+	}
+
+	void sh(String script) throws Exception {
+		Result r = inBox(List.of("sh", "-c", script));
+		if (r.rc != 0)
+			fail("in the box, `" + script + "` failed (exit " + r.rc + "): " + r.err);
+	}
+
+	// ------------------------------------------------------------------
+	// comparison
+
+	static String path(String snapshotLine) {
+		int i = snapshotLine.indexOf('\t');
+		return i < 0 ? snapshotLine : snapshotLine.substring(0, i);
+	}
+
+	static String type(String snapshotLine) {
+		String[] f = snapshotLine.split("\t", -1);
+		return f.length > 1 ? f[1] : "";
+	}
+
+	static void same(String what, List<String> portablectl, List<String> psi) {
+		if (!Objects.equals(portablectl, psi))
+			fail(what + " differs between portablectl (-) and psi (+):\n" + diff(portablectl, psi, "portablectl", "psi"));
+	}
+
+	/** A readable diff of two sorted lists, keyed by the part before the first tab. */
+	static String diff(List<String> a, List<String> b, String aName, String bName) {
+		Map<String, List<String>> ma = byKey(a), mb = byKey(b);
+		TreeSet<String> keys = new TreeSet<>(ma.keySet());
+		keys.addAll(mb.keySet());
+		StringBuilder sb = new StringBuilder();
+		int w = Math.max(aName.length(), bName.length());
+		for (String k : keys) {
+			List<String> la = ma.getOrDefault(k, List.of()), lb = mb.getOrDefault(k, List.of());
+			if (la.equals(lb)) {
+				for (String l : la)
+					sb.append("  ").append(" ".repeat(w + 2)).append(show(l)).append('\n');
+				continue;
+			}
+			for (String l : la)
+				sb.append("- ").append(pad(aName, w)).append(": ").append(show(l)).append('\n');
+			for (String l : lb)
+				sb.append("+ ").append(pad(bName, w)).append(": ").append(show(l)).append('\n');
+		}
+		return sb.toString();
+	}
+
+	static Map<String, List<String>> byKey(List<String> lines) {
+		Map<String, List<String>> m = new TreeMap<>();
+		for (String l : lines)
+			m.computeIfAbsent(path(l), k -> new ArrayList<>()).add(l);
+		return m;
+	}
+
+	static String show(String l) {
+		return l.replace('\t', ' ').stripTrailing();
+	}
+
+	static String pad(String s, int w) {
+		return s + " ".repeat(w - s.length());
+	}
+
+	static String describe(List<List<String>> cmds) {
+		return cmds.stream().map(c -> String.join(" ", c)).collect(Collectors.joining("; "));
+	}
+
+	static String indent(String prefix, String text) {
+		if (text.isEmpty())
+			return "";
+		return text.lines().map(l -> "    " + prefix + l + "\n").collect(Collectors.joining());
+	}
+
+	// ------------------------------------------------------------------
+	// processes
+
+	record Result(int rc, String out, String err) {
+	}
+
+	static Result inBox(List<String> cmd) throws Exception {
+		List<String> c = new ArrayList<>(List.of("bash", testbox.toString(), "exec", box.toString()));
+		c.addAll(cmd);
+		return host(c);
+	}
+
+	static Result host(List<String> cmd) throws Exception {
+		ProcessBuilder pb = new ProcessBuilder(cmd);
+		Map<String, String> env = pb.environment();
+		// what GROUND-TRUTH.md was captured with
+		for (String k : List.of("LC_ALL", "LC_CTYPE", "LC_MESSAGES", "LANGUAGE", "SYSTEMD_UTF8", "PSI_JAVA_OPTS",
+				"PSI_JAR"))
+			env.remove(k);
+		env.put("LANG", "C.UTF-8");
+		env.put("SYSTEMD_PAGER", "");
+		env.put("SYSTEMD_COLORS", "0");
+		// the psi launcher runs `java`: the one running this test (the box sees the host's files)
+		env.put("PATH", Paths.get(System.getProperty("java.home"), "bin") + ":"
+				+ env.getOrDefault("PATH", "/usr/local/bin:/usr/bin:/bin") + ":/usr/local/sbin:/usr/sbin:/sbin");
+		File out = File.createTempFile("psi-parity-", ".out");
+		File err = File.createTempFile("psi-parity-", ".err");
+		try {
+			pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+			pb.redirectOutput(out);
+			pb.redirectError(err);
+			Process p = pb.start();
+			if (!p.waitFor(CMD_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+				p.descendants().forEach(ProcessHandle::destroyForcibly);
+				p.destroyForcibly();
+				p.waitFor(10, TimeUnit.SECONDS);
+				fail("timeout (" + CMD_TIMEOUT.toSeconds() + " s): " + String.join(" ", cmd));
+			}
+			return new Result(p.exitValue(), Files.readString(out.toPath(), StandardCharsets.UTF_8),
+					Files.readString(err.toPath(), StandardCharsets.UTF_8));
+		} finally {
+			out.delete();
+			err.delete();
+		}
+	}
+}
