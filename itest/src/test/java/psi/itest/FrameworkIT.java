@@ -8,6 +8,8 @@ import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
+import static org.ops4j.pax.exam.CoreOptions.junitBundles;
+import static org.ops4j.pax.exam.CoreOptions.systemPackage;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -35,6 +37,7 @@ import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.OptionUtils;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
@@ -47,6 +50,7 @@ import org.osgi.service.component.runtime.ServiceComponentRuntime;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 import org.osgi.service.component.runtime.dto.SatisfiedReferenceDTO;
+import org.slf4j.Logger;
 
 import psi.api.CommandOutput;
 import psi.api.Portables;
@@ -85,7 +89,10 @@ public class FrameworkIT {
 	@Configuration
 	public Option[] config() {
 		// gogo.shell ships in the distribution; keep it off the console (failsafe talks to the forked JVM on stdin)
-		return DistributionBundles.options("gosh.args=--nointeractive");
+		return OptionUtils.combine(DistributionBundles.options("gosh.args=--nointeractive"), junitBundles(),
+			// Pax Exam's own bundles log through slf4j: the test JVM's serves them (pax.exam.logging=none),
+			// so that no logging bundle joins the distribution's
+			systemPackage("org.slf4j;version=" + Logger.class.getPackage().getImplementationVersion()));
 	}
 
 	@Before
