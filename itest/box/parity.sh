@@ -25,7 +25,8 @@
 #       /run/systemd/system.attached, /etc/portables, /run/portables (the
 #       directories themselves included), sorted by path, tab separated:
 #         PATH TYPE(d|f|l|?) MODE(octal, 4 digits) UID:GID DETAIL
-#       DETAIL: `-> TARGET` for a symlink, `sha256=HEX size=N` for a file.
+#       DETAIL: `-> TARGET` for a symlink, `sha256=HEX size=N` for a file
+#       (and `mtime=S` for a copied 10-profile.conf).
 #   parity.sh reset [--force]
 #       bring the box back to the pristine state between runs: the two
 #       attached directories must not exist and /etc/portables and
@@ -116,7 +117,7 @@ cmd_down() {
 }
 
 cmd_snapshot() {
-    local d p y m o l
+    local d p y m o l t
     for d in "${DIRS[@]}"; do
         [ -e "$d" ] || [ -L "$d" ] || continue
         find "$d" -printf '%p\t%y\t%m\t%U:%G\t%l\n'
@@ -125,8 +126,10 @@ cmd_snapshot() {
         case "$y" in
             l) printf '%s\tl\t%s\t%s\t-> %s\n' "$p" "$m" "$o" "$l" ;;
             d) printf '%s\td\t%s\t%s\t\n' "$p" "$m" "$o" ;;
-            f) printf '%s\tf\t%s\t%s\tsha256=%s size=%s\n' "$p" "$m" "$o" \
-                   "$(sha256sum <"$p" | cut -c1-64)" "$(stat -c %s "$p")" ;;
+            f) # a copied profile keeps the profile's mtime (portabled's copy_file_atomic); unit copies do not
+               t=; [ "${p##*/}" = 10-profile.conf ] && t=" mtime=$(stat -c %Y "$p")"
+               printf '%s\tf\t%s\t%s\tsha256=%s size=%s%s\n' "$p" "$m" "$o" \
+                   "$(sha256sum <"$p" | cut -c1-64)" "$(stat -c %s "$p")" "$t" ;;
             *) printf '%s\t%s\t%s\t%s\t?\n' "$p" "$y" "$m" "$o" ;;
         esac
     done

@@ -7,10 +7,13 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,23 +65,38 @@ public class PortablectlParityIT {
 	static Path parity;
 	static Path state;
 	static Path box;
+	/** the box's systemd as the host sees it: /proc/PID/root is the box's root */
+	static String boxPid;
 	static volatile boolean down;
 	static Thread hook;
+	/** testbox.sh: "Do not run two boxes at once" (their systemds share the host's cgroup trees). */
+	static final Path BOX_LOCK = Paths.get(Files.isDirectory(Paths.get("/run/lock")) ? "/run/lock" : "/tmp",
+			"psi-testbox.lock");
+	static FileChannel lockChannel;
+	static FileLock lock;
 
 	// ------------------------------------------------------------------
 	// the cases
 
-	/** One success case: steps to run, then snapshot, then the clean-up steps, then snapshot. */
-	record Case(String name, List<List<String>> steps, List<List<String>> cleanup, String setup, String teardown) {
-		@Override
-		public String toString() {
-			return name;
+	/**
+	 * One success case: steps to run, then snapshot, then the clean-up steps,
+	 * then snapshot. {@code expect}: entries both trees after the steps must
+	 * have, as {@code "PATH -> TARGET"} (a symlink), or {@code "!PATH"} (absent).
+	 */
+	record Case(String name, List<List<String>> steps, List<List<String>> cleanup, String setup, String teardown,
+			List<String> expect) {
+		Case expecting(String... e) {
+			return new Case(name, steps, cleanup, setup, teardown, List.of(e));
+		}
+
+		Case around(String setUp, String tearDown) {
+			return new Case(name, steps, cleanup, setUp, tearDown, expect);
 		}
 	}
 
 	static Case attach(String attachArgs, String detachArgs) {
 		return new Case(attachArgs, List.of(cmd("attach " + attachArgs)), List.of(cmd("detach " + detachArgs)), null,
-				null);
+				null, List.of());
 	}
 
 	static List<String> cmd(String s) {
@@ -92,31 +110,36 @@ public class PortablectlParityIT {
 
 	static List<Case> cases() {
 		List<Case> c = new ArrayList<>();
-		c.add(attach("single", "single"));
+		c.add(attach("single", "single").expecting("/etc/portables/single -> /var/lib/portables/single"));
 		c.add(attach("sst", "sst"));
 		c.add(attach("tmpl", "tmpl"));
 		c.add(attach("foo", "foo"));
 		c.add(attach("foo foo-bar", "foo"));
 		c.add(attach("pfx pfx-a", "pfx"));
 		c.add(attach("pfx pfx-a pfx-b", "pfx"));
-		// lnk also holds lnk-abs.service, an absolute symlink: see lnkAbsoluteSymlink()
+		// lnk also holds lnk-abs.service, an absolute symlink: see lnkAbsoluteSymlinkIsTheOnlyDifference()
 		c.add(attach("lnk lnk.service", "lnk"));
 		c.add(attach("lnkrel", "lnkrel"));
-		c.add(attach("--copy=symlink lnkrel", "lnkrel"));
-		c.add(attach("--runtime sst", "--runtime sst"));
+		c.add(attach("--copy=symlink lnkrel", "lnkrel").expecting(
+				"/etc/systemd/system.attached/lnkrel.service -> /var/lib/portables/lnkrel/usr/lib/systemd/system/lnkrel.service"));
+		c.add(attach("--runtime sst", "--runtime sst").expecting("/run/portables/sst -> /var/lib/portables/sst",
+				"!/etc/systemd/system.attached"));
 		c.add(attach("--runtime --copy=copy --profile=trusted tmpl", "--runtime tmpl"));
 		c.add(attach("--copy=copy single", "single"));
-		c.add(attach("--copy=symlink single", "single"));
+		c.add(attach("--copy=symlink single", "single").expecting(
+				"/etc/systemd/system.attached/single.service -> /var/lib/portables/single/usr/lib/systemd/system/single.service"));
 		c.add(attach("--copy=auto single", "single"));
 		for (String p : List.of("default", "nonetwork", "strict", "trusted"))
 			c.add(attach("--profile=" + p + " single", "single"));
 		c.add(attach("--profile=strict --copy=copy single", "single"));
 		c.add(attach("etcosr", "etcosr"));
-		c.add(attach("/srv/images/single", "/srv/images/single"));
+		c.add(attach("/srv/images/single", "/srv/images/single")
+				.expecting("/etc/portables/single -> /srv/images/single"));
 		c.add(new Case("reattach ver_1 -> ver_2", List.of(cmd("attach ver_1"), cmd("reattach ver_2")),
-				List.of(cmd("detach ver_2")), null, null));
+				List.of(cmd("detach ver_2")), null, null, List.of())
+				.expecting("/etc/portables/ver_2 -> /var/lib/portables/ver_2", "!/etc/portables/ver_1"));
 		c.add(new Case("--force single (unit on the host)", List.of(cmd("attach --force single")),
-				List.of(cmd("detach single")), MAKE_HOST_UNIT, RM_HOST_UNIT));
+				List.of(cmd("detach single")), null, null, List.of()).around(MAKE_HOST_UNIT, RM_HOST_UNIT));
 		return c;
 	}
 
@@ -142,12 +165,16 @@ public class PortablectlParityIT {
 
 	@BeforeAll
 	static void bootBox() throws Exception {
+		state = null;
+		boxPid = null;
+		down = false;
 		String bd = System.getProperty("psi.basedir");
 		basedir = bd != null && !bd.isBlank() ? Paths.get(bd).toAbsolutePath().normalize() : findBasedir();
 		testbox = basedir.resolve("itest/box/testbox.sh");
 		parity = basedir.resolve("itest/box/parity.sh");
 		checkPreconditions();
 
+		takeBoxLock();
 		state = Files.createTempDirectory("psi-parity-");
 		box = state.resolve("box");
 		hook = new Thread(PortablectlParityIT::shutdownBox, "psi-parity-box-stop");
@@ -157,7 +184,8 @@ public class PortablectlParityIT {
 		Result up = host(List.of("bash", parity.toString(), "up", state.toString(), basedir.toString()));
 		if (up.rc != 0)
 			fail("could not set up the box (parity.sh up, exit " + up.rc + "):\n" + up.err + up.out);
-		System.out.printf("[parity] box up (systemd pid %s) in %d ms, state %s%n", up.out.trim(),
+		boxPid = up.out.trim();
+		System.out.printf("[parity] box up (systemd pid %s) in %d ms, state %s%n", boxPid,
 				(System.nanoTime() - t0) / 1_000_000, state);
 		Result v = inBox(List.of("portablectl", "--version"));
 		System.out.println("[parity] " + v.out.lines().findFirst().orElse("?"));
@@ -169,9 +197,12 @@ public class PortablectlParityIT {
 
 	@AfterAll
 	static void stopBox() throws Exception {
-		if (state == null)
+		if (state == null) {
+			releaseBoxLock();
 			return;
+		}
 		Result r = shutdownBox();
+		releaseBoxLock();
 		if (hook != null) {
 			try {
 				Runtime.getRuntime().removeShutdownHook(hook);
@@ -193,6 +224,35 @@ public class PortablectlParityIT {
 		} catch (Exception e) {
 			return new Result(-1, "", "parity.sh down failed: " + e + "\n");
 		}
+	}
+
+	/** Waits (up to 10 min) while another test holding the same lock runs its box. */
+	static void takeBoxLock() throws Exception {
+		lockChannel = FileChannel.open(BOX_LOCK, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+		long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+		boolean said = false;
+		while ((lock = lockChannel.tryLock()) == null) {
+			if (!said) {
+				System.out.println("[parity] waiting for " + BOX_LOCK + ": another box is running");
+				said = true;
+			}
+			if (System.nanoTime() > deadline)
+				fail("another test box kept " + BOX_LOCK + " locked for 10 minutes");
+			Thread.sleep(500);
+		}
+	}
+
+	static void releaseBoxLock() {
+		try {
+			if (lock != null)
+				lock.release();
+			if (lockChannel != null)
+				lockChannel.close();
+		} catch (IOException e) {
+			// the lock goes with the process anyway
+		}
+		lock = null;
+		lockChannel = null;
 	}
 
 	static Path findBasedir() {
@@ -280,7 +340,8 @@ public class PortablectlParityIT {
 		checks.addAll(Arrays.asList(pctl.checks()));
 		checks.add(() -> assertTrue(pctl.attached.stream().noneMatch(abs),
 				"portabled 252 attached lnk-abs.service although the box lacks /usr/share/lnk/real-abs.service"));
-		checks.add(() -> same("tree after attach lnk, without lnk-abs.service", pctl.attached, psiRest));
+		checks.add(() -> same("tree after attach lnk, without lnk-abs.service", pctl.attached, psiRest, pctl.content,
+				psi.content));
 		checks.add(() -> same("tree after detach lnk", pctl.detached, psi.detached));
 		assertAll("lnk", checks);
 	}
@@ -294,6 +355,8 @@ public class PortablectlParityIT {
 		final List<Result> results = new ArrayList<>();
 		final List<String> problems = new ArrayList<>();
 		List<String> attached = List.of();
+		/** content of the regular files of {@link #attached}, for a readable diff */
+		Map<String, String> content = Map.of();
 		List<String> detached = List.of();
 
 		Run(String tool) {
@@ -320,11 +383,13 @@ public class PortablectlParityIT {
 		List<Executable> checks = new ArrayList<>();
 		checks.addAll(Arrays.asList(psi.checks()));
 		checks.addAll(Arrays.asList(pctl.checks()));
-		checks.add(() -> same("tree after " + describe(c.steps()), pctl.attached, psi.attached));
+		checks.add(() -> same("tree after " + describe(c.steps()), pctl.attached, psi.attached, pctl.content,
+				psi.content));
 		checks.add(() -> same("tree after " + describe(c.cleanup()) + " (what is left)", pctl.detached, psi.detached));
 		checks.add(() -> same("stderr lines (sorted) of " + describe(c.steps()) + " and " + describe(c.cleanup()),
 				pctl.outputLines(), psi.outputLines()));
 		checks.add(() -> assertEquals(pctl.stdout(), psi.stdout(), "stdout"));
+		System.out.print("[parity] tree after " + describe(c.steps()) + " (portablectl):\n" + indent("", String.join("\n", pctl.attached)));
 		assertAll(c.name(), checks);
 	}
 
@@ -340,6 +405,20 @@ public class PortablectlParityIT {
 			for (List<String> step : c.steps())
 				exec(run, tool, step, true);
 			run.attached = snapshot();
+			run.content = contents(run.attached);
+			for (String e : c.expect()) {
+				boolean ok;
+				if (e.startsWith("!")) {
+					ok = run.attached.stream().noneMatch(l -> path(l).equals(e.substring(1)));
+				} else {
+					String[] pt = e.split(" -> ", 2);
+					ok = run.attached.stream().anyMatch(l -> path(l).equals(pt[0]) && type(l).equals("l")
+							&& l.endsWith("\t-> " + pt[1]));
+				}
+				if (!ok)
+					run.problems.add("after " + describe(c.steps()) + " expected " + (e.startsWith("!") ? "no " + e.substring(1) : e)
+							+ ", tree:\n" + run.attached.stream().map(PortablectlParityIT::show).collect(Collectors.joining("\n")));
+			}
 			for (List<String> step : c.cleanup())
 				exec(run, tool, step, true);
 			run.detached = snapshot();
@@ -411,7 +490,7 @@ public class PortablectlParityIT {
 	void cleanState(Run run) throws Exception {
 		Result r = inBox(List.of(INBOX, "reset"));
 		if (r.rc != 0) {
-			run.problems.add("the box was not clean before this run (left by an earlier case):\n" + r.err);
+			run.problems.add("the box was not clean before this run (left by the run before it):\n" + r.err);
 			Result f = inBox(List.of(INBOX, "reset", "--force"));
 			if (f.rc != 0)
 				fail("could not clean the box: " + f.err);
@@ -445,8 +524,64 @@ public class PortablectlParityIT {
 	}
 
 	static void same(String what, List<String> portablectl, List<String> psi) {
-		if (!Objects.equals(portablectl, psi))
-			fail(what + " differs between portablectl (-) and psi (+):\n" + diff(portablectl, psi, "portablectl", "psi"));
+		same(what, portablectl, psi, Map.of(), Map.of());
+	}
+
+	/** Fails with a diff of the trees, and of the contents of files present in both that differ. */
+	static void same(String what, List<String> portablectl, List<String> psi, Map<String, String> pctlContent,
+			Map<String, String> psiContent) {
+		if (Objects.equals(portablectl, psi))
+			return;
+		StringBuilder sb = new StringBuilder(what + " differs between portablectl (-) and psi (+):\n");
+		sb.append(diff(portablectl, psi, "portablectl", "psi"));
+		Map<String, List<String>> a = byKey(portablectl), b = byKey(psi);
+		for (String p : new TreeSet<>(pctlContent.keySet())) {
+			String ca = pctlContent.get(p), cb = psiContent.get(p);
+			if (cb != null && !ca.equals(cb) && !Objects.equals(a.get(p), b.get(p)))
+				sb.append("--- portablectl ").append(p).append("\n+++ psi ").append(p).append('\n')
+						.append(lineDiff(ca.lines().toList(), cb.lines().toList()));
+		}
+		fail(sb.toString());
+	}
+
+	/** Contents (as UTF-8 text, at most 64 KiB each) of the regular files in a snapshot, read through /proc/PID/root. */
+	static Map<String, String> contents(List<String> snapshot) {
+		Map<String, String> m = new TreeMap<>();
+		for (String l : snapshot) {
+			if (!type(l).equals("f"))
+				continue;
+			try {
+				byte[] data = Files.readAllBytes(Paths.get("/proc", boxPid, "root", path(l)));
+				m.put(path(l), new String(data, 0, Math.min(data.length, 65536), StandardCharsets.UTF_8)
+						+ (data.length > 65536 ? "\n[... truncated]" : "") + (data.length > 0 && data[data.length - 1] != '\n'
+								? "\n[no newline at end]" : ""));
+			} catch (IOException e) {
+				m.put(path(l), "[unreadable: " + e + "]");
+			}
+		}
+		return m;
+	}
+
+	/** A minimal line diff (longest common subsequence); the files compared are small. */
+	static String lineDiff(List<String> a, List<String> b) {
+		int n = a.size(), m = b.size();
+		int[][] lcs = new int[n + 1][m + 1];
+		for (int i = n - 1; i >= 0; i--)
+			for (int j = m - 1; j >= 0; j--)
+				lcs[i][j] = a.get(i).equals(b.get(j)) ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+		StringBuilder sb = new StringBuilder();
+		int i = 0, j = 0;
+		while (i < n || j < m) {
+			if (i < n && j < m && a.get(i).equals(b.get(j))) {
+				sb.append("  ").append(a.get(i++)).append('\n');
+				j++;
+			} else if (j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j])) {
+				sb.append("+ ").append(b.get(j++)).append('\n');
+			} else {
+				sb.append("- ").append(a.get(i++)).append('\n');
+			}
+		}
+		return sb.toString();
 	}
 
 	/** A readable diff of two sorted lists, keyed by the part before the first tab. */

@@ -93,13 +93,13 @@ final class PortableHost {
 				}
 			}
 			throw new PsiException("No image '" + nameOrPath + "' found. (Searched " + String.join(", ", HostLayout.IMAGE_DIRS)
-				+ " for " + nameOrPath + " and " + nameOrPath + ".raw.)", 4, null);
+				+ " for " + nameOrPath + " and " + nameOrPath + ".raw.)");
 		}
 		String view = viewPath(nameOrPath);
 		TreeResolver.Resolved r = layout.resolve(view);
 		if (r.entry().isEmpty()) {
 			throw new PsiException("Cannot normalize specified image path '" + nameOrPath + "': No such file or directory"
-				+ (layout.root().toString().equals("/") ? "" : " (under " + layout.root() + ")"), 4, null);
+				+ (layout.root().toString().equals("/") ? "" : " (under " + layout.root() + ")"));
 		}
 		return r.path();
 	}
@@ -265,6 +265,11 @@ final class PortableHost {
 							tx.symlink(dropinDir + "/10-profile.conf", profile.hostPath(), changes);
 						} else {
 							tx.copy(dropinDir + "/10-profile.conf", profile.content(), profile.hostPath(), changes);
+							if (profile.hostPath() != null) {
+								// as portabled's copy_file_atomic(): the copy keeps the profile's mtime
+								Files.setLastModifiedTime(layout.host(dropinDir + "/10-profile.conf"),
+									Files.getLastModifiedTime(layout.host(layout.resolve(profile.hostPath()).path())));
+							}
 						}
 					}
 					String unitPath = attached + "/" + u.name();
