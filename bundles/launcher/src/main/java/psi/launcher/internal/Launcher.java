@@ -1,5 +1,7 @@
 package psi.launcher.internal;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.PrintStream;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
@@ -84,7 +86,11 @@ public class Launcher {
 	final class Run implements Callable<Integer> {
 		@Override
 		public Integer call() {
-			return run(Arrays.asList(args), System.out, System.err);
+			// the real descriptors: Gogo's ThreadIO has replaced System.out/err by streams that
+			// route to the current session, and a session writing to them would loop
+			PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true);
+			PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
+			return run(Arrays.asList(args), out, err);
 		}
 	}
 

@@ -43,6 +43,16 @@ public class PortableCommands {
 		return r == null || r.isEmpty() ? null : r;
 	}
 
+	/**
+	 * Says on standard error, before the work starts, what portablectl says
+	 * before it calls portabled (which prefixes are matched), so that it shows
+	 * when the work then fails too.
+	 */
+	private static void notice(String line) {
+		System.err.print(line);
+		System.err.flush();
+	}
+
 	private static String arrow() {
 		return Render.arrow(System.getenv());
 	}
@@ -63,9 +73,9 @@ public class PortableCommands {
 		@Descriptor("Image name (searched in /etc/portables, /run/portables, /var/lib/portables, /usr/local/lib/portables, /usr/lib/portables) or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		List<String> p = Arrays.asList(prefixes);
-		String notice = Render.matching(p, portables.matchPrefixes(image, p).get(0));
+		notice(Render.matching(p, portables.matchPrefixes(image, p).get(0)));
 		ImageMetadataDTO m = portables.inspect(root(root), image, p);
-		return new Output(Render.inspect(m, cat), notice, 0);
+		return new Output(Render.inspect(m, cat), "", 0);
 	}
 
 	/** portablectl attach. */
@@ -79,8 +89,8 @@ public class PortableCommands {
 		@Descriptor("Image name or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
-		String notice = Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0));
-		return new Output("", notice + Render.changes(portables.attach(req), arrow()), 0);
+		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
+		return new Output("", Render.changes(portables.attach(req), arrow()), 0);
 	}
 
 	/** portablectl reattach. */
@@ -94,8 +104,8 @@ public class PortableCommands {
 		@Descriptor("Image name or path of the new version") String image,
 		@Descriptor("Unit name prefixes to match") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
-		String notice = Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0));
-		return new Output("", notice + Render.changes(portables.reattach(req), arrow()), 0);
+		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
+		return new Output("", Render.changes(portables.reattach(req), arrow()), 0);
 	}
 
 	private static AttachRequestDTO request(String root, String profile, boolean runtime, String copy, boolean force,
