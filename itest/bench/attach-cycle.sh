@@ -34,7 +34,11 @@ cycles() { # psi shell input of n attach+detach cycles
 psi_run() { # seconds (ns) for one psi shell running n cycles
 	local n=$1 t0 t1
 	cycles "$n" > "$R/opt/psi/cycles.gosh"
-	t0=$(now); inbox sh -c '/opt/psi/psi < /opt/psi/cycles.gosh > /dev/null 2>&1 || true'; t1=$(now)
+	t0=$(now); inbox sh -c '/opt/psi/psi < /opt/psi/cycles.gosh > /opt/psi/cycles.out 2>&1 || true'; t1=$(now)
+	# a cycle that failed would be fast and prove nothing: every one must have detached
+	local done
+	done=$(grep -c '^Removed /etc/portables/single\.' "$R/opt/psi/cycles.out" || true)
+	[ "$done" -eq "$n" ] || { echo "attach-cycle: psi completed $done of $n cycles:" >&2; head -5 "$R/opt/psi/cycles.out" >&2; exit 1; }
 	echo $((t1 - t0))
 }
 # warm up the JVM's file cache and the box
