@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.osgi.annotation.versioning.ConsumerType;
@@ -84,9 +85,32 @@ public interface ImageTree extends Closeable {
 	 */
 	void setReadOnly(boolean readOnly) throws IOException;
 
+	/**
+	 * Makes a read-only snapshot of the image at {@code target} (used for
+	 * versions): a btrfs snapshot for subvolumes.
+	 *
+	 * @param target where the snapshot goes; must not exist
+	 * @throws IOException if the image cannot be snapshotted
+	 */
+	default void snapshot(Path target) throws IOException {
+		throw new ImageException(type() + " image " + path() + " cannot be snapshotted");
+	}
+
 	/** @return bytes used by the image, or -1 when unknown (portablectl shows {@code -}) */
 	default long usage() {
 		return -1;
+	}
+
+	/**
+	 * What {@code psi inspect} shows of the image beyond its files, in order:
+	 * for a raw image the partition table, the partitions used, the file
+	 * system, the dm-verity root hash and whether the hash tree checked out.
+	 *
+	 * @return label to value, in display order; empty when there is nothing to say
+	 * @throws IOException on an I/O error or a corrupt image
+	 */
+	default Map<String, String> describe() throws IOException {
+		return Map.of();
 	}
 
 	@Override
