@@ -15,6 +15,8 @@ public class ImageMetadataDTO extends DTO {
 	public String type;
 	/** The version from the image file name, or {@code null}. */
 	public String version;
+	/** What the image format says of the image beyond its files (partitions, verity), in display order. */
+	public Map<String, String> details;
 	/** The raw os-release file. */
 	public String osReleaseText;
 	/** The parsed os-release fields, in file order. */

@@ -168,6 +168,7 @@ final class PortableHost {
 			dto.path = img.path();
 			dto.type = img.tree().type();
 			dto.version = ImageName.version(img.fileName());
+			dto.details = new LinkedHashMap<>(img.tree().describe());
 			dto.osReleaseText = release.text();
 			dto.osRelease = new LinkedHashMap<>(release.release().fields());
 			dto.units = new ArrayList<>();
@@ -277,7 +278,9 @@ final class PortableHost {
 					if (source.isPresent()) {
 						tx.symlink(unitPath, img.path() + u.path(), changes);
 					} else {
-						tx.copy(unitPath, u.content(), img.path() + u.path(), changes);
+						// portabled names the source only where the unit is a host file (directory images)
+						String from = img.tree().hostPath(u.path()).isPresent() ? img.path() + u.path() : null;
+						tx.copy(unitPath, u.content(), from, changes);
 					}
 				}
 				// portabled links every attached image into /etc/portables (or /run/portables), pool images too
@@ -495,8 +498,15 @@ final class PortableHost {
 					dto.usage = img.tree().usage();
 					dto.state = state(name);
 					byName.put(name, dto);
-				} catch (PsiException e) {
-					// not an image psi can open: not listed
+				} catch (PsiException | IOException e) {
+					// one unreadable image does not hide the others: listed, with what is wrong
+					ImageDTO dto = new ImageDTO();
+					dto.name = name;
+					dto.path = path;
+					dto.type = "unreadable (" + e.getMessage() + ")";
+					dto.usage = -1;
+					dto.state = state(name);
+					byName.put(name, dto);
 				}
 			}
 		}

@@ -138,6 +138,10 @@ final class Render {
 		String portable = m.osRelease.getOrDefault("PORTABLE_PRETTY_NAME", "");
 		String os = m.osRelease.getOrDefault("PRETTY_NAME", "");
 		sb.append("Image:\n\t").append(m.path).append('\n');
+		sb.append("Type:\n\t").append(m.type).append(m.version == null ? "" : ", version " + m.version).append('\n');
+		if (m.details != null) {
+			m.details.forEach((k, v) -> sb.append(k).append(":\n\t").append(v).append('\n'));
+		}
 		sb.append("Portable Service:\n\t").append(portable.isEmpty() ? "n/a" : portable).append('\n');
 		sb.append("Operating System:\n\t").append(os.isEmpty() ? "n/a" : os).append('\n');
 		sb.append("Unit files:\n");

@@ -35,11 +35,12 @@ final class DirectoryImage extends DirectoryTree {
 	private String run(List<String> cmd) throws IOException {
 		Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
 		try {
-			String out = new String(p.getInputStream().readNBytes(64 * 1024), StandardCharsets.UTF_8);
+			// wait first, so the timeout holds; chattr and lsattr -d print one line, well within a pipe's buffer
 			if (!p.waitFor(30, TimeUnit.SECONDS)) {
 				p.destroyForcibly();
 				throw new ImageException(cmd.get(0) + " on " + path() + " did not finish in 30 s");
 			}
+			String out = new String(p.getInputStream().readNBytes(64 * 1024), StandardCharsets.UTF_8);
 			if (p.exitValue() != 0) {
 				throw new ImageException(cmd.get(0) + " on " + path() + " failed: " + out.strip());
 			}
