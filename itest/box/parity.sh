@@ -70,6 +70,11 @@ cmd_up() {
     mv "$img/lnkrel/usr/lib/systemd/system/lnk.service" "$img/lnkrel/usr/lib/systemd/system/lnkrel.service"
     sed -i 's/(lnk)/(lnkrel)/; s/image lnk"/image lnkrel"/' "$img/lnkrel/usr/lib/os-release"
 
+    # raw images (naked squashfs, GPT, single partition, signed verity) from the real tools
+    "$HERE/make-raw-images.sh" "$s/raw" >"$s/make-raw-images.log" 2>&1 ||
+        { cat "$s/make-raw-images.log" >&2; die "make-raw-images.sh failed"; }
+    cp "$s/raw/"*.raw "$img/"
+
     pid=$("$HERE/testbox.sh" start "$box")
     root=/proc/$pid/root
     [ -d "$root/" ] || die "box root $root not reachable"
@@ -93,7 +98,7 @@ cmd_down() {
     if [ -d "$box" ]; then
         "$HERE/testbox.sh" clean "$box" || bad=1
     fi
-    rm -rf --one-file-system -- "$s/images"
+    rm -rf --one-file-system -- "$s/images" "$s/raw"
     # verification
     if "$HERE/testbox.sh" pid "$box" >/dev/null 2>&1; then
         echo "parity: box still running: pid $("$HERE/testbox.sh" pid "$box")" >&2; bad=1

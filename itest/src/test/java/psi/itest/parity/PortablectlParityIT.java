@@ -138,6 +138,18 @@ public class PortablectlParityIT {
 		c.add(new Case("reattach ver_1 -> ver_2", List.of(cmd("attach ver_1"), cmd("reattach ver_2")),
 				List.of(cmd("detach ver_2")), null, null, List.of())
 				.expecting("/etc/portables/ver_2 -> /var/lib/portables/ver_2", "!/etc/portables/ver_1"));
+		// raw images: RootImage=, PORTABLE= the file name, units copied (never linked) without a source
+		c.add(attach("naked", "naked").expecting("/etc/portables/naked.raw -> /var/lib/portables/naked.raw"));
+		c.add(attach("--runtime naked", "--runtime naked"));
+		c.add(attach("gpt_1", "gpt_1"));
+		c.add(attach("--copy=symlink gpt_1", "gpt_1"));
+		c.add(attach("--copy=copy --profile=strict gpt_1", "gpt_1"));
+		c.add(attach("onepart", "onepart"));
+		c.add(attach("verity", "verity"));
+		c.add(attach("/var/lib/portables/gpt_2.raw", "gpt_2"));
+		c.add(new Case("reattach gpt_1 -> gpt_2", List.of(cmd("attach gpt_1"), cmd("reattach gpt_2")),
+				List.of(cmd("detach gpt_2")), null, null, List.of())
+				.expecting("/etc/portables/gpt_2.raw -> /var/lib/portables/gpt_2.raw", "!/etc/portables/gpt_1.raw"));
 		c.add(new Case("--force single (unit on the host)", List.of(cmd("attach --force single")),
 				List.of(cmd("detach single")), null, null, List.of()).around(MAKE_HOST_UNIT, RM_HOST_UNIT));
 		return c;
@@ -344,6 +356,32 @@ public class PortablectlParityIT {
 				psi.content));
 		checks.add(() -> same("tree after detach lnk", pctl.detached, psi.detached));
 		assertAll("lnk", checks);
+	}
+
+	/**
+	 * A raw GPT image attached by psi runs in the box's real systemd, as a
+	 * DynamicUser (uid 61184-65519) under the default profile, rooted in the image.
+	 */
+	@Test
+	void aRawImageAttachedByPsiRunsUnderDynamicUser() throws Exception {
+		Result attach = inBox(List.of(PSI, "attach", "gpt_1"));
+		assertEquals(0, attach.rc(), "psi attach gpt_1: " + attach.err());
+		try {
+			Result start = inBox(List.of("sh", "-c", "systemctl daemon-reload && systemctl start gpt.service"
+					+ " && systemctl show -p ActiveState --value gpt.service && systemctl show -p MainPID --value gpt.service"));
+			assertEquals(0, start.rc(), "systemctl start gpt.service: " + start.err() + start.out()
+					+ inBox(List.of("journalctl", "-u", "gpt.service", "--no-pager", "-n", "20")).out());
+			List<String> lines = start.out().lines().toList();
+			assertEquals("active", lines.get(0), start.out());
+			String pid = lines.get(1).trim();
+			Result uid = inBox(List.of("stat", "-c", "%u", "/proc/" + pid));
+			int u = Integer.parseInt(uid.out().trim());
+			assertTrue(u >= 61184 && u <= 65519, "gpt.service runs as uid " + u + ", not a DynamicUser");
+			Result release = inBox(List.of("cat", "/proc/" + pid + "/root/usr/lib/os-release"));
+			assertTrue(release.out().contains("ID=debian-psi-test"), "the service's root is the image: " + release.out());
+		} finally {
+			inBox(List.of("sh", "-c", "systemctl stop gpt.service; " + PSI + " detach gpt_1; systemctl daemon-reload"));
+		}
 	}
 
 	// ------------------------------------------------------------------
