@@ -44,6 +44,20 @@ public interface Portables {
 	ImageMetadataDTO inspect(String root, String image, List<String> prefixes);
 
 	/**
+	 * Reads an image's metadata as {@link #inspect(String, String, List)}, and
+	 * when {@code verify} is set also checks its integrity block by block
+	 * (the dm-verity hash tree of a raw image) before reading anything else.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param image an image name or path
+	 * @param prefixes unit name prefixes; empty for the image's default prefix
+	 * @param verify whether to check the image's integrity
+	 * @return the metadata, its details including what was checked
+	 * @throws PsiException naming the first block that does not match
+	 */
+	ImageMetadataDTO inspect(String root, String image, List<String> prefixes, boolean verify);
+
+	/**
 	 * Attaches an image's matching units to the host.
 	 *
 	 * @param request what to attach and how

@@ -113,6 +113,20 @@ public interface ImageTree extends Closeable {
 		return Map.of();
 	}
 
+	/**
+	 * Checks the image's integrity where it carries the means (a dm-verity
+	 * hash tree and its root hash): every block, now. May take a while on
+	 * large images; {@link #describe()} stays cheap.
+	 *
+	 * @return what was checked, label to result, in display order; empty when
+	 *         the image carries nothing to check
+	 * @throws ImageException naming the first block or hash that does not match
+	 * @throws IOException on an I/O error
+	 */
+	default Map<String, String> verifyIntegrity() throws IOException {
+		return Map.of();
+	}
+
 	@Override
 	default void close() throws IOException {
 		// most images hold nothing open

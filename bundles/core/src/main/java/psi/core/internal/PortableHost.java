@@ -157,9 +157,11 @@ final class PortableHost {
 
 	// ---- metadata
 
-	ImageMetadataDTO inspect(String nameOrPath, List<String> prefixes) throws IOException {
+	ImageMetadataDTO inspect(String nameOrPath, List<String> prefixes, boolean verify) throws IOException {
 		List<String> matches = matches(nameOrPath, prefixes);
 		try (OpenImage img = open(nameOrPath)) {
+			// check first: nothing is read from an image that fails its check
+			Map<String, String> checked = verify ? img.tree().verifyIntegrity() : Map.of();
 			ImageReader reader = new ImageReader(img.tree(), img.path());
 			ImageReader.Release release = reader.osRelease();
 			TreeMap<String, ImageReader.UnitFile> units = reader.units(matches);
@@ -169,6 +171,7 @@ final class PortableHost {
 			dto.type = img.tree().type();
 			dto.version = ImageName.version(img.fileName());
 			dto.details = new LinkedHashMap<>(img.tree().describe());
+			dto.details.putAll(checked);
 			dto.osReleaseText = release.text();
 			dto.osRelease = new LinkedHashMap<>(release.release().fields());
 			dto.units = new ArrayList<>();

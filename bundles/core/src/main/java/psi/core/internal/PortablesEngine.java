@@ -130,7 +130,12 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public ImageMetadataDTO inspect(String root, String image, List<String> prefixes) {
-		return read(() -> host(root).inspect(image, prefixes == null ? List.of() : prefixes));
+		return inspect(root, image, prefixes, false);
+	}
+
+	@Override
+	public ImageMetadataDTO inspect(String root, String image, List<String> prefixes, boolean verify) {
+		return read(() -> host(root).inspect(image, prefixes == null ? List.of() : prefixes, verify));
 	}
 
 	@Override

@@ -160,8 +160,16 @@ final class RawImage implements ImageTree {
 		var sb = fs.superblock();
 		out.put("File system", "squashfs, " + sb.compressor() + ", " + sb.blockSize() / 1024 + " KiB blocks, "
 			+ sb.inodeCount() + " inodes");
-		out.put("Verity", verity());
+		out.put("Verity", verity(false));
 		return out;
+	}
+
+	@Override
+	public Map<String, String> verifyIntegrity() throws IOException {
+		if (selection.isEmpty() || selection.get().verity().isEmpty()) {
+			return Map.of();
+		}
+		return Map.of("Verity", verity(true));
 	}
 
 	private static String describe(Partition p) {
@@ -169,8 +177,8 @@ final class RawImage implements ImageTree {
 			+ (p.readOnly() ? ", read-only" : "") + ")";
 	}
 
-	/** Checks the hash tree when the image carries one; says what was found and whether it held. */
-	private String verity() throws IOException {
+	/** Says what the image carries for dm-verity; with {@code check}, checks the hash tree. */
+	private String verity(boolean check) throws IOException {
 		if (selection.isEmpty() || selection.get().verity().isEmpty()) {
 			return "none";
 		}
@@ -180,10 +188,14 @@ final class RawImage implements ImageTree {
 		if (root.isEmpty()) {
 			return "hash tree present, but no root hash found (no .roothash, no signature partition); not checked";
 		}
+		String rootHash = "root hash " + HexFormat.of().formatHex(root.get().hash()) + " (from " + root.get().where()
+			+ (root.get().signature().isPresent() ? ", signature not checked by inspect" : "") + ")";
+		if (!check) {
+			return rootHash + ", hash tree not checked (inspect --verify checks it)";
+		}
 		VeritySuperblock sb = VerityTree.verify(channel, s.data().offset(), s.data().length(), channel, hashPart.offset(), 0,
 			hashPart.length(), root.get().hash(), "image '" + path + "'");
-		return "root hash " + HexFormat.of().formatHex(root.get().hash()) + " (from " + root.get().where()
-			+ (root.get().signature().isPresent() ? ", signature not checked by inspect" : "") + "), hash tree verified ("
+		return rootHash + ", hash tree verified ("
 			+ sb.algorithm() + ", " + sb.dataBlocks() + " blocks)";
 	}
 
