@@ -128,6 +128,36 @@ class PortableHostTest {
 	}
 
 	@Test
+	void imagesWithoutHostFilesGetRootImageAndSourcelessCopies() throws IOException {
+		image("gpt_1.raw", "ID=test\n", "gpt.service");
+		// a stand-in for a raw image: its files are no host files, and systemd roots it with RootImage=
+		ImageFormat raw = path -> Optional.of(new DirectoryTree(path, "raw") {
+			@Override
+			public psi.spi.format.RootKind rootKind() {
+				return psi.spi.format.RootKind.IMAGE;
+			}
+
+			@Override
+			public Optional<Path> hostPath(String p) {
+				return Optional.empty();
+			}
+		});
+		host = new PortableHost(new HostLayout(root), List.of(raw), List.of(), root);
+		AttachRequestDTO r = attach("gpt_1");
+		r.copy = "symlink";
+		r.profile = "default";
+		Path profile = root.resolve("usr/lib/systemd/portable/profile/default/service.conf");
+		Files.createDirectories(profile.getParent());
+		Files.writeString(profile, "[Service]\n");
+		List<ChangeDTO> changes = host.attach(r, false);
+		ChangeDTO unit = changes.stream().filter(c -> c.path.equals("/etc/systemd/system.attached/gpt.service")).findFirst().orElseThrow();
+		assertEquals("copy", unit.type, "a raw image's unit is copied even with --copy=symlink");
+		assertEquals(null, unit.source);
+		String conf = Files.readString(root.resolve("etc/systemd/system.attached/gpt.service.d/20-portable.conf"));
+		assertTrue(conf.contains("RootImage=/var/lib/portables/gpt_1.raw\nEnvironment=PORTABLE=gpt_1.raw\n"), conf);
+	}
+
+	@Test
 	void hostProfileWinsAndIsLinked() throws IOException {
 		image("single", "ID=test\n", "single.service");
 		Path p = root.resolve("usr/lib/systemd/portable/profile/strict/service.conf");
