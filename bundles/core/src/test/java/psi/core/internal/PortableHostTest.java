@@ -143,7 +143,7 @@ class PortableHostTest {
 			}
 		});
 		host = new PortableHost(new HostLayout(root), List.of(raw), List.of(), root);
-		AttachRequestDTO r = attach("gpt_1");
+		AttachRequestDTO r = attach("/var/lib/portables/gpt_1.raw");
 		r.copy = "symlink";
 		r.profile = "default";
 		Path profile = root.resolve("usr/lib/systemd/portable/profile/default/service.conf");
