@@ -133,10 +133,8 @@ enum Compressor {
 						if (inflater.needsInput()) {
 							throw BlockFormatException.corrupt("zlib: the stream is truncated");
 						}
-						if (total < maxLen) {
-							// zlib stopped with room and input left: not a valid stream
-							throw BlockFormatException.corrupt("zlib: the stream stops making progress");
-						}
+						// zlib stopped with room and input left: not a valid stream (and no endless loop)
+						throw BlockFormatException.corrupt("zlib: the stream stops making progress");
 					}
 				}
 			} catch (DataFormatException e) {
