@@ -1,7 +1,7 @@
 package psi.format.raw.internal.gpt;
 
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -123,7 +123,7 @@ public final class Fixtures {
 			action.run(img.toString());
 			return;
 		}
-		assumeTrue(canUseLoopDevices(), "4096-byte sector images need a loop device (root)");
+		assertTrue(canUseLoopDevices(), "4096-byte sector images need a loop device (root): run the tests as root, as CI does");
 		String dev = run(List.of("losetup", "--find", "--show", "--sector-size", String.valueOf(sectorSize), img.toString()), null)
 			.strip();
 		try {
