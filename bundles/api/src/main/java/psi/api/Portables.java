@@ -9,6 +9,7 @@ import psi.api.dto.ChangeDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageDTO;
 import psi.api.dto.ImageMetadataDTO;
+import psi.api.dto.ImageStatusDTO;
 
 /**
  * The psi engine: portable service images and their attachment to the host,
@@ -129,4 +130,47 @@ public interface Portables {
 	 * @return the prefixes used
 	 */
 	List<String> matchPrefixes(String image, List<String> prefixes);
+
+	/**
+	 * Attaches the image if it is not attached yet, then starts its units:
+	 * services, sockets, timers and paths; a service that has a socket, timer
+	 * or path unit of its own is left to be activated by it; templates are not
+	 * started. Starting what runs already changes nothing.
+	 *
+	 * @param request what to attach and how ({@code now} is implied)
+	 * @return the changes and jobs, in order ({@code job} changes: path = unit,
+	 *         source = {@code "METHOD JOB RESULT"}; {@code running} changes: path = a unit that ran already)
+	 * @throws PsiException when a unit fails to start, naming it and the job result
+	 */
+	List<ChangeDTO> start(AttachRequestDTO request);
+
+	/**
+	 * Stops every attached unit of an image, leaving it attached.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param image an image name or path
+	 * @return the jobs, as {@link #start}
+	 */
+	List<ChangeDTO> stop(String root, String image);
+
+	/**
+	 * The image and the state of its attached units.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param image an image name or path
+	 * @return the status
+	 * @throws PsiException with exit status 4 when there is no such image and nothing of it is attached
+	 */
+	ImageStatusDTO status(String root, String image);
+
+	/**
+	 * The journal lines of an image's units (journal field {@code PORTABLE=}
+	 * the image file name), oldest first, through {@code journalctl}.
+	 *
+	 * @param root the host root, or {@code null}; the journal is the running host's
+	 * @param image an image name or path
+	 * @param lines how many of the newest lines
+	 * @return the lines
+	 */
+	List<String> logs(String root, String image, int lines);
 }

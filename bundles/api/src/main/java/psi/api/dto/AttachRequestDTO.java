@@ -21,4 +21,12 @@ public class AttachRequestDTO extends DTO {
 	public String copy = "auto";
 	/** Replace units that exist on the host already. */
 	public boolean force;
+	/** Start the units after attaching (as {@code portablectl --now}). */
+	public boolean now;
+	/** Enable the units after attaching (as {@code portablectl --enable}). */
+	public boolean enable;
+	/** With {@link #now}: do not wait for the start jobs to finish. */
+	public boolean noBlock;
+	/** Do not make the service manager reload its units afterwards. */
+	public boolean noReload;
 }

@@ -10,4 +10,10 @@ public class DetachRequestDTO extends DTO {
 	public String image;
 	/** Detach from below {@code /run} instead of {@code /etc}. */
 	public boolean runtime;
+	/** Stop the units first (a running unit is not detached otherwise). */
+	public boolean now;
+	/** Disable the units first. */
+	public boolean enable;
+	/** Do not make the service manager reload its units afterwards. */
+	public boolean noReload;
 }

@@ -53,6 +53,21 @@ final class PortableHost {
 	record Profile(String hostPath, byte[] content, String policy) {
 	}
 
+	/**
+	 * Told which units an attach or detach is about to write or remove, before
+	 * anything changes: the service manager's checks (an active unit) and
+	 * steps (stop before detach) hook in here. Throwing refuses the operation.
+	 */
+	@FunctionalInterface
+	interface Guard {
+		/** A guard that lets everything through. */
+		Guard NONE = units -> {
+		};
+
+		/** @param units the unit names, sorted */
+		void check(List<String> units) throws IOException;
+	}
+
 	private final HostLayout layout;
 	private final List<ImageFormat> formats;
 	private final List<SandboxPolicy> policies;
@@ -202,6 +217,14 @@ final class PortableHost {
 	// ---- attach
 
 	List<ChangeDTO> attach(AttachRequestDTO req, boolean reattach) throws IOException {
+		return attach(req, reattach, Guard.NONE, Guard.NONE);
+	}
+
+	/**
+	 * @param detaching checks the units a reattach removes first
+	 * @param attaching checks the units about to be attached
+	 */
+	List<ChangeDTO> attach(AttachRequestDTO req, boolean reattach, Guard detaching, Guard attaching) throws IOException {
 		String copy = req.copy == null ? "auto" : req.copy;
 		if (!List.of("auto", "copy", "symlink", "mixed").contains(copy)) {
 			throw new PsiException("Failed to parse --copy= argument: " + copy + " (one of auto, copy, symlink, mixed)");
@@ -244,8 +267,9 @@ final class PortableHost {
 					DetachRequestDTO d = new DetachRequestDTO();
 					d.image = img.path();
 					d.runtime = req.runtime;
-					detached = detach(d, tx);
+					detached = detach(d, tx, detaching);
 				}
+				attaching.check(new ArrayList<>(units.keySet()));
 				if (!req.force) {
 					for (String name : units.keySet()) {
 						String where = unitOnHost(name);
@@ -375,13 +399,17 @@ final class PortableHost {
 	// ---- detach and state
 
 	List<ChangeDTO> detach(DetachRequestDTO req) throws IOException {
+		return detach(req, Guard.NONE);
+	}
+
+	List<ChangeDTO> detach(DetachRequestDTO req, Guard guard) throws IOException {
 		Transaction tx = new Transaction(layout);
-		List<ChangeDTO> changes = detach(req, tx);
+		List<ChangeDTO> changes = detach(req, tx, guard);
 		tx.commit();
 		return changes;
 	}
 
-	private List<ChangeDTO> detach(DetachRequestDTO req, Transaction tx) throws IOException {
+	private List<ChangeDTO> detach(DetachRequestDTO req, Transaction tx, Guard guard) throws IOException {
 		String nameOrPath = ImageName.isValidName(req.image) ? req.image : viewPath(req.image);
 		String where = HostLayout.attachedDir(req.runtime);
 		Map<String, String> units = attachedUnits(where, nameOrPath);
@@ -390,6 +418,7 @@ final class PortableHost {
 			throw new PsiException("No unit files associated with '" + req.image + "' found attached to the system. Image not attached?"
 				+ (req.runtime ? "" : " (To detach from " + HostLayout.attachedDir(true) + ", use --runtime.)"), 1, null);
 		}
+		guard.check(new ArrayList<>(units.keySet()));
 		TreeSet<String> markers = new TreeSet<>();
 		for (Map.Entry<String, String> u : units.entrySet()) {
 			tx.unlink(where + "/" + u.getKey(), changes);
@@ -446,6 +475,23 @@ final class PortableHost {
 			int nl = text.indexOf('\n');
 			return DropInWriter.parseMarker(nl < 0 ? text : text.substring(0, nl));
 		}
+	}
+
+	/**
+	 * The units attached for an image, persistent ones first.
+	 *
+	 * @return unit name to where it is attached ({@code /etc/...} or {@code /run/...} directory)
+	 */
+	Map<String, String> attachedUnits(String image) throws IOException {
+		String nameOrPath = ImageName.isValidName(image) ? image : viewPath(image);
+		Map<String, String> out = new java.util.LinkedHashMap<>();
+		for (boolean runtime : new boolean[] { false, true }) {
+			String where = HostLayout.attachedDir(runtime);
+			for (String unit : attachedUnits(where, nameOrPath).keySet()) {
+				out.putIfAbsent(unit, where);
+			}
+		}
+		return out;
 	}
 
 	/** The attach state, without a service manager: {@code attached}, {@code attached-runtime} or {@code detached}. */

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.osgi.service.component.annotations.Activate;
@@ -27,7 +28,10 @@ import psi.api.dto.ChangeDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageDTO;
 import psi.api.dto.ImageMetadataDTO;
+import psi.api.dto.ImageStatusDTO;
+import psi.api.dto.UnitStatusDTO;
 import psi.spi.format.ImageFormat;
+import psi.spi.manager.ServiceManager;
 import psi.spi.sandbox.SandboxPolicy;
 
 /**
@@ -55,6 +59,9 @@ public class PortablesEngine implements Portables {
 
 	@Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
 	volatile List<SandboxPolicy> policies = List.of();
+
+	@Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+	volatile List<ServiceManager> managers = List.of();
 
 	@Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
 	volatile Logger log;
@@ -138,19 +145,233 @@ public class PortablesEngine implements Portables {
 		return read(() -> host(root).inspect(image, prefixes == null ? List.of() : prefixes, verify));
 	}
 
+	/**
+	 * The service manager for a root: the highest ranked available one, and
+	 * only for the running host's root (a scratch --root has no running systemd).
+	 */
+	UnitControl control(String rootArg) {
+		Path r = rootArg == null || rootArg.isEmpty() ? root : Path.of(rootArg).toAbsolutePath().normalize();
+		if (!r.toString().equals("/")) {
+			return new UnitControl(null, "the root is " + r + ", not the running host's /");
+		}
+		List<ServiceManager> m = new ArrayList<>(managers);
+		Collections.reverse(m);
+		String reason = "no service manager is installed";
+		for (ServiceManager sm : m) {
+			try {
+				if (sm.available()) {
+					return new UnitControl(sm, "");
+				}
+				reason = sm.unavailableReason();
+			} catch (RuntimeException e) {
+				reason = "service manager " + sm.getClass().getName() + " failed: " + e;
+			}
+		}
+		return new UnitControl(null, reason);
+	}
+
 	@Override
 	public List<ChangeDTO> attach(AttachRequestDTO request) {
-		return change(() -> host(request.root).attach(request, false));
+		return change(() -> {
+			UnitControl c = control(request.root);
+			if (request.now || request.enable) {
+				c.require(request.now ? "--now" : "--enable");
+			}
+			PortableHost h = host(request.root);
+			List<ChangeDTO> changes = new ArrayList<>(h.attach(request, false, PortableHost.Guard.NONE, c.refuseActive("attach")));
+			afterAttach(c, h, request, changes, Map.of());
+			return changes;
+		});
+	}
+
+	private void afterAttach(UnitControl c, PortableHost h, AttachRequestDTO request, List<ChangeDTO> changes,
+		Map<String, Boolean> wasRunning) throws IOException {
+		c.reload(request.noReload);
+		String attached = HostLayout.attachedDir(request.runtime);
+		List<String> units = new ArrayList<>();
+		for (ChangeDTO ch : changes) {
+			if (!ch.type.equals("unlink") && ch.path.startsWith(attached + "/") && ch.path.indexOf('/', attached.length() + 1) < 0
+				&& UnitNames.isValid(ch.path.substring(attached.length() + 1))) {
+				units.add(ch.path.substring(attached.length() + 1));
+			}
+		}
+		if (request.enable) {
+			changes.addAll(c.enable(attached, units, request.runtime, root));
+		}
+		if (request.now) {
+			List<String> restart = new ArrayList<>();
+			List<String> start = new ArrayList<>();
+			for (String u : UnitControl.startable(units)) {
+				(Boolean.TRUE.equals(wasRunning.get(u)) ? restart : start).add(u);
+			}
+			List<String> gone = wasRunning.entrySet().stream().filter(e -> e.getValue() && !units.contains(e.getKey()))
+				.map(Map.Entry::getKey).toList();
+			changes.addAll(c.jobs("StopUnit", gone, !request.noBlock));
+			changes.addAll(c.jobs("RestartUnit", restart, !request.noBlock));
+			changes.addAll(c.jobs("StartUnit", start, !request.noBlock));
+		}
 	}
 
 	@Override
 	public List<ChangeDTO> detach(DetachRequestDTO request) {
-		return change(() -> host(request.root).detach(request));
+		return change(() -> {
+			UnitControl c = control(request.root);
+			if (request.now || request.enable) {
+				c.require(request.now ? "--now" : "--enable");
+			}
+			List<ChangeDTO> jobs = new ArrayList<>();
+			PortableHost.Guard guard = units -> {
+				if (request.enable) {
+					jobs.addAll(c.disable(units, request.runtime));
+				}
+				if (request.now) {
+					List<String> running = new ArrayList<>();
+					for (String u : units) {
+						if (c.running(u)) {
+							running.add(u);
+						}
+					}
+					jobs.addAll(c.jobs("StopUnit", running, true));
+				} else {
+					c.refuseActive("detach").check(units);
+				}
+			};
+			List<ChangeDTO> changes = new ArrayList<>(host(request.root).detach(request, guard));
+			c.reload(request.noReload);
+			jobs.addAll(changes);
+			return jobs;
+		});
 	}
 
 	@Override
 	public List<ChangeDTO> reattach(AttachRequestDTO request) {
-		return change(() -> host(request.root).attach(request, true));
+		return change(() -> {
+			UnitControl c = control(request.root);
+			if (request.now || request.enable) {
+				c.require(request.now ? "--now" : "--enable");
+			}
+			Map<String, Boolean> wasRunning = new java.util.LinkedHashMap<>();
+			PortableHost h = host(request.root);
+			List<ChangeDTO> changes = new ArrayList<>(h.attach(request, true, units -> wasRunning.putAll(c.running(units)),
+				PortableHost.Guard.NONE));
+			afterAttach(c, h, request, changes, wasRunning);
+			return changes;
+		});
+	}
+
+	@Override
+	public List<ChangeDTO> start(AttachRequestDTO request) {
+		return change(() -> {
+			UnitControl c = control(request.root);
+			c.require("psi start");
+			PortableHost h = host(request.root);
+			List<ChangeDTO> changes = new ArrayList<>();
+			if (h.attachedUnits(request.image).isEmpty()) {
+				changes.addAll(h.attach(request, false, PortableHost.Guard.NONE, c.refuseActive("attach")));
+				c.reload(false);
+			}
+			List<String> toStart = new ArrayList<>();
+			for (String u : UnitControl.startable(h.attachedUnits(request.image).keySet())) {
+				if (c.running(u)) {
+					changes.add(ChangeDTO.of("running", u, null));
+				} else {
+					toStart.add(u);
+				}
+			}
+			changes.addAll(c.jobs("StartUnit", toStart, true));
+			// a service that fails at once has started (its job is done) and failed a moment later
+			if (!toStart.isEmpty()) {
+				try {
+					Thread.sleep(300);
+				} catch (InterruptedException e) {
+					Thread.currentThread().interrupt();
+				}
+				for (String u : h.attachedUnits(request.image).keySet()) {
+					UnitStatusDTO st = c.status(u);
+					if ("failed".equals(st.activeState)) {
+						throw new PsiException(u + " failed (" + st.result + ", status " + st.execMainStatus + ")", 1, null);
+					}
+				}
+			}
+			return changes;
+		});
+	}
+
+	@Override
+	public List<ChangeDTO> stop(String root, String image) {
+		return change(() -> {
+			UnitControl c = control(root);
+			c.require("psi stop");
+			PortableHost h = host(root);
+			var units = h.attachedUnits(image);
+			if (units.isEmpty()) {
+				throw new PsiException("No unit files associated with '" + image + "' found attached to the system. Image not attached?", 4, null);
+			}
+			List<String> running = new ArrayList<>();
+			for (String u : units.keySet()) {
+				if (c.running(u)) {
+					running.add(u);
+				}
+			}
+			return c.jobs("StopUnit", running, true);
+		});
+	}
+
+	@Override
+	public ImageStatusDTO status(String root, String image) {
+		return read(() -> {
+			PortableHost h = host(root);
+			ImageStatusDTO dto = new ImageStatusDTO();
+			var units = h.attachedUnits(image);
+			try (PortableHost.OpenImage img = h.open(image)) {
+				dto.path = img.path();
+				dto.type = img.tree().type();
+				dto.portable = img.fileName();
+				dto.version = ImageName.version(img.fileName());
+				dto.name = ImageName.stripSuffix(img.fileName());
+			} catch (PsiException e) {
+				if (units.isEmpty()) {
+					throw new PsiException(e.getMessage(), 4, e);
+				}
+				dto.name = image;
+				dto.portable = DropInWriter.lastComponent(image);
+			}
+			dto.state = h.state(image);
+			dto.units = new ArrayList<>();
+			UnitControl c = control(root);
+			if (!c.present()) {
+				dto.managerProblem = c.unavailable();
+			}
+			for (String u : units.keySet()) {
+				if (c.present()) {
+					dto.units.add(c.status(u));
+				} else {
+					UnitStatusDTO st = new UnitStatusDTO();
+					st.name = u;
+					st.loadState = "unknown";
+					st.activeState = "unknown";
+					st.subState = "unknown";
+					dto.units.add(st);
+				}
+			}
+			if (c.present() && dto.units.stream().anyMatch(u -> List.of("active", "reloading", "activating", "deactivating").contains(u.activeState))) {
+				dto.state = dto.state.endsWith("-runtime") ? "running-runtime" : "running";
+			}
+			return dto;
+		});
+	}
+
+	@Override
+	public List<String> logs(String root, String image, int lines) {
+		return read(() -> {
+			String portable;
+			try (PortableHost.OpenImage img = host(root).open(image)) {
+				portable = img.fileName();
+			} catch (PsiException e) {
+				portable = DropInWriter.lastComponent(image);
+			}
+			return UnitControl.journal(portable, lines);
+		});
 	}
 
 	@Override

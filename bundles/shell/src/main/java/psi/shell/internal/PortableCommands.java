@@ -15,6 +15,7 @@ import psi.api.PsiException;
 import psi.api.dto.AttachRequestDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageMetadataDTO;
+import psi.api.dto.ImageStatusDTO;
 
 /**
  * The portablectl verbs as Gogo commands in scope {@code psi}. Thin: parsing
@@ -26,7 +27,8 @@ import psi.api.dto.ImageMetadataDTO;
 @Component(service = PortableCommands.class, property = { "osgi.command.scope=psi", //
 	"osgi.command.function=list", "osgi.command.function=inspect", "osgi.command.function=attach",
 	"osgi.command.function=detach", "osgi.command.function=reattach", "osgi.command.function=isattached",
-	"osgi.command.function=readonly", "osgi.command.function=remove", "osgi.command.function=profiles" })
+	"osgi.command.function=readonly", "osgi.command.function=remove", "osgi.command.function=profiles",
+	"osgi.command.function=start", "osgi.command.function=stop", "osgi.command.function=status", "osgi.command.function=logs" })
 public class PortableCommands {
 
 	private static final String ROOT = "Operate on the host whose root is DIR (like systemctl --root): files land under DIR, paths written into them are as seen from DIR";
@@ -87,9 +89,17 @@ public class PortableCommands {
 		@Descriptor("Attach until the next reboot only (below /run)") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("How units and profiles get onto the host: auto (copy units, link profiles), copy, symlink, mixed") @Parameter(names = "--copy", absentValue = "auto") String copy,
 		@Descriptor("Attach even when a unit of the same name exists on the host") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
+		@Descriptor("Start the units after attaching") @Parameter(names = "--now", presentValue = "true", absentValue = "false") boolean now,
+		@Descriptor("Enable the units after attaching") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
+		@Descriptor("With --now: do not wait for the start jobs") @Parameter(names = "--no-block", presentValue = "true", absentValue = "false") boolean noBlock,
+		@Descriptor("Do not make systemd reload its units") @Parameter(names = "--no-reload", presentValue = "true", absentValue = "false") boolean noReload,
 		@Descriptor("Image name or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
+		req.now = now;
+		req.enable = enable;
+		req.noBlock = noBlock;
+		req.noReload = noReload;
 		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
 		return new Output("", Render.changes(portables.attach(req), arrow()), 0);
 	}
@@ -102,9 +112,17 @@ public class PortableCommands {
 		@Descriptor("Reattach below /run") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("auto, copy, symlink or mixed, as for attach") @Parameter(names = "--copy", absentValue = "auto") String copy,
 		@Descriptor("Attach even when a unit of the same name exists on the host") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
+		@Descriptor("Restart the units that changed, start the new ones, stop the ones that went away") @Parameter(names = "--now", presentValue = "true", absentValue = "false") boolean now,
+		@Descriptor("Enable the units after attaching") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
+		@Descriptor("With --now: do not wait for the jobs") @Parameter(names = "--no-block", presentValue = "true", absentValue = "false") boolean noBlock,
+		@Descriptor("Do not make systemd reload its units") @Parameter(names = "--no-reload", presentValue = "true", absentValue = "false") boolean noReload,
 		@Descriptor("Image name or path of the new version") String image,
 		@Descriptor("Unit name prefixes to match") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
+		req.now = now;
+		req.enable = enable;
+		req.noBlock = noBlock;
+		req.noReload = noReload;
 		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
 		return new Output("", Render.changes(portables.reattach(req), arrow()), 0);
 	}
@@ -127,8 +145,14 @@ public class PortableCommands {
 	public CommandOutput detach(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Detach units attached with --runtime") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
+		@Descriptor("Stop the units first") @Parameter(names = "--now", presentValue = "true", absentValue = "false") boolean now,
+		@Descriptor("Disable the units first") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
+		@Descriptor("Do not make systemd reload its units") @Parameter(names = "--no-reload", presentValue = "true", absentValue = "false") boolean noReload,
 		@Descriptor("Image name or path") String image) {
 		DetachRequestDTO req = new DetachRequestDTO();
+		req.now = now;
+		req.enable = enable;
+		req.noReload = noReload;
 		req.root = root(root);
 		req.runtime = runtime;
 		req.image = image;
@@ -184,5 +208,68 @@ public class PortableCommands {
 	public CommandOutput profiles(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root) {
 		return new Output(String.join("\n", portables.profiles(root(root))) + "\n", "Available unit profiles:\n", 0);
+	}
+
+	/** psi start. */
+	@Descriptor("Attach an image if it is not attached yet and start its units (services, sockets, timers)")
+	public CommandOutput start(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Security profile linked beside each service") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
+		@Descriptor("Attach below /run") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
+		@Descriptor("auto, copy, symlink or mixed, as for attach") @Parameter(names = "--copy", absentValue = "auto") String copy,
+		@Descriptor("Image name or path") String image,
+		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
+		AttachRequestDTO req = request(root, profile, runtime, copy, false, image, prefixes);
+		return new Output("", Render.changes(portables.start(req), arrow()), 0);
+	}
+
+	/** psi stop. */
+	@Descriptor("Stop every unit of an image, leaving it attached")
+	public CommandOutput stop(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Image name or path") String image) {
+		return new Output("", Render.changes(portables.stop(root(root), image), arrow()), 0);
+	}
+
+	/** psi status. */
+	@Descriptor("Show an image, its units' state and its last log lines; exit status 0 running, 3 not running, 4 no such image")
+	public CommandOutput status(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("How many log lines to show") @Parameter(names = { "-n", "--lines" }, absentValue = "10") int lines,
+		@Descriptor("Image name or path") String image) {
+		ImageStatusDTO s = portables.status(root(root), image);
+		List<String> log = List.of();
+		if (s.managerProblem == null && !s.units.isEmpty()) {
+			try {
+				log = portables.logs(root(root), image, lines);
+			} catch (PsiException e) {
+				log = List.of("(no log lines: " + e.getMessage() + ")");
+			}
+		}
+		return new Output(Render.status(s, log), "", s.state.startsWith("running") ? 0 : 3);
+	}
+
+	/** psi logs. */
+	@Descriptor("Show the journal lines of an image's units (journal field PORTABLE=)")
+	public CommandOutput logs(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Keep printing new lines as they come") @Parameter(names = { "-f", "--follow" }, presentValue = "true", absentValue = "false") boolean follow,
+		@Descriptor("How many of the newest lines") @Parameter(names = { "-n", "--lines" }, absentValue = "50") int lines,
+		@Descriptor("Image name or path") String image) {
+		if (!follow) {
+			List<String> l = portables.logs(root(root), image, lines);
+			return Output.of(l.isEmpty() ? "" : String.join("\n", l) + "\n");
+		}
+		String portable = portables.status(root(root), image).portable;
+		try {
+			Process p = new ProcessBuilder("journalctl", "--no-pager", "-q", "-f", "-n", Integer.toString(lines), "PORTABLE=" + portable)
+				.inheritIO().start();
+			return new Output("", "", p.waitFor());
+		} catch (java.io.IOException e) {
+			throw new PsiException("cannot run journalctl: " + e.getMessage(), e);
+		} catch (InterruptedException e) {
+			Thread.currentThread().interrupt();
+			return Output.of("");
+		}
 	}
 }

@@ -54,6 +54,13 @@ final class Render {
 				case "unlink" -> sb.append("Removed ").append(c.path).append(".\n");
 				case "write" -> sb.append("Written ").append(c.path).append(".\n");
 				case "mkdir" -> sb.append("Created directory ").append(c.path).append(".\n");
+				case "job" -> {
+					String[] f = c.source.split(" ", 3);
+					sb.append("Queued ").append(f.length > 1 ? f[1] : "").append(" to call ").append(f[0])
+						.append(" on portable service ").append(c.path).append('.')
+						.append(f.length > 2 && !f[2].equals("done") && !f[2].equals("queued") ? " (" + f[2] + ")" : "").append('\n');
+				}
+				case "running" -> sb.append(c.path).append(" is running already.\n");
 				default -> sb.append("Changed ").append(c.path).append(" (").append(c.type).append(").\n");
 			}
 		}
@@ -147,6 +154,51 @@ final class Render {
 		sb.append("Unit files:\n");
 		for (UnitFileDTO u : m.units) {
 			sb.append('\t').append(u.name).append('\n');
+		}
+		return sb.toString();
+	}
+
+	static String status(psi.api.dto.ImageStatusDTO s, List<String> log) {
+		StringBuilder sb = new StringBuilder();
+		boolean running = s.state.startsWith("running");
+		sb.append(running ? "\u25cf " : "\u25cb ").append(s.name);
+		if (s.type != null) {
+			sb.append(" (").append(s.type).append(s.version == null ? "" : ", version " + s.version).append(')');
+		}
+		sb.append(" - ").append(s.path == null ? "image gone, units still attached" : s.path).append('\n');
+		sb.append("     State: ").append(s.state).append('\n');
+		if (s.managerProblem != null) {
+			sb.append("     Units: state unknown: ").append(s.managerProblem).append('\n');
+		}
+		for (psi.api.dto.UnitStatusDTO u : s.units) {
+			boolean up = List.of("active", "reloading", "activating", "deactivating").contains(u.activeState);
+			sb.append('\n').append(up ? "  \u25cf " : "failed".equals(u.activeState) ? "  \u00d7 " : "  \u25cb ").append(u.name);
+			if (u.description != null && !u.description.isEmpty()) {
+				sb.append(" - ").append(u.description);
+			}
+			sb.append('\n');
+			sb.append("       Loaded: ").append(u.loadState).append('\n');
+			sb.append("       Active: ").append(u.activeState).append(" (").append(u.subState).append(')');
+			if (u.since > 0) {
+				sb.append(" since ").append(time(u.since));
+			}
+			if ("failed".equals(u.activeState) || u.result != null && !u.result.equals("success") && !u.result.isEmpty() && !up) {
+				sb.append("; result ").append(u.result).append(", status ").append(u.execMainStatus);
+			}
+			sb.append('\n');
+			if (u.mainPid > 0) {
+				sb.append("     Main PID: ").append(u.mainPid).append('\n');
+			}
+			if (u.tasks >= 0 && up) {
+				sb.append("        Tasks: ").append(u.tasks).append('\n');
+			}
+			if (u.memory >= 0 && up) {
+				sb.append("       Memory: ").append(bytes(u.memory)).append('\n');
+			}
+		}
+		if (!log.isEmpty()) {
+			sb.append('\n');
+			log.forEach(l -> sb.append(l).append('\n'));
 		}
 		return sb.toString();
 	}

@@ -1,0 +1,25 @@
+package psi.api.dto;
+
+import java.util.List;
+
+import org.osgi.dto.DTO;
+
+/** What {@code psi status} shows of an image. */
+public class ImageStatusDTO extends DTO {
+	/** The image name. */
+	public String name;
+	/** The image's host path, or {@code null} when it is gone but its units are attached. */
+	public String path;
+	/** {@code directory}, {@code subvolume} or {@code raw}, or {@code null} when the image is gone. */
+	public String type;
+	/** The version from the image file name, or {@code null}. */
+	public String version;
+	/** The attach state, as {@link psi.api.Portables#state}. */
+	public String state;
+	/** The image file name, the {@code PORTABLE=} journal field of its units. */
+	public String portable;
+	/** Its attached units with their state, sorted by name. */
+	public List<UnitStatusDTO> units;
+	/** Why the units' state is not known (no service manager), or {@code null}. */
+	public String managerProblem;
+}

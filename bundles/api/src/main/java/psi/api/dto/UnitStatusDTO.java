@@ -1,0 +1,29 @@
+package psi.api.dto;
+
+import org.osgi.dto.DTO;
+
+/** A unit of an image, as the service manager reports it. */
+public class UnitStatusDTO extends DTO {
+	/** The unit name. */
+	public String name;
+	/** Its Description=. */
+	public String description;
+	/** {@code loaded}, {@code not-found}, ... */
+	public String loadState;
+	/** {@code active}, {@code inactive}, {@code failed}, {@code activating}, ... */
+	public String activeState;
+	/** {@code running}, {@code dead}, {@code exited}, {@code listening}, ... */
+	public String subState;
+	/** The main process, 0 if none. */
+	public long mainPid;
+	/** The main process's last exit status. */
+	public int execMainStatus;
+	/** Bytes of memory, -1 when unknown. */
+	public long memory;
+	/** Tasks, -1 when unknown. */
+	public long tasks;
+	/** When it last became active, µs since the epoch, 0 if never. */
+	public long since;
+	/** The unit's result, e.g. {@code success}, {@code exit-code}. */
+	public String result;
+}

@@ -1,0 +1,194 @@
+package psi.core.internal;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+import psi.api.PsiException;
+import psi.api.dto.ChangeDTO;
+import psi.api.dto.UnitStatusDTO;
+import psi.spi.manager.ServiceManager;
+
+/**
+ * What the engine asks of the service manager around attach and detach, with
+ * portablectl's meaning: refuse to attach over or detach an active unit,
+ * reload after changes, enable, start and stop. Without a manager (a scratch
+ * {@code --root}, or no systemd) the file changes happen alone and the steps
+ * that need one are refused with the manager's reason.
+ */
+final class UnitControl {
+
+	private final ServiceManager manager;
+	private final String unavailable;
+
+	/**
+	 * @param manager the manager, or {@code null}
+	 * @param unavailable why there is none, one line
+	 */
+	UnitControl(ServiceManager manager, String unavailable) {
+		this.manager = manager;
+		this.unavailable = unavailable;
+	}
+
+	boolean present() {
+		return manager != null;
+	}
+
+	String unavailable() {
+		return unavailable;
+	}
+
+	/** @return the manager, or a refusal naming what needed it */
+	ServiceManager require(String what) {
+		if (manager == null) {
+			throw new PsiException(what + " needs the service manager: " + unavailable);
+		}
+		return manager;
+	}
+
+	/** A guard refusing units that are active, as portabled does. */
+	PortableHost.Guard refuseActive(String verb) {
+		return units -> {
+			if (manager == null) {
+				return;
+			}
+			for (String u : units) {
+				if (manager.status(u).isRunning()) {
+					throw new PsiException("Unit file '" + u + "' is active, can't " + verb + "."
+						+ (verb.equals("detach") ? " (--now stops it first.)" : ""));
+				}
+			}
+		};
+	}
+
+	/** Reloads unless told not to; silently nothing without a manager. */
+	void reload(boolean noReload) throws IOException {
+		if (manager != null && !noReload) {
+			manager.reload();
+		}
+	}
+
+	/** Enables unit files as portable units; the changes as portabled reports them. */
+	List<ChangeDTO> enable(String attachedDir, Collection<String> units, boolean runtime, Path hostRoot) throws IOException {
+		List<Path> files = new ArrayList<>();
+		for (String u : units) {
+			files.add(Path.of(attachedDir, u));
+		}
+		return changes(require("--enable").enable(files, runtime));
+	}
+
+	List<ChangeDTO> disable(Collection<String> units, boolean runtime) throws IOException {
+		return changes(require("--enable").disable(new ArrayList<>(units), runtime));
+	}
+
+	private static List<ChangeDTO> changes(List<String> lines) {
+		List<ChangeDTO> out = new ArrayList<>();
+		for (String l : lines) {
+			String[] f = l.split(" ", 3);
+			out.add(ChangeDTO.of(f[0], f.length > 1 ? f[1] : "", f.length > 2 && !f[2].isEmpty() ? f[2] : null));
+		}
+		return out;
+	}
+
+	/** Runs a job on each unit; a failed one is refused with its result, after the others ran. */
+	List<ChangeDTO> jobs(String method, Collection<String> units, boolean wait) throws IOException {
+		ServiceManager m = require(method.equals("StartUnit") ? "starting units (--now)" : "stopping units");
+		List<ChangeDTO> out = new ArrayList<>();
+		List<String> failed = new ArrayList<>();
+		for (String u : units) {
+			ServiceManager.JobResult r = switch (method) {
+				case "StartUnit" -> m.start(u, wait);
+				case "StopUnit" -> m.stop(u, wait);
+				default -> m.restart(u, wait);
+			};
+			out.add(ChangeDTO.of("job", u, method + " " + r.job() + " " + r.result()));
+			if (!r.ok()) {
+				failed.add(u + " (" + r.result() + ")");
+			}
+		}
+		if (!failed.isEmpty()) {
+			throw new PsiException("Job for " + String.join(", ", failed) + " did not succeed; see psi status and psi logs");
+		}
+		return out;
+	}
+
+	/** The units to start for an image: sockets, timers and paths activate their own services; no templates. */
+	static List<String> startable(Collection<String> units) {
+		Set<String> all = new TreeSet<>(units);
+		List<String> out = new ArrayList<>();
+		for (String u : all) {
+			String stem = u.substring(0, u.lastIndexOf('.'));
+			if (stem.endsWith("@")) {
+				continue; // a template: only its instances run
+			}
+			if (u.endsWith(".service") && (all.contains(stem + ".socket") || all.contains(stem + ".timer") || all.contains(stem + ".path"))) {
+				continue;
+			}
+			if (u.endsWith(".target")) {
+				continue;
+			}
+			out.add(u);
+		}
+		return out;
+	}
+
+	UnitStatusDTO status(String unit) throws IOException {
+		ServiceManager.UnitStatus s = require("status").status(unit);
+		UnitStatusDTO d = new UnitStatusDTO();
+		d.name = s.name();
+		d.description = s.description();
+		d.loadState = s.loadState();
+		d.activeState = s.activeState();
+		d.subState = s.subState();
+		d.mainPid = s.mainPid();
+		d.execMainStatus = s.execMainStatus();
+		d.memory = s.memoryCurrent();
+		d.tasks = s.tasksCurrent();
+		d.since = s.activeEnterTimestamp();
+		d.result = s.result();
+		return d;
+	}
+
+	boolean running(String unit) throws IOException {
+		return manager != null && manager.status(unit).isRunning();
+	}
+
+	/** The newest journal lines with {@code PORTABLE=portable}, through journalctl. */
+	static List<String> journal(String portable, int lines) {
+		List<String> cmd = List.of("journalctl", "--no-pager", "-q", "-o", "short", "-n", Integer.toString(Math.max(0, lines)),
+			"PORTABLE=" + portable);
+		try {
+			Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+			if (!p.waitFor(30, TimeUnit.SECONDS)) {
+				p.destroyForcibly();
+				throw new PsiException("journalctl did not answer in 30 s");
+			}
+			String out = new String(p.getInputStream().readNBytes(4 << 20), StandardCharsets.UTF_8);
+			if (p.exitValue() != 0 && out.isBlank()) {
+				throw new PsiException("journalctl failed with status " + p.exitValue());
+			}
+			return out.lines().toList();
+		} catch (IOException e) {
+			throw new PsiException("cannot run journalctl: " + e.getMessage(), e);
+		} catch (InterruptedException e) {
+			Thread.currentThread().interrupt();
+			throw new PsiException("interrupted while reading the journal");
+		}
+	}
+
+	/** @return unit → running, for the units given */
+	Map<String, Boolean> running(Collection<String> units) throws IOException {
+		Map<String, Boolean> out = new java.util.LinkedHashMap<>();
+		for (String u : units) {
+			out.put(u, running(u));
+		}
+		return out;
+	}
+}
