@@ -78,7 +78,8 @@ final class DistributionBundles {
 			for (String path : launch.getProperty("launch.bundles").split(",")) {
 				String fileName = path.substring(path.lastIndexOf('/') + 1);
 				Path file = fileName.startsWith("psi.") ? moduleJar(base, fileName) : extract(jar, path, extracted.resolve(fileName));
-				options.add(bundle(file.toUri().toString()));
+				// a fragment (psi.wrap.dbus-java.transport) is attached to its host, never started
+				options.add(bundle(file.toUri().toString()).start(!isFragment(file)));
 			}
 		} catch (IOException e) {
 			throw new UncheckedIOException("cannot read " + psiJar, e);
@@ -88,6 +89,12 @@ final class DistributionBundles {
 			options.add(frameworkProperty(p.substring(0, eq)).value(p.substring(eq + 1)));
 		}
 		return options.toArray(Option[]::new);
+	}
+
+	private static boolean isFragment(Path bundle) throws IOException {
+		try (JarFile j = new JarFile(bundle.toFile())) {
+			return j.getManifest().getMainAttributes().getValue("Fragment-Host") != null;
+		}
 	}
 
 	private static ZipEntry entry(JarFile jar, String name) throws IOException {

@@ -120,7 +120,9 @@ public class FrameworkIT {
 		Set<String> names = new TreeSet<>();
 		for (Bundle b : context.getBundles()) {
 			names.add(b.getSymbolicName());
-			assertEquals(b.getSymbolicName() + " is not active", Bundle.ACTIVE, b.getState());
+			boolean fragment = b.getHeaders().get(Constants.FRAGMENT_HOST) != null;
+			assertEquals(b.getSymbolicName() + " is not " + (fragment ? "resolved" : "active"),
+				fragment ? Bundle.RESOLVED : Bundle.ACTIVE, b.getState());
 		}
 		assertTrue(names.toString(), names.containsAll(List.of("org.apache.felix.scr", "org.osgi.service.component",
 			"org.osgi.util.promise", "org.osgi.util.function", "org.apache.felix.gogo.runtime", "org.apache.felix.gogo.command",

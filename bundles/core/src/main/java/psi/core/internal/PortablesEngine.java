@@ -345,6 +345,11 @@ public class PortablesEngine implements Portables {
 			for (String u : units.keySet()) {
 				if (c.present()) {
 					dto.units.add(c.status(u));
+					if (UnitControl.isTemplate(u)) {
+						for (String i : c.instances(u)) {
+							dto.units.add(c.status(i));
+						}
+					}
 				} else {
 					UnitStatusDTO st = new UnitStatusDTO();
 					st.name = u;

@@ -60,7 +60,7 @@ final class UnitControl {
 				return;
 			}
 			for (String u : units) {
-				if (manager.status(u).isRunning()) {
+				if (running(u)) {
 					throw new PsiException("Unit file '" + u + "' is active, can't " + verb + "."
 						+ (verb.equals("detach") ? " (--now stops it first.)" : ""));
 				}
@@ -139,7 +139,30 @@ final class UnitControl {
 		return out;
 	}
 
+	/** @return whether a unit name is a template ({@code foo@.service}): only its instances run */
+	static boolean isTemplate(String unit) {
+		return unit.contains("@.");
+	}
+
+	/**
+	 * @return the running instances of a template ({@code foo@a.service} of {@code foo@.service})
+	 */
+	List<String> instances(String template) throws IOException {
+		int at = template.indexOf("@.");
+		return require("status").listUnits(List.of(template.substring(0, at + 1) + "*" + template.substring(at + 1)));
+	}
+
 	UnitStatusDTO status(String unit) throws IOException {
+		if (isTemplate(unit)) {
+			UnitStatusDTO d = new UnitStatusDTO();
+			d.name = unit;
+			d.loadState = "template";
+			d.activeState = "inactive";
+			d.subState = "template";
+			d.memory = -1;
+			d.tasks = -1;
+			return d;
+		}
 		ServiceManager.UnitStatus s = require("status").status(unit);
 		UnitStatusDTO d = new UnitStatusDTO();
 		d.name = s.name();
@@ -157,7 +180,18 @@ final class UnitControl {
 	}
 
 	boolean running(String unit) throws IOException {
-		return manager != null && manager.status(unit).isRunning();
+		if (manager == null) {
+			return false;
+		}
+		if (isTemplate(unit)) {
+			for (String i : instances(unit)) {
+				if (manager.status(i).isRunning()) {
+					return true;
+				}
+			}
+			return false;
+		}
+		return manager.status(unit).isRunning();
 	}
 
 	/** The newest journal lines with {@code PORTABLE=portable}, through journalctl. */

@@ -1,0 +1,66 @@
+package psi.manager.systemd.internal;
+
+import java.math.BigInteger;
+import java.util.Locale;
+import java.util.Map;
+
+import org.freedesktop.dbus.types.UInt64;
+import org.freedesktop.dbus.types.Variant;
+
+import psi.spi.manager.ServiceManager.UnitStatus;
+
+/** A unit's status from its D-Bus properties ({@code org.freedesktop.DBus.Properties.GetAll}). */
+final class UnitProperties {
+
+	static final String UNIT = "org.freedesktop.systemd1.Unit";
+	/** systemd's "unset" for a uint64 property, e.g. MemoryCurrent without accounting */
+	static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
+
+	private UnitProperties() {
+	}
+
+	/**
+	 * @param unit a unit name
+	 * @return the interface of the unit's type, which holds Result, MainPID, MemoryCurrent, ...
+	 *         ({@code org.freedesktop.systemd1.Service} for {@code x.service}), or null
+	 */
+	static String typeInterface(String unit) {
+		int dot = unit.lastIndexOf('.');
+		if (dot < 0 || dot == unit.length() - 1) {
+			return null;
+		}
+		String type = unit.substring(dot + 1);
+		return "org.freedesktop.systemd1." + type.substring(0, 1).toUpperCase(Locale.ROOT) + type.substring(1);
+	}
+
+	/**
+	 * @param name the unit name
+	 * @param unit the properties of {@value #UNIT}
+	 * @param type the properties of the type's interface (empty when it has none)
+	 * @return the status
+	 */
+	static UnitStatus status(String name, Map<String, Variant<?>> unit, Map<String, Variant<?>> type) {
+		return new UnitStatus(name, string(unit, "Description"), string(unit, "LoadState"),
+				string(unit, "ActiveState"), string(unit, "SubState"), number(type, "MainPID", 0),
+				(int) number(type, "ExecMainStatus", 0), number(type, "MemoryCurrent", -1),
+				number(type, "TasksCurrent", -1), number(unit, "ActiveEnterTimestamp", 0), string(type, "Result"));
+	}
+
+	static String string(Map<String, Variant<?>> props, String key) {
+		Variant<?> v = props.get(key);
+		return v == null || v.getValue() == null ? "" : v.getValue().toString();
+	}
+
+	/** @return the value, -1 for an unset uint64 (all bits set), {@code absent} when there is none */
+	static long number(Map<String, Variant<?>> props, String key, long absent) {
+		Variant<?> v = props.get(key);
+		if (v == null) {
+			return absent;
+		}
+		Object o = v.getValue();
+		if (o instanceof UInt64 u) {
+			return u.value().equals(UINT64_MAX) ? -1 : u.longValue();
+		}
+		return o instanceof Number n ? n.longValue() : absent;
+	}
+}
