@@ -96,10 +96,7 @@ public class PortableCommands {
 		@Descriptor("Image name or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
-		req.now = now;
-		req.enable = enable;
-		req.noBlock = noBlock;
-		req.noReload = noReload;
+		flags(req, now, enable, noBlock, noReload);
 		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
 		return new Output("", Render.changes(portables.attach(req), arrow()), 0);
 	}
@@ -119,12 +116,16 @@ public class PortableCommands {
 		@Descriptor("Image name or path of the new version") String image,
 		@Descriptor("Unit name prefixes to match") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
+		flags(req, now, enable, noBlock, noReload);
+		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
+		return new Output("", Render.changes(portables.reattach(req), arrow()), 0);
+	}
+
+	private static void flags(AttachRequestDTO req, boolean now, boolean enable, boolean noBlock, boolean noReload) {
 		req.now = now;
 		req.enable = enable;
 		req.noBlock = noBlock;
 		req.noReload = noReload;
-		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
-		return new Output("", Render.changes(portables.reattach(req), arrow()), 0);
 	}
 
 	private static AttachRequestDTO request(String root, String profile, boolean runtime, String copy, boolean force,
