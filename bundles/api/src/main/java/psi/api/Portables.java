@@ -139,8 +139,9 @@ public interface Portables {
 	 *
 	 * @param request what to attach and how ({@code now} is implied)
 	 * @return the changes and jobs, in order ({@code job} changes: path = unit,
-	 *         source = {@code "METHOD JOB RESULT"}; {@code running} changes: path = a unit that ran already)
-	 * @throws PsiException when a unit fails to start, naming it and the job result
+	 *         source = {@code "METHOD JOB RESULT"}; {@code running} changes: path = a unit that ran already;
+	 *         {@code failed} changes: path = a unit whose job did not succeed or that failed at once,
+	 *         source = why; a front end exits non-zero when there is one)
 	 */
 	List<ChangeDTO> start(AttachRequestDTO request);
 

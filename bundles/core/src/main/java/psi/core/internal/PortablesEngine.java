@@ -288,8 +288,8 @@ public class PortablesEngine implements Portables {
 				}
 				for (String u : h.attachedUnits(request.image).keySet()) {
 					UnitStatusDTO st = c.status(u);
-					if ("failed".equals(st.activeState)) {
-						throw new PsiException(u + " failed (" + st.result + ", status " + st.execMainStatus + ")", 1, null);
+					if ("failed".equals(st.activeState) && changes.stream().noneMatch(ch -> ch.type.equals("failed") && ch.path.equals(u))) {
+						changes.add(ChangeDTO.of("failed", u, st.result + ", status " + st.execMainStatus));
 					}
 				}
 			}

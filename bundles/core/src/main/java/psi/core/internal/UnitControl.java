@@ -97,11 +97,14 @@ final class UnitControl {
 		return out;
 	}
 
-	/** Runs a job on each unit; a failed one is refused with its result, after the others ran. */
+	/**
+	 * Runs a job on each unit. A job that does not succeed is reported as a
+	 * {@code failed} change (path = unit, source = the job's result) after its
+	 * {@code job} change, so that the changes made before it are not lost.
+	 */
 	List<ChangeDTO> jobs(String method, Collection<String> units, boolean wait) throws IOException {
 		ServiceManager m = require(method.equals("StartUnit") ? "starting units (--now)" : "stopping units");
 		List<ChangeDTO> out = new ArrayList<>();
-		List<String> failed = new ArrayList<>();
 		for (String u : units) {
 			ServiceManager.JobResult r = switch (method) {
 				case "StartUnit" -> m.start(u, wait);
@@ -110,11 +113,8 @@ final class UnitControl {
 			};
 			out.add(ChangeDTO.of("job", u, method + " " + r.job() + " " + r.result()));
 			if (!r.ok()) {
-				failed.add(u + " (" + r.result() + ")");
+				out.add(ChangeDTO.of("failed", u, "job " + r.result()));
 			}
-		}
-		if (!failed.isEmpty()) {
-			throw new PsiException("Job for " + String.join(", ", failed) + " did not succeed; see psi status and psi logs");
 		}
 		return out;
 	}

@@ -210,8 +210,12 @@ class UnitControlTest {
 	@Test
 	void aServiceThatFailsAtOnceFailsTheStart() {
 		manager.failing.add("sst-web.service");
-		PsiException e = assertThrows(PsiException.class, () -> engine.start(attach()));
-		assertEquals("sst-web.service failed (exit-code, status 1)", e.getMessage());
+		var changes = engine.start(attach());
+		assertTrue(changes.stream().anyMatch(c -> c.type.equals("copy")), "the attach is reported too: " + changes);
+		var failed = changes.stream().filter(c -> c.type.equals("failed")).toList();
+		assertEquals(1, failed.size(), changes.toString());
+		assertEquals("sst-web.service", failed.get(0).path);
+		assertEquals("exit-code, status 1", failed.get(0).source);
 	}
 
 	@Test

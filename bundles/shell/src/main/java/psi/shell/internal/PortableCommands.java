@@ -13,6 +13,7 @@ import psi.api.CommandOutput;
 import psi.api.Portables;
 import psi.api.PsiException;
 import psi.api.dto.AttachRequestDTO;
+import psi.api.dto.ChangeDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageMetadataDTO;
 import psi.api.dto.ImageStatusDTO;
@@ -98,7 +99,8 @@ public class PortableCommands {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
 		flags(req, now, enable, noBlock, noReload);
 		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
-		return new Output("", Render.changes(portables.attach(req), arrow()), 0);
+		List<ChangeDTO> changes = portables.attach(req);
+		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 
 	/** portablectl reattach. */
@@ -118,7 +120,8 @@ public class PortableCommands {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
 		flags(req, now, enable, noBlock, noReload);
 		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
-		return new Output("", Render.changes(portables.reattach(req), arrow()), 0);
+		List<ChangeDTO> changes = portables.reattach(req);
+		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 
 	private static void flags(AttachRequestDTO req, boolean now, boolean enable, boolean noBlock, boolean noReload) {
@@ -157,7 +160,8 @@ public class PortableCommands {
 		req.root = root(root);
 		req.runtime = runtime;
 		req.image = image;
-		return new Output("", Render.changes(portables.detach(req), arrow()), 0);
+		List<ChangeDTO> changes = portables.detach(req);
+		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 
 	/** portablectl is-attached. */
@@ -221,7 +225,8 @@ public class PortableCommands {
 		@Descriptor("Image name or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, false, image, prefixes);
-		return new Output("", Render.changes(portables.start(req), arrow()), 0);
+		List<ChangeDTO> changes = portables.start(req);
+		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 
 	/** psi stop. */
@@ -229,7 +234,8 @@ public class PortableCommands {
 	public CommandOutput stop(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Image name or path") String image) {
-		return new Output("", Render.changes(portables.stop(root(root), image), arrow()), 0);
+		List<ChangeDTO> changes = portables.stop(root(root), image);
+		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 
 	/** psi status. */

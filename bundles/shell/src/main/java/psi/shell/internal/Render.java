@@ -61,10 +61,17 @@ final class Render {
 						.append(f.length > 2 && !f[2].equals("done") && !f[2].equals("queued") ? " (" + f[2] + ")" : "").append('\n');
 				}
 				case "running" -> sb.append(c.path).append(" is running already.\n");
+				case "failed" -> sb.append(c.path).append(" failed (").append(c.source)
+					.append("); see psi status and psi logs.\n");
 				default -> sb.append("Changed ").append(c.path).append(" (").append(c.type).append(").\n");
 			}
 		}
 		return sb.toString();
+	}
+
+	/** @return the exit status for a list of changes: 1 when a unit failed */
+	static int status(List<ChangeDTO> changes) {
+		return changes.stream().anyMatch(c -> c.type.equals("failed")) ? 1 : 0;
 	}
 
 	static String matching(List<String> prefixes, String defaultPrefix) {

@@ -1,0 +1,83 @@
+#!/bin/bash
+# make-run-images.sh OUTDIR - extra directory images for RunIT (running
+# portable services), each a copy of make-images.sh's `single` with other units:
+#   sock   sock.socket (ListenStream=127.0.0.1:7777, Accept=yes) and
+#          sock@.service (busybox cat /usr/lib/os-release to the connection)
+#   tim    tim.timer (OnActiveSec=1h) and tim.service (oneshot busybox true)
+#   bad    bad.service (Type=oneshot, busybox false: fails at once)
+# OUTDIR/NAME is replaced if it exists.  Needs busybox-static.
+set -euo pipefail
+[ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+here=$(dirname "$(readlink -f "$0")")
+umask 022
+out=$(mkdir -p "$1" && cd "$1" && pwd)
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/psi-run.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+"$here/make-images.sh" "$work/dirs" >/dev/null
+
+# image NAME: a copy of `single` without its unit, os-release naming NAME
+image() {
+	rm -rf --one-file-system -- "${out:?}/$1"
+	cp -a "$work/dirs/single" "$out/$1"
+	rm -f "$out/$1/usr/lib/systemd/system/single.service"
+	sed -i "s/(single)/($1)/; s/image single/image $1/" "$out/$1/usr/lib/os-release"
+}
+unit() { cat >"$out/$1/usr/lib/systemd/system/$2"; }
+
+image sock
+unit sock sock.socket <<'EOF'
+[Unit]
+Description=psi test: sock socket
+
+[Socket]
+ListenStream=127.0.0.1:7777
+Accept=yes
+
+[Install]
+WantedBy=sockets.target
+EOF
+unit sock sock@.service <<'EOF'
+[Unit]
+Description=psi test: sock connection %i
+
+[Service]
+ExecStart=/usr/bin/busybox cat /usr/lib/os-release
+StandardInput=socket
+StandardOutput=socket
+StandardError=journal
+EOF
+
+image tim
+unit tim tim.timer <<'EOF'
+[Unit]
+Description=psi test: tim timer
+
+[Timer]
+OnActiveSec=1h
+
+[Install]
+WantedBy=timers.target
+EOF
+unit tim tim.service <<'EOF'
+[Unit]
+Description=psi test: tim service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/busybox true
+EOF
+
+image bad
+unit bad bad.service <<'EOF'
+[Unit]
+Description=psi test: bad (fails at once)
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/busybox false
+
+[Install]
+WantedBy=multi-user.target
+EOF
+
+echo "images in $out: sock tim bad"

@@ -1,0 +1,397 @@
+package psi.itest.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import psi.itest.box.TestBox;
+import psi.itest.box.TestBox.Result;
+
+/**
+ * Running portable services with psi in a real systemd 252 (a {@link TestBox}):
+ * start/stop/status/detach/reattach of directory and raw images, socket,
+ * timer, template and failing units, a comparison with portablectl, and psi
+ * without a service manager on this host. One box for the class; every test
+ * detaches what it attached (detach --now in finally) and starts from a clean
+ * box (checked before each test).
+ * <p>
+ * Images: itest/box/make-images.sh, make-raw-images.sh and make-run-images.sh
+ * (sock, tim, bad), copied into the box's /var/lib/portables; psi
+ * (distribution/psi, target/psi.jar, etc/) into /opt/psi.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RunIT {
+
+	static final String PSI = "/opt/psi/psi";
+	static final Duration CMD = Duration.ofSeconds(120);
+
+	static TestBox box;
+	static Path work;
+
+	// ------------------------------------------------------------------
+	// box
+
+	@BeforeAll
+	static void up() throws Exception {
+		Path bd = TestBox.basedir();
+		Path jar = bd.resolve("distribution/target/psi.jar");
+		if (!Files.isRegularFile(jar))
+			fail(jar + " missing: build first (mvn -B -o -q install -DskipTests)");
+		long t0 = System.nanoTime();
+		work = Files.createTempDirectory(Path.of("/var/tmp"), "psi-runit-");
+		Path img = work.resolve("img");
+		for (String script : List.of("make-images.sh", "make-raw-images.sh", "make-run-images.sh")) {
+			Result r = TestBox.run(List.of("bash", bd.resolve("itest/box/" + script).toString(), img.toString()),
+					Duration.ofMinutes(5));
+			if (r.rc() != 0)
+				fail(script + " failed: " + r);
+		}
+		System.out.printf("[run] images built in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+		box = TestBox.boot("run");
+		Path root = box.root();
+		host("mkdir", "-p", root + "/var/lib/portables", root + "/opt/psi");
+		host("cp", "-a", img + "/.", root + "/var/lib/portables/");
+		host("cp", jar.toString(), bd.resolve("distribution/psi").toString(), root + "/opt/psi/");
+		if (Files.isDirectory(bd.resolve("distribution/etc")))
+			host("cp", "-a", bd.resolve("distribution/etc").toString(), root + "/opt/psi/");
+		host("chmod", "0755", root + "/opt/psi/psi");
+		Result l = psi("list");
+		if (l.rc() != 0)
+			fail("psi does not run in the box: `psi list` " + l);
+		System.out.println("[run] " + box.exec("systemctl", "--version").out().lines().findFirst().orElse("?"));
+	}
+
+	@AfterAll
+	static void down() throws Exception {
+		try {
+			if (box != null)
+				box.close();
+		} finally {
+			if (work != null) {
+				try (Stream<Path> s = Files.walk(work)) {
+					for (Path p : s.sorted(Comparator.reverseOrder()).toList())
+						Files.delete(p);
+				}
+			}
+		}
+		Result mounts = TestBox.run(List.of("grep", "-c", "overlay", "/proc/mounts"), Duration.ofSeconds(10));
+		Result loops = TestBox.run(List.of("losetup", "-a"), Duration.ofSeconds(10));
+		System.out.println("[run] after close: overlay mounts " + mounts.out().strip() + ", loops: ["
+				+ loops.out().strip() + "]");
+	}
+
+	/** Every test starts from a box with nothing attached and no failed unit. */
+	@BeforeEach
+	void clean() {
+		box.exec("systemctl", "reset-failed");
+		Result a = box.exec("sh", "-c",
+				"ls -A /etc/systemd/system.attached /run/systemd/system.attached /etc/portables /run/portables 2>/dev/null");
+		assertTrue(a.out().lines().noneMatch(l -> !l.isBlank() && !l.endsWith(":")),
+				"the box is not clean before the test (a previous test left something attached):\n" + a.out());
+	}
+
+	static void host(String... cmd) {
+		Result r = TestBox.run(List.of(cmd), Duration.ofMinutes(2));
+		if (r.rc() != 0)
+			fail(String.join(" ", cmd) + ": " + r);
+	}
+
+	// ------------------------------------------------------------------
+	// tests
+
+	@Test
+	@Order(1)
+	void startDirectoryImage() {
+		try {
+			startAndCheck("single", "single.service");
+		} finally {
+			detachNow("single");
+		}
+	}
+
+	@Test
+	@Order(2)
+	void startRawGptImage() {
+		try {
+			startAndCheck("gpt_1", "gpt.service");
+		} finally {
+			detachNow("gpt_1");
+		}
+	}
+
+	@Test
+	@Order(3)
+	void stopKeepsAttached() {
+		try {
+			ok(psi("start", "single"), "psi start single", "single.service");
+			Result stop = psi("stop", "single");
+			ok(stop, "psi stop single", "single.service");
+			String ctx = "after psi stop single: " + stop;
+			assertEquals("inactive", prop("single.service", "ActiveState"), ctx + journal("single.service"));
+			Result st = psi("status", "single");
+			assertEquals(3, st.rc(), "psi status single after stop: " + st);
+			Result ia = psi("is-attached", "single");
+			assertTrue(ia.out().strip().startsWith("attached"), "psi is-attached single after stop: " + ia);
+			assertEquals("loaded", prop("single.service", "LoadState"), ctx);
+		} finally {
+			detachNow("single");
+		}
+	}
+
+	@Test
+	@Order(4)
+	void detachRefusedWhileRunning() {
+		try {
+			ok(psi("start", "single"), "psi start single", "single.service");
+			Result d = psi("detach", "single");
+			assertNotEquals(0, d.rc(), "psi detach single while running must fail: " + d);
+			assertTrue(d.err().contains("is active, can't detach"), "psi detach single while running: " + d);
+			assertTrue(exists("/etc/systemd/system.attached/single.service"),
+					"refused detach removed the unit: " + d + "\n" + attachedFiles());
+			assertTrue(exists("/etc/portables/single"), "refused detach removed the image link: " + d);
+			assertEquals("active", prop("single.service", "ActiveState"), "after refused detach: " + d);
+
+			Result dn = psi("detach", "--now", "single");
+			assertEquals(0, dn.rc(), "psi detach --now single: " + dn + journal("single.service"));
+			assertEquals("not-found", prop("single.service", "LoadState"), "after psi detach --now single: " + dn);
+			String left = attachedFiles();
+			assertTrue(left.isBlank(), "left after psi detach --now single:\n" + left);
+		} finally {
+			detachNow("single");
+		}
+	}
+
+	@Test
+	@Order(5)
+	void socketActivation() {
+		try {
+			Result s = psi("start", "sock");
+			ok(s, "psi start sock", "sock.socket");
+			assertEquals("active", prop("sock.socket", "ActiveState"), "psi start sock: " + s + journal("sock.socket"));
+			assertEquals("listening", prop("sock.socket", "SubState"), "psi start sock: " + s);
+			Result units = box.exec("systemctl", "list-units", "--all", "--no-legend", "--plain", "sock@*");
+			assertTrue(units.out().lines().noneMatch(l -> l.contains(" active ")),
+					"a sock@ service runs before any connection: " + units);
+			Result st = psi("status", "sock");
+			assertEquals(0, st.rc(), "psi status sock: " + st);
+			assertTrue(st.out().contains("sock.socket") && st.out().contains("listening"),
+					"psi status sock should show the listening socket: " + st);
+
+			Result c = box.exec(Duration.ofSeconds(30), List.of("bash", "-c",
+					"exec 3<>/dev/tcp/127.0.0.1/7777 && timeout 10 cat <&3"));
+			assertEquals(0, c.rc(), "connect to 127.0.0.1:7777: " + c + journal("sock.socket"));
+			assertTrue(c.out().contains("psi test image (sock)"),
+					"the connection should get the image's os-release (served by sock@.service): " + c
+							+ journal("sock@*"));
+			Result acc = box.exec("systemctl", "show", "-p", "NAccepted", "--value", "sock.socket");
+			assertEquals("1", acc.out().strip(), "sock.socket NAccepted: " + acc);
+		} finally {
+			detachNow("sock");
+		}
+	}
+
+	@Test
+	@Order(6)
+	void timer() {
+		try {
+			Result s = psi("start", "tim");
+			ok(s, "psi start tim", "tim.timer");
+			assertEquals("active", prop("tim.timer", "ActiveState"), "psi start tim: " + s + journal("tim.timer"));
+			assertEquals("waiting", prop("tim.timer", "SubState"), "psi start tim: " + s);
+			assertEquals("inactive", prop("tim.service", "ActiveState"),
+					"psi start tim must not start tim.service itself: " + s + journal("tim.service"));
+			Result st = psi("status", "tim");
+			assertTrue(st.out().contains("tim.timer"), "psi status tim: " + st);
+		} finally {
+			detachNow("tim");
+		}
+	}
+
+	@Test
+	@Order(7)
+	void template() {
+		try {
+			Result a = psi("attach", "tmpl");
+			assertEquals(0, a.rc(), "psi attach tmpl: " + a);
+			Result sc = box.exec("systemctl", "start", "tmpl@x.service");
+			assertEquals(0, sc.rc(), "systemctl start tmpl@x.service: " + sc + journal("tmpl@x.service"));
+			Result st = psi("status", "tmpl");
+			assertEquals(0, st.rc(), "psi status tmpl with tmpl@x.service running: " + st);
+			assertTrue(st.out().contains("tmpl@x.service"), "psi status tmpl should list tmpl@x.service: " + st);
+			assertTrue(st.out().contains("active (running)"), "psi status tmpl: " + st);
+			box.exec("systemctl", "stop", "tmpl@x.service");
+		} finally {
+			box.exec("systemctl", "stop", "tmpl@*.service");
+			detachNow("tmpl");
+		}
+	}
+
+	@Test
+	@Order(8)
+	void failingService() {
+		try {
+			Result s = psi("start", "bad");
+			assertNotEquals(0, s.rc(), "psi start bad must fail: " + s + journal("bad.service"));
+			assertTrue(s.err().contains("bad.service") && s.err().contains("failed"),
+					"psi start bad should name bad.service and say failed: " + s);
+			assertTrue(s.err().contains("Created symlink /etc/portables/bad") && s.err().contains("to call StartUnit on portable service bad.service"),
+					"psi start bad still reports what it attached and the job it ran: " + s);
+			assertEquals("failed", prop("bad.service", "ActiveState"), "after psi start bad: " + s);
+			Result st = psi("status", "bad");
+			assertEquals(3, st.rc(), "psi status bad: " + st);
+			assertTrue(st.out().contains("failed"), "psi status bad should show the failure: " + st);
+		} finally {
+			box.exec("systemctl", "reset-failed", "bad.service");
+			detachNow("bad");
+		}
+	}
+
+	@Test
+	@Order(9)
+	void reattachNow() {
+		try {
+			ok(psi("start", "ver_1"), "psi start ver_1", "ver.service");
+			assertEquals("psi test: ver version 1", prop("ver.service", "Description"));
+			String pid1 = prop("ver.service", "MainPID");
+			Result r = psi("reattach", "--now", "ver_2");
+			assertEquals(0, r.rc(), "psi reattach --now ver_2: " + r + journal("ver.service"));
+			assertEquals("active", prop("ver.service", "ActiveState"), "after reattach: " + r + journal("ver.service"));
+			assertEquals("psi test: ver version 2", prop("ver.service", "Description"), "after reattach: " + r);
+			assertNotEquals(pid1, prop("ver.service", "MainPID"), "ver.service was not restarted: " + r);
+			assertTrue(exists("/etc/portables/ver_2") && !exists("/etc/portables/ver_1"),
+					"image links after reattach: " + r + "\n" + attachedFiles());
+		} finally {
+			detachNow("ver_2");
+			detachNow("ver_1");
+		}
+	}
+
+	@Test
+	@Order(10)
+	void sameStatesAsPortablectl() {
+		List<String> pctl;
+		List<String> psi;
+		try {
+			pctl = flow("portablectl");
+		} finally {
+			box.exec("portablectl", "detach", "--now", "single");
+		}
+		try {
+			psi = flow(PSI);
+		} finally {
+			detachNow("single");
+		}
+		assertEquals("ActiveState=active", pctl.get(0).lines().filter(l -> l.startsWith("ActiveState")).findFirst()
+				.orElse(""), "portablectl attach --now single: " + pctl);
+		assertEquals(pctl, psi, "unit states after attach --now / detach --now: portablectl (expected) vs psi");
+	}
+
+	/** attach --now single, show, detach --now single, show; with portablectl or psi. */
+	List<String> flow(String tool) {
+		List<String> states = new ArrayList<>();
+		Result a = tool.equals(PSI) ? psi("attach", "--now", "single") : box.exec(tool, "attach", "--now", "single");
+		assertEquals(0, a.rc(), tool + " attach --now single: " + a + journal("single.service"));
+		Result act = box.exec("systemctl", "is-active", "single.service");
+		assertEquals("active", act.out().strip(), tool + " attach --now single: " + a);
+		states.add(show("single.service"));
+		Result d = tool.equals(PSI) ? psi("detach", "--now", "single") : box.exec(tool, "detach", "--now", "single");
+		assertEquals(0, d.rc(), tool + " detach --now single: " + d);
+		states.add(show("single.service"));
+		return states;
+	}
+
+	@Test
+	@Order(11)
+	void noServiceManagerOnHost() {
+		assertTrue(!Files.isDirectory(Path.of("/run/systemd/system")),
+				"this host runs systemd as PID 1: the test needs a host without it");
+		Path launcher = TestBox.basedir().resolve("distribution/psi");
+		Result r = TestBox.run(List.of("sh", launcher.toString(), "start", "single"), CMD);
+		assertNotEquals(0, r.rc(), "host psi start single: " + r);
+		List<String> lines = (r.out() + r.err()).lines().filter(l -> !l.isBlank()).toList();
+		assertEquals(1, lines.size(), "one line expected from host psi start single: " + r);
+		assertTrue(lines.get(0).contains("systemd is not running as PID 1"), "host psi start single: " + r);
+	}
+
+	// ------------------------------------------------------------------
+	// helpers
+
+	void startAndCheck(String image, String unit) {
+		Result s = psi("start", image);
+		ok(s, "psi start " + image, unit);
+		String ctx = "psi start " + image + ": " + s;
+		assertEquals("active", prop(unit, "ActiveState"), ctx + journal(unit));
+		assertEquals("running", prop(unit, "SubState"), ctx + journal(unit));
+		String pid = prop(unit, "MainPID");
+		Result uid = box.exec("stat", "-c", "%u", "/proc/" + pid);
+		int u = Integer.parseInt(uid.out().strip());
+		assertTrue(u >= 61184 && u <= 65519, "MainPID " + pid + " of " + unit + " runs as uid " + u
+				+ ", not a DynamicUser uid (61184-65519)\n" + show(unit));
+		Result st = psi("status", image);
+		assertEquals(0, st.rc(), "psi status " + image + ": " + st);
+		assertTrue(st.out().contains("State: running"), "psi status " + image + ": " + st);
+		assertTrue(st.out().contains("Active: active (running)"), "psi status " + image + ": " + st);
+		Result again = psi("start", image);
+		assertEquals(0, again.rc(), "second psi start " + image + ": " + again);
+		assertTrue(again.err().contains("is running already"), "second psi start " + image + ": " + again);
+		assertEquals(pid, prop(unit, "MainPID"), "second psi start restarted " + unit + ": " + again);
+	}
+
+	void ok(Result r, String what, String unit) {
+		assertEquals(0, r.rc(), what + ": " + r + journal(unit));
+	}
+
+	void detachNow(String image) {
+		Result r = psi("detach", "--now", image);
+		if (r.rc() != 0 && !r.err().contains("not attached") && !r.err().contains("No image"))
+			System.out.println("[run] clean-up psi detach --now " + image + ": " + r);
+	}
+
+	static Result psi(String... args) {
+		List<String> c = new ArrayList<>(List.of("env", "SYSTEMD_COLORS=0", "PSI_JAR=", PSI));
+		c.addAll(List.of(args));
+		Result r = box.exec(CMD, c);
+		System.out.println("[run] psi " + String.join(" ", args) + " -> " + r.toString().replace("\n", "\n      "));
+		return r;
+	}
+
+	String prop(String unit, String p) {
+		return box.exec("systemctl", "show", "-p", p, "--value", unit).out().strip();
+	}
+
+	String show(String unit) {
+		return box.exec("systemctl", "show", "-p", "ActiveState,SubState,LoadState", unit).out();
+	}
+
+	boolean exists(String path) {
+		return box.exec("test", "-e", path).rc() == 0 || box.exec("test", "-L", path).rc() == 0;
+	}
+
+	String attachedFiles() {
+		return box.exec("sh", "-c",
+				"find /etc/systemd/system.attached /etc/portables /run/systemd/system.attached /run/portables -mindepth 1 2>/dev/null")
+				.out();
+	}
+
+	String journal(String unit) {
+		Result j = box.exec("journalctl", "--no-pager", "-u", unit, "-n", "20");
+		return "\njournalctl -u " + unit + " -n 20:\n" + j.out() + j.err();
+	}
+}
