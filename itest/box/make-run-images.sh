@@ -4,7 +4,7 @@
 #   sock   sock.socket (ListenStream=127.0.0.1:7777, Accept=yes) and
 #          sock@.service (busybox cat /usr/lib/os-release to the connection)
 #   tim    tim.timer (OnActiveSec=1h) and tim.service (oneshot busybox true)
-#   bad    bad.service (Type=oneshot, busybox false: fails at once)
+#   bad    bad.service (Type=oneshot: says 'psi-bad-was-here', then fails at once)
 # OUTDIR/NAME is replaced if it exists.  Needs busybox-static.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
@@ -74,7 +74,7 @@ Description=psi test: bad (fails at once)
 
 [Service]
 Type=oneshot
-ExecStart=/usr/bin/busybox false
+ExecStart=/usr/bin/busybox sh -c 'echo psi-bad-was-here; exit 1'
 
 [Install]
 WantedBy=multi-user.target

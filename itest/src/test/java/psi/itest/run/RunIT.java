@@ -253,6 +253,10 @@ class RunIT {
 					"psi start bad should name bad.service and say failed: " + s);
 			assertTrue(s.err().contains("Created symlink /etc/portables/bad") && s.err().contains("to call StartUnit on portable service bad.service"),
 					"psi start bad still reports what it attached and the job it ran: " + s);
+			assertTrue(s.out().contains("psi-bad-was-here"), "psi start bad shows the failed unit's log lines: " + s);
+			Result logs = psi("logs", "bad");
+			assertEquals(0, logs.rc(), "psi logs bad: " + logs);
+			assertTrue(logs.out().contains("psi-bad-was-here"), "psi logs bad: " + logs);
 			assertEquals("failed", prop("bad.service", "ActiveState"), "after psi start bad: " + s);
 			Result st = psi("status", "bad");
 			assertEquals(3, st.rc(), "psi status bad: " + st);
@@ -347,6 +351,7 @@ class RunIT {
 		Result st = psi("status", image);
 		assertEquals(0, st.rc(), "psi status " + image + ": " + st);
 		assertTrue(st.out().contains("State: running"), "psi status " + image + ": " + st);
+		assertTrue(st.out().contains("Profile: default"), "psi status " + image + " names the profile: " + st);
 		assertTrue(st.out().contains("Active: active (running)"), "psi status " + image + ": " + st);
 		Result again = psi("start", image);
 		assertEquals(0, again.rc(), "second psi start " + image + ": " + again);

@@ -14,6 +14,8 @@ public class ImageStatusDTO extends DTO {
 	public String type;
 	/** The version from the image file name, or {@code null}. */
 	public String version;
+	/** The profile its services are attached with, {@code null} when unknown. */
+	public String profile;
 	/** The attach state, as {@link psi.api.Portables#state}. */
 	public String state;
 	/** The image file name, the {@code PORTABLE=} journal field of its units. */

@@ -494,6 +494,33 @@ final class PortableHost {
 		return out;
 	}
 
+	/**
+	 * The profile attached units use: the profile directory its
+	 * {@code 10-profile.conf} links to, or the profile whose bytes a copy has.
+	 *
+	 * @param units unit name to attached directory, as {@link #attachedUnits(String)}
+	 * @return the profile name, or {@code null} when there is none to tell
+	 */
+	String profileOf(Map<String, String> units) throws IOException {
+		for (Map.Entry<String, String> u : units.entrySet()) {
+			Path conf = layout.host(u.getValue() + "/" + u.getKey() + ".d/10-profile.conf");
+			if (Files.isSymbolicLink(conf)) {
+				Path target = Files.readSymbolicLink(conf);
+				return target.getParent() == null ? target.toString() : target.getParent().getFileName().toString();
+			}
+			if (Files.isRegularFile(conf, LinkOption.NOFOLLOW_LINKS)) {
+				byte[] copy = Files.readAllBytes(conf);
+				for (String name : profiles()) {
+					if (java.util.Arrays.equals(copy, profile(name).content())) {
+						return name + " (copied)";
+					}
+				}
+				return "a copy of an unknown profile";
+			}
+		}
+		return null;
+	}
+
 	/** The attach state, without a service manager: {@code attached}, {@code attached-runtime} or {@code detached}. */
 	String state(String image) throws IOException {
 		String nameOrPath = ImageName.isValidName(image) ? image : viewPath(image);

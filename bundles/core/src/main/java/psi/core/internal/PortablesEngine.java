@@ -337,6 +337,7 @@ public class PortablesEngine implements Portables {
 				dto.portable = DropInWriter.lastComponent(image);
 			}
 			dto.state = h.state(image);
+			dto.profile = h.profileOf(units);
 			dto.units = new ArrayList<>();
 			UnitControl c = control(root);
 			if (!c.present()) {

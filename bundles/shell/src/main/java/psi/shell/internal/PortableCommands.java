@@ -226,7 +226,18 @@ public class PortableCommands {
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, false, image, prefixes);
 		List<ChangeDTO> changes = portables.start(req);
-		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
+		int status = Render.status(changes);
+		String log = "";
+		if (status != 0) {
+			// a unit failed: its last words, as systemctl's hint would send the admin to them
+			try {
+				List<String> lines = portables.logs(root(root), image, 10);
+				log = lines.isEmpty() ? "" : String.join("\n", lines) + "\n";
+			} catch (PsiException e) {
+				log = "(no log lines: " + e.getMessage() + ")\n";
+			}
+		}
+		return new Output(log, Render.changes(changes, arrow()), status);
 	}
 
 	/** psi stop. */

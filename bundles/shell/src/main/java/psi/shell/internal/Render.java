@@ -174,6 +174,9 @@ final class Render {
 		}
 		sb.append(" - ").append(s.path == null ? "image gone, units still attached" : s.path).append('\n');
 		sb.append("     State: ").append(s.state).append('\n');
+		if (s.profile != null) {
+			sb.append("   Profile: ").append(s.profile).append('\n');
+		}
 		if (s.managerProblem != null) {
 			sb.append("     Units: state unknown: ").append(s.managerProblem).append('\n');
 		}
