@@ -290,34 +290,36 @@ class RunIT {
 	@Test
 	@Order(10)
 	void sameStatesAsPortablectl() {
-		List<String> pctl;
-		List<String> psi;
-		try {
-			pctl = flow("portablectl");
-		} finally {
-			box.exec("portablectl", "detach", "--now", "single");
+		// a directory image, a raw GPT image, and a timer with its oneshot service
+		for (String[] c : new String[][] { { "single", "single.service" }, { "gpt_1", "gpt.service" },
+				{ "tim", "tim.timer", "tim.service" } }) {
+			String image = c[0];
+			List<String> units = List.of(c).subList(1, c.length);
+			List<String> pctl;
+			List<String> psi;
+			try {
+				pctl = flow("portablectl", image, units);
+			} finally {
+				box.exec("portablectl", "detach", "--now", image);
+			}
+			try {
+				psi = flow(PSI, image, units);
+			} finally {
+				detachNow(image);
+			}
+			assertEquals(pctl, psi, "unit states of " + image + " after attach --now / detach --now: portablectl (expected) vs psi");
 		}
-		try {
-			psi = flow(PSI);
-		} finally {
-			detachNow("single");
-		}
-		assertEquals("ActiveState=active", pctl.get(0).lines().filter(l -> l.startsWith("ActiveState")).findFirst()
-				.orElse(""), "portablectl attach --now single: " + pctl);
-		assertEquals(pctl, psi, "unit states after attach --now / detach --now: portablectl (expected) vs psi");
 	}
 
-	/** attach --now single, show, detach --now single, show; with portablectl or psi. */
-	List<String> flow(String tool) {
+	/** attach --now IMAGE, show the units, detach --now IMAGE, show them; with portablectl or psi. */
+	List<String> flow(String tool, String image, List<String> units) {
 		List<String> states = new ArrayList<>();
-		Result a = tool.equals(PSI) ? psi("attach", "--now", "single") : box.exec(tool, "attach", "--now", "single");
-		assertEquals(0, a.rc(), tool + " attach --now single: " + a + journal("single.service"));
-		Result act = box.exec("systemctl", "is-active", "single.service");
-		assertEquals("active", act.out().strip(), tool + " attach --now single: " + a);
-		states.add(show("single.service"));
-		Result d = tool.equals(PSI) ? psi("detach", "--now", "single") : box.exec(tool, "detach", "--now", "single");
-		assertEquals(0, d.rc(), tool + " detach --now single: " + d);
-		states.add(show("single.service"));
+		Result a = tool.equals(PSI) ? psi("attach", "--now", image) : box.exec(tool, "attach", "--now", image);
+		assertEquals(0, a.rc(), tool + " attach --now " + image + ": " + a + journal(units.get(0)));
+		units.forEach(u -> states.add(u + ": " + show(u)));
+		Result d = tool.equals(PSI) ? psi("detach", "--now", image) : box.exec(tool, "detach", "--now", image);
+		assertEquals(0, d.rc(), tool + " detach --now " + image + ": " + d);
+		units.forEach(u -> states.add(u + ": " + show(u)));
 		return states;
 	}
 

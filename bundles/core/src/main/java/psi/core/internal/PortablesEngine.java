@@ -201,7 +201,8 @@ public class PortablesEngine implements Portables {
 		if (request.now) {
 			List<String> restart = new ArrayList<>();
 			List<String> start = new ArrayList<>();
-			for (String u : UnitControl.startable(units)) {
+			// as portablectl --now: every attached unit but templates (psi start is the one that picks)
+			for (String u : units.stream().filter(u -> !UnitControl.isTemplate(u)).sorted().toList()) {
 				(Boolean.TRUE.equals(wasRunning.get(u)) ? restart : start).add(u);
 			}
 			List<String> gone = wasRunning.entrySet().stream().filter(e -> e.getValue() && !units.contains(e.getKey()))

@@ -162,14 +162,15 @@ class UnitControlTest {
 	}
 
 	@Test
-	void attachNowReloadsThenStartsSocketsNotTheirServicesNorTemplates() {
+	void attachNowReloadsThenStartsEveryUnitButTemplates() {
 		AttachRequestDTO r = attach();
 		r.now = true;
 		r.enable = true;
 		var changes = engine.attach(r);
 		assertEquals("reload", manager.calls.get(0));
 		assertTrue(manager.calls.get(1).startsWith("enable ["), manager.calls.toString());
-		assertEquals(List.of("start sst-web.service", "start sst.socket"), manager.calls.subList(2, manager.calls.size()));
+		// as portablectl --now: every unit but the template
+		assertEquals(List.of("start sst-web.service", "start sst.service", "start sst.socket"), manager.calls.subList(2, manager.calls.size()));
 		assertTrue(changes.stream().anyMatch(c -> c.type.equals("job") && c.path.equals("sst.socket")));
 		assertEquals("running", engine.status(null, "sst").state);
 	}
