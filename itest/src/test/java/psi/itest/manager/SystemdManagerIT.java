@@ -60,7 +60,7 @@ class SystemdManagerIT {
 		String cp = classPath(); // fails early when the reactor is not built
 		box = TestBox.boot("manager-it");
 		probeErr = File.createTempFile("psi-manager-probe-", ".err");
-		ProcessBuilder pb = new ProcessBuilder(box.command(List.of(java(), "-cp", cp, ManagerProbe.class.getName())));
+		ProcessBuilder pb = new ProcessBuilder(box.command(List.of(java(), "-cp", intoBox(cp), ManagerProbe.class.getName())));
 		pb.redirectError(probeErr);
 		probe = pb.start();
 		toProbe = new OutputStreamWriter(probe.getOutputStream(), StandardCharsets.UTF_8);
@@ -223,7 +223,15 @@ class SystemdManagerIT {
 	/** The distribution under Felix: the component is there, ranked, and its dbus-java finds the transport fragment. */
 	@Test
 	void theManagerInPsisFrameworkTalksToSystemd() throws Exception {
-		Path psi = TestBox.basedir().resolve("distribution/psi");
+		// psi's distribution, copied in: the box may not see the reactor (under /tmp)
+		Path dist = TestBox.basedir().resolve("distribution");
+		Path boxDir = box.root().resolve("opt/psi-dist");
+		Files.createDirectories(boxDir.resolve("etc"));
+		Files.copy(dist.resolve("psi"), boxDir.resolve("psi"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+		Files.copy(dist.resolve("target/psi.jar"), boxDir.resolve("psi.jar"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+		Files.writeString(boxDir.resolve("etc/gosh_profile"), "");
+		boxDir.resolve("psi").toFile().setExecutable(true);
+		String psi = "/opt/psi-dist/psi";
 		String gogo = String.join("\n",
 				"ref = $.context getServiceReference psi.spi.manager.ServiceManager",
 				"echo NAME ($ref getProperty psi.manager.name) RANKING ($ref getProperty service.ranking)",
@@ -234,7 +242,7 @@ class SystemdManagerIT {
 				"echo STATE (($sm status dbus.service) activeState)",
 				"") + "\n";
 		TestBox.Result r = TestBox.run(box.command(List.of("env", "PATH=" + Path.of(java()).getParent() + ":/usr/bin:/bin",
-				psi.toString())), Duration.ofSeconds(120), gogo);
+				psi)), Duration.ofSeconds(120), gogo);
 		String out = r.out();
 		System.out.println("[manager-it] psi's framework in the box said:\n" + out.lines()
 				.filter(l -> l.matches(".*\\b(NAME|AVAILABLE|REASON|UNITS|STATE)\\b.*")).collect(Collectors.joining("\n")));
@@ -298,6 +306,38 @@ class SystemdManagerIT {
 
 	static String java() {
 		return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+	}
+
+	/**
+	 * Copies the class path into the box (through its /proc/PID/root) and
+	 * returns it as the box sees it: the reactor may live where the box does
+	 * not see it (under /tmp, which the box mounts afresh).
+	 */
+	static String intoBox(String hostClassPath) throws IOException {
+		List<String> inBox = new ArrayList<>();
+		int i = 0;
+		for (String entry : hostClassPath.split(File.pathSeparator)) {
+			Path from = Path.of(entry);
+			String name = "/opt/psi-probe/" + (i++) + "-" + from.getFileName();
+			Path to = box.root().resolve(name.substring(1));
+			Files.createDirectories(to.getParent());
+			if (Files.isDirectory(from)) {
+				try (Stream<Path> walk = Files.walk(from)) {
+					for (Path p : walk.toList()) {
+						Path t = to.resolve(from.relativize(p).toString());
+						if (Files.isDirectory(p)) {
+							Files.createDirectories(t);
+						} else {
+							Files.copy(p, t, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+						}
+					}
+				}
+			} else {
+				Files.copy(from, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+			}
+			inBox.add(name);
+		}
+		return String.join(File.pathSeparator, inBox);
 	}
 
 	/** The probe's class path: this module's test classes, psi.api, the manager and the wrapped dbus-java, from their target/. */
