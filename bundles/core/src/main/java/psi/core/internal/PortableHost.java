@@ -523,14 +523,18 @@ final class PortableHost {
 
 	/** The attach state, without a service manager: {@code attached}, {@code attached-runtime} or {@code detached}. */
 	String state(String image) throws IOException {
-		String nameOrPath = ImageName.isValidName(image) ? image : viewPath(image);
-		if (!attachedUnits(HostLayout.attachedDir(false), nameOrPath).isEmpty()) {
-			return "attached";
+		return stateOf(attachedUnits(image));
+	}
+
+	/**
+	 * @param units what {@link #attachedUnits(String)} found
+	 * @return {@code attached} when any unit is attached persistently, else {@code attached-runtime} or {@code detached}
+	 */
+	static String stateOf(Map<String, String> units) {
+		if (units.isEmpty()) {
+			return "detached";
 		}
-		if (!attachedUnits(HostLayout.attachedDir(true), nameOrPath).isEmpty()) {
-			return "attached-runtime";
-		}
-		return "detached";
+		return units.containsValue(HostLayout.attachedDir(false)) ? "attached" : "attached-runtime";
 	}
 
 	// ---- list, read-only, remove
@@ -601,7 +605,7 @@ final class PortableHost {
 		for (String image : images) {
 			String path = locate(image);
 			String name = ImageName.isValidName(image) ? image : path;
-			if (!state(name).equals("detached")) {
+			if (!attachedUnits(name).isEmpty()) {
 				throw new PsiException("Image '" + path + "' is not detached, refusing. (Detach it first.)");
 			}
 			try (OpenImage img = openAt(path)) {

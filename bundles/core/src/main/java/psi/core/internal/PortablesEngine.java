@@ -196,7 +196,7 @@ public class PortablesEngine implements Portables {
 			}
 		}
 		if (request.enable) {
-			changes.addAll(c.enable(attached, units, request.runtime, root));
+			changes.addAll(c.enable(attached, units, request.runtime));
 		}
 		if (request.now) {
 			List<String> restart = new ArrayList<>();
@@ -337,7 +337,7 @@ public class PortablesEngine implements Portables {
 				dto.name = image;
 				dto.portable = DropInWriter.lastComponent(image);
 			}
-			dto.state = h.state(image);
+			dto.state = PortableHost.stateOf(units);
 			dto.profile = h.profileOf(units);
 			dto.units = new ArrayList<>();
 			UnitControl c = control(root);

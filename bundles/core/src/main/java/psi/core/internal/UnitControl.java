@@ -76,7 +76,7 @@ final class UnitControl {
 	}
 
 	/** Enables unit files as portable units; the changes as portabled reports them. */
-	List<ChangeDTO> enable(String attachedDir, Collection<String> units, boolean runtime, Path hostRoot) throws IOException {
+	List<ChangeDTO> enable(String attachedDir, Collection<String> units, boolean runtime) throws IOException {
 		List<Path> files = new ArrayList<>();
 		for (String u : units) {
 			files.add(Path.of(attachedDir, u));
