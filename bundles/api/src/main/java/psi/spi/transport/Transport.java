@@ -7,13 +7,18 @@ import java.nio.file.Path;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
- * A transport: fetches an image URL into a local file, streaming.
+ * A transport: fetches a URL into a local staging file, streaming.
  * <p>
  * Registered with {@value #SCHEMES} naming the URL schemes it serves; the
  * engine picks the transport by scheme. Implementations must be thread safe,
- * must check TLS certificates and SSH host keys, and must never leave a
- * partial file at {@code target}: they write to {@code target} only, which
- * the engine renames into place once the fetch and its verification succeed.
+ * must check TLS certificates and SSH host keys, and write to
+ * {@link Request#target()} only; the engine renames it into place once the
+ * fetch and its verification succeed, and removes it on failure.
+ * <p>
+ * A source that does not exist (HTTP 404 or 410, no such file) is reported by
+ * {@link java.nio.file.NoSuchFileException} naming the URL, so that optional
+ * sidecar files ({@code SHA256SUMS}, {@code .roothash}) can be told apart
+ * from failures.
  */
 @ConsumerType
 public interface Transport {
@@ -22,35 +27,84 @@ public interface Transport {
 	String SCHEMES = "psi.transport.schemes";
 
 	/**
-	 * Fetches {@code source} into {@code target}.
+	 * Fetches {@link Request#source()} into {@link Request#target()}.
 	 *
-	 * @param source the URL
-	 * @param target the staging file to write (created or resumed)
-	 * @param progress told of the bytes as they arrive; never {@code null}
+	 * @param request what to fetch and where to
+	 * @param progress told of the transfer as it goes; never {@code null}
 	 * @return what was fetched
-	 * @throws IOException if the fetch fails; the message names the URL and the cause
+	 * @throws java.nio.file.NoSuchFileException if the source does not exist
+	 * @throws IOException if the fetch fails, the body is larger than
+	 *             announced or than {@link Request#maxBytes()}; the message
+	 *             names the URL and the cause in one line
 	 */
-	Fetched fetch(URI source, Path target, Progress progress) throws IOException;
+	Fetched fetch(Request request, Progress progress) throws IOException;
 
 	/**
-	 * Told of a transfer's progress; called from the transport's thread.
+	 * What to fetch.
+	 *
+	 * @param source the URL
+	 * @param target the staging file
+	 * @param maxBytes the largest body accepted; a larger one fails the fetch
+	 * @param ifNoneMatch the {@link Fetched#validator()} of the copy the caller
+	 *            has, or {@code null}: when the source still matches it,
+	 *            nothing is written and {@link Fetched#unchanged()} is true
+	 * @param resumeValidator when {@code target} holds the start of an earlier
+	 *            interrupted fetch, the validator that fetch was
+	 *            {@linkplain Progress#started started} with: the transport
+	 *            continues after the bytes already there if the source still
+	 *            matches it (HTTP {@code Range} with {@code If-Range}), and
+	 *            starts over otherwise. {@code null}: start over.
+	 */
+	record Request(URI source, Path target, long maxBytes, String ifNoneMatch, String resumeValidator) {
+		/**
+		 * A plain fetch: no validators.
+		 *
+		 * @param source the URL
+		 * @param target the staging file
+		 * @param maxBytes the largest body accepted
+		 */
+		public Request(URI source, Path target, long maxBytes) {
+			this(source, target, maxBytes, null, null);
+		}
+	}
+
+	/**
+	 * Told of a transfer's progress; called from the transport's threads.
 	 */
 	@ConsumerType
 	interface Progress {
 		/**
-		 * @param bytes bytes received so far
+		 * Called once the source answered, before any byte is written.
+		 *
+		 * @param total bytes announced in all (resumed bytes included), or -1 when unknown
+		 * @param validator what identifies this version of the source (an
+		 *            ETag, or size and modification time), or {@code null}
+		 * @param resumedFrom bytes of the target kept from an earlier fetch
+		 */
+		default void started(long total, String validator, long resumedFrom) {
+		}
+
+		/**
+		 * @param bytes bytes in the target so far
 		 * @param total bytes expected in all, or -1 when unknown
 		 */
 		void update(long bytes, long total);
+
+		/** Ignores everything. */
+		Progress NONE = (bytes, total) -> {
+		};
 	}
 
 	/**
 	 * The result of a fetch.
 	 *
 	 * @param size bytes in the target
-	 * @param sha256 the hex SHA-256 of the target, computed while receiving, or {@code null}
-	 * @param unchanged whether the source was unchanged since the last fetch and nothing was written
+	 * @param sha256 the hex SHA-256 of the whole target, computed while
+	 *            receiving (resumed bytes included), or {@code null} when unchanged
+	 * @param unchanged whether the source matched {@link Request#ifNoneMatch()}
+	 *            and nothing was written
+	 * @param validator what identifies this version of the source, or {@code null}
 	 */
-	record Fetched(long size, String sha256, boolean unchanged) {
+	record Fetched(long size, String sha256, boolean unchanged, String validator) {
 	}
 }
