@@ -10,6 +10,8 @@ import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageDTO;
 import psi.api.dto.ImageMetadataDTO;
 import psi.api.dto.ImageStatusDTO;
+import psi.api.dto.PullRequestDTO;
+import psi.api.dto.PullResultDTO;
 
 /**
  * The psi engine: portable service images and their attachment to the host,
@@ -174,4 +176,43 @@ public interface Portables {
 	 * @return the lines
 	 */
 	List<String> logs(String root, String image, int lines);
+
+	/**
+	 * Starts an image as {@link #start(AttachRequestDTO)}; when
+	 * {@link AttachRequestDTO#image} is a URL ({@code https:}, {@code ssh:},
+	 * {@code file:}), pulls it first ({@link #pull}). A local image that was
+	 * not pulled by psi is verified first as {@link AttachRequestDTO#verify}
+	 * asks. Nothing is attached when a check fails.
+	 *
+	 * @param request the image (URL, path or name) and how to attach it
+	 * @param listener told of each step and of the transfer
+	 * @return the changes and jobs, as {@link #start(AttachRequestDTO)}
+	 */
+	List<ChangeDTO> start(AttachRequestDTO request, ProgressListener listener);
+
+	/**
+	 * Fetches an image through the transport its URL scheme names, verifies it
+	 * ({@link PullRequestDTO#verify}) and places it in the pool
+	 * ({@code /var/lib/portables/NAME_VERSION.raw}) atomically. An image that
+	 * fails a check leaves nothing behind; an interrupted transfer keeps a
+	 * hidden partial file that the next pull of the same URL resumes. When the
+	 * pool's copy from the same URL is unchanged, nothing is fetched.
+	 *
+	 * @param request the URL, the name and the checks
+	 * @param listener told of each step and of the transfer
+	 * @return what was pulled and what verified it
+	 * @throws PsiException naming which check failed and why, or why the fetch failed
+	 */
+	PullResultDTO pull(PullRequestDTO request, ProgressListener listener);
+
+	/**
+	 * Runs the checks of {@link #pull} alone, on a URL (fetched to a staging
+	 * file that is removed afterwards) or on a local image, and changes nothing.
+	 *
+	 * @param request the URL, path or name and the checks
+	 * @param listener told of each step and of the transfer
+	 * @return what verified it
+	 * @throws PsiException naming which check failed and why
+	 */
+	PullResultDTO verify(PullRequestDTO request, ProgressListener listener);
 }

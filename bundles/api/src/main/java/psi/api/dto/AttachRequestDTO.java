@@ -29,4 +29,11 @@ public class AttachRequestDTO extends DTO {
 	public boolean noBlock;
 	/** Do not make the service manager reload its units afterwards. */
 	public boolean noReload;
+
+	/**
+	 * For {@code psi start}: {@code no}, {@code checksum} or {@code signature}
+	 * (see {@link PullRequestDTO#verify}); {@code null} for the default.
+	 * attach, detach and reattach verify nothing, as portablectl.
+	 */
+	public String verify;
 }

@@ -24,4 +24,10 @@ public class ImageStatusDTO extends DTO {
 	public List<UnitStatusDTO> units;
 	/** Why the units' state is not known (no service manager), or {@code null}. */
 	public String managerProblem;
+
+	/** Where psi pulled the image from, or {@code null} when psi did not pull it. */
+	public String origin;
+
+	/** What verified it when it was pulled or started, or {@code null}. */
+	public String verified;
 }

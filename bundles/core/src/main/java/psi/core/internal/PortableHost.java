@@ -86,6 +86,11 @@ final class PortableHost {
 		this.cwd = cwd;
 	}
 
+	/** @return the host */
+	HostLayout layout() {
+		return layout;
+	}
+
 	// ---- finding images
 
 	/**
@@ -107,6 +112,10 @@ final class PortableHost {
 					}
 				}
 			}
+ 			Optional<String> versioned = versioned(nameOrPath);
+			if (versioned.isPresent()) {
+				return versioned.get();
+			}
 			throw new PsiException("No image '" + nameOrPath + "' found. (Searched " + String.join(", ", HostLayout.IMAGE_DIRS)
 				+ " for " + nameOrPath + " and " + nameOrPath + ".raw.)");
 		}
@@ -117,6 +126,45 @@ final class PortableHost {
 				+ (layout.root().toString().equals("/") ? "" : " (under " + layout.root() + ")"));
 		}
 		return r.path();
+	}
+
+	/**
+	 * A name without a version ({@code foobar}) names the one version of it
+	 * in the search path ({@code foobar_1.raw}), or the attached one of
+	 * several, so that {@code psi status foobar} finds what
+	 * {@code psi start https://…/foobar_1.psi} pulled.
+	 */
+	private Optional<String> versioned(String name) throws IOException {
+		if (name.indexOf('_') >= 0) {
+			return Optional.empty();
+		}
+		TreeMap<String, String> found = new TreeMap<>();
+		for (String dir : HostLayout.IMAGE_DIRS) {
+			for (String entry : layout.list(dir)) {
+				String n = ImageName.stripSuffix(entry);
+				if (!entry.startsWith(".") && n.startsWith(name + "_") && ImageName.isValidName(entry) && !found.containsKey(n)
+					&& (n.equals(entry) ? layout.exists(dir + "/" + entry, Entry.Kind.DIRECTORY) : layout.exists(dir + "/" + entry, Entry.Kind.FILE))) {
+					found.put(n, dir + "/" + entry);
+				}
+			}
+		}
+		if (found.size() == 1) {
+			return Optional.of(found.firstEntry().getValue());
+		}
+		List<String> attached = found.keySet().stream().filter(n -> {
+			try {
+				return !attachedUnits(n).isEmpty();
+			} catch (IOException e) {
+				return false;
+			}
+		}).toList();
+		if (attached.size() == 1) {
+			return Optional.of(found.get(attached.get(0)));
+		}
+		if (found.size() > 1) {
+			throw new PsiException("'" + name + "' names several versions: " + String.join(", ", found.keySet()) + "; name one of them");
+		}
+		return Optional.empty();
 	}
 
 	/** @return the argument as an absolute path seen from the root */

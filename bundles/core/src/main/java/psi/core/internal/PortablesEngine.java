@@ -22,6 +22,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 import psi.api.Portables;
+import psi.api.ProgressListener;
 import psi.api.PsiException;
 import psi.api.dto.AttachRequestDTO;
 import psi.api.dto.ChangeDTO;
@@ -29,10 +30,14 @@ import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageDTO;
 import psi.api.dto.ImageMetadataDTO;
 import psi.api.dto.ImageStatusDTO;
+import psi.api.dto.PullRequestDTO;
+import psi.api.dto.PullResultDTO;
 import psi.api.dto.UnitStatusDTO;
 import psi.spi.format.ImageFormat;
 import psi.spi.manager.ServiceManager;
 import psi.spi.sandbox.SandboxPolicy;
+import psi.spi.transport.Transport;
+import psi.spi.verify.Verifier;
 
 /**
  * The psi engine: {@link Portables} over the image format and sandbox policy
@@ -63,6 +68,12 @@ public class PortablesEngine implements Portables {
 	@Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
 	volatile List<ServiceManager> managers = List.of();
 
+	@Reference(service = Transport.class, cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+	volatile List<Map.Entry<Map<String, Object>, Transport>> transports = List.of();
+
+	@Reference(service = Verifier.class, cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+	volatile List<Map.Entry<Map<String, Object>, Verifier>> verifiers = List.of();
+
 	@Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
 	volatile Logger log;
 
@@ -92,6 +103,32 @@ public class PortablesEngine implements Portables {
 		List<SandboxPolicy> p = new ArrayList<>(policies);
 		Collections.reverse(p);
 		return new PortableHost(new HostLayout(r), f, p, Path.of("").toAbsolutePath());
+	}
+
+	private Delivery delivery(String rootArg, ProgressListener listener) {
+		Map<String, Transport> byScheme = new java.util.HashMap<>();
+		// lowest ranking first: a higher ranked transport for the same scheme wins
+		for (Map.Entry<Map<String, Object>, Transport> t : transports) {
+			for (String scheme : strings(t.getKey().get(Transport.SCHEMES))) {
+				byScheme.put(scheme.toLowerCase(java.util.Locale.ROOT), t.getValue());
+			}
+		}
+		Map<String, Verifier> byName = new java.util.TreeMap<>();
+		for (Map.Entry<Map<String, Object>, Verifier> v : verifiers) {
+			Object n = v.getKey().get(Verifier.NAME);
+			byName.put(n == null ? v.getValue().getClass().getName() : n.toString(), v.getValue());
+		}
+		return new Delivery(host(rootArg).layout(), byScheme, byName, listener == null ? ProgressListener.NONE : listener);
+	}
+
+	private static List<String> strings(Object o) {
+		if (o instanceof String[] a) {
+			return List.of(a);
+		}
+		if (o instanceof java.util.Collection<?> c) {
+			return c.stream().map(String::valueOf).toList();
+		}
+		return o == null ? List.of() : List.of(o.toString());
 	}
 
 	@FunctionalInterface
@@ -261,8 +298,101 @@ public class PortablesEngine implements Portables {
 	}
 
 	@Override
-	public List<ChangeDTO> start(AttachRequestDTO request) {
+	public PullResultDTO pull(PullRequestDTO request, ProgressListener listener) {
+		checkVerify(request.verify);
+		if (!Delivery.isUrl(request.source)) {
+			throw new PsiException("psi pull takes a URL (https://…, ssh://…, file:///…), not '" + request.source
+				+ "'; a local image is attached where it is");
+		}
+		return change(() -> pullLocked(request, listener));
+	}
+
+	private PullResultDTO pullLocked(PullRequestDTO request, ProgressListener listener) throws IOException {
+		PortableHost h = host(request.root);
+		return delivery(request.root, listener).pull(request.source, request.name, request.verify, new Origins(h.layout()),
+			file -> {
+				try {
+					return !h.attachedUnits(ImageName.stripSuffix(file)).isEmpty();
+				} catch (IOException e) {
+					return true;
+				}
+			});
+	}
+
+	@Override
+	public PullResultDTO verify(PullRequestDTO request, ProgressListener listener) {
+		checkVerify(request.verify);
+		return read(() -> {
+			Delivery d = delivery(request.root, listener);
+			if (Delivery.isUrl(request.source)) {
+				return d.verifyUrl(request.source, request.verify);
+			}
+			PortableHost h = host(request.root);
+			String path = h.locate(request.source);
+			return d.verifyLocal(path, h.layout().host(h.layout().resolve(path).path()), request.verify);
+		});
+	}
+
+	private static void checkVerify(String verify) {
+		if (verify != null && !List.of("no", "checksum", "signature").contains(verify)) {
+			throw new PsiException("--verify=" + verify + " is not one of no, checksum, signature");
+		}
+	}
+
+	@Override
+	public List<ChangeDTO> start(AttachRequestDTO request, ProgressListener listener) {
+		checkVerify(request.verify);
 		return change(() -> {
+			AttachRequestDTO req = request;
+			if (Delivery.isUrl(request.image)) {
+				PullRequestDTO p = new PullRequestDTO();
+				p.root = request.root;
+				p.source = request.image;
+				p.verify = request.verify;
+				PullResultDTO r = pullLocked(p, listener);
+				req = copy(request);
+				req.image = ImageName.stripSuffix(r.image);
+			} else {
+				PortableHost h = host(request.root);
+				if (h.attachedUnits(request.image).isEmpty()) {
+					// not attached yet: whatever the image carries must hold before anything of it is attached
+					String path = h.locate(request.image);
+					Origins.Origin o = new Origins(h.layout()).read(DropInWriter.lastComponent(path)).orElse(null);
+					if (o != null && path.startsWith(Delivery.POOL + "/")) {
+						(listener == null ? ProgressListener.NONE : listener).step("Verified when pulled from " + o.source() + ": " + o.verified());
+					} else {
+						delivery(request.root, listener).verifyLocal(path, h.layout().host(h.layout().resolve(path).path()), request.verify);
+					}
+				}
+			}
+			return startLocked(req);
+		});
+	}
+
+	private static AttachRequestDTO copy(AttachRequestDTO a) {
+		AttachRequestDTO c = new AttachRequestDTO();
+		c.root = a.root;
+		c.image = a.image;
+		c.prefixes = new ArrayList<>(a.prefixes);
+		c.profile = a.profile;
+		c.runtime = a.runtime;
+		c.copy = a.copy;
+		c.force = a.force;
+		c.now = a.now;
+		c.enable = a.enable;
+		c.noBlock = a.noBlock;
+		c.noReload = a.noReload;
+		c.verify = a.verify;
+		return c;
+	}
+
+	@Override
+	public List<ChangeDTO> start(AttachRequestDTO request) {
+		return change(() -> startLocked(request));
+	}
+
+	private List<ChangeDTO> startLocked(AttachRequestDTO request) throws IOException {
+		{
 			UnitControl c = control(request.root);
 			c.require("psi start");
 			PortableHost h = host(request.root);
@@ -295,7 +425,7 @@ public class PortablesEngine implements Portables {
 				}
 			}
 			return changes;
-		});
+		}
 	}
 
 	@Override
@@ -339,6 +469,12 @@ public class PortablesEngine implements Portables {
 			}
 			dto.state = PortableHost.stateOf(units);
 			dto.profile = h.profileOf(units);
+			if (dto.path != null && dto.path.startsWith(Delivery.POOL + "/")) {
+				new Origins(h.layout()).read(dto.portable).ifPresent(o -> {
+					dto.origin = o.source();
+					dto.verified = o.verified();
+				});
+			}
 			dto.units = new ArrayList<>();
 			UnitControl c = control(root);
 			if (!c.present()) {

@@ -17,6 +17,8 @@ import psi.api.dto.ChangeDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageMetadataDTO;
 import psi.api.dto.ImageStatusDTO;
+import psi.api.dto.PullRequestDTO;
+import psi.api.dto.PullResultDTO;
 
 /**
  * The portablectl verbs as Gogo commands in scope {@code psi}. Thin: parsing
@@ -29,7 +31,8 @@ import psi.api.dto.ImageStatusDTO;
 	"osgi.command.function=list", "osgi.command.function=inspect", "osgi.command.function=attach",
 	"osgi.command.function=detach", "osgi.command.function=reattach", "osgi.command.function=isattached",
 	"osgi.command.function=readonly", "osgi.command.function=remove", "osgi.command.function=profiles",
-	"osgi.command.function=start", "osgi.command.function=stop", "osgi.command.function=status", "osgi.command.function=logs" })
+	"osgi.command.function=start", "osgi.command.function=stop", "osgi.command.function=status", "osgi.command.function=logs",
+	"osgi.command.function=pull", "osgi.command.function=verify" })
 public class PortableCommands {
 
 	private static final String ROOT = "Operate on the host whose root is DIR (like systemctl --root): files land under DIR, paths written into them are as seen from DIR";
@@ -215,17 +218,58 @@ public class PortableCommands {
 		return new Output(String.join("\n", portables.profiles(root(root))) + "\n", "Available unit profiles:\n", 0);
 	}
 
+	private static final String VERIFY = "Checks before anything is attached: no, checksum (SHA256SUMS) or signature (OpenPGP-signed SHA256SUMS, signed dm-verity root hash); default signature for https and ssh, and for local images whatever they carry";
+
+	private static String verifyLevel(String v) {
+		return v == null || v.isEmpty() ? null : v;
+	}
+
+	/** psi pull. */
+	@Descriptor("Fetch an image (https://, ssh://, file:///), verify it and place it in /var/lib/portables as NAME_VERSION.raw")
+	public CommandOutput pull(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor(VERIFY) @Parameter(names = "--verify", absentValue = "") String verify,
+		@Descriptor("The image URL") String url,
+		@Descriptor("The image name to give it (default: the name the URL ends in)") String... name) {
+		if (name.length > 1) {
+			throw new PsiException("pull takes a URL and at most one NAME, got " + (name.length + 1) + " arguments");
+		}
+		PullRequestDTO req = new PullRequestDTO();
+		req.root = root(root);
+		req.source = url;
+		req.name = name.length == 1 ? name[0] : null;
+		req.verify = verifyLevel(verify);
+		PullResultDTO r = portables.pull(req, TerminalProgress.onStderr());
+		return Output.of(Render.pulled(r));
+	}
+
+	/** psi verify. */
+	@Descriptor("Run the checks psi pull and psi start run, on a URL or a local image, and print what passed; changes nothing")
+	public CommandOutput verify(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor(VERIFY) @Parameter(names = "--verify", absentValue = "") String verify,
+		@Descriptor("An image URL, path or name") String image) {
+		PullRequestDTO req = new PullRequestDTO();
+		req.root = root(root);
+		req.source = image;
+		req.verify = verifyLevel(verify);
+		PullResultDTO r = portables.verify(req, TerminalProgress.onStderr());
+		return Output.of(Render.verified(r));
+	}
+
 	/** psi start. */
-	@Descriptor("Attach an image if it is not attached yet and start its units (services, sockets, timers)")
+	@Descriptor("Pull an image URL if needed, verify it, attach it if it is not attached yet, and start its units (services, sockets, timers)")
 	public CommandOutput start(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor(VERIFY) @Parameter(names = "--verify", absentValue = "") String verify,
 		@Descriptor("Security profile linked beside each service") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
 		@Descriptor("Attach below /run") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("auto, copy, symlink or mixed, as for attach") @Parameter(names = "--copy", absentValue = "auto") String copy,
-		@Descriptor("Image name or path") String image,
+		@Descriptor("Image URL (https://, ssh://, file:///), name or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, false, image, prefixes);
-		List<ChangeDTO> changes = portables.start(req);
+		req.verify = verifyLevel(verify);
+		List<ChangeDTO> changes = portables.start(req, TerminalProgress.onStderr());
 		int status = Render.status(changes);
 		String log = "";
 		if (status != 0) {

@@ -129,6 +129,28 @@ final class Render {
 		return TIMESTAMP.format(Instant.ofEpochMilli(micros / 1000).atZone(ZoneId.systemDefault()));
 	}
 
+	/** @return what psi pull prints on standard output */
+	static String pulled(psi.api.dto.PullResultDTO r) {
+		return (r.unchanged ? "Unchanged: " : "Pulled: ") + r.path + " (" + bytes(r.size) + ", sha256 " + r.sha256 + ")\n"
+			+ verdicts(r);
+	}
+
+	/** @return what psi verify prints on standard output */
+	static String verified(psi.api.dto.PullResultDTO r) {
+		return "Verified " + r.source + ": " + r.level + "\n" + verdicts(r);
+	}
+
+	private static String verdicts(psi.api.dto.PullResultDTO r) {
+		StringBuilder sb = new StringBuilder();
+		for (psi.api.dto.VerdictDTO v : r.verdicts) {
+			sb.append("  ").append(v.level).append(": ").append(v.verifier).append(": ").append(v.detail).append('\n');
+		}
+		if (r.verdicts.isEmpty()) {
+			sb.append("  nothing verified").append("no".equals(r.asked) ? " (--verify=no)" : " (the image carries no checksum or signature)").append('\n');
+		}
+		return sb.toString();
+	}
+
 	static String bytes(long n) {
 		String[] units = { "B", "K", "M", "G", "T", "P" };
 		double v = n;
@@ -176,6 +198,10 @@ final class Render {
 		sb.append("     State: ").append(s.state).append('\n');
 		if (s.profile != null) {
 			sb.append("   Profile: ").append(s.profile).append('\n');
+		}
+		if (s.origin != null) {
+			sb.append("    Origin: ").append(s.origin).append('\n');
+			sb.append("  Verified: ").append(s.verified).append('\n');
 		}
 		if (s.managerProblem != null) {
 			sb.append("     Units: state unknown: ").append(s.managerProblem).append('\n');

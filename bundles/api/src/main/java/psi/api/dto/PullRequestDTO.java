@@ -1,0 +1,21 @@
+package psi.api.dto;
+
+import org.osgi.dto.DTO;
+
+/**
+ * What to pull (or verify): {@code psi pull URL [NAME]}.
+ */
+public class PullRequestDTO extends DTO {
+	/** The host root, or {@code null} for the engine's. */
+	public String root;
+	/** A URL ({@code https:}, {@code ssh:}, {@code file:}), a path, or an image name (verify only). */
+	public String source;
+	/** The image name to give the pulled image, or {@code null} for the one the URL names. */
+	public String name;
+	/**
+	 * {@code no}, {@code checksum} or {@code signature}; {@code null} for the
+	 * default: signature for https and ssh, and for local images that carry a
+	 * signature.
+	 */
+	public String verify;
+}

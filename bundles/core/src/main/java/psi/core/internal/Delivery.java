@@ -1,0 +1,518 @@
+package psi.core.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+import psi.api.ProgressListener;
+import psi.api.PsiException;
+import psi.api.dto.PullResultDTO;
+import psi.api.dto.VerdictDTO;
+import psi.spi.transport.Transport;
+import psi.spi.verify.VerificationException;
+import psi.spi.verify.Verifier;
+
+/**
+ * Getting images onto the host: fetch through a {@link Transport} into a
+ * hidden staging file in the pool, verify with every {@link Verifier}, and
+ * rename into place. Made per operation; not thread safe.
+ */
+final class Delivery {
+
+	/** The pool pulled images are placed in. */
+	static final String POOL = "/var/lib/portables";
+	/** The largest sidecar file ({@code SHA256SUMS}, {@code .roothash.p7s}) fetched. */
+	static final long SIDECAR_MAX = 1 << 20;
+	/** The largest image fetched: 64 GiB. */
+	static final long IMAGE_MAX = 64L << 30;
+
+	/** The verification levels, weakest first. */
+	static final List<String> LEVELS = List.of(Verifier.INTEGRITY, Verifier.CHECKSUM, Verifier.SIGNATURE);
+
+	private final HostLayout layout;
+	private final Map<String, Transport> transports;
+	private final Map<String, Verifier> verifiers;
+	private final ProgressListener listener;
+
+	/**
+	 * @param layout the host
+	 * @param transports the transports by URL scheme
+	 * @param verifiers the verifiers by name, in the order they are asked
+	 * @param listener told of each step
+	 */
+	Delivery(HostLayout layout, Map<String, Transport> transports, Map<String, Verifier> verifiers, ProgressListener listener) {
+		this.layout = layout;
+		this.transports = transports;
+		this.verifiers = verifiers;
+		this.listener = listener;
+	}
+
+	/** @return whether an image argument is a URL ({@code scheme://…} or {@code file:…}) rather than a path or name */
+	static boolean isUrl(String arg) {
+		return arg != null && (arg.matches("[A-Za-z][A-Za-z0-9+.-]*://.*") || arg.startsWith("file:"));
+	}
+
+	/** @return the URL, checked */
+	static URI parse(String url) {
+		try {
+			URI u = new URI(url);
+			if (u.getScheme() == null || u.getPath() == null || u.getPath().isEmpty()) {
+				throw new PsiException("'" + url + "' is not a URL psi can fetch: it names no file");
+			}
+			return u;
+		} catch (URISyntaxException e) {
+			throw new PsiException("'" + url + "' is not a valid URL: " + e.getReason() + " at index " + e.getIndex());
+		}
+	}
+
+	/** @return the file name the URL ends in */
+	static String fileName(URI u) {
+		String p = u.getPath();
+		String name = p.substring(p.lastIndexOf('/') + 1);
+		if (!ImageName.isValidName(name) || name.startsWith(".")) {
+			throw new PsiException("'" + u + "' does not end in an image file name (…/NAME_VERSION.raw)");
+		}
+		return name;
+	}
+
+	/**
+	 * The image's file name in the pool: {@code NAME_VERSION.raw}.
+	 *
+	 * @param urlFileName the file name the URL ends in, e.g. {@code foobar_1.psi}
+	 * @param name the name the admin gave, or {@code null}
+	 */
+	static String poolName(String urlFileName, String name) {
+		String stem = ImageName.stripSuffix(urlFileName);
+		String n = stem;
+		if (name != null && !name.isEmpty()) {
+			if (!ImageName.isValidName(name) || name.startsWith(".") || name.endsWith(".raw") || name.endsWith(".psi")) {
+				throw new PsiException("'" + name + "' is not a valid image name (a plain name, e.g. foobar or foobar_2)");
+			}
+			String version = ImageName.version(stem);
+			n = name.indexOf('_') >= 0 || version == null ? name : name + "_" + version;
+		}
+		try {
+			ImageName.defaultPrefix(n);
+		} catch (IllegalArgumentException e) {
+			throw new PsiException("cannot pull as '" + n + "': " + e.getMessage() + " (give a NAME)");
+		}
+		return n + ".raw";
+	}
+
+	private Transport transport(URI u) {
+		String scheme = u.getScheme().toLowerCase(Locale.ROOT);
+		Transport t = transports.get(scheme);
+		if (t == null) {
+			throw new PsiException("no transport for '" + scheme + ":' URLs is installed (installed: "
+				+ (transports.isEmpty() ? "none" : String.join(", ", new TreeSet<>(transports.keySet()))) + ")");
+		}
+		return t;
+	}
+
+	/** The staging files of one URL in the pool, hidden from image listings. */
+	private record Staging(Path partial, Path resume, Path sidecars) {
+		void clean(boolean keepPartial) throws IOException {
+			if (!keepPartial) {
+				Files.deleteIfExists(partial);
+				Files.deleteIfExists(resume);
+			}
+			if (Files.isDirectory(sidecars, LinkOption.NOFOLLOW_LINKS)) {
+				try (var s = Files.list(sidecars)) {
+					for (Path p : s.toList()) {
+						Files.deleteIfExists(p);
+					}
+				}
+				Files.deleteIfExists(sidecars);
+			}
+		}
+	}
+
+	private Staging staging(URI u) throws IOException {
+		Path pool = layout.host(POOL);
+		Files.createDirectories(pool);
+		String key = HexFormat.of().formatHex(sha256(u.toString().getBytes(StandardCharsets.UTF_8))).substring(0, 16);
+		return new Staging(pool.resolve(".psi-" + key + ".partial"), pool.resolve(".psi-" + key + ".resume"),
+			pool.resolve(".psi-" + key + ".d"));
+	}
+
+	/**
+	 * Pulls a URL into the pool.
+	 *
+	 * @param url the URL
+	 * @param name the name to give it, or {@code null}
+	 * @param asked {@code no}, {@code checksum}, {@code signature} or {@code null} (signature)
+	 * @param origins where pulled images' origins are kept
+	 * @param attached whether an image file name is attached (its file is not replaced)
+	 */
+	PullResultDTO pull(String url, String name, String asked, Origins origins, java.util.function.Predicate<String> attached)
+		throws IOException {
+		URI u = parse(url);
+		Transport t = transport(u);
+		String urlName = fileName(u);
+		String poolName = poolName(urlName, name);
+		Path placed = layout.host(POOL).resolve(poolName);
+		Optional<Origins.Origin> known = origins.read(poolName).filter(o -> o.source().equals(u.toString()));
+		String ifNoneMatch = known.isPresent() && Files.isRegularFile(placed) ? known.get().validator() : null;
+
+		Staging st = staging(u);
+		listener.step("Fetching " + u);
+		Transport.Fetched f = fetch(t, u, st, ifNoneMatch, urlName);
+		PullResultDTO r = new PullResultDTO();
+		r.source = u.toString();
+		r.image = poolName;
+		r.path = POOL + "/" + poolName;
+		r.asked = asked == null ? "default" : asked;
+		if (f.unchanged()) {
+			st.clean(false);
+			Origins.Origin o = known.get();
+			listener.step("Unchanged since it was pulled: " + r.path);
+			r.unchanged = true;
+			r.size = Files.size(placed);
+			r.sha256 = o.sha256();
+			r.level = o.level();
+			return r;
+		}
+		try {
+			r.size = f.size();
+			r.sha256 = f.sha256() != null ? f.sha256() : sha256Hex(st.partial());
+			Subject s = new Subject(st.partial(), urlName, u, r.sha256, t, st.sidecars(), wanted(asked));
+			check(s, asked, required(u, asked), r);
+			if (Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS)) {
+				if (r.sha256.equals(Delivery.sha256Hex(placed))) {
+					st.clean(false);
+					listener.step("Already in the pool: " + r.path);
+					r.unchanged = true;
+					origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, summary(r)));
+					return r;
+				}
+				if (attached.test(poolName)) {
+					throw new PsiException(r.path + " is attached and differs from " + u
+						+ "; give the new image a new version (psi pull URL NAME_VERSION) or detach the old one first");
+				}
+			}
+			Files.setPosixFilePermissions(st.partial(), PosixFilePermissions.fromString("rw-r--r--"));
+			try {
+				Files.move(st.partial(), placed, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+			} catch (AtomicMoveNotSupportedException e) {
+				throw new IOException("cannot rename " + st.partial() + " to " + placed + " atomically", e);
+			}
+			AtomicFiles.syncDirectory(placed.getParent());
+			origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, summary(r)));
+			listener.step("Placed " + r.path);
+			return r;
+		} finally {
+			st.clean(false);
+		}
+	}
+
+	private Transport.Fetched fetch(Transport t, URI u, Staging st, String ifNoneMatch, String what) throws IOException {
+		String resume = null;
+		if (Files.isRegularFile(st.partial(), LinkOption.NOFOLLOW_LINKS) && Files.isRegularFile(st.resume(), LinkOption.NOFOLLOW_LINKS)
+			&& Files.size(st.resume()) < 4096) {
+			resume = Files.readString(st.resume()).strip();
+		} else {
+			Files.deleteIfExists(st.partial());
+		}
+		Transport.Progress p = new Transport.Progress() {
+			@Override
+			public void started(long total, String validator, long resumedFrom) {
+				try {
+					if (validator == null) {
+						Files.deleteIfExists(st.resume());
+					} else {
+						AtomicFiles.write(st.resume(), validator.getBytes(StandardCharsets.UTF_8), 0600);
+					}
+				} catch (IOException e) {
+					// without it the next pull starts over; nothing else depends on it
+				}
+				if (resumedFrom > 0) {
+					listener.step("Resuming after " + resumedFrom + " bytes");
+				}
+			}
+
+			@Override
+			public void update(long bytes, long total) {
+				listener.transfer(what, bytes, total);
+			}
+		};
+		try {
+			return t.fetch(new Transport.Request(u, st.partial(), IMAGE_MAX, ifNoneMatch, resume), p);
+		} catch (NoSuchFileException e) {
+			st.clean(false);
+			throw new PsiException(u + ": no such image there", e);
+		} catch (IOException | RuntimeException e) {
+			boolean keep = Files.isRegularFile(st.partial()) && Files.size(st.partial()) > 0 && Files.isRegularFile(st.resume());
+			st.clean(keep);
+			String m = e.getMessage() == null ? e.toString() : e.getMessage();
+			throw new PsiException(m + (keep ? " (kept the " + Files.size(st.partial()) + " bytes received; pull again to resume)" : ""), e);
+		} finally {
+			listener.transferDone();
+		}
+	}
+
+	/**
+	 * Verifies a URL without placing it: fetched to a staging file that is
+	 * removed afterwards.
+	 */
+	PullResultDTO verifyUrl(String url, String asked) throws IOException {
+		URI u = parse(url);
+		Transport t = transport(u);
+		String urlName = fileName(u);
+		Staging st = staging(u);
+		try {
+			listener.step("Fetching " + u);
+			Transport.Fetched f = fetch(t, u, st, null, urlName);
+			PullResultDTO r = new PullResultDTO();
+			r.source = u.toString();
+			r.image = urlName;
+			r.size = f.size();
+			r.sha256 = f.sha256();
+			r.asked = asked == null ? "default" : asked;
+			check(new Subject(st.partial(), urlName, u, f.sha256(), t, st.sidecars(), wanted(asked)), asked, required(u, asked), r);
+			return r;
+		} finally {
+			st.clean(false);
+		}
+	}
+
+	/**
+	 * Verifies a local image file in place; its sidecars are its siblings.
+	 *
+	 * @param hostPath the image's path as the host sees it
+	 * @param real where it is under the root
+	 * @param asked the level asked for, or {@code null}: whatever the image carries must hold
+	 */
+	PullResultDTO verifyLocal(String hostPath, Path real, String asked) throws IOException {
+		PullResultDTO r = new PullResultDTO();
+		r.source = hostPath;
+		r.path = hostPath;
+		r.image = real.getFileName().toString();
+		r.asked = asked == null ? "default" : asked;
+		if (Files.isDirectory(real)) {
+			r.level = "none";
+			if (!"no".equals(asked) && asked != null) {
+				throw new PsiException(hostPath + ": refused: --verify=" + asked + " asked, but a directory image carries no checksum or signature");
+			}
+			return r;
+		}
+		r.size = Files.size(real);
+		check(new Subject(real, r.image, null, null, null, null, wanted(asked)), asked, asked == null ? "no" : asked, r);
+		return r;
+	}
+
+	/**
+	 * @return the level an image from a URL must reach: what the admin asked
+	 *         for, else a signature for the network, and for {@code file:}
+	 *         whatever the image carries (as a local path)
+	 */
+	static String required(URI u, String asked) {
+		if (asked != null) {
+			return asked;
+		}
+		return "file".equalsIgnoreCase(u.getScheme()) ? "no" : Verifier.SIGNATURE;
+	}
+
+	/** @return the strongest level verifiers check: signatures unless only checksums (or nothing) were asked for */
+	private static String wanted(String asked) {
+		return asked == null ? Verifier.SIGNATURE : asked;
+	}
+
+	/**
+	 * Asks every verifier and checks that the level asked for was reached.
+	 *
+	 * @param asked what the admin asked for: {@code no} skips every check; {@code null}: the default
+	 * @param required the level that must be reached: {@code no}, {@code checksum} or {@code signature}
+	 */
+	private void check(Subject s, String asked, String required, PullResultDTO r) throws IOException {
+		r.level = "none";
+		if ("no".equals(asked)) {
+			listener.step("Not verified (--verify=no)");
+			return;
+		}
+		for (Map.Entry<String, Verifier> v : verifiers.entrySet()) {
+			Verifier.Verdict d;
+			try {
+				d = v.getValue().verify(s);
+			} catch (VerificationException e) {
+				throw new PsiException(r.source + ": refused: " + e.getMessage(), e);
+			} catch (RuntimeException e) {
+				throw new PsiException(r.source + ": refused: verifier " + v.getKey() + " failed: " + e, e);
+			}
+			if (d == null || !d.applicable()) {
+				continue;
+			}
+			VerdictDTO dto = new VerdictDTO();
+			dto.verifier = v.getKey();
+			dto.level = d.level();
+			dto.detail = d.detail();
+			r.verdicts.add(dto);
+			if (LEVELS.indexOf(d.level()) > LEVELS.indexOf(r.level)) {
+				r.level = d.level();
+			}
+			listener.step("Verified: " + d.level() + " (" + v.getKey() + ": " + d.detail() + ")");
+		}
+		if (s.sha256 != null) {
+			r.sha256 = s.sha256;
+		}
+		if (LEVELS.indexOf(r.level) < LEVELS.indexOf(required)) {
+			String found = r.verdicts.isEmpty() ? "nothing to check (no SHA256SUMS, SHA256SUMS.gpg, .roothash.p7s or dm-verity signature"
+				+ (verifiers.isEmpty() ? "; no verifier is installed" : "") + ")"
+				: "only " + r.level + " (" + String.join(", ", r.verdicts.stream().map(v -> v.verifier).toList()) + ")";
+			throw new PsiException(r.source + ": refused: --verify=" + required + " needs a " + required
+				+ (Verifier.SIGNATURE.equals(required) ? " by a trusted key" : "") + ", found " + found
+				+ (Verifier.SIGNATURE.equals(required) ? "; --verify=checksum accepts a checksum, --verify=no accepts it unchecked" : "; --verify=no accepts it unchecked"));
+		}
+	}
+
+	/** @return one line saying what verified the image */
+	static String summary(PullResultDTO r) {
+		if (r.verdicts.isEmpty()) {
+			return "not verified" + ("no".equals(r.asked) ? " (--verify=no)" : "");
+		}
+		List<String> parts = new ArrayList<>();
+		for (VerdictDTO v : r.verdicts) {
+			parts.add(v.level + " (" + v.verifier + ": " + v.detail + ")");
+		}
+		return String.join("; ", parts);
+	}
+
+	/** The image being verified, as verifiers see it. */
+	final class Subject implements Verifier.Subject {
+		private final Path image;
+		private final String fileName;
+		private final URI origin;
+		private String sha256;
+		private final Transport transport;
+		private final Path sidecarDir;
+		private final String wanted;
+		private final Map<String, Optional<Path>> sidecars = new HashMap<>();
+
+		Subject(Path image, String fileName, URI origin, String sha256, Transport transport, Path sidecarDir, String wanted) {
+			this.image = image;
+			this.fileName = fileName;
+			this.origin = origin;
+			this.sha256 = sha256;
+			this.transport = transport;
+			this.sidecarDir = sidecarDir;
+			this.wanted = wanted;
+		}
+
+		@Override
+		public Path image() {
+			return image;
+		}
+
+		@Override
+		public String fileName() {
+			return fileName;
+		}
+
+		@Override
+		public URI origin() {
+			return origin;
+		}
+
+		@Override
+		public String sha256() throws IOException {
+			if (sha256 == null) {
+				sha256 = sha256Hex(image);
+			}
+			return sha256;
+		}
+
+		@Override
+		public Optional<Path> sidecar(String name) throws IOException {
+			if (!ImageName.isValidName(name) || name.startsWith(".")) {
+				throw new IllegalArgumentException("not a plain file name: " + name);
+			}
+			Optional<Path> known = sidecars.get(name);
+			if (known != null) {
+				return known;
+			}
+			Optional<Path> found;
+			if (origin == null) {
+				Path p = image.resolveSibling(name);
+				found = Files.isRegularFile(p) ? Optional.of(p) : Optional.empty();
+				if (found.isPresent() && Files.size(p) > SIDECAR_MAX) {
+					throw new VerificationException("sidecar " + p + " is larger than " + SIDECAR_MAX + " bytes, refusing to read it");
+				}
+			} else {
+				found = fetchSidecar(name);
+			}
+			sidecars.put(name, found);
+			return found;
+		}
+
+		private Optional<Path> fetchSidecar(String name) throws IOException {
+			URI u;
+			try {
+				u = origin.resolve(new URI(null, null, name, null));
+			} catch (URISyntaxException e) {
+				throw new IOException("cannot name " + name + " beside " + origin, e);
+			}
+			Files.createDirectories(sidecarDir);
+			Path target = sidecarDir.resolve(name);
+			Files.deleteIfExists(target);
+			try {
+				transport.fetch(new Transport.Request(u, target, SIDECAR_MAX), Transport.Progress.NONE);
+				return Optional.of(target);
+			} catch (NoSuchFileException e) {
+				Files.deleteIfExists(target);
+				return Optional.empty();
+			}
+		}
+
+		@Override
+		public boolean wants(String level) {
+			return LEVELS.indexOf(level) <= LEVELS.indexOf(wanted);
+		}
+
+		@Override
+		public Path host(String path) {
+			return layout.host(path);
+		}
+	}
+
+	static byte[] sha256(byte[] b) {
+		return digest().digest(b);
+	}
+
+	/** @return the hex SHA-256 of a file */
+	static String sha256Hex(Path file) throws IOException {
+		MessageDigest md = digest();
+		byte[] buf = new byte[1 << 20];
+		try (InputStream in = Files.newInputStream(file)) {
+			for (int n; (n = in.read(buf)) > 0;) {
+				md.update(buf, 0, n);
+			}
+		}
+		return HexFormat.of().formatHex(md.digest());
+	}
+
+	private static MessageDigest digest() {
+		try {
+			return MessageDigest.getInstance("SHA-256");
+		} catch (NoSuchAlgorithmException e) {
+			throw new IllegalStateException("the JDK has no SHA-256", e);
+		}
+	}
+}

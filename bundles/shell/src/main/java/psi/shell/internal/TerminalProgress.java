@@ -1,0 +1,92 @@
+package psi.shell.internal;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+import psi.api.ProgressListener;
+
+/**
+ * Shows a long operation on standard error: each step as a line, and on a
+ * terminal a transfer line (bytes, rate, time left) redrawn at most five
+ * times a second. Quiet about transfers when standard error is not a terminal.
+ */
+final class TerminalProgress implements ProgressListener {
+
+	private static final long REDRAW_NANOS = 200_000_000L;
+
+	private final PrintStream err;
+	private final boolean terminal;
+	private long startNanos;
+	private long lastDraw;
+	private boolean drawn;
+
+	/**
+	 * @param err where to write
+	 * @param terminal whether it is a terminal
+	 */
+	TerminalProgress(PrintStream err, boolean terminal) {
+		this.err = err;
+		this.terminal = terminal;
+	}
+
+	/** @return a progress printer on standard error, drawing transfers when there is a terminal */
+	static TerminalProgress onStderr() {
+		return new TerminalProgress(System.err, System.console() != null && !"dumb".equals(System.getenv("TERM")));
+	}
+
+	@Override
+	public synchronized void step(String line) {
+		clear();
+		err.println(line);
+		err.flush();
+	}
+
+	@Override
+	public synchronized void transfer(String what, long bytes, long total) {
+		if (!terminal) {
+			return;
+		}
+		long now = System.nanoTime();
+		if (startNanos == 0) {
+			startNanos = now;
+		}
+		if (drawn && now - lastDraw < REDRAW_NANOS && bytes != total) {
+			return;
+		}
+		lastDraw = now;
+		drawn = true;
+		err.print("\r\033[K" + line(what, bytes, total, now - startNanos));
+		err.flush();
+	}
+
+	@Override
+	public synchronized void transferDone() {
+		clear();
+		startNanos = 0;
+	}
+
+	private void clear() {
+		if (drawn) {
+			err.print("\r\033[K");
+			drawn = false;
+		}
+	}
+
+	/** @return {@code foo.raw  12.0M/256.0M  47%  100.0M/s  2s left} */
+	static String line(String what, long bytes, long total, long elapsedNanos) {
+		double seconds = elapsedNanos / 1e9;
+		double rate = seconds > 0 ? bytes / seconds : 0;
+		StringBuilder sb = new StringBuilder(what).append("  ").append(Render.bytes(bytes));
+		if (total > 0) {
+			sb.append('/').append(Render.bytes(total)).append(String.format(Locale.ROOT, "  %d%%", bytes * 100 / total));
+		}
+		if (rate > 0) {
+			sb.append("  ").append(Render.bytes((long) rate)).append("/s");
+			if (total > bytes) {
+				long left = (long) Math.ceil((total - bytes) / rate);
+				sb.append("  ").append(left >= 60 ? left / 60 + "m" + left % 60 + "s" : left + "s").append(" left");
+			}
+		}
+		return sb.toString();
+	}
+}
