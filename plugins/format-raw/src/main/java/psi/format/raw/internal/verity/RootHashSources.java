@@ -4,11 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
@@ -37,7 +33,9 @@ import psi.spi.format.ImageException;
  * bits of the root hash, the verity partition's the last 128), which rebuilds
  * a SHA-256 root hash. It proves the image intact, not who made it.
  * </ol>
- * Signatures are exposed, not checked: that is the verifier's job.
+ * Sidecars and xattrs come through {@link SidecarFiles}: from beside the
+ * image file for {@code psi inspect}, from the image's origin for the
+ * verifier. Signatures are exposed, not checked: that is the verifier's job.
  */
 public final class RootHashSources {
 
@@ -126,7 +124,8 @@ public final class RootHashSources {
 	}
 
 	/**
-	 * The root hash for a GPT image's selected partitions.
+	 * The root hash for a GPT image's selected partitions, its sidecars read
+	 * from beside it.
 	 *
 	 * @param image the image file
 	 * @param ch the open image
@@ -138,8 +137,20 @@ public final class RootHashSources {
 	 *         UUIDs are not the selected ones, a bad signature partition)
 	 */
 	public static Optional<RootHash> find(Path image, FileChannel ch, Selection s) throws IOException {
-		String label = "image '" + image + "'";
-		Optional<RootHash> side = sidecar(image);
+		return find(SidecarFiles.beside(image), "image '" + image + "'", ch, s);
+	}
+
+	/**
+	 * The root hash for a GPT image's selected partitions.
+	 *
+	 * @param files the image's sidecar files
+	 * @param label names the image in messages
+	 * @param ch the open image
+	 * @param s the partitions chosen by {@code DiscoverablePartitions}
+	 * @return as {@link #find(Path, FileChannel, Selection)}
+	 */
+	public static Optional<RootHash> find(SidecarFiles files, String label, FileChannel ch, Selection s) throws IOException {
+		Optional<RootHash> side = sidecar(files);
 		if (side.isPresent()) {
 			RootHash rh = side.get();
 			byte[] hash = rh.hash();
@@ -172,6 +183,18 @@ public final class RootHashSources {
 			}
 			return side;
 		}
+		return fromImage(ch, s, label);
+	}
+
+	/**
+	 * The root hash the image itself gives, sidecars aside: its signature
+	 * partition, else its partition UUIDs.
+	 *
+	 * @return the root hash, or empty if the image has no verity partition or
+	 *         its digests are not SHA-256 and it has no signature partition
+	 * @throws ImageException if the signature partition is bad
+	 */
+	public static Optional<RootHash> fromImage(FileChannel ch, Selection s, String label) throws IOException {
 		if (s.veritySig().isPresent()) {
 			Partition sp = s.veritySig().get();
 			VeritySignature sig = VeritySignature.read(ch, sp, label);
@@ -186,35 +209,55 @@ public final class RootHashSources {
 	}
 
 	/**
-	 * The root hash from the image file's xattrs or sidecar files, looked up
-	 * before the image is opened, as systemd does: {@code user.verity.roothash},
+	 * The root hash from the image file's xattrs or sidecar files beside it.
+	 *
+	 * @see #sidecar(SidecarFiles)
+	 */
+	public static Optional<RootHash> sidecar(Path image) throws IOException {
+		return sidecar(SidecarFiles.beside(image));
+	}
+
+	/**
+	 * The root hash from the image's xattrs or sidecar files, looked up before
+	 * the image is opened, as systemd does: {@code user.verity.roothash},
 	 * {@code X.roothash}, {@code user.verity.usrhash}, {@code X.usrhash}, with
 	 * the matching {@code .p7s} signature if there is one.
 	 *
 	 * @throws ImageException if a sidecar or xattr exists but holds no root hash
 	 */
-	public static Optional<RootHash> sidecar(Path image) throws IOException {
+	public static Optional<RootHash> sidecar(SidecarFiles files) throws IOException {
 		for (String designator : List.of("root", "usr")) {
 			String suffix = designator.equals("root") ? "roothash" : "usrhash";
-			String xattr = "user.verity." + suffix;
-			String where = "xattr " + xattr + " of " + image;
+			String xattr = "verity." + suffix;
+			String where = files.describeXattr(xattr);
 			Source source = Source.XATTR;
-			Optional<byte[]> text = readXattr(image, "verity." + suffix, where);
+			Optional<byte[]> text = files.xattr(xattr, MAX_SIDECAR);
+			Optional<String> name = Optional.empty();
 			if (text.isEmpty()) {
-				Path file = auxiliary(image, "." + suffix);
-				where = file.toString();
-				source = Source.SIDECAR;
-				text = readBounded(file, MAX_SIDECAR, where);
+				name = files.find("." + suffix);
+				if (name.isPresent()) {
+					where = files.describe(name.get());
+					source = Source.SIDECAR;
+					text = files.read(name.get(), MAX_SIDECAR);
+				}
 			}
 			if (text.isPresent()) {
 				byte[] hash = parseHexLine(text.get(), where);
-				Path p7s = auxiliary(image, "." + suffix + ".p7s");
-				Optional<byte[]> sig = readBounded(p7s, MAX_P7S, p7s.toString());
-				if (sig.isPresent() && sig.get().length == 0) {
-					throw new ImageException(p7s + " is empty");
+				// the signature of a sidecar's hash is named after that very sidecar
+				Optional<String> p7s;
+				if (name.isPresent()) {
+					String n = name.get() + ".p7s";
+					p7s = files.file(n).isPresent() ? Optional.of(n) : Optional.empty();
+				} else {
+					p7s = files.find("." + suffix + ".p7s");
 				}
+				Optional<byte[]> sig = p7s.isPresent() ? files.read(p7s.get(), MAX_P7S) : Optional.empty();
+				if (sig.isPresent() && sig.get().length == 0) {
+					throw new ImageException(files.describe(p7s.get()) + " is empty");
+				}
+				String sigWhere = p7s.map(files::describe).orElse(null);
 				return Optional.of(new RootHash(hash, source, designator, where,
-					sig.map(b -> new Signature(b, Optional.empty(), p7s.toString()))));
+					sig.map(b -> new Signature(b, Optional.empty(), sigWhere))));
 			}
 		}
 		return Optional.empty();
@@ -224,9 +267,10 @@ public final class RootHashSources {
 	 * @return {@code X.verity} next to image {@code X.raw}: an external hash
 	 *         device, which systemd uses for images without a partition table
 	 */
-	public static Optional<Path> hashDeviceSidecar(Path image) {
-		Path p = auxiliary(image, ".verity");
-		return Files.exists(p) ? Optional.of(p) : Optional.empty();
+	public static Optional<Path> hashDeviceSidecar(Path image) throws IOException {
+		SidecarFiles files = SidecarFiles.beside(image);
+		Optional<String> name = files.find(".verity");
+		return name.isPresent() ? files.file(name.get()) : Optional.empty();
 	}
 
 	/**
@@ -234,7 +278,7 @@ public final class RootHashSources {
 	 * if the verity superblock says the tree's digests are 32 bytes (SHA-256),
 	 * the only size two UUIDs hold.
 	 */
-	static Optional<RootHash> fromPartitionUuids(FileChannel ch, Partition data, Partition verity, String designator,
+	public static Optional<RootHash> fromPartitionUuids(FileChannel ch, Partition data, Partition verity, String designator,
 		String label) throws IOException {
 		VeritySuperblock sb = VeritySuperblock.read(ch, verity.offset(), label + " partition " + verity.number());
 		if (sb.digestSize() != 32) {
@@ -245,13 +289,6 @@ public final class RootHashSources {
 		b.putLong(verity.uuid().getMostSignificantBits()).putLong(verity.uuid().getLeastSignificantBits());
 		return Optional.of(new RootHash(b.array(), Source.PARTITION_UUIDS, designator,
 			"UUIDs of partitions " + data.number() + " and " + verity.number(), Optional.empty()));
-	}
-
-	/** systemd's {@code build_auxiliary_path()}: {@code X.raw} becomes {@code X<suffix>}, other names get it appended. */
-	static Path auxiliary(Path image, String suffix) {
-		String name = image.getFileName().toString();
-		String base = name.endsWith(".raw") ? name.substring(0, name.length() - 4) : name;
-		return image.resolveSibling(base + suffix);
 	}
 
 	/** The 16 bytes at {@code off} as the UUID whose string form they are. */
@@ -269,52 +306,5 @@ public final class RootHashSources {
 			throw new ImageException(where + ": root hash of " + line.length() + " hex digits, expected 32 to 128");
 		}
 		return VeritySignature.hex(line, where);
-	}
-
-	private static Optional<byte[]> readXattr(Path image, String name, String where) throws IOException {
-		UserDefinedFileAttributeView view = Files.getFileAttributeView(image, UserDefinedFileAttributeView.class);
-		if (view == null) {
-			return Optional.empty();
-		}
-		List<String> names;
-		try {
-			names = view.list();
-		} catch (UnsupportedOperationException | NoSuchFileException e) {
-			return Optional.empty();
-		} catch (IOException e) {
-			// a file system without xattrs (ENOTSUP): there is none to read
-			return Optional.empty();
-		}
-		if (!names.contains(name)) {
-			return Optional.empty();
-		}
-		int size = view.size(name);
-		if (size > MAX_SIDECAR) {
-			throw new ImageException(where + " has " + size + " bytes, more than " + MAX_SIDECAR);
-		}
-		ByteBuffer b = ByteBuffer.allocate(size);
-		view.read(name, b);
-		return Optional.of(Arrays.copyOf(b.array(), b.position()));
-	}
-
-	private static Optional<byte[]> readBounded(Path file, int max, String where) throws IOException {
-		if (!Files.exists(file)) {
-			return Optional.empty();
-		}
-		if (!Files.isRegularFile(file)) {
-			throw new ImageException(where + " is not a regular file");
-		}
-		try (FileChannel fc = FileChannel.open(file, StandardOpenOption.READ)) {
-			if (fc.size() > max) {
-				throw new ImageException(where + " has " + fc.size() + " bytes, more than " + max);
-			}
-			ByteBuffer b = ByteBuffer.allocate((int) fc.size());
-			while (b.hasRemaining() && fc.read(b) >= 0) {
-				// read to the end
-			}
-			return Optional.of(Arrays.copyOf(b.array(), b.position()));
-		} catch (NoSuchFileException e) {
-			return Optional.empty();
-		}
 	}
 }

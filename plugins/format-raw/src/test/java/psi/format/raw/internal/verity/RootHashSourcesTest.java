@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
@@ -114,6 +115,18 @@ class RootHashSourcesTest {
 		assertEquals(Source.SIDECAR, rh.source());
 		assertEquals("usr", rh.designator());
 		assertArrayEquals(i.root(), rh.hash());
+	}
+
+	@Test
+	void aPsiImageTakesItsStemFirstThenSystemdsName() throws IOException {
+		VerityImages.Image i = VerityImages.make(dir, "img_1.psi", "root", false, true);
+		Files.writeString(dir.resolve("img_1.psi.roothash"), HEX.formatHex(i.root()));
+		assertEquals(dir.resolve("img_1.psi.roothash").toString(), find(i).orElseThrow().where());
+		Files.writeString(dir.resolve("img_1.roothash"), HEX.formatHex(i.root()));
+		assertEquals(dir.resolve("img_1.roothash").toString(), find(i).orElseThrow().where());
+		assertEquals(List.of("x.roothash"), SidecarFiles.names("x.raw", ".roothash"));
+		assertEquals(List.of("x.roothash", "x.psi.roothash"), SidecarFiles.names("x.psi", ".roothash"));
+		assertEquals(List.of("x.img.roothash"), SidecarFiles.names("x.img", ".roothash"));
 	}
 
 	@Test
