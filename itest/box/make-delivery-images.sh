@@ -3,11 +3,11 @@
 # https, ssh and file:, made by the real tools (mksquashfs, sfdisk,
 # systemd-repart, gpg):
 #   www/foobar_1.psi            GPT image, unit foobar.service (busybox sleep)
-#   www/SHA256SUMS[.gpg]        its checksum, signed by the trusted OpenPGP key
+#   www/SHA256SUMS[.gpg]        its checksum (and other_1.psi's), signed by the trusted OpenPGP key
 #   www/verity/vfoo_1.psi       systemd-repart image with a signed dm-verity root hash
 #                               (certificate OUTDIR/verity.crt), unit vfoo.service; no SHA256SUMS
 #   www/flip-image/             foobar_1.psi with one byte flipped; the good SHA256SUMS[.gpg]
-#   www/flip-sums/              one hex digit of SHA256SUMS changed; the old signature
+#   www/flip-sums/              one hex digit of other_1.psi's line in SHA256SUMS changed; the old signature
 #   www/flip-sig/               one byte of SHA256SUMS.gpg flipped
 #   www/untrusted/              SHA256SUMS signed by a key nobody trusts
 #   www/escape/                 SHA256SUMS naming ../foobar_1.psi, signed by the trusted key
@@ -43,14 +43,16 @@ done
 gpg --homedir "$gh/t" --export > "$out/trusted.gpg"
 sign() { gpg --homedir "$gh/$1" --batch --yes --quiet --detach-sign -o "$2.gpg" "$2"; }
 
-(cd "$www" && sha256sum foobar_1.psi > SHA256SUMS)
+head -c 4096 /dev/urandom > "$www/other_1.psi"
+(cd "$www" && sha256sum foobar_1.psi other_1.psi > SHA256SUMS)
 sign t "$www/SHA256SUMS"
 
 cp "$www/foobar_1.psi" "$www/SHA256SUMS" "$www/SHA256SUMS.gpg" "$www/flip-image/"
 flip $((1048576 + 4096)) "$www/flip-image/foobar_1.psi"
 
 cp "$www/foobar_1.psi" "$www/SHA256SUMS.gpg" "$www/flip-sums/"
-sed 's/^./0/; s/^00/01/' "$www/SHA256SUMS" > "$www/flip-sums/SHA256SUMS"
+# the other image's line: foobar_1.psi's checksum still holds, the signature does not
+sed '/other_1.psi/ { s/^./0/; s/^00/01/ }' "$www/SHA256SUMS" > "$www/flip-sums/SHA256SUMS"
 cmp -s "$www/SHA256SUMS" "$www/flip-sums/SHA256SUMS" && { echo "flip-sums: nothing changed" >&2; exit 1; }
 
 cp "$www/foobar_1.psi" "$www/SHA256SUMS" "$www/SHA256SUMS.gpg" "$www/flip-sig/"

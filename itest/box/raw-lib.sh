@@ -28,8 +28,11 @@ gpt() {
 	dd if="$fs" of="$2" bs=512 seek=2048 conv=notrunc status=none
 }
 
-# verity_image NAME OUT KEY CRT: systemd-repart's root squashfs + root-verity +
-# root-verity-sig image of tree NAME, signed by KEY/CRT (made when missing)
+# verity_image NAME OUT KEY CRT [DATA_MIN HASH_MIN]: systemd-repart's root
+# squashfs + root-verity + root-verity-sig image of tree NAME, signed by
+# KEY/CRT (made when missing). repart 252's --size=auto cannot size a large
+# squashfs or its hash partition: give their minimum sizes (SizeMinBytes=)
+# for trees of more than a few MB.
 verity_image() {
 	tree "$1"
 	[ -f "$3" ] || openssl req -new -x509 -newkey rsa:2048 -nodes -subj "/CN=psi test verity" -days 3650 \
@@ -43,12 +46,14 @@ CopyFiles=/
 Verity=data
 VerityMatchKey=root
 DEF
+	[ -z "${5:-}" ] || echo "SizeMinBytes=$5" >> "$work/defs/10-root.conf"
 	cat > "$work/defs/20-verity.conf" <<'DEF'
 [Partition]
 Type=root-verity
 Verity=hash
 VerityMatchKey=root
 DEF
+	[ -z "${6:-}" ] || echo "SizeMinBytes=$6" >> "$work/defs/20-verity.conf"
 	cat > "$work/defs/30-verity-sig.conf" <<'DEF'
 [Partition]
 Type=root-verity-sig

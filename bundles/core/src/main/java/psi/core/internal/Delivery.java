@@ -389,7 +389,10 @@ final class Delivery {
 			return "not verified" + ("no".equals(r.asked) ? " (--verify=no)" : "");
 		}
 		List<String> parts = new ArrayList<>();
-		for (VerdictDTO v : r.verdicts) {
+		// the strongest first: it is what vouches for the image
+		List<VerdictDTO> strongestFirst = new ArrayList<>(r.verdicts);
+		strongestFirst.sort(java.util.Comparator.comparingInt((VerdictDTO v) -> LEVELS.indexOf(v.level)).reversed());
+		for (VerdictDTO v : strongestFirst) {
 			parts.add(v.level + " (" + v.verifier + ": " + v.detail + ")");
 		}
 		return String.join("; ", parts);

@@ -167,6 +167,37 @@ final class PortableHost {
 		return Optional.empty();
 	}
 
+	/**
+	 * @return the image name an argument means: a name without a version
+	 *         that names no image and nothing attached means its one version
+	 *         ({@code foobar} → {@code foobar_1}); anything else as given
+	 */
+	String canonical(String arg) throws IOException {
+		if (!ImageName.isValidName(arg) || arg.indexOf('_') >= 0) {
+			return arg;
+		}
+		for (String dir : HostLayout.IMAGE_DIRS) {
+			if (layout.exists(dir + "/" + arg)) {
+				return arg;
+			}
+			for (String suffix : ImageName.RAW_SUFFIXES) {
+				if (layout.exists(dir + "/" + arg + suffix)) {
+					return arg;
+				}
+			}
+		}
+		for (boolean runtime : new boolean[] { false, true }) {
+			if (!attachedUnits(HostLayout.attachedDir(runtime), arg).isEmpty()) {
+				return arg;
+			}
+		}
+		try {
+			return versioned(arg).map(p -> ImageName.stripSuffix(DropInWriter.lastComponent(p))).orElse(arg);
+		} catch (PsiException severalVersions) {
+			return arg;
+		}
+	}
+
 	/** @return the argument as an absolute path seen from the root */
 	private String viewPath(String path) {
 		if (path.startsWith("/")) {
@@ -458,7 +489,7 @@ final class PortableHost {
 	}
 
 	private List<ChangeDTO> detach(DetachRequestDTO req, Transaction tx, Guard guard) throws IOException {
-		String nameOrPath = ImageName.isValidName(req.image) ? req.image : viewPath(req.image);
+		String nameOrPath = ImageName.isValidName(req.image) ? canonical(req.image) : viewPath(req.image);
 		String where = HostLayout.attachedDir(req.runtime);
 		Map<String, String> units = attachedUnits(where, nameOrPath);
 		List<ChangeDTO> changes = new ArrayList<>();
@@ -531,7 +562,7 @@ final class PortableHost {
 	 * @return unit name to where it is attached ({@code /etc/...} or {@code /run/...} directory)
 	 */
 	Map<String, String> attachedUnits(String image) throws IOException {
-		String nameOrPath = ImageName.isValidName(image) ? image : viewPath(image);
+		String nameOrPath = ImageName.isValidName(image) ? canonical(image) : viewPath(image);
 		Map<String, String> out = new java.util.LinkedHashMap<>();
 		for (boolean runtime : new boolean[] { false, true }) {
 			String where = HostLayout.attachedDir(runtime);
@@ -671,6 +702,9 @@ final class PortableHost {
 				Files.delete(p);
 			} else {
 				deleteTree(p);
+			}
+			if (path.startsWith(Delivery.POOL + "/")) {
+				new Origins(layout).delete(DropInWriter.lastComponent(path));
 			}
 			changes.add(ChangeDTO.of("unlink", path, null));
 		}

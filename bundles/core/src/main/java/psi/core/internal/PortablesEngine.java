@@ -358,7 +358,7 @@ public class PortablesEngine implements Portables {
 					// not attached yet: whatever the image carries must hold before anything of it is attached
 					String path = h.locate(request.image);
 					Origins.Origin o = new Origins(h.layout()).read(DropInWriter.lastComponent(path)).orElse(null);
-					if (o != null && path.startsWith(Delivery.POOL + "/")) {
+					if (o != null && h.layout().resolve(path).path().startsWith(Delivery.POOL + "/")) {
 						(listener == null ? ProgressListener.NONE : listener).step("Verified when pulled from " + o.source() + ": " + o.verified());
 					} else {
 						delivery(request.root, listener).verifyLocal(path, h.layout().host(h.layout().resolve(path).path()), request.verify);
@@ -469,7 +469,7 @@ public class PortablesEngine implements Portables {
 			}
 			dto.state = PortableHost.stateOf(units);
 			dto.profile = h.profileOf(units);
-			if (dto.path != null && dto.path.startsWith(Delivery.POOL + "/")) {
+			if (dto.path != null && h.layout().resolve(dto.path).path().startsWith(Delivery.POOL + "/")) {
 				new Origins(h.layout()).read(dto.portable).ifPresent(o -> {
 					dto.origin = o.source();
 					dto.verified = o.verified();
