@@ -1,16 +1,19 @@
 #!/bin/sh
 # example.sh [DIR] - psi's main job for now: build an example portable service
-# image ("hello", a busybox httpd on 127.0.0.1:8080) from busybox-static under
-# a scratch root DIR (default /tmp/psi-example), then inspect it and attach it
-# there with psi, and print what was written. Nothing outside DIR is touched.
+# image ("hello", a busybox httpd on 127.0.0.1:8080) from busybox-static as a
+# squashfs hello_1.raw in a little repository DIR/repo with its SHA256SUMS;
+# then, under the scratch root DIR (default /tmp/psi-example), pull it with
+# psi (fetched, checked against SHA256SUMS, placed in the pool), inspect it
+# and attach it, and print what was written. Nothing outside DIR is touched.
 set -eu
 here=$(dirname "$(readlink -f "$0")")
 root=${1:-/tmp/psi-example}
 psi="$here/psi"
 [ -x /bin/busybox ] || { echo "example.sh: /bin/busybox missing: apt-get install busybox-static" >&2; exit 1; }
+command -v mksquashfs >/dev/null || { echo "example.sh: mksquashfs missing: apt-get install squashfs-tools" >&2; exit 1; }
 
 rm -rf "$root"
-img="$root/var/lib/portables/hello"
+img="$root/build/hello"
 mkdir -p "$img/usr/bin" "$img/usr/lib/systemd/system" "$img/etc" "$img/srv/www" \
 	"$img/proc" "$img/sys" "$img/dev" "$img/run" "$img/tmp" "$img/var/tmp"
 cp /bin/busybox "$img/usr/bin/busybox"
@@ -35,7 +38,13 @@ ExecStart=/usr/bin/busybox httpd -f -p 127.0.0.1:8080 -h /srv/www
 WantedBy=multi-user.target
 UNIT
 
+mkdir -p "$root/repo"
+mksquashfs "$img" "$root/repo/hello_1.raw" -comp zstd -all-root -noappend -quiet -no-progress >/dev/null
+(cd "$root/repo" && sha256sum hello_1.raw > SHA256SUMS)
+
 set -x
+"$psi" verify "file://$root/repo/hello_1.raw"
+"$psi" pull --root "$root" --verify=checksum "file://$root/repo/hello_1.raw"
 "$psi" list --root "$root"
 "$psi" inspect --root "$root" hello
 "$psi" attach --root "$root" hello

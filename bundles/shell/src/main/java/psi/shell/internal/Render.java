@@ -143,7 +143,7 @@ final class Render {
 	private static String verdicts(psi.api.dto.PullResultDTO r) {
 		StringBuilder sb = new StringBuilder();
 		for (psi.api.dto.VerdictDTO v : r.verdicts) {
-			sb.append("  ").append(v.level).append(": ").append(v.verifier).append(": ").append(v.detail).append('\n');
+			sb.append("  ").append(v.level).append(": ").append(v.detail).append(" [").append(v.verifier).append("]\n");
 		}
 		if (r.verdicts.isEmpty()) {
 			sb.append("  nothing verified").append("no".equals(r.asked) ? " (--verify=no)" : " (the image carries no checksum or signature)").append('\n');
