@@ -8,8 +8,8 @@
 #              then checks the signature)
 #   2. verity: a systemd-repart image with a signed dm-verity root hash (psi checks the
 #              PKCS#7 signature and the whole hash tree)
-# For each: inside a running psi (N pulls fed to one psi shell, (T(N) - T(0)) / N, so
-# the JVM start is not counted), and cold (`psi pull` from JVM start to exit, median
+# For each: inside a running psi (N pulls fed to one psi shell after 2 warm-up pulls,
+# so neither the JVM start nor the JIT's warm-up is counted), and cold (`psi pull` from JVM start to exit, median
 # of N); curl: median of N. Prints the figures and the ratios psi/curl.
 # Needs root, nginx-light, gnupg, curl, squashfs-tools, fdisk, systemd-container, and
 # a built distribution (mvn -B install -DskipTests).
@@ -65,11 +65,12 @@ psi_run() {
 	[ "$done" -eq "$n" ] || { tail -5 "$R/opt/psi/run.out" >&2; fail "psi pulled $done of $n times"; }
 	echo $((t1 - t0))
 }
+# per pull in a running, warmed-up psi: (T(W + N) - T(W)) / N, W = 2 pulls that let the
+# JIT compile the TLS, hashing and copying paths; medians of 3
 psi_warm() {
 	local base full
-	psi_run 1 "$1" > /dev/null
-	base=$( (for k in 1 2 3; do psi_run 0 "$1"; done) | median)
-	full=$( (for k in 1 2 3; do psi_run "$N" "$1"; done) | median)
+	base=$( (for k in 1 2 3; do psi_run 2 "$1"; done) | median)
+	full=$( (for k in 1 2 3; do psi_run $((N + 2)) "$1"; done) | median)
 	echo $(( (full - base) / N ))
 }
 psi_cold() {

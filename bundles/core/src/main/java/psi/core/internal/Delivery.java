@@ -2,6 +2,7 @@ package psi.core.internal;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +23,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import psi.api.ProgressListener;
 import psi.api.PsiException;
@@ -175,13 +181,23 @@ final class Delivery {
 
 		Staging st = staging(u);
 		listener.step("Fetching " + u);
-		Transport.Fetched f = fetch(t, u, st, ifNoneMatch, urlName);
+		Subject s = new Subject(st.partial(), urlName, u, null, t, st.sidecars(), wanted(asked));
+		Transport.Fetched f;
+		try {
+			s.prefetch(asked);
+			f = fetch(t, u, st, ifNoneMatch, urlName);
+		} catch (IOException | RuntimeException e) {
+			s.close();
+			st.clean(Files.isRegularFile(st.partial()) && Files.isRegularFile(st.resume()));
+			throw e;
+		}
 		PullResultDTO r = new PullResultDTO();
 		r.source = u.toString();
 		r.image = poolName;
 		r.path = POOL + "/" + poolName;
 		r.asked = asked == null ? "default" : asked;
 		if (f.unchanged()) {
+			s.close();
 			st.clean(false);
 			Origins.Origin o = known.get();
 			listener.step("Unchanged since it was pulled: " + r.path);
@@ -194,7 +210,7 @@ final class Delivery {
 		try {
 			r.size = f.size();
 			r.sha256 = f.sha256() != null ? f.sha256() : sha256Hex(st.partial());
-			Subject s = new Subject(st.partial(), urlName, u, r.sha256, t, st.sidecars(), wanted(asked));
+			s.sha256 = r.sha256;
 			check(s, asked, required(u, asked), r);
 			if (Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS)) {
 				if (r.sha256.equals(Delivery.sha256Hex(placed))) {
@@ -220,6 +236,7 @@ final class Delivery {
 			listener.step("Placed " + r.path);
 			return r;
 		} finally {
+			s.close();
 			st.clean(false);
 		}
 	}
@@ -278,18 +295,22 @@ final class Delivery {
 		Transport t = transport(u);
 		String urlName = fileName(u);
 		Staging st = staging(u);
+		Subject s = new Subject(st.partial(), urlName, u, null, t, st.sidecars(), wanted(asked));
 		try {
 			listener.step("Fetching " + u);
+			s.prefetch(asked);
 			Transport.Fetched f = fetch(t, u, st, null, urlName);
 			PullResultDTO r = new PullResultDTO();
 			r.source = u.toString();
 			r.image = urlName;
 			r.size = f.size();
 			r.sha256 = f.sha256();
+			s.sha256 = f.sha256();
 			r.asked = asked == null ? "default" : asked;
-			check(new Subject(st.partial(), urlName, u, f.sha256(), t, st.sidecars(), wanted(asked)), asked, required(u, asked), r);
+			check(s, asked, required(u, asked), r);
 			return r;
 		} finally {
+			s.close();
 			st.clean(false);
 		}
 	}
@@ -403,11 +424,13 @@ final class Delivery {
 		private final Path image;
 		private final String fileName;
 		private final URI origin;
-		private String sha256;
+		String sha256;
 		private final Transport transport;
 		private final Path sidecarDir;
 		private final String wanted;
 		private final Map<String, Optional<Path>> sidecars = new HashMap<>();
+		private final Map<String, Future<Optional<Path>>> prefetched = new HashMap<>();
+		private ExecutorService prefetcher;
 
 		Subject(Path image, String fileName, URI origin, String sha256, Transport transport, Path sidecarDir, String wanted) {
 			this.image = image;
@@ -458,6 +481,15 @@ final class Delivery {
 				if (found.isPresent() && Files.size(p) > SIDECAR_MAX) {
 					throw new VerificationException("sidecar " + p + " is larger than " + SIDECAR_MAX + " bytes, refusing to read it");
 				}
+			} else if (prefetched.containsKey(name)) {
+				try {
+					found = prefetched.get(name).get();
+				} catch (ExecutionException e) {
+					throw e.getCause() instanceof IOException io ? io : new IOException(name + ": " + e.getCause(), e.getCause());
+				} catch (InterruptedException e) {
+					Thread.currentThread().interrupt();
+					throw new InterruptedIOException("interrupted while fetching " + name);
+				}
 			} else {
 				found = fetchSidecar(name);
 			}
@@ -481,6 +513,43 @@ final class Delivery {
 			} catch (NoSuchFileException e) {
 				Files.deleteIfExists(target);
 				return Optional.empty();
+			}
+		}
+
+		/**
+		 * Starts fetching the sidecars verifiers usually ask for, beside the
+		 * image's own download, so that their round trips overlap it.
+		 *
+		 * @param asked the level the admin asked for; {@code no} fetches nothing
+		 */
+		void prefetch(String asked) {
+			if (origin == null || "no".equals(asked)) {
+				return;
+			}
+			String stem = ImageName.stripSuffix(fileName);
+			List<String> names = new ArrayList<>(List.of("SHA256SUMS", fileName + ".sha256", stem + ".roothash", stem + ".verity"));
+			if (wants(Verifier.SIGNATURE)) {
+				names.addAll(List.of("SHA256SUMS.gpg", stem + ".roothash.p7s"));
+			}
+			prefetcher = Executors.newFixedThreadPool(2, r -> {
+				Thread th = new Thread(r, "psi-sidecars");
+				th.setDaemon(true);
+				return th;
+			});
+			for (String n : names) {
+				prefetched.put(n, prefetcher.submit(() -> fetchSidecar(n)));
+			}
+		}
+
+		/** Stops the prefetching and waits for it, so that the staging files can go. */
+		void close() {
+			if (prefetcher != null) {
+				prefetcher.shutdownNow();
+				try {
+					prefetcher.awaitTermination(30, TimeUnit.SECONDS);
+				} catch (InterruptedException e) {
+					Thread.currentThread().interrupt();
+				}
 			}
 		}
 
