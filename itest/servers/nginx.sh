@@ -25,25 +25,10 @@
 #             nothing to do when it is not running.
 # Errors go to stderr with a non-zero exit.
 set -euo pipefail
-
-die() {
-	echo "nginx.sh: $*" >&2
-	exit 1
-}
+name=nginx
+. "$(dirname "$(readlink -f "$0")")/server-lib.sh"
 
 NGINX=${NGINX:-/usr/sbin/nginx}
-
-# the master PID recorded in $dir if that process is still our nginx, else nothing
-running_pid() {
-	local pid
-	[ -f "$dir/nginx.pid" ] || return 0
-	pid=$(cat "$dir/nginx.pid" 2>/dev/null) || return 0
-	[[ $pid =~ ^[0-9]+$ ]] || return 0
-	# the master's title is "nginx: master process /usr/sbin/nginx -p DIR -c DIR/nginx.conf"
-	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/nginx.conf"; then
-		echo "$pid"
-	fi
-}
 
 # "cert key": a key and a certificate for subject CN $2 with SAN $3, signed by CA $4 (its .crt/.key)
 issue() {
@@ -77,21 +62,6 @@ make_pki() {
 }
 
 # N distinct ports that nothing listens on now (nginx may still lose a race: start retries)
-free_ports() {
-	local n=$1 used=" " picked=() p hex
-	# every local TCP port in use, any state, IPv4 and IPv6 (no dependency on ss or netstat)
-	for hex in $(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$2 ~ /:/ {split($2, a, ":"); print a[2]}'); do
-		used+="$((16#$hex)) "
-	done
-	while [ ${#picked[@]} -lt "$n" ]; do
-		p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-60999)
-		[[ $used == *" $p "* ]] && continue
-		[[ " ${picked[*]} " == *" $p "* ]] && continue
-		picked+=("$p")
-	done
-	echo "${picked[@]}"
-}
-
 write_conf() {
 	local user_line=""
 	# as root, workers would otherwise run as nobody and could not read DIR; as anyone else
@@ -176,20 +146,6 @@ start() {
 	echo "PORT=$port WRONGNAME_PORT=$wrongname_port UNTRUSTED_PORT=$untrusted_port HTTP_PORT=$http_port PID=$pid"
 }
 
-stop() {
-	local pid
-	pid=$(running_pid)
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do
-		[ -d "/proc/$pid" ] || return 0
-		sleep 0.1
-	done
-	pkill -KILL -P "$pid" 2>/dev/null || true # its workers
-	kill -KILL "$pid" 2>/dev/null || true
-	die "nginx (PID $pid) did not stop within 10 s; killed"
-}
-
 [ $# -eq 2 ] && { [ "$1" = start ] || [ "$1" = stop ]; } || die "usage: nginx.sh start|stop DIR"
 if [ "$1" = stop ] && [ ! -d "$2" ]; then
 	exit 0
@@ -197,7 +153,10 @@ fi
 mkdir -p "$2" || die "cannot create $2"
 dir=$(cd "$2" && pwd -P)
 pki=$dir/pki
+pidfile=$dir/nginx.pid
+# the master's title is "nginx: master process /usr/sbin/nginx -p DIR -c DIR/nginx.conf"
+marker=$dir/nginx.conf
 case $1 in
 start) start ;;
-stop) stop ;;
+stop) stop_server ;;
 esac

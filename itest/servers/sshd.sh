@@ -29,24 +29,10 @@
 #             nothing to do when it is not running. Established sessions end with it.
 # Errors go to stderr with a non-zero exit.
 set -euo pipefail
-
-die() {
-	echo "sshd.sh: $*" >&2
-	exit 1
-}
+name=sshd
+. "$(dirname "$(readlink -f "$0")")/server-lib.sh"
 
 SSHD=${SSHD:-/usr/sbin/sshd}
-
-# the PID recorded in $dir if that process is still our sshd, else nothing
-running_pid() {
-	local pid
-	[ -f "$dir/sshd.pid" ] || return 0
-	pid=$(cat "$dir/sshd.pid" 2>/dev/null) || return 0
-	[[ $pid =~ ^[0-9]+$ ]] || return 0
-	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/sshd_config"; then
-		echo "$pid"
-	fi
-}
 
 make_keys() {
 	[ -f "$dir/host_ed25519" ] && [ -f "$dir/other_host_ed25519" ] && [ -f "$dir/id_ed25519" ] && return 0
@@ -63,18 +49,6 @@ make_keys() {
 }
 
 # N distinct ports that nothing listens on now (sshd may still lose a race: start retries)
-free_ports() {
-	local n=$1 used picked=() p
-	used=" $(ss -Htan 2>/dev/null | awk '{n = split($4, a, ":"); print a[n]}' | tr '\n' ' ') "
-	while [ ${#picked[@]} -lt "$n" ]; do
-		p=$((20000 + RANDOM % 40000))
-		[[ $used == *" $p "* ]] && continue
-		[[ " ${picked[*]} " == *" $p "* ]] && continue
-		picked+=("$p")
-	done
-	echo "${picked[@]}"
-}
-
 write_conf() {
 	local root_line=""
 	[ "$(id -u)" = 0 ] && root_line="PermitRootLogin prohibit-password"
@@ -166,19 +140,6 @@ start() {
 	echo "PORT=$port DENIED_PORT=$denied_port PID=$pid USER=$user"
 }
 
-stop() {
-	local pid
-	pid=$(running_pid)
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do
-		[ -d "/proc/$pid" ] || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	die "sshd (PID $pid) did not stop within 10 s; killed"
-}
-
 [ $# -eq 2 ] || die "usage: sshd.sh start|stop DIR"
 if [ "$1" = stop ] && [ ! -d "$2" ]; then
 	exit 0
@@ -186,8 +147,10 @@ fi
 mkdir -p "$2" || die "cannot create $2"
 dir=$(cd "$2" && pwd -P)
 user=$(id -un)
+pidfile=$dir/sshd.pid
+marker=$dir/sshd_config
 case $1 in
 start) start ;;
-stop) stop ;;
+stop) stop_server ;;
 *) die "usage: sshd.sh start|stop DIR" ;;
 esac

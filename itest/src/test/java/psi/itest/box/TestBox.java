@@ -143,6 +143,39 @@ public final class TestBox implements AutoCloseable {
 		return exec(Duration.ofSeconds(120), List.of(cmd));
 	}
 
+	/** Where {@link #installPsi()} puts psi in the box. */
+	public static final String PSI = "/opt/psi/psi";
+
+	/**
+	 * Copies the built psi (distribution/psi, target/psi.jar, etc/) into the
+	 * box's /opt/psi; fails the test when it is not built.
+	 */
+	public void installPsi() throws IOException {
+		Path jar = basedir.resolve("distribution/target/psi.jar");
+		if (!Files.isRegularFile(jar))
+			fail(jar + " missing: build first (mvn -B -o -q install -DskipTests)");
+		Path opt = inside("/opt/psi");
+		Files.createDirectories(opt);
+		Files.copy(jar, opt.resolve("psi.jar"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+		Files.copy(basedir.resolve("distribution/psi"), opt.resolve("psi"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+		Files.setPosixFilePermissions(opt.resolve("psi"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+		Path etc = basedir.resolve("distribution/etc");
+		if (Files.isDirectory(etc)) {
+			Result r = run(List.of("cp", "-a", etc.toString(), opt.toString() + "/"), Duration.ofMinutes(1));
+			if (r.rc != 0)
+				fail("cannot copy " + etc + " into the box: " + r);
+		}
+	}
+
+	/** Runs psi in the box (as {@link #installPsi()} put it there), printing the command and its result under {@code label}. */
+	public Result psi(String label, Duration timeout, String... args) {
+		List<String> c = new ArrayList<>(List.of("env", "SYSTEMD_COLORS=0", "PSI_JAR=", PSI));
+		c.addAll(List.of(args));
+		Result r = exec(timeout, c);
+		System.out.println("[" + label + "] psi " + String.join(" ", args) + " -> " + r.toString().replace("\n", "\n      "));
+		return r;
+	}
+
 	/** Runs a command on the host, at most {@code timeout}; standard input is empty. */
 	public static Result run(List<String> cmd, Duration timeout) {
 		try {

@@ -45,7 +45,6 @@ import psi.itest.box.TestBox.Result;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DeliveryIT {
 
-	static final String PSI = "/opt/psi/psi";
 	static final Duration CMD = Duration.ofSeconds(120);
 
 	static TestBox box;
@@ -61,9 +60,6 @@ class DeliveryIT {
 	@BeforeAll
 	static void up() throws Exception {
 		Path bd = TestBox.basedir();
-		Path jar = bd.resolve("distribution/target/psi.jar");
-		if (!Files.isRegularFile(jar))
-			fail(jar + " missing: build first (mvn -B -o -q install -DskipTests)");
 		for (String tool : List.of("/usr/sbin/nginx", "/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/gpg"))
 			if (!Files.isExecutable(Path.of(tool)))
 				fail(tool + " is missing: install nginx-light, openssh-server, openssh-client and gnupg (.ci/run does)");
@@ -83,12 +79,8 @@ class DeliveryIT {
 
 		box = TestBox.boot("delivery");
 		Path root = box.root();
-		host("mkdir", "-p", root + "/opt/psi", root + "/etc/psi/ca.d", root + "/etc/psi/trusted.gpg.d", root + "/etc/verity.d",
-				root + "/root/.ssh");
-		host("cp", jar.toString(), bd.resolve("distribution/psi").toString(), root + "/opt/psi/");
-		if (Files.isDirectory(bd.resolve("distribution/etc")))
-			host("cp", "-a", bd.resolve("distribution/etc").toString(), root + "/opt/psi/");
-		host("chmod", "0755", root + "/opt/psi/psi");
+		host("mkdir", "-p", root + "/etc/psi/ca.d", root + "/etc/psi/trusted.gpg.d", root + "/etc/verity.d", root + "/root/.ssh");
+		box.installPsi();
 		host("cp", nginxDir.resolve("pki/ca.crt").toString(), root + "/etc/psi/ca.d/psi-test-ca.crt");
 		host("cp", nginxDir.resolve("trusted.gpg").toString(), root + "/etc/psi/trusted.gpg.d/psi-test.gpg");
 		host("cp", nginxDir.resolve("verity.crt").toString(), root + "/etc/verity.d/psi-test.crt");
@@ -163,11 +155,7 @@ class DeliveryIT {
 	}
 
 	static Result psi(String... args) {
-		List<String> c = new ArrayList<>(List.of("env", "SYSTEMD_COLORS=0", "PSI_JAR=", PSI));
-		c.addAll(List.of(args));
-		Result r = box.exec(CMD, c);
-		System.out.println("[delivery] psi " + String.join(" ", args) + " -> " + r.toString().replace("\n", "\n      "));
-		return r;
+		return box.psi("delivery", CMD, args);
 	}
 
 	static void assertNothingLeft(String when) {

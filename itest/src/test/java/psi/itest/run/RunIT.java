@@ -39,7 +39,6 @@ import psi.itest.box.TestBox.Result;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RunIT {
 
-	static final String PSI = "/opt/psi/psi";
 	static final Duration CMD = Duration.ofSeconds(120);
 
 	static TestBox box;
@@ -51,9 +50,6 @@ class RunIT {
 	@BeforeAll
 	static void up() throws Exception {
 		Path bd = TestBox.basedir();
-		Path jar = bd.resolve("distribution/target/psi.jar");
-		if (!Files.isRegularFile(jar))
-			fail(jar + " missing: build first (mvn -B -o -q install -DskipTests)");
 		long t0 = System.nanoTime();
 		work = Files.createTempDirectory(Path.of("/var/tmp"), "psi-runit-");
 		Path img = work.resolve("img");
@@ -66,12 +62,9 @@ class RunIT {
 		System.out.printf("[run] images built in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
 		box = TestBox.boot("run");
 		Path root = box.root();
-		host("mkdir", "-p", root + "/var/lib/portables", root + "/opt/psi");
+		host("mkdir", "-p", root + "/var/lib/portables");
 		host("cp", "-a", img + "/.", root + "/var/lib/portables/");
-		host("cp", jar.toString(), bd.resolve("distribution/psi").toString(), root + "/opt/psi/");
-		if (Files.isDirectory(bd.resolve("distribution/etc")))
-			host("cp", "-a", bd.resolve("distribution/etc").toString(), root + "/opt/psi/");
-		host("chmod", "0755", root + "/opt/psi/psi");
+		box.installPsi();
 		Result l = psi("list");
 		if (l.rc() != 0)
 			fail("psi does not run in the box: `psi list` " + l);
@@ -303,7 +296,7 @@ class RunIT {
 				box.exec("portablectl", "detach", "--now", image);
 			}
 			try {
-				psi = flow(PSI, image, units);
+				psi = flow(TestBox.PSI, image, units);
 			} finally {
 				detachNow(image);
 			}
@@ -314,10 +307,10 @@ class RunIT {
 	/** attach --now IMAGE, show the units, detach --now IMAGE, show them; with portablectl or psi. */
 	List<String> flow(String tool, String image, List<String> units) {
 		List<String> states = new ArrayList<>();
-		Result a = tool.equals(PSI) ? psi("attach", "--now", image) : box.exec(tool, "attach", "--now", image);
+		Result a = tool.equals(TestBox.PSI) ? psi("attach", "--now", image) : box.exec(tool, "attach", "--now", image);
 		assertEquals(0, a.rc(), tool + " attach --now " + image + ": " + a + journal(units.get(0)));
 		units.forEach(u -> states.add(u + ": " + show(u)));
-		Result d = tool.equals(PSI) ? psi("detach", "--now", image) : box.exec(tool, "detach", "--now", image);
+		Result d = tool.equals(TestBox.PSI) ? psi("detach", "--now", image) : box.exec(tool, "detach", "--now", image);
 		assertEquals(0, d.rc(), tool + " detach --now " + image + ": " + d);
 		units.forEach(u -> states.add(u + ": " + show(u)));
 		return states;
@@ -372,11 +365,7 @@ class RunIT {
 	}
 
 	static Result psi(String... args) {
-		List<String> c = new ArrayList<>(List.of("env", "SYSTEMD_COLORS=0", "PSI_JAR=", PSI));
-		c.addAll(List.of(args));
-		Result r = box.exec(CMD, c);
-		System.out.println("[run] psi " + String.join(" ", args) + " -> " + r.toString().replace("\n", "\n      "));
-		return r;
+		return box.psi("run", CMD, args);
 	}
 
 	String prop(String unit, String p) {

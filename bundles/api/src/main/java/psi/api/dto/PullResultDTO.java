@@ -25,6 +25,8 @@ public class PullResultDTO extends DTO {
 	public String asked;
 	/** The strongest level reached, or {@code none}. */
 	public String level;
-	/** What each applicable verifier found. */
+	/** One line: what verified the image (when unchanged: when it was pulled). */
+	public String verified;
+	/** What each applicable verifier found (none when unchanged). */
 	public List<VerdictDTO> verdicts = new ArrayList<>();
 }

@@ -205,6 +205,7 @@ final class Delivery {
 			r.size = Files.size(placed);
 			r.sha256 = o.sha256();
 			r.level = o.level();
+			r.verified = o.verified();
 			return r;
 		}
 		try {
@@ -217,7 +218,7 @@ final class Delivery {
 					st.clean(false);
 					listener.step("Already in the pool: " + r.path);
 					r.unchanged = true;
-					origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, summary(r)));
+					origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, r.verified));
 					return r;
 				}
 				if (attached.test(poolName)) {
@@ -232,7 +233,7 @@ final class Delivery {
 				throw new IOException("cannot rename " + st.partial() + " to " + placed + " atomically", e);
 			}
 			AtomicFiles.syncDirectory(placed.getParent());
-			origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, summary(r)));
+			origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, r.verified));
 			listener.step("Placed " + r.path);
 			return r;
 		} finally {
@@ -367,6 +368,7 @@ final class Delivery {
 		r.level = "none";
 		if ("no".equals(asked)) {
 			listener.step("Not verified (--verify=no)");
+			r.verified = summary(r);
 			return;
 		}
 		for (Map.Entry<String, Verifier> v : verifiers.entrySet()) {
@@ -394,6 +396,7 @@ final class Delivery {
 		if (s.sha256 != null) {
 			r.sha256 = s.sha256;
 		}
+		r.verified = summary(r);
 		if (LEVELS.indexOf(r.level) < LEVELS.indexOf(required)) {
 			String found = r.verdicts.isEmpty() ? "nothing to check (no SHA256SUMS, SHA256SUMS.gpg, .roothash.p7s or dm-verity signature"
 				+ (verifiers.isEmpty() ? "; no verifier is installed" : "") + ")"

@@ -343,6 +343,8 @@ public class PortablesEngine implements Portables {
 	public List<ChangeDTO> start(AttachRequestDTO request, ProgressListener listener) {
 		checkVerify(request.verify);
 		return change(() -> {
+			// before fetching anything: without a service manager nothing can start
+			control(request.root).require("psi start");
 			AttachRequestDTO req = request;
 			if (Delivery.isUrl(request.image)) {
 				PullRequestDTO p = new PullRequestDTO();

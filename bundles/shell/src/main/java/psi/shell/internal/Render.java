@@ -145,7 +145,9 @@ final class Render {
 		for (psi.api.dto.VerdictDTO v : r.verdicts) {
 			sb.append("  ").append(v.level).append(": ").append(v.detail).append(" [").append(v.verifier).append("]\n");
 		}
-		if (r.verdicts.isEmpty()) {
+		if (r.unchanged && r.verdicts.isEmpty()) {
+			sb.append("  verified when pulled: ").append(r.verified).append('\n');
+		} else if (r.verdicts.isEmpty()) {
 			sb.append("  nothing verified").append("no".equals(r.asked) ? " (--verify=no)" : " (the image carries no checksum or signature)").append('\n');
 		}
 		return sb.toString();
