@@ -313,12 +313,27 @@ class DeliveryIT {
 				"127.0.0.1");
 		assertRefused(psi("pull", "https://127.0.0.1:" + nginx.get("UNTRUSTED_PORT") + "/foobar_1.psi"), "an untrusted CA",
 				"https://127.0.0.1:" + nginx.get("UNTRUSTED_PORT"));
-		assertRefused(psi("pull", "http://127.0.0.1:" + nginx.get("HTTP_PORT") + "/foobar_1.psi"), "plain http", "http");
 		assertRefused(psi("pull", https + "/nothere_1.psi"), "a missing image", "no such image");
 	}
 
 	@Test
 	@Order(10)
+	void plainHttpOnlyWhenTheAdminAllowsIt() throws Exception {
+		String url = "http://127.0.0.1:" + nginx.get("HTTP_PORT") + "/foobar_1.psi";
+		assertRefused(psi("pull", "--verify=checksum", url), "plain http", "allowHttp=true in /etc/psi/psi.transport.https.cfg");
+		Path cfg = box.inside("/etc/psi/psi.transport.https.cfg");
+		Files.writeString(cfg, "# the admin allows plain http\nallowHttp = true\n");
+		try {
+			Result r = psi("pull", "--verify=checksum", url);
+			assertEquals(0, r.rc(), "http with allowHttp=true: " + r);
+			assertTrue(r.out().contains("checksum: SHA-256 matches SHA256SUMS [checksum]"), r.out());
+		} finally {
+			Files.delete(cfg);
+		}
+	}
+
+	@Test
+	@Order(11)
 	void sshHostKeysAreAlwaysChecked() {
 		knownHosts("known_hosts.other");
 		assertRefused(psi("pull", ssh + www + "/foobar_1.psi"), "a changed ssh host key", ssh);

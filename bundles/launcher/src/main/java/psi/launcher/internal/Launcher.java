@@ -24,6 +24,7 @@ import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.framework.startlevel.FrameworkStartLevel;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -51,6 +52,8 @@ public class Launcher {
 	private final CommandProcessor processor;
 	private final String[] args;
 	private ServiceRegistration<?> mainThread;
+	private final Map<String, Map<String, String>> configs;
+	private final StringBuilder configProblems = new StringBuilder();
 
 	/**
 	 * @param context this bundle's context
@@ -59,9 +62,16 @@ public class Launcher {
 	 */
 	@Activate
 	public Launcher(BundleContext context, @Reference CommandProcessor processor,
-		@Reference(service = Object.class, target = "(launcher.arguments=*)") ServiceReference<Object> bndLauncher) {
+		@Reference(service = Object.class, target = "(launcher.arguments=*)") ServiceReference<Object> bndLauncher,
+		@Reference ConfigurationAdmin configAdmin) {
 		this.context = context;
 		this.processor = processor;
+		this.configs = ConfigFiles.read(ConfigFiles.directory(), configProblems);
+		try {
+			ConfigFiles.apply(configAdmin, configs);
+		} catch (java.io.IOException e) {
+			configProblems.append("psi: cannot apply the configuration files: ").append(e.getMessage()).append('\n');
+		}
 		Object a = bndLauncher.getProperty("launcher.arguments");
 		this.args = a instanceof String[] s ? s : new String[0];
 		if (args.length > 0) {
@@ -126,6 +136,8 @@ public class Launcher {
 
 	int run(List<String> argv, PrintStream out, PrintStream err) {
 		awaitBundles();
+		awaitConfiguration();
+		err.print(configProblems);
 		List<String> global = new ArrayList<>();
 		int i = 0;
 		while (i < argv.size() && argv.get(i).startsWith("-")) {
@@ -224,6 +236,28 @@ public class Launcher {
 			e.printStackTrace(err);
 		}
 		return 1;
+	}
+
+	/** Waits (at most 5 s) until DS runs the components with the configuration files' values. */
+	private void awaitConfiguration() {
+		if (configs.isEmpty()) {
+			return;
+		}
+		long deadline = System.nanoTime() + 5_000_000_000L;
+		while (System.nanoTime() < deadline) {
+			ServiceReference<ServiceComponentRuntime> ref = context.getServiceReference(ServiceComponentRuntime.class);
+			ServiceComponentRuntime scr = ref == null ? null : context.getService(ref);
+			if (scr != null && ConfigFiles.applied(scr, configs)) {
+				return;
+			}
+			try {
+				Thread.sleep(2);
+			} catch (InterruptedException e) {
+				Thread.currentThread().interrupt();
+				return;
+			}
+		}
+		configProblems.append("psi: the configuration in ").append(ConfigFiles.directory()).append(" was not applied within 5 s\n");
 	}
 
 	/**

@@ -155,8 +155,8 @@ public class HttpsTransport implements Transport {
 		String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
 		if (scheme.equals("http")) {
 			if (!s.allowHttp()) {
-				throw new IOException(uri + ": plain http is refused; psi fetches images over https"
-					+ " (allowHttp in " + PID + " allows http)");
+				throw new IOException(uri + ": plain http is refused; psi fetches images over https (allowHttp=true in /etc/psi/"
+					+ PID + ".cfg allows http)");
 			}
 		} else if (!scheme.equals("https")) {
 			throw new IOException(uri + ": not an https URL");

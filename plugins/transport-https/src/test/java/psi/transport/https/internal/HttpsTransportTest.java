@@ -370,8 +370,8 @@ class HttpsTransportTest {
 		URI uri = URI.create("http://127.0.0.1:" + nginx.httpPort + "/small.raw");
 		IOException e = assertThrows(IOException.class,
 			() -> transport(true).fetch(new Request(uri, target(), 10_000), Progress.NONE));
-		assertEquals(uri + ": plain http is refused; psi fetches images over https (allowHttp in psi.transport.https"
-			+ " allows http)", e.getMessage());
+		assertEquals(uri + ": plain http is refused; psi fetches images over https (allowHttp=true in"
+			+ " /etc/psi/psi.transport.https.cfg allows http)", e.getMessage());
 		assertFalse(Files.exists(target()));
 		Fetched f = transport(caDir, true, true, Duration.ofSeconds(20)).fetch(new Request(uri, target(), 10_000),
 			Progress.NONE);
