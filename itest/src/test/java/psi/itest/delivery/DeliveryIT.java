@@ -276,6 +276,23 @@ class DeliveryIT {
 		assertRefused(psi("verify", www + "/verity-flip/vfoo_1.psi"), "psi verify of a flipped verity image", "verity:");
 	}
 
+	@Test
+	@Order(6)
+	void aPulledImageIsCheckedAgainstWhatVerifiedIt() {
+		assertEquals(0, psi("pull", https + "/foobar_1.psi").rc());
+		Result ok = psi("verify", "foobar");
+		assertEquals(0, ok.rc(), ok.toString());
+		assertTrue(ok.out().contains("signature: SHA-256 unchanged since it was pulled from " + https + "/foobar_1.psi"), ok.out());
+		box.exec("sh", "-c", "printf x | dd of=/var/lib/portables/foobar_1.raw bs=1 seek=1100000 conv=notrunc status=none");
+		Result bad = psi("verify", "foobar");
+		assertNotEquals(0, bad.rc(), bad.toString());
+		assertTrue(bad.err().contains("refused: pulled: the image changed since it was pulled from "), bad.toString());
+		Result start = psi("start", "foobar");
+		assertNotEquals(0, start.rc(), "a pulled image changed in the pool was started: " + start);
+		assertTrue(start.err().contains("refused: pulled: the image changed"), start.toString());
+		assertEquals("", box.exec("sh", "-c", "ls -A /etc/systemd/system.attached 2>/dev/null").out().strip(), "something was attached");
+	}
+
 	@ParameterizedTest(name = "{0}")
 	@Order(7)
 	@CsvSource({ //

@@ -324,6 +324,17 @@ final class Delivery {
 	 * @param asked the level asked for, or {@code null}: whatever the image carries must hold
 	 */
 	PullResultDTO verifyLocal(String hostPath, Path real, String asked) throws IOException {
+		return verifyLocal(hostPath, real, asked, null);
+	}
+
+	/**
+	 * Verifies a local image file in place; a pulled image is also compared
+	 * with the SHA-256 recorded when it was pulled and verified, which then
+	 * vouches for it as it did then.
+	 *
+	 * @param pulled the image's origin record, or {@code null}
+	 */
+	PullResultDTO verifyLocal(String hostPath, Path real, String asked, Origins.Origin pulled) throws IOException {
 		PullResultDTO r = new PullResultDTO();
 		r.source = hostPath;
 		r.path = hostPath;
@@ -337,7 +348,22 @@ final class Delivery {
 			return r;
 		}
 		r.size = Files.size(real);
-		check(new Subject(real, r.image, null, null, null, null, wanted(asked)), asked, asked == null ? "no" : asked, r);
+		Subject s = new Subject(real, r.image, null, null, null, null, wanted(asked));
+		if (pulled != null && !"no".equals(asked) && pulled.sha256() != null) {
+			if (!MessageDigest.isEqual(s.sha256().getBytes(StandardCharsets.US_ASCII), pulled.sha256().getBytes(StandardCharsets.US_ASCII))) {
+				throw new PsiException(hostPath + ": refused: pulled: the image changed since it was pulled from " + pulled.source()
+					+ " (SHA-256 " + s.sha256() + ", was " + pulled.sha256() + ")");
+			}
+			if (LEVELS.contains(pulled.level())) {
+				VerdictDTO v = new VerdictDTO();
+				v.verifier = "pulled";
+				v.level = pulled.level();
+				v.detail = "SHA-256 unchanged since it was pulled from " + pulled.source() + " and verified: " + pulled.verified();
+				r.verdicts.add(v);
+				listener.step("Verified: " + v.level + " (" + v.verifier + ": " + v.detail + ")");
+			}
+		}
+		check(s, asked, asked == null ? "no" : asked, r);
 		return r;
 	}
 
@@ -366,6 +392,11 @@ final class Delivery {
 	 */
 	private void check(Subject s, String asked, String required, PullResultDTO r) throws IOException {
 		r.level = "none";
+		for (VerdictDTO v : r.verdicts) {
+			if (LEVELS.indexOf(v.level) > LEVELS.indexOf(r.level)) {
+				r.level = v.level;
+			}
+		}
 		if ("no".equals(asked)) {
 			listener.step("Not verified (--verify=no)");
 			r.verified = summary(r);

@@ -327,10 +327,18 @@ public class PortablesEngine implements Portables {
 			if (Delivery.isUrl(request.source)) {
 				return d.verifyUrl(request.source, request.verify);
 			}
-			PortableHost h = host(request.root);
-			String path = h.locate(request.source);
-			return d.verifyLocal(path, h.layout().host(h.layout().resolve(path).path()), request.verify);
+			return verifyInPlace(host(request.root), d, request.source, request.verify);
 		});
+	}
+
+	/** Verifies a local image where it is; a pulled one also against what verified it when it was pulled. */
+	private static PullResultDTO verifyInPlace(PortableHost h, Delivery d, String image, String verify) throws IOException {
+		String path = h.locate(image);
+		String real = h.layout().resolve(path).path();
+		Origins.Origin pulled = real.startsWith(Delivery.POOL + "/")
+			? new Origins(h.layout()).read(DropInWriter.lastComponent(real)).orElse(null)
+			: null;
+		return d.verifyLocal(path, h.layout().host(real), verify, pulled);
 	}
 
 	private static void checkVerify(String verify) {
@@ -358,13 +366,7 @@ public class PortablesEngine implements Portables {
 				PortableHost h = host(request.root);
 				if (h.attachedUnits(request.image).isEmpty()) {
 					// not attached yet: whatever the image carries must hold before anything of it is attached
-					String path = h.locate(request.image);
-					Origins.Origin o = new Origins(h.layout()).read(DropInWriter.lastComponent(path)).orElse(null);
-					if (o != null && h.layout().resolve(path).path().startsWith(Delivery.POOL + "/")) {
-						(listener == null ? ProgressListener.NONE : listener).step("Verified when pulled from " + o.source() + ": " + o.verified());
-					} else {
-						delivery(request.root, listener).verifyLocal(path, h.layout().host(h.layout().resolve(path).path()), request.verify);
-					}
+					verifyInPlace(h, delivery(request.root, listener), request.image, request.verify);
 				}
 			}
 			return startLocked(req);

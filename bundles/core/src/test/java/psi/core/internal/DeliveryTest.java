@@ -279,6 +279,21 @@ class DeliveryTest {
 		assertNull(s.origin().getFragment());
 	}
 
+	@Test
+	void aPulledImageIsCheckedAgainstWhatWasVerified() throws IOException {
+		publishSums("good");
+		pull(null);
+		Path placed = root.resolve("var/lib/portables/foobar_1.raw");
+		Origins.Origin o = origins.read("foobar_1.raw").orElseThrow();
+		PullResultDTO r = delivery.verifyLocal("/var/lib/portables/foobar_1.raw", placed, null, o);
+		assertEquals(Verifier.SIGNATURE, r.level);
+		assertEquals("pulled", r.verdicts.get(0).verifier);
+		Files.writeString(placed, "tampered in the pool");
+		PsiException e = assertThrows(PsiException.class, () -> delivery.verifyLocal("/var/lib/portables/foobar_1.raw", placed, null, o));
+		assertTrue(e.getMessage().startsWith("/var/lib/portables/foobar_1.raw: refused: pulled: the image changed since it was pulled from "
+			+ URL), e.getMessage());
+	}
+
 	private void assertNothingLeft() {
 		try {
 			assertEquals(List.of(), poolEntries(), "nothing in the pool");
