@@ -143,6 +143,17 @@ public final class TestBox implements AutoCloseable {
 		return exec(Duration.ofSeconds(120), List.of(cmd));
 	}
 
+	/** Deletes a directory tree of the host (a test's scratch directory), if it exists. */
+	public static void deleteTree(Path dir) throws IOException {
+		if (dir == null || !Files.exists(dir)) {
+			return;
+		}
+		try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+			for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList())
+				Files.delete(p);
+		}
+	}
+
 	/** Where {@link #installPsi()} puts psi in the box. */
 	public static final String PSI = "/opt/psi/psi";
 

@@ -10,11 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -126,12 +124,7 @@ class DeliveryIT {
 			if (nginxDir != null)
 				TestBox.run(List.of("bash", bd.resolve("itest/servers/nginx.sh").toString(), "stop", nginxDir.toString()),
 						Duration.ofMinutes(1));
-			if (work != null) {
-				try (Stream<Path> s = Files.walk(work)) {
-					for (Path p : s.sorted(Comparator.reverseOrder()).toList())
-						Files.delete(p);
-				}
-			}
+			TestBox.deleteTree(work);
 		}
 	}
 

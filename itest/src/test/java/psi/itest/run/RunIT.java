@@ -9,9 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -77,12 +75,7 @@ class RunIT {
 			if (box != null)
 				box.close();
 		} finally {
-			if (work != null) {
-				try (Stream<Path> s = Files.walk(work)) {
-					for (Path p : s.sorted(Comparator.reverseOrder()).toList())
-						Files.delete(p);
-				}
-			}
+			TestBox.deleteTree(work);
 		}
 		Result mounts = TestBox.run(List.of("grep", "-c", "overlay", "/proc/mounts"), Duration.ofSeconds(10));
 		Result loops = TestBox.run(List.of("losetup", "-a"), Duration.ofSeconds(10));

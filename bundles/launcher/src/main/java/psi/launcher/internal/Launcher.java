@@ -111,8 +111,7 @@ public class Launcher {
 	 */
 	private void awaitBundles() {
 		FrameworkStartLevel fsl = context.getBundle(0).adapt(FrameworkStartLevel.class);
-		long deadline = System.nanoTime() + 30_000_000_000L;
-		while (System.nanoTime() < deadline) {
+		pollUntil(30_000_000_000L, () -> {
 			int highest = 0;
 			boolean allActive = true;
 			for (Bundle b : context.getBundles()) {
@@ -122,16 +121,25 @@ public class Launcher {
 				highest = Math.max(highest, b.adapt(BundleStartLevel.class).getStartLevel());
 				allActive &= b.getState() == Bundle.ACTIVE;
 			}
-			if (allActive && fsl.getStartLevel() >= highest) {
-				return;
+			return allActive && fsl.getStartLevel() >= highest;
+		});
+	}
+
+	/** @return whether {@code done} became true, asked every 2 ms, within {@code nanos} */
+	private static boolean pollUntil(long nanos, java.util.function.BooleanSupplier done) {
+		long deadline = System.nanoTime() + nanos;
+		while (!done.getAsBoolean()) {
+			if (System.nanoTime() > deadline) {
+				return false;
 			}
 			try {
 				Thread.sleep(2);
 			} catch (InterruptedException e) {
 				Thread.currentThread().interrupt();
-				return;
+				return false;
 			}
 		}
+		return true;
 	}
 
 	int run(List<String> argv, PrintStream out, PrintStream err) {
@@ -243,21 +251,14 @@ public class Launcher {
 		if (configs.isEmpty()) {
 			return;
 		}
-		long deadline = System.nanoTime() + 5_000_000_000L;
-		while (System.nanoTime() < deadline) {
+		boolean applied = pollUntil(5_000_000_000L, () -> {
 			ServiceReference<ServiceComponentRuntime> ref = context.getServiceReference(ServiceComponentRuntime.class);
 			ServiceComponentRuntime scr = ref == null ? null : context.getService(ref);
-			if (scr != null && ConfigFiles.applied(scr, configs)) {
-				return;
-			}
-			try {
-				Thread.sleep(2);
-			} catch (InterruptedException e) {
-				Thread.currentThread().interrupt();
-				return;
-			}
+			return scr != null && ConfigFiles.applied(scr, configs);
+		});
+		if (!applied && !Thread.currentThread().isInterrupted()) {
+			configProblems.append("psi: the configuration in ").append(ConfigFiles.directory()).append(" was not applied within 5 s\n");
 		}
-		configProblems.append("psi: the configuration in ").append(ConfigFiles.directory()).append(" was not applied within 5 s\n");
 	}
 
 	/**
