@@ -6,12 +6,16 @@ import java.io.InterruptedIOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -152,10 +156,11 @@ final class Delivery {
 		}
 	}
 
-	private Staging staging(URI u) throws IOException {
+	/** @param purpose {@code pull} or {@code verify}: a verification never touches a pull's resumable bytes */
+	private Staging staging(URI u, String purpose) throws IOException {
 		Path pool = layout.host(POOL);
 		Files.createDirectories(pool);
-		String key = HexFormat.of().formatHex(sha256(u.toString().getBytes(StandardCharsets.UTF_8))).substring(0, 16);
+		String key = HexFormat.of().formatHex(sha256((purpose + " " + u).getBytes(StandardCharsets.UTF_8))).substring(0, 16);
 		return new Staging(pool.resolve(".psi-" + key + ".partial"), pool.resolve(".psi-" + key + ".resume"),
 			pool.resolve(".psi-" + key + ".d"));
 	}
@@ -176,76 +181,140 @@ final class Delivery {
 		String urlName = fileName(u);
 		String poolName = poolName(urlName, name);
 		Path placed = layout.host(POOL).resolve(poolName);
-		Optional<Origins.Origin> known = origins.read(poolName).filter(o -> o.source().equals(u.toString()));
-		String ifNoneMatch = known.isPresent() && Files.isRegularFile(placed) ? known.get().validator() : null;
+		String required = required(u, asked);
+		// a conditional fetch only when the pool's copy is the one recorded and was verified as strongly as asked now
+		Optional<Origins.Origin> known = origins.read(poolName)
+			.filter(o -> o.source().equals(u.toString()) && LEVELS.indexOf(o.level()) >= LEVELS.indexOf(required))
+			.filter(o -> Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS));
+		String ifNoneMatch = known.map(Origins.Origin::validator).orElse(null);
+		if (known.isPresent() && !known.get().sha256().equals(sha256Hex(placed))) {
+			listener.step(POOL + "/" + poolName + " changed since it was pulled: fetching it again");
+			ifNoneMatch = null;
+		}
+		if (Files.exists(placed, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS)) {
+			throw new PsiException(POOL + "/" + poolName + " is there and is not a regular file (a link or a directory); psi pull will not replace it");
+		}
 
-		Staging st = staging(u);
-		listener.step("Fetching " + u);
-		Subject s = new Subject(st.partial(), urlName, u, null, t, st.sidecars(), wanted(asked));
-		Transport.Fetched f;
-		try {
-			s.prefetch(asked);
-			f = fetch(t, u, st, ifNoneMatch, urlName);
-		} catch (IOException | RuntimeException e) {
-			s.close();
-			st.clean(Files.isRegularFile(st.partial()) && Files.isRegularFile(st.resume()));
-			throw e;
-		}
-		PullResultDTO r = new PullResultDTO();
-		r.source = u.toString();
-		r.image = poolName;
-		r.path = POOL + "/" + poolName;
-		r.asked = asked == null ? "default" : asked;
-		if (f.unchanged()) {
-			s.close();
-			st.clean(false);
-			Origins.Origin o = known.get();
-			listener.step("Unchanged since it was pulled: " + r.path);
-			r.unchanged = true;
-			r.size = Files.size(placed);
-			r.sha256 = o.sha256();
-			r.level = o.level();
-			r.verified = o.verified();
-			return r;
-		}
-		try {
-			r.size = f.size();
-			r.sha256 = f.sha256() != null ? f.sha256() : sha256Hex(st.partial());
-			s.sha256 = r.sha256;
-			check(s, asked, required(u, asked), r);
-			if (Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS)) {
-				if (r.sha256.equals(Delivery.sha256Hex(placed))) {
-					st.clean(false);
-					listener.step("Already in the pool: " + r.path);
+		Staging st = staging(u, "pull");
+		try (StagingLock lock = StagingLock.take(layout, st, u)) {
+			listener.step("Fetching " + u);
+			Subject s = new Subject(st.partial(), urlName, u, null, t, st.sidecars(), wanted(asked));
+			boolean keepPartial = false;
+			try {
+				if (ifNoneMatch == null) {
+					s.prefetch(asked);
+				}
+				Transport.Fetched f = fetch(t, u, st, ifNoneMatch, urlName, true, s);
+				PullResultDTO r = new PullResultDTO();
+				r.source = u.toString();
+				r.image = poolName;
+				r.path = POOL + "/" + poolName;
+				r.asked = asked == null ? "default" : asked;
+				if (f.unchanged()) {
+					Origins.Origin o = known.get();
+					listener.step("Unchanged since it was pulled: " + r.path);
 					r.unchanged = true;
-					origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, r.verified));
+					r.size = Files.size(placed);
+					r.sha256 = o.sha256();
+					r.level = o.level();
+					r.verified = o.verified();
 					return r;
 				}
-				if (attached.test(poolName)) {
-					throw new PsiException(r.path + " is attached and differs from " + u
-						+ "; give the new image a new version (psi pull URL NAME_VERSION) or detach the old one first");
+				r.size = f.size();
+				r.sha256 = f.sha256() != null ? f.sha256() : sha256Hex(st.partial());
+				s.sha256 = r.sha256;
+				check(s, asked, required, r);
+				if (Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS)) {
+					if (r.sha256.equals(Delivery.sha256Hex(placed))) {
+						listener.step("Already in the pool: " + r.path);
+						r.unchanged = true;
+						origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, r.verified));
+						return r;
+					}
+					if (attached.test(poolName)) {
+						throw new PsiException(r.path + " is attached and differs from " + u
+							+ "; give the new image a new version (psi pull URL NAME_VERSION) or detach the old one first");
+					}
 				}
+				Files.setPosixFilePermissions(st.partial(), PosixFilePermissions.fromString("rw-r--r--"));
+				try {
+					Files.move(st.partial(), placed, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+				} catch (AtomicMoveNotSupportedException e) {
+					throw new IOException("cannot rename " + st.partial() + " to " + placed + " atomically", e);
+				}
+				AtomicFiles.syncDirectory(placed.getParent());
+				origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, r.verified));
+				listener.step("Placed " + r.path);
+				return r;
+			} catch (Interrupted e) {
+				// the transfer broke off: its bytes stay for the next pull, the rest goes
+				keepPartial = true;
+				throw e.failure;
+			} finally {
+				s.close();
+				st.clean(keepPartial);
 			}
-			Files.setPosixFilePermissions(st.partial(), PosixFilePermissions.fromString("rw-r--r--"));
-			try {
-				Files.move(st.partial(), placed, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-			} catch (AtomicMoveNotSupportedException e) {
-				throw new IOException("cannot rename " + st.partial() + " to " + placed + " atomically", e);
-			}
-			AtomicFiles.syncDirectory(placed.getParent());
-			origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, r.verified));
-			listener.step("Placed " + r.path);
-			return r;
-		} finally {
-			s.close();
-			st.clean(false);
 		}
 	}
 
-	private Transport.Fetched fetch(Transport t, URI u, Staging st, String ifNoneMatch, String what) throws IOException {
+	/**
+	 * One psi at a time per staging file: every psi command is its own
+	 * process, and two pulls of one URL must not write one partial file. The
+	 * lock files live in {@code /run/psi}, gone at the next boot.
+	 */
+	private static final class StagingLock implements AutoCloseable {
+		private final FileChannel channel;
+
+		private StagingLock(FileChannel channel) {
+			this.channel = channel;
+		}
+
+		static StagingLock take(HostLayout layout, Staging st, URI u) throws IOException {
+			Path dir = layout.host("/run/psi");
+			Files.createDirectories(dir);
+			Path file = dir.resolve(st.partial().getFileName().toString().replace(".partial", ".lock"));
+			FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+			FileLock lock;
+			try {
+				lock = ch.tryLock();
+			} catch (OverlappingFileLockException e) {
+				lock = null;
+			}
+			if (lock == null) {
+				ch.close();
+				throw new PsiException("another psi is fetching " + u + " (" + file + " is locked); try again when it is done");
+			}
+			return new StagingLock(ch);
+		}
+
+		@Override
+		public void close() throws IOException {
+			channel.close();
+		}
+	}
+
+	/** A transfer that broke off; {@link #failure} is what the admin is told. */
+	private static final class Interrupted extends IOException {
+		private static final long serialVersionUID = 1L;
+		final transient PsiException failure;
+
+		Interrupted(PsiException failure) {
+			super(failure.getMessage(), failure);
+			this.failure = failure;
+		}
+	}
+
+	/**
+	 * Fetches the image into the staging file. Cleans nothing: the caller
+	 * stops the sidecar prefetch first, then cleans.
+	 *
+	 * @param resumable whether an interrupted transfer is kept for the next pull ({@link Interrupted})
+	 */
+	private Transport.Fetched fetch(Transport t, URI u, Staging st, String ifNoneMatch, String what, boolean resumable, Subject s)
+		throws IOException {
 		String resume = null;
-		if (Files.isRegularFile(st.partial(), LinkOption.NOFOLLOW_LINKS) && Files.isRegularFile(st.resume(), LinkOption.NOFOLLOW_LINKS)
-			&& Files.size(st.resume()) < 4096) {
+		if (resumable && Files.isRegularFile(st.partial(), LinkOption.NOFOLLOW_LINKS)
+			&& Files.isRegularFile(st.resume(), LinkOption.NOFOLLOW_LINKS) && Files.size(st.resume()) < 4096) {
 			resume = Files.readString(st.resume()).strip();
 		} else {
 			Files.deleteIfExists(st.partial());
@@ -254,7 +323,7 @@ final class Delivery {
 			@Override
 			public void started(long total, String validator, long resumedFrom) {
 				try {
-					if (validator == null) {
+					if (validator == null || !resumable) {
 						Files.deleteIfExists(st.resume());
 					} else {
 						AtomicFiles.write(st.resume(), validator.getBytes(StandardCharsets.UTF_8), 0600);
@@ -275,13 +344,16 @@ final class Delivery {
 		try {
 			return t.fetch(new Transport.Request(u, st.partial(), IMAGE_MAX, ifNoneMatch, resume), p);
 		} catch (NoSuchFileException e) {
-			st.clean(false);
 			throw new PsiException(u + ": no such image there", e);
 		} catch (IOException | RuntimeException e) {
-			boolean keep = Files.isRegularFile(st.partial()) && Files.size(st.partial()) > 0 && Files.isRegularFile(st.resume());
-			st.clean(keep);
 			String m = e.getMessage() == null ? e.toString() : e.getMessage();
-			throw new PsiException(m + (keep ? " (kept the " + Files.size(st.partial()) + " bytes received; pull again to resume)" : ""), e);
+			s.close();
+			boolean keep = resumable && Files.isRegularFile(st.partial()) && Files.size(st.partial()) > 0 && Files.isRegularFile(st.resume());
+			PsiException failure = new PsiException(m + (keep ? " (kept the " + Files.size(st.partial()) + " bytes received; pull again to resume)" : ""), e);
+			if (keep) {
+				throw new Interrupted(failure);
+			}
+			throw failure;
 		} finally {
 			listener.transferDone();
 		}
@@ -295,24 +367,26 @@ final class Delivery {
 		URI u = parse(url);
 		Transport t = transport(u);
 		String urlName = fileName(u);
-		Staging st = staging(u);
-		Subject s = new Subject(st.partial(), urlName, u, null, t, st.sidecars(), wanted(asked));
-		try {
-			listener.step("Fetching " + u);
-			s.prefetch(asked);
-			Transport.Fetched f = fetch(t, u, st, null, urlName);
-			PullResultDTO r = new PullResultDTO();
-			r.source = u.toString();
-			r.image = urlName;
-			r.size = f.size();
-			r.sha256 = f.sha256();
-			s.sha256 = f.sha256();
-			r.asked = asked == null ? "default" : asked;
-			check(s, asked, required(u, asked), r);
-			return r;
-		} finally {
-			s.close();
-			st.clean(false);
+		Staging st = staging(u, "verify");
+		try (StagingLock lock = StagingLock.take(layout, st, u)) {
+			Subject s = new Subject(st.partial(), urlName, u, null, t, st.sidecars(), wanted(asked));
+			try {
+				listener.step("Fetching " + u);
+				s.prefetch(asked);
+				Transport.Fetched f = fetch(t, u, st, null, urlName, false, s);
+				PullResultDTO r = new PullResultDTO();
+				r.source = u.toString();
+				r.image = urlName;
+				r.size = f.size();
+				r.sha256 = f.sha256();
+				s.sha256 = f.sha256();
+				r.asked = asked == null ? "default" : asked;
+				check(s, asked, required(u, asked), r);
+				return r;
+			} finally {
+				s.close();
+				st.clean(false);
+			}
 		}
 	}
 
@@ -408,6 +482,9 @@ final class Delivery {
 				d = v.getValue().verify(s);
 			} catch (VerificationException e) {
 				throw new PsiException(r.source + ": refused: " + e.getMessage(), e);
+			} catch (IOException e) {
+				throw new PsiException(r.source + ": refused: " + v.getKey() + " could not check it: "
+					+ (e.getMessage() == null ? e.toString() : e.getMessage()), e);
 			} catch (RuntimeException e) {
 				throw new PsiException(r.source + ": refused: verifier " + v.getKey() + " failed: " + e, e);
 			}
@@ -512,8 +589,8 @@ final class Delivery {
 			if (origin == null) {
 				Path p = image.resolveSibling(name);
 				found = Files.isRegularFile(p) ? Optional.of(p) : Optional.empty();
-				if (found.isPresent() && Files.size(p) > SIDECAR_MAX) {
-					throw new VerificationException("sidecar " + p + " is larger than " + SIDECAR_MAX + " bytes, refusing to read it");
+				if (found.isPresent() && Files.size(p) > limit(name)) {
+					throw new VerificationException("sidecar " + p + " is larger than " + limit(name) + " bytes, refusing to read it");
 				}
 			} else if (prefetched.containsKey(name)) {
 				try {
@@ -542,7 +619,7 @@ final class Delivery {
 			Path target = sidecarDir.resolve(name);
 			Files.deleteIfExists(target);
 			try {
-				transport.fetch(new Transport.Request(u, target, SIDECAR_MAX), Transport.Progress.NONE);
+				transport.fetch(new Transport.Request(u, target, limit(name)), Transport.Progress.NONE);
 				return Optional.of(target);
 			} catch (NoSuchFileException e) {
 				Files.deleteIfExists(target);
@@ -585,6 +662,11 @@ final class Delivery {
 					Thread.currentThread().interrupt();
 				}
 			}
+		}
+
+		/** @return the largest sidecar of this name read: a detached dm-verity hash tree is as large as 1/64 of the image */
+		private long limit(String name) {
+			return name.endsWith(".verity") ? IMAGE_MAX / 64 : SIDECAR_MAX;
 		}
 
 		@Override

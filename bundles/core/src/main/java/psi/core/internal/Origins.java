@@ -73,7 +73,7 @@ final class Origins {
 		p.store(w, "written by psi pull: where " + poolName + " came from");
 		Path f = file(poolName);
 		Files.createDirectories(f.getParent());
-		AtomicFiles.write(f, w.toString().getBytes(StandardCharsets.UTF_8), 0644);
+		AtomicFiles.write(f, w.toString().getBytes(StandardCharsets.UTF_8), 0600);
 	}
 
 	void delete(String poolName) throws IOException {

@@ -86,6 +86,18 @@ final class PortableHost {
 		this.cwd = cwd;
 	}
 
+	/** @return the file names of the images whose units an image name or path finds attached (any version) */
+	java.util.Set<String> attachedImageFiles(String image) throws IOException {
+		String nameOrPath = ImageName.isValidName(image) ? canonical(image) : viewPath(image);
+		java.util.Set<String> out = new TreeSet<>();
+		for (boolean runtime : new boolean[] { false, true }) {
+			for (String marker : attachedUnits(HostLayout.attachedDir(runtime), nameOrPath).values()) {
+				out.add(DropInWriter.lastComponent(marker));
+			}
+		}
+		return out;
+	}
+
 	/** @return the host */
 	HostLayout layout() {
 		return layout;
@@ -100,6 +112,15 @@ final class PortableHost {
 	 * @return the path as the host sees it (a name: as found; a path: with links resolved)
 	 */
 	String locate(String nameOrPath) throws IOException {
+		return locate(nameOrPath, true);
+	}
+
+	/**
+	 * @param versioned whether a name without version may mean its one
+	 *            version; not for the verbs that destroy or change an image
+	 *            ({@code remove}, {@code read-only}), which take exact names as portablectl
+	 */
+	String locate(String nameOrPath, boolean versioned) throws IOException {
 		if (ImageName.isValidName(nameOrPath)) {
 			for (String dir : HostLayout.IMAGE_DIRS) {
 				String p = dir + "/" + nameOrPath;
@@ -112,9 +133,9 @@ final class PortableHost {
 					}
 				}
 			}
- 			Optional<String> versioned = versioned(nameOrPath);
-			if (versioned.isPresent()) {
-				return versioned.get();
+ 			Optional<String> one = versioned ? versioned(nameOrPath) : Optional.empty();
+			if (one.isPresent()) {
+				return one.get();
 			}
 			throw new PsiException("No image '" + nameOrPath + "' found. (Searched " + String.join(", ", HostLayout.IMAGE_DIRS)
 				+ " for " + nameOrPath + " and " + nameOrPath + ".raw.)");
@@ -673,7 +694,7 @@ final class PortableHost {
 	}
 
 	void markReadOnly(String image, boolean readOnly) throws IOException {
-		try (OpenImage img = open(image)) {
+		try (OpenImage img = openAt(locate(image, false))) {
 			img.tree().setReadOnly(readOnly);
 		}
 	}
@@ -682,7 +703,7 @@ final class PortableHost {
 		List<ChangeDTO> changes = new ArrayList<>();
 		List<String> paths = new ArrayList<>();
 		for (String image : images) {
-			String path = locate(image);
+			String path = locate(image, false);
 			String name = ImageName.isValidName(image) ? image : path;
 			if (!attachedUnits(name).isEmpty()) {
 				throw new PsiException("Image '" + path + "' is not detached, refusing. (Detach it first.)");

@@ -361,11 +361,18 @@ public class PortablesEngine implements Portables {
 				p.verify = request.verify;
 				PullResultDTO r = pullLocked(p, listener);
 				req = copy(request);
-				req.image = ImageName.stripSuffix(r.image);
+				// the pool file that was verified, not whatever the name finds first in the search path
+				req.image = r.path;
+				java.util.Set<String> other = new java.util.TreeSet<>(host(request.root).attachedImageFiles(r.path));
+				other.remove(r.image);
+				if (!other.isEmpty()) {
+					throw new PsiException("another version is attached (" + String.join(", ", other) + "); psi reattach --now "
+						+ ImageName.stripSuffix(r.image) + " moves to " + r.image);
+				}
 			} else {
 				PortableHost h = host(request.root);
-				if (h.attachedUnits(request.image).isEmpty()) {
-					// not attached yet: whatever the image carries must hold before anything of it is attached
+				// not attached yet, or checks asked for: what the image carries must hold before anything of it is attached
+				if (h.attachedUnits(request.image).isEmpty() || request.verify != null) {
 					verifyInPlace(h, delivery(request.root, listener), request.image, request.verify);
 				}
 			}
@@ -473,8 +480,9 @@ public class PortablesEngine implements Portables {
 			}
 			dto.state = PortableHost.stateOf(units);
 			dto.profile = h.profileOf(units);
-			if (dto.path != null && h.layout().resolve(dto.path).path().startsWith(Delivery.POOL + "/")) {
-				new Origins(h.layout()).read(dto.portable).ifPresent(o -> {
+			String real = dto.path == null ? "" : h.layout().resolve(dto.path).path();
+			if (real.startsWith(Delivery.POOL + "/")) {
+				new Origins(h.layout()).read(DropInWriter.lastComponent(real)).ifPresent(o -> {
 					dto.origin = o.source();
 					dto.verified = o.verified();
 				});

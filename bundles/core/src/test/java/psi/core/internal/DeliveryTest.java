@@ -280,6 +280,37 @@ class DeliveryTest {
 	}
 
 	@Test
+	void anUnverifiedCopyIsNotTakenAsUnchangedWhenChecksAreAsked() throws IOException {
+		pull("no");
+		PsiException e = assertThrows(PsiException.class, () -> pull(null));
+		assertTrue(e.getMessage().contains("found nothing to check"), e.getMessage());
+		Transport.Request last = transport.requests.stream().filter(q -> q.source().toString().equals(URL)).reduce((a, b) -> b).orElseThrow();
+		assertNull(last.ifNoneMatch(), "the --verify=no copy must not make the signed pull conditional");
+	}
+
+	@Test
+	void aCopyChangedInThePoolIsFetchedAgain() throws IOException {
+		publishSums("good");
+		pull(null);
+		Path placed = root.resolve("var/lib/portables/foobar_1.raw");
+		Files.writeString(placed, "changed in the pool");
+		PullResultDTO r = pull(null);
+		assertFalse(r.unchanged);
+		assertEquals(new String(image, StandardCharsets.UTF_8), Files.readString(placed));
+		assertTrue(steps.contains("/var/lib/portables/foobar_1.raw changed since it was pulled: fetching it again"), steps.toString());
+	}
+
+	@Test
+	void aLinkAtThePoolNameIsNotReplaced() throws IOException {
+		publishSums("good");
+		Path pool = Files.createDirectories(root.resolve("var/lib/portables"));
+		Files.createSymbolicLink(pool.resolve("foobar_1.raw"), Path.of("/srv/foobar_1.raw"));
+		PsiException e = assertThrows(PsiException.class, () -> pull(null));
+		assertTrue(e.getMessage().contains("is not a regular file"), e.getMessage());
+		assertTrue(Files.isSymbolicLink(pool.resolve("foobar_1.raw")));
+	}
+
+	@Test
 	void aPulledImageIsCheckedAgainstWhatWasVerified() throws IOException {
 		publishSums("good");
 		pull(null);

@@ -203,7 +203,7 @@ final class Render {
 		}
 		if (s.origin != null) {
 			sb.append("    Origin: ").append(s.origin).append('\n');
-			sb.append("  Verified: ").append(s.verified).append('\n');
+			sb.append("  Verified: ").append(s.verified).append(" (when pulled)\n");
 		}
 		if (s.managerProblem != null) {
 			sb.append("     Units: state unknown: ").append(s.managerProblem).append('\n');
