@@ -10,7 +10,9 @@
 #              PKCS#7 signature and the whole hash tree)
 # For each: inside a running psi (N pulls fed to one psi shell after 2 warm-up pulls,
 # so neither the JVM start nor the JIT's warm-up is counted), and cold (`psi pull` from JVM start to exit, median
-# of N); curl: median of N. Prints the figures and the ratios psi/curl.
+# of N); curl: median of N, with and without an fsync of its file (psi fsyncs before the
+# rename), each followed by the rm of the file as psi's loop removes its image. Prints the
+# figures and the ratios psi/curl.
 # Needs root, nginx-light, gnupg, curl, squashfs-tools, fdisk, systemd-container, and
 # a built distribution (mvn -B install -DskipTests).
 set -euo pipefail
@@ -81,18 +83,25 @@ psi_cold() {
 		echo $((t1 - t0))
 	done | median
 }
+# curl_run PATH [sync]: ns for curl -o, then (as psi's loop does psi:remove) rm, in one
+# command in the box; with "sync", curl's file is also fsynced before the rm (psi fsyncs
+# every image before its rename)
 curl_run() {
+	local extra=
+	[ "${2:-}" = sync ] && extra='&& sync /var/lib/portables/curl.raw'
 	for ((i = 0; i < N; i++)); do
 		local t0 t1
-		t0=$(now); inbox curl -sS --fail --cacert /opt/psi/ca.crt -o /var/lib/portables/curl.raw "$url/$1"; t1=$(now)
-		inbox rm -f /var/lib/portables/curl.raw
+		t0=$(now)
+		inbox sh -c "curl -sS --fail --cacert /opt/psi/ca.crt -o /var/lib/portables/curl.raw '$url/$1' $extra && rm -f /var/lib/portables/curl.raw"
+		t1=$(now)
 		echo $((t1 - t0))
 	done | median
 }
 
 for kind in gpt verity; do
 	path=big_1.psi; [ $kind = verity ] && path=verity/big_1.psi
-	c=$(curl_run "$path"); w=$(psi_warm "$path"); k=$(psi_cold "$path")
+	c=$(curl_run "$path"); cs=$(curl_run "$path" sync); w=$(psi_warm "$path"); k=$(psi_cold "$path")
 	size=$(stat -c %s "$srv/www/$path")
-	echo "$kind ($((size >> 20)) MiB): curl $(ms "$c") ms; psi pull in a running psi $(ms "$w") ms ($(ratio "$w" "$c")x); cold psi pull $(ms "$k") ms ($(ratio "$k" "$c")x)"
+	echo "$kind ($((size >> 20)) MiB): curl $(ms "$c") ms, curl+fsync $(ms "$cs") ms; psi pull in a running psi $(ms "$w") ms" \
+		"($(ratio "$w" "$c")x curl, $(ratio "$w" "$cs")x curl+fsync); cold psi pull $(ms "$k") ms ($(ratio "$k" "$c")x curl)"
 done
