@@ -49,6 +49,9 @@ import psi.spi.verify.Verifier;
 @Component(property = Verifier.NAME + "=" + OpenPgpVerifier.NAME)
 public class OpenPgpVerifier implements Verifier {
 
+	/** How far a signature's time may lie ahead of this host's clock. */
+	static final java.time.Duration CLOCK_SKEW = java.time.Duration.ofMinutes(10);
+
 	static final String NAME = "openpgp";
 	/** The detached signatures over {@code SHA256SUMS}, in the order importd tries them. */
 	static final List<String> SIGNATURES = List.of("SHA256SUMS.gpg", "SHA256SUMS.asc");
@@ -175,6 +178,11 @@ public class OpenPgpVerifier implements Verifier {
 				+ ", weaker than SHA-256");
 		}
 		Instant signed = s.getCreationTime().toInstant();
+		if (signed.isAfter(Instant.now().plus(CLOCK_SKEW))) {
+			// as gpg: a signature from the future is a clock problem or a forgery, not a signature
+			throw new VerificationException(CHECK + ": " + sigName + " by " + by + " claims to be made at " + signed
+				+ ", in the future (check this host's clock)");
+		}
 		if (primary.hasRevocation()) {
 			throw new VerificationException(CHECK + ": " + sigName + " was made by key " + keyId(primary.getKeyID()) + " ("
 				+ userId(primary) + ") which is revoked (" + c.source() + ")");

@@ -190,6 +190,15 @@ class OpenPgpVerifierTest {
 	}
 
 	@Test
+	void refusesASignatureFromTheFuture() throws Exception {
+		trust("/etc/psi/trusted.gpg.d/test.gpg", false, ed);
+		long inADay = java.time.Instant.now().plus(java.time.Duration.ofDays(1)).getEpochSecond();
+		gpg.sign(inADay, origin.resolve("SHA256SUMS"), origin.resolve("SHA256SUMS.gpg"), false, List.of(ed));
+		String m = refusal();
+		assertTrue(m.startsWith("signature: SHA256SUMS.gpg by ") && m.endsWith(", in the future (check this host's clock)"), m);
+	}
+
+	@Test
 	void armoredSignatureArmoredKeyringInTrustedDir() throws Exception {
 		trust("/etc/psi/trusted.gpg.d/test.asc", true, ed);
 		sign("SHA256SUMS.gpg", true, ed);
