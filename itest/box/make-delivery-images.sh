@@ -52,7 +52,8 @@ flip $((1048576 + 4096)) "$www/flip-image/foobar_1.psi"
 
 cp "$www/foobar_1.psi" "$www/SHA256SUMS.gpg" "$www/flip-sums/"
 # the other image's line: foobar_1.psi's checksum still holds, the signature does not
-sed '/other_1.psi/ { s/^./0/; s/^00/01/ }' "$www/SHA256SUMS" > "$www/flip-sums/SHA256SUMS"
+# (its first hex digit becomes 1 if it was 0, else 0)
+sed '/other_1.psi/ { s/^0/X/; s/^[0-9a-f]/0/; s/^X/1/ }' "$www/SHA256SUMS" > "$www/flip-sums/SHA256SUMS"
 cmp -s "$www/SHA256SUMS" "$www/flip-sums/SHA256SUMS" && { echo "flip-sums: nothing changed" >&2; exit 1; }
 
 cp "$www/foobar_1.psi" "$www/SHA256SUMS" "$www/SHA256SUMS.gpg" "$www/flip-sig/"

@@ -33,6 +33,7 @@ import psi.format.raw.internal.verity.VerityTree;
 import psi.spi.format.ImageException;
 import psi.spi.verify.VerificationException;
 import psi.spi.verify.Verifier;
+import psi.spi.verify.VerifierName;
 
 /**
  * Verifies the dm-verity protection of a raw image: a GPT image with a verity
@@ -57,7 +58,8 @@ import psi.spi.verify.Verifier;
  * with the image; {@link Verifier#INTEGRITY} when only the image itself
  * carried it. Stateless and thread safe.
  */
-@Component(property = Verifier.NAME + "=" + VerityVerifier.NAME)
+@Component
+@VerifierName(name = VerityVerifier.NAME)
 public class VerityVerifier implements Verifier {
 
 	static final String NAME = "verity";

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.osgi.service.component.annotations.Component;
 
 import psi.spi.transport.Transport;
+import psi.spi.transport.TransportSchemes;
 
 /**
  * Fetches {@code file:} URLs: copies a regular file into the staging file in
@@ -39,7 +40,8 @@ import psi.spi.transport.Transport;
  * bytes copied so far, which a later fetch can resume. Thread safe: keeps no
  * state between calls.
  */
-@Component(property = Transport.SCHEMES + "=file")
+@Component
+@TransportSchemes(schemes = "file")
 public class FileTransport implements Transport {
 
 	static final int CHUNK = 1 << 20;

@@ -20,6 +20,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 import psi.spi.transport.Transport;
+import psi.spi.transport.TransportSchemes;
 
 /**
  * Fetches {@code https:} URLs (and {@code http:} ones when allowed) with the
@@ -61,8 +62,8 @@ import psi.spi.transport.Transport;
  * {@link BodyQueue#CAPACITY} bytes wait between them. Thread safe: fetches
  * may run concurrently and share one client (and its connections).
  */
-@Component(configurationPid = HttpsTransport.PID,
-	property = { Transport.SCHEMES + "=https", Transport.SCHEMES + "=http" })
+@Component(configurationPid = HttpsTransport.PID)
+@TransportSchemes(schemes = { "https", "http" })
 @Designate(ocd = HttpsTransport.Config.class)
 public class HttpsTransport implements Transport {
 

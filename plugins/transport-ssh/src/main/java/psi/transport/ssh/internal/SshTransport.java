@@ -21,6 +21,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 import psi.spi.transport.Transport;
+import psi.spi.transport.TransportSchemes;
 
 /**
  * Fetches {@code ssh://[user@]host[:port]/path} and {@code sftp://} URLs by
@@ -52,7 +53,8 @@ import psi.spi.transport.Transport;
  * <p>
  * Thread safe: each fetch runs its own ssh; no threads are started.
  */
-@Component(configurationPid = SshTransport.PID, property = { Transport.SCHEMES + "=ssh", Transport.SCHEMES + "=sftp" })
+@Component(configurationPid = SshTransport.PID)
+@TransportSchemes(schemes = { "ssh", "sftp" })
 @Designate(ocd = SshTransport.Config.class)
 public class SshTransport implements Transport {
 

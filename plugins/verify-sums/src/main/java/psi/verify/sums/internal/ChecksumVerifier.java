@@ -10,6 +10,7 @@ import org.osgi.service.component.annotations.Component;
 
 import psi.spi.verify.VerificationException;
 import psi.spi.verify.Verifier;
+import psi.spi.verify.VerifierName;
 
 /**
  * Checks the image against the SHA-256 published beside it, as
@@ -20,7 +21,8 @@ import psi.spi.verify.Verifier;
  * refused either way. Nothing here vouches for who published them; that is
  * {@link OpenPgpVerifier}'s job. Stateless and thread safe.
  */
-@Component(property = Verifier.NAME + "=" + ChecksumVerifier.NAME)
+@Component
+@VerifierName(name = ChecksumVerifier.NAME)
 public class ChecksumVerifier implements Verifier {
 
 	static final String NAME = "checksum";

@@ -29,6 +29,7 @@ import org.osgi.service.component.annotations.Component;
 
 import psi.spi.verify.VerificationException;
 import psi.spi.verify.Verifier;
+import psi.spi.verify.VerifierName;
 
 /**
  * Checks a detached OpenPGP signature over {@code SHA256SUMS} by a trusted key
@@ -46,7 +47,8 @@ import psi.spi.verify.Verifier;
  * over when a trusted key also signed; every signature by a trusted key must
  * hold. Stateless and thread safe.
  */
-@Component(property = Verifier.NAME + "=" + OpenPgpVerifier.NAME)
+@Component
+@VerifierName(name = OpenPgpVerifier.NAME)
 public class OpenPgpVerifier implements Verifier {
 
 	/** How far a signature's time may lie ahead of this host's clock. */
