@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -59,7 +58,7 @@ class SshTransportTest {
 
 	@BeforeAll
 	static void startSshd() throws Exception {
-		Sshd.assumeInstalled();
+		Sshd.requireInstalled();
 		sshd = Sshd.start(shared.resolve("sshd"));
 		files = Files.createDirectories(shared.resolve("files"));
 		transport = transport(sshd.config(), Map.of());
@@ -469,7 +468,6 @@ class SshTransportTest {
 
 	@Test
 	void authenticatesThroughAnAgent() throws Exception {
-		assumeTrue(Sshd.which("ssh-agent") != null && Sshd.which("ssh-add") != null, "ssh-agent and ssh-add are not installed");
 		// no IdentityFile: the key is only in the agent
 		Path config = sshd.configWith("ssh_config.agent", "IdentityFile " + sshd.dir.resolve("id_ed25519"), "");
 		Files.writeString(config, Files.readString(config).replace("IdentitiesOnly yes", "IdentitiesOnly no"));

@@ -1,6 +1,6 @@
 package psi.transport.ssh.internal;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,8 +12,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real OpenSSH sshd on 127.0.0.1, run by {@code itest/servers/sshd.sh}
- * (see there for what its directory holds). Tests that need it are skipped,
- * loudly, where sshd or ssh is not installed; CI installs both.
+ * (see there for what its directory holds). Tests that need it fail where
+ * sshd or ssh is not installed: the README's set-up command and CI install both.
  */
 final class Sshd implements AutoCloseable {
 
@@ -34,15 +34,14 @@ final class Sshd implements AutoCloseable {
 		this.pid = Long.parseLong(vars.get("PID"));
 	}
 
-	/** Skips the calling test class unless sshd, ssh and the script are there. */
-	static void assumeInstalled() {
+	/** Fails the calling test class unless sshd, ssh, ssh-agent and the script are there. */
+	static void requireInstalled() {
 		String missing = !Files.isExecutable(SSHD) ? SSHD + " is not installed"
 			: which("ssh") == null ? "ssh is not installed"
+			: which("ssh-agent") == null || which("ssh-add") == null ? "ssh-agent and ssh-add are not installed"
 			: !Files.isRegularFile(SCRIPT) ? SCRIPT + " is missing" : null;
-		if (missing != null) {
-			System.err.println("SKIPPED: the ssh transport's tests against a real sshd: " + missing);
-		}
-		assumeTrue(missing == null, missing);
+		assertNull(missing, "the ssh transport's tests run against a real sshd, but " + missing
+			+ ": apt-get install openssh-server openssh-client (the README's set-up command does)");
 	}
 
 	static Path which(String program) {

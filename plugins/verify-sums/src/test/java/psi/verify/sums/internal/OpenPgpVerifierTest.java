@@ -30,7 +30,6 @@ import org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator;
 import org.bouncycastle.openpgp.operator.bc.BcKeyFingerprintCalculator;
 import org.bouncycastle.openpgp.operator.bc.BcPGPContentSignerBuilder;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -89,8 +88,8 @@ class OpenPgpVerifierTest {
 
 	@BeforeAll
 	static void keys() throws IOException {
-		Assumptions.assumeTrue(Gpg.available(), "GnuPG (" + Gpg.GPG + ") is not installed: the OpenPGP verifier tests need it to make keys"
-			+ " and signatures (apt-get install gnupg)");
+		assertTrue(Gpg.available(), "GnuPG (" + Gpg.GPG + ") is not installed: the OpenPGP verifier tests need it to make keys"
+			+ " and signatures (apt-get install gnupg; the README's set-up command does)");
 		gpg = new Gpg(shared.resolve("gnupg"));
 		release = Files.createDirectories(shared.resolve("release"));
 		Files.write(release.resolve("foo_1.raw"), "a portable service image\n".repeat(4096).getBytes(StandardCharsets.US_ASCII));
@@ -503,7 +502,8 @@ class OpenPgpVerifierTest {
 	@Test
 	void readsTheDistributionsImportdKeyring() throws Exception {
 		Path vendor = Path.of(TrustedKeys.IMPORTD_VENDOR);
-		Assumptions.assumeTrue(Files.isRegularFile(vendor), "no " + vendor + " on this machine (Debian's systemd-container ships one)");
+		assertTrue(Files.isRegularFile(vendor), "no " + vendor + " on this machine: apt-get install systemd-container (it ships"
+			+ " importd's keyring; the README's set-up command installs it)");
 		Path p = subject.host(TrustedKeys.IMPORTD_VENDOR);
 		Files.createDirectories(p.getParent());
 		Files.copy(vendor, p);
