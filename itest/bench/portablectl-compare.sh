@@ -29,9 +29,7 @@ cp -a "$images/single" "$images/raw/verity.raw" "$R/var/lib/portables/"
 cp "$top/distribution/psi" "$top/distribution/target/psi.jar" "$R/opt/psi/"
 : > "$R/opt/psi/etc/gosh_profile"
 inbox() { "$box" exec "$state" "$@"; }
-now() { date +%s%N; }
-# median of the numbers on stdin
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+. "$(dirname "$(readlink -f "$0")")/bench-lib.sh"
 
 # psi_run N LINES PROOF: ns for one psi shell running N times the shell LINES;
 # the output must hold PROOF N times (a failed command would be fast and prove nothing)
@@ -74,7 +72,6 @@ inspect_cold=$( (for k in $(seq 10); do t0=$(now); inbox /opt/psi/psi inspect ve
 list_cold=$( (for k in $(seq 10); do t0=$(now); inbox /opt/psi/psi list >/dev/null; t1=$(now); echo $((t1 - t0)); done) | median)
 
 ms() { awk -v ns="$1" 'BEGIN {printf "%.2f ms", ns / 1e6}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 echo "attach+detach cycle of directory image 'single', $N cycles each, in the systemd box:"
 echo "  psi (inside one running psi)            $(ms "$psi_cycle")"
 echo "  portablectl --no-reload (warm portabled) $(ms "$pctl_noreload")   psi/portablectl = $(ratio "$psi_cycle" "$pctl_noreload")"

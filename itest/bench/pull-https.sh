@@ -53,10 +53,8 @@ cp "$srv/trusted.gpg" "$R/etc/psi/trusted.gpg.d/bench.gpg"
 cp "$srv/verity.crt" "$R/etc/verity.d/bench.crt"
 cp "$srv/pki/ca.crt" "$R/opt/psi/ca.crt"
 inbox() { "$box" exec "$state" "$@"; }
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+. "$(dirname "$(readlink -f "$0")")/bench-lib.sh"
 ms() { awk -v n="$1" 'BEGIN {printf "%.0f", n / 1e6}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 # psi_run N PATH: ns for one psi shell pulling URL/PATH N times (removing it after each)
 psi_run() {

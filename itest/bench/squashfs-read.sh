@@ -34,8 +34,7 @@ work=$(mktemp -d /var/tmp/psi-squashfs-bench.XXXXXX)
 out=$(mktemp -d /dev/shm/psi-squashfs-out.XXXXXX)
 trap 'rm -rf "$work" "$out"' EXIT
 
-# median of the numbers on stdin
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+. "$(dirname "$(readlink -f "$0")")/bench-lib.sh"
 # microseconds for one unsquashfs of $img, extra flags in "$@"
 unsq() {
 	rm -rf "$out/x"
@@ -51,7 +50,7 @@ psi() {
 		awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, a, "="); r[a[1]] = a[2] } printf "%d %d\n", r["bytes"], r["median_ms"] * 1000 }'
 }
 mbs() { awk -v b="$1" -v us="$2" 'BEGIN { printf "%7.1f MB/s", b / us }'; }
-ratio() { awk -v u="$1" -v p="$2" 'BEGIN { printf "%.2f", u / p }'; } # psi's throughput / unsquashfs's = its time / psi's
+# ratio (bench-lib.sh) of psi's throughput / unsquashfs's = its time / psi's
 
 echo "squashfs-read: $(nproc) processors; sources: ${src[*]}"
 for comp in zstd xz; do

@@ -26,8 +26,7 @@ command -v veritysetup >/dev/null || { echo "verity-verify: needs veritysetup (c
 work=$(mktemp -d /var/tmp/psi-verity-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cp="$classes:$tests:$api"
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+. "$(dirname "$(readlink -f "$0")")/bench-lib.sh"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),$(grep -m1 -o -w sha_ni /proc/cpuinfo | sed 's/^/ /')"
 echo "veritysetup: $(veritysetup --version | sed 's/ *$//'), crypto: $(ldd "$(command -v veritysetup)" | grep -o -E 'lib(crypto|gcrypt|nettle)[^ ]*' | head -1 || true)"

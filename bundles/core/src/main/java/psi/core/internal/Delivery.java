@@ -182,17 +182,19 @@ final class Delivery {
 		String poolName = poolName(urlName, name);
 		Path placed = layout.host(POOL).resolve(poolName);
 		String required = required(u, asked);
+		if (Files.exists(placed, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS)) {
+			throw new PsiException(POOL + "/" + poolName + " is there and is not a regular file (a link or a directory); psi pull will not replace it");
+		}
 		// a conditional fetch only when the pool's copy is the one recorded and was verified as strongly as asked now
 		Optional<Origins.Origin> known = origins.read(poolName)
 			.filter(o -> o.source().equals(u.toString()) && LEVELS.indexOf(o.level()) >= LEVELS.indexOf(required))
 			.filter(o -> Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS));
 		String ifNoneMatch = known.map(Origins.Origin::validator).orElse(null);
-		if (known.isPresent() && !known.get().sha256().equals(sha256Hex(placed))) {
+		// the pool copy's hash, computed at most once per pull
+		String placedSha = known.isPresent() ? sha256Hex(placed) : null;
+		if (known.isPresent() && !known.get().sha256().equals(placedSha)) {
 			listener.step(POOL + "/" + poolName + " changed since it was pulled: fetching it again");
 			ifNoneMatch = null;
-		}
-		if (Files.exists(placed, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS)) {
-			throw new PsiException(POOL + "/" + poolName + " is there and is not a regular file (a link or a directory); psi pull will not replace it");
 		}
 
 		Staging st = staging(u, "pull");
@@ -225,7 +227,7 @@ final class Delivery {
 				s.sha256 = r.sha256;
 				check(s, asked, required, r);
 				if (Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS)) {
-					if (r.sha256.equals(Delivery.sha256Hex(placed))) {
+					if (r.sha256.equals(placedSha != null ? placedSha : sha256Hex(placed))) {
 						listener.step("Already in the pool: " + r.path);
 						r.unchanged = true;
 						origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, r.verified));

@@ -122,20 +122,12 @@ final class PortableHost {
 	 */
 	String locate(String nameOrPath, boolean versioned) throws IOException {
 		if (ImageName.isValidName(nameOrPath)) {
-			for (String dir : HostLayout.IMAGE_DIRS) {
-				String p = dir + "/" + nameOrPath;
-				if (layout.exists(p, Entry.Kind.DIRECTORY)) {
-					return p;
-				}
-				for (String suffix : ImageName.RAW_SUFFIXES) {
-					if (layout.exists(p + suffix, Entry.Kind.FILE)) {
-						return p + suffix;
-					}
-				}
+			Optional<String> found = exact(nameOrPath);
+			if (found.isEmpty() && versioned) {
+				found = versioned(nameOrPath);
 			}
- 			Optional<String> one = versioned ? versioned(nameOrPath) : Optional.empty();
-			if (one.isPresent()) {
-				return one.get();
+			if (found.isPresent()) {
+				return found.get();
 			}
 			throw new PsiException("No image '" + nameOrPath + "' found. (Searched " + String.join(", ", HostLayout.IMAGE_DIRS)
 				+ " for " + nameOrPath + " and " + nameOrPath + ".raw.)");
@@ -147,6 +139,22 @@ final class PortableHost {
 				+ (layout.root().toString().equals("/") ? "" : " (under " + layout.root() + ")"));
 		}
 		return r.path();
+	}
+
+	/** @return the image of exactly this name in the search path: {@code NAME/}, {@code NAME.raw} or {@code NAME.psi} */
+	private Optional<String> exact(String name) throws IOException {
+		for (String dir : HostLayout.IMAGE_DIRS) {
+			String p = dir + "/" + name;
+			if (layout.exists(p, Entry.Kind.DIRECTORY)) {
+				return Optional.of(p);
+			}
+			for (String suffix : ImageName.RAW_SUFFIXES) {
+				if (layout.exists(p + suffix, Entry.Kind.FILE)) {
+					return Optional.of(p + suffix);
+				}
+			}
+		}
+		return Optional.empty();
 	}
 
 	/**
@@ -194,18 +202,8 @@ final class PortableHost {
 	 *         ({@code foobar} → {@code foobar_1}); anything else as given
 	 */
 	String canonical(String arg) throws IOException {
-		if (!ImageName.isValidName(arg) || arg.indexOf('_') >= 0) {
+		if (!ImageName.isValidName(arg) || arg.indexOf('_') >= 0 || exact(arg).isPresent()) {
 			return arg;
-		}
-		for (String dir : HostLayout.IMAGE_DIRS) {
-			if (layout.exists(dir + "/" + arg)) {
-				return arg;
-			}
-			for (String suffix : ImageName.RAW_SUFFIXES) {
-				if (layout.exists(dir + "/" + arg + suffix)) {
-					return arg;
-				}
-			}
 		}
 		for (boolean runtime : new boolean[] { false, true }) {
 			if (!attachedUnits(HostLayout.attachedDir(runtime), arg).isEmpty()) {

@@ -224,6 +224,14 @@ public class PortableCommands {
 		return v == null || v.isEmpty() ? null : v;
 	}
 
+	private static PullRequestDTO pullRequest(String root, String verify, String source) {
+		PullRequestDTO req = new PullRequestDTO();
+		req.root = root(root);
+		req.source = source;
+		req.verify = verifyLevel(verify);
+		return req;
+	}
+
 	/** psi pull. */
 	@Descriptor("Fetch an image (https://, ssh://, file:///), verify it and place it in /var/lib/portables as NAME_VERSION.raw")
 	public CommandOutput pull(//
@@ -234,11 +242,8 @@ public class PortableCommands {
 		if (name.length > 1) {
 			throw new PsiException("pull takes a URL and at most one NAME, got " + (name.length + 1) + " arguments");
 		}
-		PullRequestDTO req = new PullRequestDTO();
-		req.root = root(root);
-		req.source = url;
+		PullRequestDTO req = pullRequest(root, verify, url);
 		req.name = name.length == 1 ? name[0] : null;
-		req.verify = verifyLevel(verify);
 		PullResultDTO r = portables.pull(req, TerminalProgress.onStderr());
 		return Output.of(Render.pulled(r));
 	}
@@ -249,11 +254,7 @@ public class PortableCommands {
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor(VERIFY) @Parameter(names = "--verify", absentValue = "") String verify,
 		@Descriptor("An image URL, path or name") String image) {
-		PullRequestDTO req = new PullRequestDTO();
-		req.root = root(root);
-		req.source = image;
-		req.verify = verifyLevel(verify);
-		PullResultDTO r = portables.verify(req, TerminalProgress.onStderr());
+		PullResultDTO r = portables.verify(pullRequest(root, verify, image), TerminalProgress.onStderr());
 		return Output.of(Render.verified(r));
 	}
 
