@@ -52,7 +52,7 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 import org.osgi.service.component.runtime.dto.SatisfiedReferenceDTO;
 import org.slf4j.Logger;
 
-import psi.api.CommandOutput;
+import psi.shell.command.CommandOutput;
 import psi.api.Portables;
 import psi.api.PsiException;
 

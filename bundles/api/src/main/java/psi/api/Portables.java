@@ -24,6 +24,11 @@ import psi.api.dto.PullResultDTO;
  * operations that change the host are serialized. Every failure is a
  * {@link PsiException} whose message names what is wrong and where; a failed
  * change leaves the host as it was.
+ * <p>
+ * Every change to a host takes one lock shared by every psi process and
+ * thread working on that root ({@code /run/psi/host.lock} under it), held for
+ * the change only: fetching and verifying run outside it. A method that
+ * takes a {@link ProgressListener} tells it when it has to wait for that lock.
  */
 @ProviderType
 public interface Portables {
@@ -61,29 +66,66 @@ public interface Portables {
 	ImageMetadataDTO inspect(String root, String image, List<String> prefixes, boolean verify);
 
 	/**
-	 * Attaches an image's matching units to the host.
+	 * Attaches an image's matching units to the host, all or nothing.
 	 *
 	 * @param request what to attach and how
 	 * @return the changes made, in order
 	 */
-	List<ChangeDTO> attach(AttachRequestDTO request);
+	default List<ChangeDTO> attach(AttachRequestDTO request) {
+		return attach(request, ProgressListener.NONE);
+	}
 
 	/**
-	 * Detaches an image's units from the host (found by their drop-in marker).
+	 * Attaches an image's matching units to the host, all or nothing.
+	 *
+	 * @param request what to attach and how
+	 * @param listener told when the operation waits for another one on the same host
+	 * @return the changes made, in order
+	 * @since 1.2
+	 */
+	List<ChangeDTO> attach(AttachRequestDTO request, ProgressListener listener);
+
+	/**
+	 * Detaches an image's units from the host (found by their drop-in marker), all or nothing.
 	 *
 	 * @param request what to detach
 	 * @return the changes made, in order
 	 */
-	List<ChangeDTO> detach(DetachRequestDTO request);
+	default List<ChangeDTO> detach(DetachRequestDTO request) {
+		return detach(request, ProgressListener.NONE);
+	}
+
+	/**
+	 * Detaches an image's units from the host (found by their drop-in marker), all or nothing.
+	 *
+	 * @param request what to detach
+	 * @param listener told when the operation waits for another one on the same host
+	 * @return the changes made, in order
+	 * @since 1.2
+	 */
+	List<ChangeDTO> detach(DetachRequestDTO request, ProgressListener listener);
 
 	/**
 	 * Detaches the units of any version of the image and attaches the given
-	 * version's, in one step.
+	 * version's, in one step, all or nothing.
 	 *
 	 * @param request what to attach and how
 	 * @return the changes made, in order
 	 */
-	List<ChangeDTO> reattach(AttachRequestDTO request);
+	default List<ChangeDTO> reattach(AttachRequestDTO request) {
+		return reattach(request, ProgressListener.NONE);
+	}
+
+	/**
+	 * Detaches the units of any version of the image and attaches the given
+	 * version's, in one step, all or nothing.
+	 *
+	 * @param request what to attach and how
+	 * @param listener told when the operation waits for another one on the same host
+	 * @return the changes made, in order
+	 * @since 1.2
+	 */
+	List<ChangeDTO> reattach(AttachRequestDTO request, ProgressListener listener);
 
 	/**
 	 * The attachment state of an image: {@code detached}, {@code attached},
@@ -106,13 +148,26 @@ public interface Portables {
 	void markReadOnly(String root, String image, boolean readOnly);
 
 	/**
-	 * Removes detached images from the host.
+	 * Removes detached images from the host, all or nothing.
 	 *
 	 * @param root the host root, or {@code null}
 	 * @param images image names or paths
 	 * @return the changes made
 	 */
-	List<ChangeDTO> remove(String root, List<String> images);
+	default List<ChangeDTO> remove(String root, List<String> images) {
+		return remove(root, images, ProgressListener.NONE);
+	}
+
+	/**
+	 * Removes detached images from the host, all or nothing.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param images image names or paths
+	 * @param listener told when the operation waits for another one on the same host
+	 * @return the changes made
+	 * @since 1.2
+	 */
+	List<ChangeDTO> remove(String root, List<String> images, ProgressListener listener);
 
 	/**
 	 * Lists the profiles an attach can use: the host's and the sandbox policies'.
@@ -145,7 +200,9 @@ public interface Portables {
 	 *         {@code failed} changes: path = a unit whose job did not succeed or that failed at once,
 	 *         source = why; a front end exits non-zero when there is one)
 	 */
-	List<ChangeDTO> start(AttachRequestDTO request);
+	default List<ChangeDTO> start(AttachRequestDTO request) {
+		return start(request, ProgressListener.NONE);
+	}
 
 	/**
 	 * Stops every attached unit of an image, leaving it attached.
@@ -178,7 +235,8 @@ public interface Portables {
 	List<String> logs(String root, String image, int lines);
 
 	/**
-	 * Starts an image as {@link #start(AttachRequestDTO)}; when
+	 * Starts an image as {@link #start(AttachRequestDTO)}, which is this
+	 * method without a listener; when
 	 * {@link AttachRequestDTO#image} is a URL ({@code https:}, {@code ssh:},
 	 * {@code file:}), pulls it first ({@link #pull}). A local image that was
 	 * not pulled by psi is verified first as {@link AttachRequestDTO#verify}

@@ -26,6 +26,17 @@ public interface ProgressListener {
 	default void transfer(String what, long bytes, long total) {
 	}
 
+	/**
+	 * Called once when an operation has waited a moment for another one
+	 * changing the same host, and goes on waiting. By default a step.
+	 *
+	 * @param line what it waits for, one line
+	 * @since 1.2
+	 */
+	default void waiting(String line) {
+		step(line);
+	}
+
 	/** Called when a transfer ended, whichever way. */
 	default void transferDone() {
 	}

@@ -32,6 +32,11 @@ final class AtomicFiles {
 	 * @param mode its permission bits, e.g. 0644
 	 */
 	static void write(Path target, byte[] content, int mode) throws IOException {
+		write(target, content, mode, Transaction.Faults.NONE);
+	}
+
+	/** As {@link #write(Path, byte[], int)}, telling {@code faults} before the rename. */
+	static void write(Path target, byte[] content, int mode, Transaction.Faults faults) throws IOException {
 		Path tmp = temporary(target);
 		try {
 			try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -42,6 +47,7 @@ final class AtomicFiles {
 				ch.force(true);
 			}
 			Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString(perms(mode)));
+			faults.before("rename", target);
 			move(tmp, target);
 		} finally {
 			Files.deleteIfExists(tmp);
@@ -56,9 +62,15 @@ final class AtomicFiles {
 	 * @param target what it points to, as written
 	 */
 	static void symlink(Path link, String target) throws IOException {
+		symlink(link, target, Transaction.Faults.NONE);
+	}
+
+	/** As {@link #symlink(Path, String)}, telling {@code faults} before the rename. */
+	static void symlink(Path link, String target, Transaction.Faults faults) throws IOException {
 		Path tmp = temporary(link);
 		try {
 			Files.createSymbolicLink(tmp, Path.of(target));
+			faults.before("rename", link);
 			move(tmp, link);
 		} finally {
 			Files.deleteIfExists(tmp);
@@ -87,6 +99,29 @@ final class AtomicFiles {
 		} catch (IOException e) {
 			// some file systems refuse fsync on directories; the rename itself is still atomic
 		}
+	}
+
+	/** Deletes a file, link or directory tree, not following links; nothing if absent. */
+	static void deleteTree(Path p) throws IOException {
+		if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+			return;
+		}
+		Files.walkFileTree(p, new java.nio.file.SimpleFileVisitor<>() {
+			@Override
+			public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes attrs) throws IOException {
+				Files.delete(file);
+				return java.nio.file.FileVisitResult.CONTINUE;
+			}
+
+			@Override
+			public java.nio.file.FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+				if (exc != null) {
+					throw exc;
+				}
+				Files.deleteIfExists(dir);
+				return java.nio.file.FileVisitResult.CONTINUE;
+			}
+		});
 	}
 
 	static String perms(int mode) {

@@ -49,7 +49,7 @@ import psi.spi.verify.Verifier;
 final class Delivery {
 
 	/** The pool pulled images are placed in. */
-	static final String POOL = "/var/lib/portables";
+	static final String POOL = ImagePool.POOL;
 	/** The largest sidecar file ({@code SHA256SUMS}, {@code .roothash.p7s}) fetched. */
 	static final long SIDECAR_MAX = 1 << 20;
 	/** The largest image fetched: 64 GiB. */
@@ -58,22 +58,49 @@ final class Delivery {
 	/** The verification levels, weakest first. */
 	static final List<String> LEVELS = List.of(Verifier.INTEGRITY, Verifier.CHECKSUM, Verifier.SIGNATURE);
 
+	/** Takes the host lock for placing an image. */
+	@FunctionalInterface
+	interface Locker {
+		HostLock.Held take() throws IOException;
+	}
+
+	/** Whether an image file name in the pool is attached. */
+	@FunctionalInterface
+	interface Attached {
+		boolean test(String poolName) throws IOException;
+	}
+
 	private final HostLayout layout;
+	private final ImagePool pool;
 	private final Map<String, Transport> transports;
 	private final Map<String, Verifier> verifiers;
 	private final ProgressListener listener;
+	private final PluginCalls calls;
+	private final Locker locker;
 
 	/**
-	 * @param layout the host
+	 * @param pool the host's pool
 	 * @param transports the transports by URL scheme
 	 * @param verifiers the verifiers by name, in the order they are asked
 	 * @param listener told of each step
+	 * @param calls the guard plugin calls go through
+	 * @param locker takes the host lock, for placing a pulled image only
 	 */
-	Delivery(HostLayout layout, Map<String, Transport> transports, Map<String, Verifier> verifiers, ProgressListener listener) {
-		this.layout = layout;
+	Delivery(ImagePool pool, Map<String, Transport> transports, Map<String, Verifier> verifiers, ProgressListener listener,
+		PluginCalls calls, Locker locker) {
+		this.layout = pool.layout();
+		this.pool = pool;
 		this.transports = transports;
 		this.verifiers = verifiers;
 		this.listener = listener;
+		this.calls = calls;
+		this.locker = locker;
+	}
+
+	/** A delivery with the default limits, taking the host lock itself. */
+	Delivery(HostLayout layout, Map<String, Transport> transports, Map<String, Verifier> verifiers, ProgressListener listener) {
+		this(new ImagePool(layout), transports, verifiers, listener, new PluginCalls(PluginCalls.Limits.DEFAULT),
+			() -> HostLock.take(layout, listener::waiting));
 	}
 
 	/** @return whether an image argument is a URL ({@code scheme://…} or {@code file:…}) rather than a path or name */
@@ -171,11 +198,9 @@ final class Delivery {
 	 * @param url the URL
 	 * @param name the name to give it, or {@code null}
 	 * @param asked {@code no}, {@code checksum}, {@code signature} or {@code null} (signature)
-	 * @param origins where pulled images' origins are kept
 	 * @param attached whether an image file name is attached (its file is not replaced)
 	 */
-	PullResultDTO pull(String url, String name, String asked, Origins origins, java.util.function.Predicate<String> attached)
-		throws IOException {
+	PullResultDTO pull(String url, String name, String asked, Attached attached) throws IOException {
 		URI u = parse(url);
 		Transport t = transport(u);
 		String urlName = fileName(u);
@@ -186,10 +211,10 @@ final class Delivery {
 			throw new PsiException(POOL + "/" + poolName + " is there and is not a regular file (a link or a directory); psi pull will not replace it");
 		}
 		// a conditional fetch only when the pool's copy is the one recorded and was verified as strongly as asked now
-		Optional<Origins.Origin> known = origins.read(poolName)
+		Optional<ImagePool.Origin> known = pool.origin(poolName)
 			.filter(o -> o.source().equals(u.toString()) && LEVELS.indexOf(o.level()) >= LEVELS.indexOf(required))
 			.filter(o -> Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS));
-		String ifNoneMatch = known.map(Origins.Origin::validator).orElse(null);
+		String ifNoneMatch = known.map(ImagePool.Origin::validator).orElse(null);
 		// the pool copy's hash, computed at most once per pull
 		String placedSha = known.isPresent() ? sha256Hex(placed) : null;
 		if (known.isPresent() && !known.get().sha256().equals(placedSha)) {
@@ -213,7 +238,7 @@ final class Delivery {
 				r.path = POOL + "/" + poolName;
 				r.asked = asked == null ? "default" : asked;
 				if (f.unchanged()) {
-					Origins.Origin o = known.get();
+					ImagePool.Origin o = known.get();
 					listener.step("Unchanged since it was pulled: " + r.path);
 					r.unchanged = true;
 					r.size = Files.size(placed);
@@ -226,26 +251,23 @@ final class Delivery {
 				r.sha256 = f.sha256() != null ? f.sha256() : sha256Hex(st.partial());
 				s.sha256 = r.sha256;
 				check(s, asked, required, r);
-				if (Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS)) {
-					if (r.sha256.equals(placedSha != null ? placedSha : sha256Hex(placed))) {
-						listener.step("Already in the pool: " + r.path);
-						r.unchanged = true;
-						origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, r.verified));
-						return r;
+				// only placing the verified image is a host change: the host lock is taken for it alone
+				try (HostLock.Held l = locker.take()) {
+					ImagePool.Origin origin = new ImagePool.Origin(u.toString(), f.validator(), r.sha256, r.level, r.verified);
+					if (Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS)) {
+						if (r.sha256.equals(placedSha != null ? placedSha : sha256Hex(placed))) {
+							listener.step("Already in the pool: " + r.path);
+							r.unchanged = true;
+							pool.writeOrigin(poolName, origin);
+							return r;
+						}
+						if (attached.test(poolName)) {
+							throw new PsiException(r.path + " is attached and differs from " + u
+								+ "; give the new image a new version (psi pull URL NAME_VERSION) or detach the old one first");
+						}
 					}
-					if (attached.test(poolName)) {
-						throw new PsiException(r.path + " is attached and differs from " + u
-							+ "; give the new image a new version (psi pull URL NAME_VERSION) or detach the old one first");
-					}
+					pool.place(st.partial(), poolName, origin);
 				}
-				Files.setPosixFilePermissions(st.partial(), PosixFilePermissions.fromString("rw-r--r--"));
-				try {
-					Files.move(st.partial(), placed, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-				} catch (AtomicMoveNotSupportedException e) {
-					throw new IOException("cannot rename " + st.partial() + " to " + placed + " atomically", e);
-				}
-				AtomicFiles.syncDirectory(placed.getParent());
-				origins.write(poolName, new Origins.Origin(u.toString(), f.validator(), r.sha256, r.level, r.verified));
 				listener.step("Placed " + r.path);
 				return r;
 			} catch (Interrupted e) {
@@ -343,8 +365,25 @@ final class Delivery {
 				listener.transfer(what, bytes, total);
 			}
 		};
+		java.util.concurrent.atomic.AtomicLong beat = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+		Transport.Progress guarded = new Transport.Progress() {
+			@Override
+			public void started(long total, String validator, long resumedFrom) {
+				beat.set(System.nanoTime());
+				p.started(total, validator, resumedFrom);
+			}
+
+			@Override
+			public void update(long bytes, long total) {
+				beat.set(System.nanoTime());
+				p.update(bytes, total);
+			}
+		};
+		String resumeFrom = resume;
 		try {
-			return t.fetch(new Transport.Request(u, st.partial(), IMAGE_MAX, ifNoneMatch, resume), p);
+			Transport.Fetched f = calls.call(PluginCalls.Kind.TRANSPORT, t, "fetching " + u,
+				() -> t.fetch(new Transport.Request(u, st.partial(), IMAGE_MAX, ifNoneMatch, resumeFrom), guarded), beat);
+			return PluginCalls.answer(f, PluginCalls.Kind.TRANSPORT, t, "fetching " + u);
 		} catch (NoSuchFileException e) {
 			throw new PsiException(u + ": no such image there", e);
 		} catch (IOException | RuntimeException e) {
@@ -410,7 +449,7 @@ final class Delivery {
 	 *
 	 * @param pulled the image's origin record, or {@code null}
 	 */
-	PullResultDTO verifyLocal(String hostPath, Path real, String asked, Origins.Origin pulled) throws IOException {
+	PullResultDTO verifyLocal(String hostPath, Path real, String asked, ImagePool.Origin pulled) throws IOException {
 		PullResultDTO r = new PullResultDTO();
 		r.source = hostPath;
 		r.path = hostPath;
@@ -480,18 +519,24 @@ final class Delivery {
 		}
 		for (Map.Entry<String, Verifier> v : verifiers.entrySet()) {
 			Verifier.Verdict d;
+			Verifier verifier = v.getValue();
 			try {
-				d = v.getValue().verify(s);
+				d = calls.call(PluginCalls.Kind.VERIFIER, verifier, "verifying " + r.source, () -> verifier.verify(s));
 			} catch (VerificationException e) {
 				throw new PsiException(r.source + ": refused: " + e.getMessage(), e);
 			} catch (IOException e) {
 				throw new PsiException(r.source + ": refused: " + v.getKey() + " could not check it: "
 					+ (e.getMessage() == null ? e.toString() : e.getMessage()), e);
-			} catch (RuntimeException e) {
-				throw new PsiException(r.source + ": refused: verifier " + v.getKey() + " failed: " + e, e);
+			} catch (PsiException e) {
+				throw new PsiException(r.source + ": refused: " + v.getKey() + ": " + e.getMessage(), e);
 			}
-			if (d == null || !d.applicable()) {
+			d = PluginCalls.answer(d, PluginCalls.Kind.VERIFIER, verifier, "verifying " + r.source);
+			if (!d.applicable()) {
 				continue;
+			}
+			if (!LEVELS.contains(d.level())) {
+				throw new PsiException(r.source + ": refused: " + PluginCalls.name(PluginCalls.Kind.VERIFIER, verifier)
+					+ " answered level '" + d.level() + "', not one of " + String.join(", ", LEVELS));
 			}
 			VerdictDTO dto = new VerdictDTO();
 			dto.verifier = v.getKey();
@@ -621,7 +666,9 @@ final class Delivery {
 			Path target = sidecarDir.resolve(name);
 			Files.deleteIfExists(target);
 			try {
-				transport.fetch(new Transport.Request(u, target, limit(name)), Transport.Progress.NONE);
+				java.util.concurrent.atomic.AtomicLong beat = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+				calls.call(PluginCalls.Kind.TRANSPORT, transport, "fetching " + u, () -> transport.fetch(new Transport.Request(u, target,
+					limit(name)), (bytes, total) -> beat.set(System.nanoTime())), beat);
 				return Optional.of(target);
 			} catch (NoSuchFileException e) {
 				Files.deleteIfExists(target);

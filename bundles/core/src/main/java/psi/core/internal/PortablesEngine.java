@@ -3,10 +3,16 @@ package psi.core.internal;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -32,7 +38,6 @@ import psi.api.dto.ImageMetadataDTO;
 import psi.api.dto.ImageStatusDTO;
 import psi.api.dto.PullRequestDTO;
 import psi.api.dto.PullResultDTO;
-import psi.api.dto.UnitStatusDTO;
 import psi.spi.format.ImageFormat;
 import psi.spi.manager.ServiceManager;
 import psi.spi.sandbox.SandboxPolicy;
@@ -40,9 +45,11 @@ import psi.spi.transport.Transport;
 import psi.spi.verify.Verifier;
 
 /**
- * The psi engine: {@link Portables} over the image format and sandbox policy
- * plugins that DS hands it. Each operation takes its own copy of the plugin
- * lists; changes to the host are serialized.
+ * The psi engine: {@link Portables} as a thin facade over the engine's parts
+ * ({@link Host}), the plugins DS hands it, the {@link HostLock} every host
+ * change takes, the {@link Transaction} that makes each change all or
+ * nothing, and the {@link PluginCalls} guard every plugin call passes. Each
+ * operation takes its own copy of the plugin lists.
  */
 @Component(service = Portables.class, configurationPid = PortablesEngine.PID)
 @Designate(ocd = PortablesEngine.Config.class)
@@ -57,6 +64,26 @@ public class PortablesEngine implements Portables {
 		/** @return the host root every host path is resolved under */
 		@AttributeDefinition(description = "Directory every host path is resolved under, like systemctl --root")
 		String root() default "/";
+
+		/** @return seconds an image format plugin's call may take */
+		@AttributeDefinition(description = "Seconds a call to an image format plugin may take")
+		long formatTimeout() default 120;
+
+		/** @return seconds a sandbox policy plugin's call may take */
+		@AttributeDefinition(description = "Seconds a call to a sandbox policy plugin may take")
+		long policyTimeout() default 30;
+
+		/** @return seconds a verifier (or an integrity check) may take */
+		@AttributeDefinition(description = "Seconds a verifier or an image integrity check may take")
+		long verifierTimeout() default 3600;
+
+		/** @return seconds a transport may go without progress */
+		@AttributeDefinition(description = "Seconds a transport may go without progress")
+		long transportTimeout() default 300;
+
+		/** @return seconds a service manager's call may take */
+		@AttributeDefinition(description = "Seconds a call to the service manager may take (a job waited for included)")
+		long managerTimeout() default 300;
 	}
 
 	@Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -77,7 +104,8 @@ public class PortablesEngine implements Portables {
 	@Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
 	volatile Logger log;
 
-	private final ReentrantLock changes = new ReentrantLock();
+	final PluginCalls calls = new PluginCalls(PluginCalls.Limits.DEFAULT);
+	volatile Transaction.Faults faults = Transaction.Faults.NONE;
 	private volatile Path root;
 
 	/** @param config the configuration */
@@ -90,42 +118,51 @@ public class PortablesEngine implements Portables {
 	@Modified
 	void modified(Config config) {
 		this.root = Path.of(config.root()).toAbsolutePath().normalize();
+		calls.limits(new PluginCalls.Limits(config.formatTimeout(), config.policyTimeout(), config.verifierTimeout(),
+			config.transportTimeout(), config.managerTimeout()));
 	}
 
-	private PortableHost host(String rootArg) {
+	private Path rootOf(String rootArg) {
 		Path r = rootArg == null || rootArg.isEmpty() ? root : Path.of(rootArg).toAbsolutePath().normalize();
 		if (!r.toFile().isDirectory()) {
 			throw new PsiException("root directory " + r + " does not exist");
 		}
-		// DS keeps these lists lowest ranking first: the engine asks the highest first
-		List<ImageFormat> f = new ArrayList<>(formats);
-		Collections.reverse(f);
-		List<SandboxPolicy> p = new ArrayList<>(policies);
-		Collections.reverse(p);
-		return new PortableHost(new HostLayout(r), f, p, Path.of("").toAbsolutePath());
+		return r;
 	}
 
-	private Delivery delivery(String rootArg, ProgressListener listener) {
-		Map<String, Transport> byScheme = new java.util.HashMap<>();
+	private Host host(String rootArg) {
+		// DS keeps these lists lowest ranking first: the engine asks the highest first
+		return Host.of(new HostLayout(rootOf(rootArg)), highestFirst(formats), highestFirst(policies), calls);
+	}
+
+	private static <T> List<T> highestFirst(List<T> dsOrder) {
+		List<T> l = new ArrayList<>(dsOrder);
+		Collections.reverse(l);
+		return l;
+	}
+
+	private Delivery delivery(Host h, ProgressListener listener) {
+		Map<String, Transport> byScheme = new HashMap<>();
 		// lowest ranking first: a higher ranked transport for the same scheme wins
 		for (Map.Entry<Map<String, Object>, Transport> t : transports) {
 			for (String scheme : strings(t.getKey().get(Transport.SCHEMES))) {
-				byScheme.put(scheme.toLowerCase(java.util.Locale.ROOT), t.getValue());
+				byScheme.put(scheme.toLowerCase(Locale.ROOT), t.getValue());
 			}
 		}
-		Map<String, Verifier> byName = new java.util.TreeMap<>();
+		Map<String, Verifier> byName = new TreeMap<>();
 		for (Map.Entry<Map<String, Object>, Verifier> v : verifiers) {
 			Object n = v.getKey().get(Verifier.NAME);
 			byName.put(n == null ? v.getValue().getClass().getName() : n.toString(), v.getValue());
 		}
-		return new Delivery(host(rootArg).layout(), byScheme, byName, listener == null ? ProgressListener.NONE : listener);
+		ProgressListener l = listener == null ? ProgressListener.NONE : listener;
+		return new Delivery(h.pool(), byScheme, byName, l, calls, () -> lock(h.layout(), l));
 	}
 
 	private static List<String> strings(Object o) {
 		if (o instanceof String[] a) {
 			return List.of(a);
 		}
-		if (o instanceof java.util.Collection<?> c) {
+		if (o instanceof Collection<?> c) {
 			return c.stream().map(String::valueOf).toList();
 		}
 		return o == null ? List.of() : List.of(o.toString());
@@ -133,26 +170,29 @@ public class PortablesEngine implements Portables {
 
 	@FunctionalInterface
 	private interface Op<T> {
-		T run() throws IOException;
+		T run(Host h) throws IOException;
 	}
 
-	private <T> T read(Op<T> op) {
+	private <T> T read(String rootArg, Op<T> op) {
 		try {
-			return op.run();
+			return op.run(host(rootArg));
 		} catch (IOException e) {
 			throw failure(e);
 		}
 	}
 
-	private <T> T change(Op<T> op) {
-		changes.lock();
-		try {
-			return op.run();
+	/** Runs a host change under the host lock. */
+	private <T> T change(String rootArg, ProgressListener listener, Op<T> op) {
+		Host h = host(rootArg);
+		try (HostLock.Held l = lock(h.layout(), listener == null ? ProgressListener.NONE : listener)) {
+			return op.run(h);
 		} catch (IOException e) {
 			throw failure(e);
-		} finally {
-			changes.unlock();
 		}
+	}
+
+	private static HostLock.Held lock(HostLayout layout, ProgressListener listener) throws IOException {
+		return HostLock.take(layout, listener::waiting);
 	}
 
 	private PsiException failure(IOException e) {
@@ -161,25 +201,17 @@ public class PortablesEngine implements Portables {
 			l.debug("operation failed", e);
 		}
 		String m = e.getMessage();
+		PsiException p;
 		if (e instanceof psi.spi.format.ImageException || e instanceof java.nio.file.FileSystemException && m != null) {
-			return new PsiException(m, e);
+			p = new PsiException(m, e);
+		} else {
+			p = new PsiException(e.getClass().getSimpleName() + (m == null ? "" : ": " + m), e);
 		}
-		return new PsiException(e.getClass().getSimpleName() + (m == null ? "" : ": " + m), e);
-	}
-
-	@Override
-	public List<ImageDTO> list(String root) {
-		return read(() -> host(root).list());
-	}
-
-	@Override
-	public ImageMetadataDTO inspect(String root, String image, List<String> prefixes) {
-		return inspect(root, image, prefixes, false);
-	}
-
-	@Override
-	public ImageMetadataDTO inspect(String root, String image, List<String> prefixes, boolean verify) {
-		return read(() -> host(root).inspect(image, prefixes == null ? List.of() : prefixes, verify));
+		// what could not be undone is the admin's to know: front ends print these after the message
+		for (Throwable t : e.getSuppressed()) {
+			p.addSuppressed(t);
+		}
+		return p;
 	}
 
 	/**
@@ -189,76 +221,122 @@ public class PortablesEngine implements Portables {
 	UnitControl control(String rootArg) {
 		Path r = rootArg == null || rootArg.isEmpty() ? root : Path.of(rootArg).toAbsolutePath().normalize();
 		if (!r.toString().equals("/")) {
-			return new UnitControl(null, "the root is " + r + ", not the running host's /");
+			return new UnitControl(null, "the root is " + r + ", not the running host's /", calls);
 		}
-		List<ServiceManager> m = new ArrayList<>(managers);
-		Collections.reverse(m);
-		String reason = "no service manager is installed";
-		for (ServiceManager sm : m) {
+		List<String> reasons = new ArrayList<>();
+		for (ServiceManager sm : highestFirst(managers)) {
 			try {
-				if (sm.available()) {
-					return new UnitControl(sm, "");
+				if (Boolean.TRUE.equals(calls.call(PluginCalls.Kind.MANAGER, sm, "asking whether it is available", sm::available))) {
+					return new UnitControl(sm, "", calls);
 				}
-				reason = sm.unavailableReason();
-			} catch (RuntimeException e) {
-				reason = "service manager " + sm.getClass().getName() + " failed: " + e;
+				reasons.add(calls.call(PluginCalls.Kind.MANAGER, sm, "asking why it is not available", sm::unavailableReason));
+			} catch (IOException | PsiException e) {
+				reasons.add(e.getMessage());
 			}
 		}
-		return new UnitControl(null, reason);
+		String reason = reasons.isEmpty() ? "no service manager is installed"
+			: String.join("; ", reasons.stream().filter(x -> x != null && !x.isEmpty()).toList());
+		return new UnitControl(null, reason, calls);
+	}
+
+	private Transaction transaction(Host h) {
+		return new Transaction(h.layout(), faults);
+	}
+
+	/**
+	 * Reloads the manager and commits, or, when the manager fails, lets the
+	 * transaction roll the files back and reloads again so that the manager
+	 * forgets what it saw.
+	 */
+	private static void reloadAndCommit(Transaction tx, UnitControl c, boolean noReload, Step before) throws IOException {
+		try {
+			c.reload(noReload);
+			before.run();
+		} catch (IOException | RuntimeException e) {
+			try {
+				tx.close();
+			} catch (IOException undo) {
+				e.addSuppressed(undo);
+			}
+			try {
+				c.reload(noReload);
+			} catch (IOException | RuntimeException again) {
+				e.addSuppressed(again);
+			}
+			throw e;
+		}
+		tx.commit();
+	}
+
+	@FunctionalInterface
+	private interface Step {
+		void run() throws IOException;
+
+		Step NONE = () -> {
+		};
 	}
 
 	@Override
-	public List<ChangeDTO> attach(AttachRequestDTO request) {
-		return change(() -> {
-			UnitControl c = control(request.root);
-			if (request.now || request.enable) {
-				c.require(request.now ? "--now" : "--enable");
+	public List<ImageDTO> list(String root) {
+		return read(root, h -> h.catalog().list());
+	}
+
+	@Override
+	public ImageMetadataDTO inspect(String root, String image, List<String> prefixes) {
+		return inspect(root, image, prefixes, false);
+	}
+
+	@Override
+	public ImageMetadataDTO inspect(String root, String image, List<String> prefixes, boolean verify) {
+		return read(root, h -> h.catalog().inspect(image, prefixes == null ? List.of() : prefixes, verify));
+	}
+
+	@Override
+	public List<ChangeDTO> attach(AttachRequestDTO request, ProgressListener listener) {
+		return attach(request, false, listener);
+	}
+
+	@Override
+	public List<ChangeDTO> reattach(AttachRequestDTO request, ProgressListener listener) {
+		return attach(request, true, listener);
+	}
+
+	private List<ChangeDTO> attach(AttachRequestDTO request, boolean reattach, ProgressListener listener) {
+		UnitControl c = control(request.root);
+		if (request.now || request.enable) {
+			c.require(request.now ? "--now" : "--enable");
+		}
+		return change(request.root, listener, h -> {
+			Map<String, Boolean> wasRunning = new LinkedHashMap<>();
+			List<ChangeDTO> changes;
+			try (Transaction tx = transaction(h)) {
+				changes = reattach
+					? new ArrayList<>(h.attachments().attach(tx, request, true, units -> wasRunning.putAll(c.running(units)),
+						Attachments.Guard.NONE))
+					: new ArrayList<>(h.attachments().attach(tx, request, false, Attachments.Guard.NONE, c.refuseActive("attach")));
+				List<String> units = Lifecycle.attachedUnits(changes, request.runtime);
+				reloadAndCommit(tx, c, request.noReload, () -> {
+					if (request.enable) {
+						changes.addAll(c.enable(HostLayout.attachedDir(request.runtime), units, request.runtime));
+					}
+				});
+				if (request.now) {
+					changes.addAll(new Lifecycle(h, c).now(units, wasRunning, request.noBlock));
+				}
 			}
-			PortableHost h = host(request.root);
-			List<ChangeDTO> changes = new ArrayList<>(h.attach(request, false, PortableHost.Guard.NONE, c.refuseActive("attach")));
-			afterAttach(c, h, request, changes, Map.of());
 			return changes;
 		});
 	}
 
-	private void afterAttach(UnitControl c, PortableHost h, AttachRequestDTO request, List<ChangeDTO> changes,
-		Map<String, Boolean> wasRunning) throws IOException {
-		c.reload(request.noReload);
-		String attached = HostLayout.attachedDir(request.runtime);
-		List<String> units = new ArrayList<>();
-		for (ChangeDTO ch : changes) {
-			if (!ch.type.equals("unlink") && ch.path.startsWith(attached + "/") && ch.path.indexOf('/', attached.length() + 1) < 0
-				&& UnitNames.isValid(ch.path.substring(attached.length() + 1))) {
-				units.add(ch.path.substring(attached.length() + 1));
-			}
-		}
-		if (request.enable) {
-			changes.addAll(c.enable(attached, units, request.runtime));
-		}
-		if (request.now) {
-			List<String> restart = new ArrayList<>();
-			List<String> start = new ArrayList<>();
-			// as portablectl --now: every attached unit but templates (psi start is the one that picks)
-			for (String u : units.stream().filter(u -> !UnitControl.isTemplate(u)).sorted().toList()) {
-				(Boolean.TRUE.equals(wasRunning.get(u)) ? restart : start).add(u);
-			}
-			List<String> gone = wasRunning.entrySet().stream().filter(e -> e.getValue() && !units.contains(e.getKey()))
-				.map(Map.Entry::getKey).toList();
-			changes.addAll(c.jobs("StopUnit", gone, !request.noBlock));
-			changes.addAll(c.jobs("RestartUnit", restart, !request.noBlock));
-			changes.addAll(c.jobs("StartUnit", start, !request.noBlock));
-		}
-	}
-
 	@Override
-	public List<ChangeDTO> detach(DetachRequestDTO request) {
-		return change(() -> {
-			UnitControl c = control(request.root);
-			if (request.now || request.enable) {
-				c.require(request.now ? "--now" : "--enable");
-			}
+	public List<ChangeDTO> detach(DetachRequestDTO request, ProgressListener listener) {
+		UnitControl c = control(request.root);
+		if (request.now || request.enable) {
+			c.require(request.now ? "--now" : "--enable");
+		}
+		return change(request.root, listener, h -> {
 			List<ChangeDTO> jobs = new ArrayList<>();
-			PortableHost.Guard guard = units -> {
+			Attachments.Guard guard = units -> {
 				if (request.enable) {
 					jobs.addAll(c.disable(units, request.runtime));
 				}
@@ -274,26 +352,11 @@ public class PortablesEngine implements Portables {
 					c.refuseActive("detach").check(units);
 				}
 			};
-			List<ChangeDTO> changes = new ArrayList<>(host(request.root).detach(request, guard));
-			c.reload(request.noReload);
-			jobs.addAll(changes);
-			return jobs;
-		});
-	}
-
-	@Override
-	public List<ChangeDTO> reattach(AttachRequestDTO request) {
-		return change(() -> {
-			UnitControl c = control(request.root);
-			if (request.now || request.enable) {
-				c.require(request.now ? "--now" : "--enable");
+			try (Transaction tx = transaction(h)) {
+				jobs.addAll(h.attachments().detach(tx, request, guard));
+				reloadAndCommit(tx, c, request.noReload, Step.NONE);
 			}
-			Map<String, Boolean> wasRunning = new java.util.LinkedHashMap<>();
-			PortableHost h = host(request.root);
-			List<ChangeDTO> changes = new ArrayList<>(h.attach(request, true, units -> wasRunning.putAll(c.running(units)),
-				PortableHost.Guard.NONE));
-			afterAttach(c, h, request, changes, wasRunning);
-			return changes;
+			return jobs;
 		});
 	}
 
@@ -304,41 +367,32 @@ public class PortablesEngine implements Portables {
 			throw new PsiException("psi pull takes a URL (https://…, ssh://…, file:///…), not '" + request.source
 				+ "'; a local image is attached where it is");
 		}
-		return change(() -> pullLocked(request, listener));
+		return read(request.root, h -> pull(h, request, listener));
 	}
 
-	private PullResultDTO pullLocked(PullRequestDTO request, ProgressListener listener) throws IOException {
-		PortableHost h = host(request.root);
-		return delivery(request.root, listener).pull(request.source, request.name, request.verify, new Origins(h.layout()),
-			file -> {
-				try {
-					return !h.attachedUnits(ImageName.stripSuffix(file)).isEmpty();
-				} catch (IOException e) {
-					return true;
-				}
-			});
+	/** Fetches and verifies outside the host lock; only placing the image takes it. */
+	private PullResultDTO pull(Host h, PullRequestDTO request, ProgressListener listener) throws IOException {
+		return delivery(h, listener).pull(request.source, request.name, request.verify,
+			file -> !h.index().units(ImageName.stripSuffix(file)).isEmpty());
 	}
 
 	@Override
 	public PullResultDTO verify(PullRequestDTO request, ProgressListener listener) {
 		checkVerify(request.verify);
-		return read(() -> {
-			Delivery d = delivery(request.root, listener);
+		return read(request.root, h -> {
+			Delivery d = delivery(h, listener);
 			if (Delivery.isUrl(request.source)) {
 				return d.verifyUrl(request.source, request.verify);
 			}
-			return verifyInPlace(host(request.root), d, request.source, request.verify);
+			return verifyInPlace(h, d, request.source, request.verify);
 		});
 	}
 
 	/** Verifies a local image where it is; a pulled one also against what verified it when it was pulled. */
-	private static PullResultDTO verifyInPlace(PortableHost h, Delivery d, String image, String verify) throws IOException {
-		String path = h.locate(image);
+	private static PullResultDTO verifyInPlace(Host h, Delivery d, String image, String verify) throws IOException {
+		String path = h.images().locate(image);
 		String real = h.layout().resolve(path).path();
-		Origins.Origin pulled = real.startsWith(Delivery.POOL + "/")
-			? new Origins(h.layout()).read(DropInWriter.lastComponent(real)).orElse(null)
-			: null;
-		return d.verifyLocal(path, h.layout().host(real), verify, pulled);
+		return d.verifyLocal(path, h.layout().host(real), verify, h.pool().originOf(real).orElse(null));
 	}
 
 	private static void checkVerify(String verify) {
@@ -350,33 +404,50 @@ public class PortablesEngine implements Portables {
 	@Override
 	public List<ChangeDTO> start(AttachRequestDTO request, ProgressListener listener) {
 		checkVerify(request.verify);
-		return change(() -> {
-			// before fetching anything: without a service manager nothing can start
-			control(request.root).require("psi start");
-			AttachRequestDTO req = request;
-			if (Delivery.isUrl(request.image)) {
-				PullRequestDTO p = new PullRequestDTO();
-				p.root = request.root;
-				p.source = request.image;
-				p.verify = request.verify;
-				PullResultDTO r = pullLocked(p, listener);
-				req = copy(request);
-				// the pool file that was verified, not whatever the name finds first in the search path
-				req.image = r.path;
-				java.util.Set<String> other = new java.util.TreeSet<>(host(request.root).attachedImageFiles(r.path));
-				other.remove(r.image);
+		// before fetching anything: without a service manager nothing can start
+		UnitControl c = control(request.root);
+		c.require("psi start");
+		AttachRequestDTO req = request;
+		String pulled = null;
+		if (Delivery.isUrl(request.image)) {
+			PullRequestDTO p = new PullRequestDTO();
+			p.root = request.root;
+			p.source = request.image;
+			p.verify = request.verify;
+			PullResultDTO r = read(request.root, h -> pull(h, p, listener));
+			req = copy(request);
+			// the pool file that was verified, not whatever the name finds first in the search path
+			req.image = r.path;
+			pulled = r.image;
+		} else {
+			read(request.root, h -> {
+				// not attached yet, or checks asked for: what the image carries must hold before anything of it is attached
+				if (h.index().units(h.images().key(request.image)).isEmpty() || request.verify != null) {
+					verifyInPlace(h, delivery(h, listener), request.image, request.verify);
+				}
+				return null;
+			});
+		}
+		AttachRequestDTO attach = req;
+		String pulledImage = pulled;
+		return change(request.root, listener, h -> {
+			if (pulledImage != null) {
+				Set<String> other = new TreeSet<>(h.index().imageFiles(attach.image));
+				other.remove(pulledImage);
 				if (!other.isEmpty()) {
 					throw new PsiException("another version is attached (" + String.join(", ", other) + "); psi reattach --now "
-						+ ImageName.stripSuffix(r.image) + " moves to " + r.image);
-				}
-			} else {
-				PortableHost h = host(request.root);
-				// not attached yet, or checks asked for: what the image carries must hold before anything of it is attached
-				if (h.attachedUnits(request.image).isEmpty() || request.verify != null) {
-					verifyInPlace(h, delivery(request.root, listener), request.image, request.verify);
+						+ ImageName.stripSuffix(pulledImage) + " moves to " + pulledImage);
 				}
 			}
-			return startLocked(req);
+			List<ChangeDTO> changes = new ArrayList<>();
+			if (h.index().units(h.images().key(attach.image)).isEmpty()) {
+				try (Transaction tx = transaction(h)) {
+					changes.addAll(h.attachments().attach(tx, attach, false, Attachments.Guard.NONE, c.refuseActive("attach")));
+					reloadAndCommit(tx, c, false, Step.NONE);
+				}
+			}
+			changes.addAll(new Lifecycle(h, c).start(attach));
+			return changes;
 		});
 	}
 
@@ -398,129 +469,23 @@ public class PortablesEngine implements Portables {
 	}
 
 	@Override
-	public List<ChangeDTO> start(AttachRequestDTO request) {
-		return change(() -> startLocked(request));
-	}
-
-	private List<ChangeDTO> startLocked(AttachRequestDTO request) throws IOException {
-		{
-			UnitControl c = control(request.root);
-			c.require("psi start");
-			PortableHost h = host(request.root);
-			List<ChangeDTO> changes = new ArrayList<>();
-			if (h.attachedUnits(request.image).isEmpty()) {
-				changes.addAll(h.attach(request, false, PortableHost.Guard.NONE, c.refuseActive("attach")));
-				c.reload(false);
-			}
-			List<String> toStart = new ArrayList<>();
-			for (String u : UnitControl.startable(h.attachedUnits(request.image).keySet())) {
-				if (c.running(u)) {
-					changes.add(ChangeDTO.of("running", u, null));
-				} else {
-					toStart.add(u);
-				}
-			}
-			changes.addAll(c.jobs("StartUnit", toStart, true));
-			// a service that fails at once has started (its job is done) and failed a moment later
-			if (!toStart.isEmpty()) {
-				try {
-					Thread.sleep(300);
-				} catch (InterruptedException e) {
-					Thread.currentThread().interrupt();
-				}
-				for (String u : h.attachedUnits(request.image).keySet()) {
-					UnitStatusDTO st = c.status(u);
-					if ("failed".equals(st.activeState) && changes.stream().noneMatch(ch -> ch.type.equals("failed") && ch.path.equals(u))) {
-						changes.add(ChangeDTO.of("failed", u, st.result + ", status " + st.execMainStatus));
-					}
-				}
-			}
-			return changes;
-		}
-	}
-
-	@Override
 	public List<ChangeDTO> stop(String root, String image) {
-		return change(() -> {
-			UnitControl c = control(root);
-			c.require("psi stop");
-			PortableHost h = host(root);
-			var units = h.attachedUnits(image);
-			if (units.isEmpty()) {
-				throw new PsiException("No unit files associated with '" + image + "' found attached to the system. Image not attached?", 4, null);
-			}
-			List<String> running = new ArrayList<>();
-			for (String u : units.keySet()) {
-				if (c.running(u)) {
-					running.add(u);
-				}
-			}
-			return c.jobs("StopUnit", running, true);
-		});
+		UnitControl c = control(root);
+		c.require("psi stop");
+		return read(root, h -> new Lifecycle(h, c).stop(image));
 	}
 
 	@Override
 	public ImageStatusDTO status(String root, String image) {
-		return read(() -> {
-			PortableHost h = host(root);
-			ImageStatusDTO dto = new ImageStatusDTO();
-			var units = h.attachedUnits(image);
-			try (PortableHost.OpenImage img = h.open(image)) {
-				dto.path = img.path();
-				dto.type = img.tree().type();
-				dto.portable = img.fileName();
-				dto.version = ImageName.version(img.fileName());
-				dto.name = ImageName.stripSuffix(img.fileName());
-			} catch (PsiException e) {
-				if (units.isEmpty()) {
-					throw new PsiException(e.getMessage(), 4, e);
-				}
-				dto.name = image;
-				dto.portable = DropInWriter.lastComponent(image);
-			}
-			dto.state = PortableHost.stateOf(units);
-			dto.profile = h.profileOf(units);
-			String real = dto.path == null ? "" : h.layout().resolve(dto.path).path();
-			if (real.startsWith(Delivery.POOL + "/")) {
-				new Origins(h.layout()).read(DropInWriter.lastComponent(real)).ifPresent(o -> {
-					dto.origin = o.source();
-					dto.verified = o.verified();
-				});
-			}
-			dto.units = new ArrayList<>();
-			UnitControl c = control(root);
-			if (!c.present()) {
-				dto.managerProblem = c.unavailable();
-			}
-			for (String u : units.keySet()) {
-				if (c.present()) {
-					dto.units.add(c.status(u));
-					if (UnitControl.isTemplate(u)) {
-						for (String i : c.instances(u)) {
-							dto.units.add(c.status(i));
-						}
-					}
-				} else {
-					UnitStatusDTO st = new UnitStatusDTO();
-					st.name = u;
-					st.loadState = "unknown";
-					st.activeState = "unknown";
-					st.subState = "unknown";
-					dto.units.add(st);
-				}
-			}
-			if (c.present() && dto.units.stream().anyMatch(u -> List.of("active", "reloading", "activating", "deactivating").contains(u.activeState))) {
-				dto.state = dto.state.endsWith("-runtime") ? "running-runtime" : "running";
-			}
-			return dto;
-		});
+		UnitControl c = control(root);
+		return read(root, h -> new Lifecycle(h, c).status(image));
 	}
 
 	@Override
 	public List<String> logs(String root, String image, int lines) {
-		return read(() -> {
+		return read(root, h -> {
 			String portable;
-			try (PortableHost.OpenImage img = host(root).open(image)) {
+			try (ImageResolver.OpenImage img = h.images().open(image)) {
 				portable = img.fileName();
 			} catch (PsiException e) {
 				portable = DropInWriter.lastComponent(image);
@@ -531,29 +496,35 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public String state(String root, String image) {
-		return read(() -> host(root).state(image));
+		return read(root, h -> h.catalog().state(image));
 	}
 
 	@Override
 	public void markReadOnly(String root, String image, boolean readOnly) {
-		change(() -> {
-			host(root).markReadOnly(image, readOnly);
+		change(root, ProgressListener.NONE, h -> {
+			h.catalog().markReadOnly(image, readOnly);
 			return null;
 		});
 	}
 
 	@Override
-	public List<ChangeDTO> remove(String root, List<String> images) {
-		return change(() -> host(root).remove(images));
+	public List<ChangeDTO> remove(String root, List<String> images, ProgressListener listener) {
+		return change(root, listener, h -> {
+			try (Transaction tx = transaction(h)) {
+				List<ChangeDTO> changes = h.pool().remove(tx, h.images(), h.index(), images);
+				tx.commit();
+				return changes;
+			}
+		});
 	}
 
 	@Override
 	public List<String> profiles(String root) {
-		return read(() -> host(root).profiles());
+		return read(root, h -> h.profiles().names());
 	}
 
 	@Override
 	public List<String> matchPrefixes(String image, List<String> prefixes) {
-		return PortableHost.matches(image, prefixes == null ? List.of() : prefixes);
+		return ImageResolver.matches(image, prefixes == null ? List.of() : prefixes);
 	}
 }

@@ -15,21 +15,62 @@ import psi.api.dto.ChangeDTO;
 import psi.spi.format.DirectoryTree;
 
 /**
- * The changes of one attach or detach, made atomically one by one and
- * undone in reverse order if a later step fails, so that a failed operation
- * leaves the host as it was. Paths are as seen from the root.
+ * The changes of one host operation, made atomically one by one and undone
+ * in reverse order unless committed, so that a failed operation leaves the
+ * host as it was:
+ *
+ * <pre>
+ * try (Transaction tx = new Transaction(layout)) {
+ *     tx.write(...);
+ *     tx.unlink(...);
+ *     tx.commit();
+ * }
+ * </pre>
+ *
+ * Paths are as seen from the root. Each step records how to undo it before
+ * it changes anything. Not thread safe; taken under the {@link HostLock}.
  */
-final class Transaction {
+final class Transaction implements AutoCloseable {
+
+	/**
+	 * Called before every change a transaction makes; throwing fails that step.
+	 * The fault-injection tests fail each step in turn through it.
+	 */
+	@FunctionalInterface
+	interface Faults {
+		/** Injects nothing. */
+		Faults NONE = (step, path) -> {
+		};
+
+		/**
+		 * @param step {@code mkdir}, {@code write}, {@code rename}, {@code symlink}, {@code unlink}, {@code rmdir}, {@code rmtree}
+		 * @param path the path about to change
+		 */
+		void before(String step, Path path) throws IOException;
+	}
 
 	private interface Undo {
 		void run() throws IOException;
 	}
 
 	private final HostLayout layout;
+	private final Faults faults;
 	private final Deque<Undo> undo = new ArrayDeque<>();
+	private final Deque<Undo> afterCommit = new ArrayDeque<>();
+	private boolean committed;
 
 	Transaction(HostLayout layout) {
+		this(layout, Faults.NONE);
+	}
+
+	Transaction(HostLayout layout, Faults faults) {
 		this.layout = layout;
+		this.faults = faults;
+	}
+
+	/** @return the host this transaction changes */
+	HostLayout layout() {
+		return layout;
 	}
 
 	/** Creates a directory and its missing parents (0755); reports the directory itself if it was made. */
@@ -42,38 +83,39 @@ final class Transaction {
 		if (parent != null && !Files.isDirectory(parent)) {
 			mkdirs(path.substring(0, Math.max(1, path.lastIndexOf('/'))), null);
 		}
+		faults.before("mkdir", p);
+		undo.push(() -> Files.deleteIfExists(p));
 		Files.createDirectory(p, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
 		Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
-		undo.push(() -> Files.deleteIfExists(p));
-		if (changes != null) {
-			changes.add(ChangeDTO.of("mkdir", path, null));
-		}
+		report(changes, ChangeDTO.of("mkdir", path, null));
 	}
 
 	/** Writes a file (0644) atomically, reported as {@code write}. */
 	void write(String path, byte[] content, List<ChangeDTO> changes) throws IOException {
 		put(path, content);
-		changes.add(ChangeDTO.of("write", path, null));
+		report(changes, ChangeDTO.of("write", path, null));
 	}
 
 	/** Writes a copy (0644) atomically, reported as {@code copy} from {@code source}. */
 	void copy(String path, byte[] content, String source, List<ChangeDTO> changes) throws IOException {
 		put(path, content);
-		changes.add(ChangeDTO.of("copy", path, source));
+		report(changes, ChangeDTO.of("copy", path, source));
 	}
 
 	private void put(String path, byte[] content) throws IOException {
 		Path p = layout.host(path);
+		faults.before("write", p);
 		remember(p);
-		AtomicFiles.write(p, content, 0644);
+		AtomicFiles.write(p, content, 0644, faults);
 	}
 
 	/** Creates or replaces a symbolic link atomically, reported as {@code symlink}. */
 	void symlink(String path, String target, List<ChangeDTO> changes) throws IOException {
 		Path p = layout.host(path);
+		faults.before("symlink", p);
 		remember(p);
-		AtomicFiles.symlink(p, target);
-		changes.add(ChangeDTO.of("symlink", path, target));
+		AtomicFiles.symlink(p, target, faults);
+		report(changes, ChangeDTO.of("symlink", path, target));
 	}
 
 	/** Removes a file or link if present, reported as {@code unlink}. */
@@ -82,10 +124,11 @@ final class Transaction {
 		if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
 			return;
 		}
+		faults.before("unlink", p);
 		remember(p);
 		Files.delete(p);
 		AtomicFiles.syncDirectory(p.getParent());
-		changes.add(ChangeDTO.of("unlink", path, null));
+		report(changes, ChangeDTO.of("unlink", path, null));
 	}
 
 	/** Removes a directory if present and empty, reported as {@code unlink}. */
@@ -95,16 +138,26 @@ final class Transaction {
 			return;
 		}
 		int mode = DirectoryTree.mode(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
+		faults.before("rmdir", p);
 		try {
 			Files.delete(p);
 		} catch (DirectoryNotEmptyException e) {
 			return;
 		}
 		undo.push(() -> {
-			Files.createDirectory(p);
+			if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+				Files.createDirectory(p);
+			}
 			Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(AtomicFiles.perms(mode)));
 		});
-		changes.add(ChangeDTO.of("unlink", path, null));
+		report(changes, ChangeDTO.of("unlink", path, null));
+	}
+
+	/** @param changes where to report a change, or {@code null} for a change the admin is not told of */
+	private static void report(List<ChangeDTO> changes, ChangeDTO change) {
+		if (changes != null) {
+			changes.add(change);
+		}
 	}
 
 	/** Records how to restore what is at {@code p} now. */
@@ -115,7 +168,11 @@ final class Transaction {
 		} else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
 			byte[] old = Files.readAllBytes(p);
 			int mode = DirectoryTree.mode(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
-			undo.push(() -> AtomicFiles.write(p, old, mode));
+			java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS);
+			undo.push(() -> {
+				AtomicFiles.write(p, old, mode);
+				Files.setLastModifiedTime(p, mtime);
+			});
 		} else if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
 			undo.push(() -> {
 				try {
@@ -129,19 +186,74 @@ final class Transaction {
 		}
 	}
 
-	/** Keeps the changes. */
-	void commit() {
-		undo.clear();
+	/**
+	 * Moves a file, link or directory tree out of the way to a hidden name
+	 * beside it, to be deleted once the transaction commits: a removal that
+	 * can be undone until then.
+	 *
+	 * @param path what to remove, as seen from the root
+	 */
+	void removeTree(String path, List<ChangeDTO> changes) throws IOException {
+		Path p = layout.host(path);
+		if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+			return;
+		}
+		Path aside = p.resolveSibling(".#psi-removing-" + p.getFileName());
+		faults.before("rename", p);
+		if (Files.exists(aside, LinkOption.NOFOLLOW_LINKS)) {
+			AtomicFiles.deleteTree(aside);
+		}
+		Files.move(p, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+		undo.push(() -> Files.move(aside, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE));
+		AtomicFiles.syncDirectory(p.getParent());
+		afterCommit.push(() -> AtomicFiles.deleteTree(aside));
+		report(changes, ChangeDTO.of("unlink", path, null));
 	}
 
-	/** Undoes every change, newest first; failures to undo are added to the error being reported. */
-	void rollback() {
+	/**
+	 * Keeps the changes. What was moved aside is deleted now; a failure to
+	 * delete it leaves a hidden entry that no listing shows, and is not the
+	 * operation's failure.
+	 */
+	void commit() {
+		committed = true;
+		undo.clear();
+		while (!afterCommit.isEmpty()) {
+			try {
+				afterCommit.removeLast().run();
+			} catch (IOException e) {
+				// the change is made; the leftover is hidden and removed by the next removal of that name
+			}
+		}
+	}
+
+	/**
+	 * Undoes every change unless committed, newest first.
+	 *
+	 * @throws IOException naming what could not be undone, each failure suppressed in it; in a
+	 *             try-with-resources statement it is added to the operation's own failure
+	 */
+	@Override
+	public void close() throws IOException {
+		if (committed) {
+			return;
+		}
+		committed = true;
+		afterCommit.clear();
+		IOException failed = null;
 		while (!undo.isEmpty()) {
 			try {
 				undo.pop().run();
-			} catch (IOException e) {
+			} catch (IOException | RuntimeException e) {
 				// keep undoing the rest: a partial undo is better than none
+				if (failed == null) {
+					failed = new IOException("could not undo every change; the host may be half changed");
+				}
+				failed.addSuppressed(e);
 			}
+		}
+		if (failed != null) {
+			throw failed;
 		}
 	}
 }

@@ -25,16 +25,34 @@ import psi.spi.manager.ServiceManager;
  */
 final class UnitControl {
 
+	/** The active states in which a unit counts as running. */
+	static final List<String> RUNNING = List.of("active", "reloading", "activating", "deactivating");
+
 	private final ServiceManager manager;
 	private final String unavailable;
+	private final PluginCalls calls;
 
 	/**
 	 * @param manager the manager, or {@code null}
 	 * @param unavailable why there is none, one line
 	 */
 	UnitControl(ServiceManager manager, String unavailable) {
+		this(manager, unavailable, new PluginCalls(PluginCalls.Limits.DEFAULT));
+	}
+
+	/**
+	 * @param manager the manager, or {@code null}
+	 * @param unavailable why there is none, one line
+	 * @param calls the guard every call to the manager goes through
+	 */
+	UnitControl(ServiceManager manager, String unavailable, PluginCalls calls) {
 		this.manager = manager;
 		this.unavailable = unavailable;
+		this.calls = calls;
+	}
+
+	private <T> T call(String what, PluginCalls.Call<T> c) throws IOException {
+		return PluginCalls.answer(calls.call(PluginCalls.Kind.MANAGER, manager, what, c), PluginCalls.Kind.MANAGER, manager, what);
 	}
 
 	boolean present() {
@@ -54,7 +72,7 @@ final class UnitControl {
 	}
 
 	/** A guard refusing units that are active, as portabled does. */
-	PortableHost.Guard refuseActive(String verb) {
+	Attachments.Guard refuseActive(String verb) {
 		return units -> {
 			if (manager == null) {
 				return;
@@ -71,7 +89,10 @@ final class UnitControl {
 	/** Reloads unless told not to; silently nothing without a manager. */
 	void reload(boolean noReload) throws IOException {
 		if (manager != null && !noReload) {
-			manager.reload();
+			call("reloading", () -> {
+				manager.reload();
+				return Boolean.TRUE;
+			});
 		}
 	}
 
@@ -81,11 +102,13 @@ final class UnitControl {
 		for (String u : units) {
 			files.add(Path.of(attachedDir, u));
 		}
-		return changes(require("--enable").enable(files, runtime));
+		require("--enable");
+		return changes(call("enabling " + String.join(", ", units), () -> manager.enable(files, runtime)));
 	}
 
 	List<ChangeDTO> disable(Collection<String> units, boolean runtime) throws IOException {
-		return changes(require("--enable").disable(new ArrayList<>(units), runtime));
+		require("--enable");
+		return changes(call("disabling " + String.join(", ", units), () -> manager.disable(new ArrayList<>(units), runtime)));
 	}
 
 	private static List<ChangeDTO> changes(List<String> lines) {
@@ -106,11 +129,11 @@ final class UnitControl {
 		ServiceManager m = require(method.equals("StartUnit") ? "starting units (--now)" : "stopping units");
 		List<ChangeDTO> out = new ArrayList<>();
 		for (String u : units) {
-			ServiceManager.JobResult r = switch (method) {
+			ServiceManager.JobResult r = call(method + " " + u, () -> switch (method) {
 				case "StartUnit" -> m.start(u, wait);
 				case "StopUnit" -> m.stop(u, wait);
 				default -> m.restart(u, wait);
-			};
+			});
 			out.add(ChangeDTO.of("job", u, method + " " + r.job() + " " + r.result()));
 			if (!r.ok()) {
 				out.add(ChangeDTO.of("failed", u, "job " + r.result()));
@@ -149,7 +172,9 @@ final class UnitControl {
 	 */
 	List<String> instances(String template) throws IOException {
 		int at = template.indexOf("@.");
-		return require("status").listUnits(List.of(template.substring(0, at + 1) + "*" + template.substring(at + 1)));
+		require("status");
+		List<String> patterns = List.of(template.substring(0, at + 1) + "*" + template.substring(at + 1));
+		return call("listing " + patterns.get(0), () -> manager.listUnits(patterns));
 	}
 
 	UnitStatusDTO status(String unit) throws IOException {
@@ -163,7 +188,8 @@ final class UnitControl {
 			d.tasks = -1;
 			return d;
 		}
-		ServiceManager.UnitStatus s = require("status").status(unit);
+		require("status");
+		ServiceManager.UnitStatus s = status0(unit);
 		UnitStatusDTO d = new UnitStatusDTO();
 		d.name = s.name();
 		d.description = s.description();
@@ -185,13 +211,17 @@ final class UnitControl {
 		}
 		if (isTemplate(unit)) {
 			for (String i : instances(unit)) {
-				if (manager.status(i).isRunning()) {
+				if (status0(i).isRunning()) {
 					return true;
 				}
 			}
 			return false;
 		}
-		return manager.status(unit).isRunning();
+		return status0(unit).isRunning();
+	}
+
+	private ServiceManager.UnitStatus status0(String unit) throws IOException {
+		return call("asking the state of " + unit, () -> manager.status(unit));
 	}
 
 	/** The newest journal lines with {@code PORTABLE=portable}, through journalctl. */

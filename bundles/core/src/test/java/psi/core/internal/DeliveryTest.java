@@ -104,7 +104,7 @@ class DeliveryTest {
 	FakeTransport transport = new FakeTransport();
 	List<String> steps = new ArrayList<>();
 	Delivery delivery;
-	Origins origins;
+	ImagePool origins;
 	final byte[] image = "an image, for the test's purposes".getBytes(StandardCharsets.UTF_8);
 	static final String URL = "https://h.test/images/foobar_1.psi";
 
@@ -112,7 +112,7 @@ class DeliveryTest {
 	void setUp() {
 		HostLayout layout = new HostLayout(root);
 		delivery = new Delivery(layout, Map.of("https", transport), Map.of("sums", new FakeVerifier()), steps::add);
-		origins = new Origins(layout);
+		origins = new ImagePool(layout);
 		transport.files.put(URL, image);
 	}
 
@@ -129,7 +129,7 @@ class DeliveryTest {
 	}
 
 	private PullResultDTO pull(String asked) throws IOException {
-		return delivery.pull(URL, null, asked, origins, f -> false);
+		return delivery.pull(URL, null, asked, f -> false);
 	}
 
 	private List<String> poolEntries() throws IOException {
@@ -150,7 +150,7 @@ class DeliveryTest {
 		assertEquals(Verifier.SIGNATURE, r.level);
 		assertEquals(List.of("foobar_1.raw"), poolEntries(), "only the image, no staging file");
 		assertEquals(new String(image, StandardCharsets.UTF_8), Files.readString(root.resolve("var/lib/portables/foobar_1.raw")));
-		Origins.Origin o = origins.read("foobar_1.raw").orElseThrow();
+		ImagePool.Origin o = origins.origin("foobar_1.raw").orElseThrow();
 		assertEquals(URL, o.source());
 		assertEquals(hex(Delivery.sha256(image)), o.sha256());
 		assertTrue(o.verified().contains("signed by test"), o.verified());
@@ -203,7 +203,7 @@ class DeliveryTest {
 		assertNothingLeft();
 		PullResultDTO r = pull("no");
 		assertEquals("none", r.level);
-		assertEquals("not verified (--verify=no)", origins.read("foobar_1.raw").orElseThrow().verified());
+		assertEquals("not verified (--verify=no)", origins.origin("foobar_1.raw").orElseThrow().verified());
 	}
 
 	@Test
@@ -234,8 +234,8 @@ class DeliveryTest {
 		publishSums("good");
 		pull(null);
 		Files.writeString(root.resolve("var/lib/portables/foobar_1.raw"), "older content");
-		origins.delete("foobar_1.raw");
-		PsiException e = assertThrows(PsiException.class, () -> delivery.pull(URL, null, null, origins, f -> true));
+		java.nio.file.Files.delete(origins.layout().host(ImagePool.ORIGINS + "/foobar_1.raw.origin"));
+		PsiException e = assertThrows(PsiException.class, () -> delivery.pull(URL, null, null, f -> true));
 		assertTrue(e.getMessage().contains("is attached and differs"), e.getMessage());
 		assertEquals("older content", Files.readString(root.resolve("var/lib/portables/foobar_1.raw")));
 		assertEquals(List.of("foobar_1.raw"), poolEntries());
@@ -243,11 +243,11 @@ class DeliveryTest {
 
 	@Test
 	void missingImageAndUnknownScheme() {
-		PsiException e = assertThrows(PsiException.class, () -> delivery.pull("https://h.test/images/nothere_1.raw", null, "no", origins, f -> false));
+		PsiException e = assertThrows(PsiException.class, () -> delivery.pull("https://h.test/images/nothere_1.raw", null, "no", f -> false));
 		assertEquals("https://h.test/images/nothere_1.raw: no such image there", e.getMessage());
-		e = assertThrows(PsiException.class, () -> delivery.pull("gopher://h.test/x_1.raw", null, "no", origins, f -> false));
+		e = assertThrows(PsiException.class, () -> delivery.pull("gopher://h.test/x_1.raw", null, "no", f -> false));
 		assertEquals("no transport for 'gopher:' URLs is installed (installed: https)", e.getMessage());
-		e = assertThrows(PsiException.class, () -> delivery.pull("https://h.test/images/", null, "no", origins, f -> false));
+		e = assertThrows(PsiException.class, () -> delivery.pull("https://h.test/images/", null, "no", f -> false));
 		assertTrue(e.getMessage().contains("does not end in an image file name"), e.getMessage());
 		assertNothingLeft();
 	}
@@ -315,7 +315,7 @@ class DeliveryTest {
 		publishSums("good");
 		pull(null);
 		Path placed = root.resolve("var/lib/portables/foobar_1.raw");
-		Origins.Origin o = origins.read("foobar_1.raw").orElseThrow();
+		ImagePool.Origin o = origins.origin("foobar_1.raw").orElseThrow();
 		PullResultDTO r = delivery.verifyLocal("/var/lib/portables/foobar_1.raw", placed, null, o);
 		assertEquals(Verifier.SIGNATURE, r.level);
 		assertEquals("pulled", r.verdicts.get(0).verifier);
@@ -328,7 +328,7 @@ class DeliveryTest {
 	private void assertNothingLeft() {
 		try {
 			assertEquals(List.of(), poolEntries(), "nothing in the pool");
-			assertTrue(origins.read("foobar_1.raw").isEmpty(), "no origin record");
+			assertTrue(origins.origin("foobar_1.raw").isEmpty(), "no origin record");
 		} catch (IOException e) {
 			throw new AssertionError(e);
 		}

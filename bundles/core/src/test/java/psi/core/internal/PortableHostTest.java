@@ -39,7 +39,7 @@ class PortableHostTest {
 	@TempDir
 	Path root;
 
-	PortableHost host;
+	TestHost host;
 
 	@BeforeEach
 	void setUp() {
@@ -57,7 +57,7 @@ class PortableHostTest {
 				return profiles().contains(name) ? Optional.of(PROFILE) : Optional.empty();
 			}
 		};
-		host = new PortableHost(new HostLayout(root), List.of(dirs), List.of(policy), root);
+		host = new TestHost(new HostLayout(root), List.of(dirs), List.of(policy));
 	}
 
 	Path image(String name, String osRelease, String... units) throws IOException {
@@ -142,7 +142,7 @@ class PortableHostTest {
 				return Optional.empty();
 			}
 		});
-		host = new PortableHost(new HostLayout(root), List.of(raw), List.of(), root);
+		host = new TestHost(new HostLayout(root), List.of(raw), List.of());
 		AttachRequestDTO r = attach("/var/lib/portables/gpt_1.raw");
 		r.copy = "symlink";
 		r.profile = "default";

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.lang.annotation.Annotation;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -36,6 +35,8 @@ class UnitControlTest {
 		final List<String> calls = new ArrayList<>();
 		final Set<String> running = new HashSet<>();
 		final Set<String> failing = new HashSet<>();
+		/** calls that throw, by name ({@code reload}, {@code enable}) */
+		final Set<String> broken = new HashSet<>();
 
 		@Override
 		public boolean available() {
@@ -43,8 +44,11 @@ class UnitControlTest {
 		}
 
 		@Override
-		public void reload() {
+		public void reload() throws java.io.IOException {
 			calls.add("reload");
+			if (broken.contains("reload")) {
+				throw new java.io.IOException("fake manager: reload failed");
+			}
 		}
 
 		@Override
@@ -79,8 +83,11 @@ class UnitControlTest {
 		}
 
 		@Override
-		public List<String> enable(List<Path> unitFiles, boolean runtime) {
+		public List<String> enable(List<Path> unitFiles, boolean runtime) throws java.io.IOException {
 			calls.add("enable " + unitFiles + (runtime ? " runtime" : ""));
+			if (broken.contains("enable")) {
+				throw new java.io.IOException("fake manager: enable failed");
+			}
 			return List.of("symlink /etc/systemd/system.attached/multi-user.target.wants/x.service /etc/systemd/system.attached/x.service");
 		}
 
@@ -109,17 +116,7 @@ class UnitControlTest {
 
 	@BeforeEach
 	void setUp() throws IOException {
-		PortablesEngine.Config config = new PortablesEngine.Config() {
-			@Override
-			public Class<? extends Annotation> annotationType() {
-				return PortablesEngine.Config.class;
-			}
-
-			@Override
-			public String root() {
-				return root.toString();
-			}
-		};
+		PortablesEngine.Config config = HostLockWorker.config(root);
 		engine = new PortablesEngine(config) {
 			@Override
 			UnitControl control(String rootArg) {

@@ -32,7 +32,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
-import psi.api.CommandOutput;
+import psi.shell.command.CommandOutput;
 import psi.api.PsiException;
 
 /**
@@ -223,6 +223,12 @@ public class Launcher {
 		} catch (PsiException e) {
 			if (e.getMessage() != null) {
 				err.println(e.getMessage());
+			}
+			for (Throwable s : e.getSuppressed()) {
+				err.println("psi: also: " + s.getMessage());
+				for (Throwable t : s.getSuppressed()) {
+					err.println("psi:   " + t);
+				}
 			}
 			return e.exitStatus();
 		} catch (IllegalArgumentException e) {

@@ -1,6 +1,6 @@
 package psi.shell.internal;
 
-import psi.api.CommandOutput;
+import psi.shell.command.CommandOutput;
 
 /**
  * A command's rendered output.

@@ -3,13 +3,13 @@ package psi.shell.internal;
 import org.apache.felix.service.command.Converter;
 import org.osgi.service.component.annotations.Component;
 
-import psi.api.CommandOutput;
+import psi.shell.command.CommandOutput;
 
 /**
  * Renders {@link CommandOutput} in the interactive Gogo shell as the text the
  * {@code psi} launcher prints, instead of Gogo's property dump.
  */
-@Component(property = "osgi.converter.classes=psi.api.CommandOutput")
+@Component(property = "osgi.converter.classes=psi.shell.command.CommandOutput")
 public class OutputConverter implements Converter {
 
 	@Override

@@ -9,7 +9,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
-import psi.api.CommandOutput;
+import psi.shell.command.CommandOutput;
 import psi.api.Portables;
 import psi.api.PsiException;
 import psi.api.dto.AttachRequestDTO;
@@ -50,6 +50,15 @@ public class PortableCommands {
 	}
 
 	/**
+	 * The engine has no working directory: a relative image path is resolved
+	 * here, against the shell's, and with {@code --root DIR} given as the
+	 * path seen from DIR. Names, absolute paths and URLs pass as they are.
+	 */
+	static String image(String root, String arg) {
+		return ImageArguments.resolve(root(root), java.nio.file.Path.of("").toAbsolutePath(), arg);
+	}
+
+	/**
 	 * Says on standard error, before the work starts, what portablectl says
 	 * before it calls portabled (which prefixes are matched), so that it shows
 	 * when the work then fails too.
@@ -81,7 +90,7 @@ public class PortableCommands {
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		List<String> p = Arrays.asList(prefixes);
 		notice(Render.matching(p, portables.matchPrefixes(image, p).get(0)));
-		ImageMetadataDTO m = portables.inspect(root(root), image, p, verify);
+		ImageMetadataDTO m = portables.inspect(root(root), image(root, image), p, verify);
 		return new Output(Render.inspect(m, cat), "", 0);
 	}
 
@@ -102,7 +111,7 @@ public class PortableCommands {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
 		flags(req, now, enable, noBlock, noReload);
 		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
-		List<ChangeDTO> changes = portables.attach(req);
+		List<ChangeDTO> changes = portables.attach(req, TerminalProgress.onStderr());
 		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 
@@ -123,7 +132,7 @@ public class PortableCommands {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
 		flags(req, now, enable, noBlock, noReload);
 		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
-		List<ChangeDTO> changes = portables.reattach(req);
+		List<ChangeDTO> changes = portables.reattach(req, TerminalProgress.onStderr());
 		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 
@@ -142,7 +151,7 @@ public class PortableCommands {
 		req.runtime = runtime;
 		req.copy = copy;
 		req.force = force;
-		req.image = image;
+		req.image = image(root, image);
 		req.prefixes = Arrays.asList(prefixes);
 		return req;
 	}
@@ -162,8 +171,8 @@ public class PortableCommands {
 		req.noReload = noReload;
 		req.root = root(root);
 		req.runtime = runtime;
-		req.image = image;
-		List<ChangeDTO> changes = portables.detach(req);
+		req.image = image(root, image);
+		List<ChangeDTO> changes = portables.detach(req, TerminalProgress.onStderr());
 		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 
@@ -173,7 +182,7 @@ public class PortableCommands {
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Print nothing, only set the exit status") @Parameter(names = { "-q", "--quiet" }, presentValue = "true", absentValue = "false") boolean quiet,
 		@Descriptor("Image name or path") String image) {
-		String state = portables.state(root(root), image);
+		String state = portables.state(root(root), image(root, image));
 		return new Output(quiet ? "" : state + "\n", "", state.equals("detached") ? 1 : 0);
 	}
 
@@ -187,7 +196,7 @@ public class PortableCommands {
 			throw new PsiException("read-only takes one image and at most one boolean, got " + (1 + value.length) + " arguments");
 		}
 		boolean ro = value.length == 0 || bool(value[0]);
-		portables.markReadOnly(root(root), image, ro);
+		portables.markReadOnly(root(root), image(root, image), ro);
 		return Output.of("");
 	}
 
@@ -207,7 +216,7 @@ public class PortableCommands {
 		if (images.length == 0) {
 			throw new PsiException("remove needs at least one image");
 		}
-		portables.remove(root(root), Arrays.asList(images));
+		portables.remove(root(root), Arrays.stream(images).map(i -> image(root, i)).toList(), TerminalProgress.onStderr());
 		return Output.of("");
 	}
 
@@ -254,7 +263,7 @@ public class PortableCommands {
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor(VERIFY) @Parameter(names = "--verify", absentValue = "") String verify,
 		@Descriptor("An image URL, path or name") String image) {
-		PullResultDTO r = portables.verify(pullRequest(root, verify, image), TerminalProgress.onStderr());
+		PullResultDTO r = portables.verify(pullRequest(root, verify, image(root, image)), TerminalProgress.onStderr());
 		return Output.of(Render.verified(r));
 	}
 
@@ -276,7 +285,7 @@ public class PortableCommands {
 		if (status != 0) {
 			// a unit failed: its last words, as systemctl's hint would send the admin to them
 			try {
-				List<String> lines = portables.logs(root(root), image, 10);
+				List<String> lines = portables.logs(root(root), req.image, 10);
 				log = lines.isEmpty() ? "" : String.join("\n", lines) + "\n";
 			} catch (PsiException e) {
 				log = "(no log lines: " + e.getMessage() + ")\n";
@@ -290,7 +299,7 @@ public class PortableCommands {
 	public CommandOutput stop(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Image name or path") String image) {
-		List<ChangeDTO> changes = portables.stop(root(root), image);
+		List<ChangeDTO> changes = portables.stop(root(root), image(root, image));
 		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 
@@ -300,11 +309,11 @@ public class PortableCommands {
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("How many log lines to show") @Parameter(names = { "-n", "--lines" }, absentValue = "10") int lines,
 		@Descriptor("Image name or path") String image) {
-		ImageStatusDTO s = portables.status(root(root), image);
+		ImageStatusDTO s = portables.status(root(root), image(root, image));
 		List<String> log = List.of();
 		if (s.managerProblem == null && !s.units.isEmpty()) {
 			try {
-				log = portables.logs(root(root), image, lines);
+				log = portables.logs(root(root), image(root, image), lines);
 			} catch (PsiException e) {
 				log = List.of("(no log lines: " + e.getMessage() + ")");
 			}
@@ -320,10 +329,10 @@ public class PortableCommands {
 		@Descriptor("How many of the newest lines") @Parameter(names = { "-n", "--lines" }, absentValue = "50") int lines,
 		@Descriptor("Image name or path") String image) {
 		if (!follow) {
-			List<String> l = portables.logs(root(root), image, lines);
+			List<String> l = portables.logs(root(root), image(root, image), lines);
 			return Output.of(l.isEmpty() ? "" : String.join("\n", l) + "\n");
 		}
-		String portable = portables.status(root(root), image).portable;
+		String portable = portables.status(root(root), image(root, image)).portable;
 		try {
 			Process p = new ProcessBuilder("journalctl", "--no-pager", "-q", "-f", "-n", Integer.toString(lines), "PORTABLE=" + portable)
 				.inheritIO().start();

@@ -41,6 +41,14 @@ final class TerminalProgress implements ProgressListener {
 		err.flush();
 	}
 
+	/** Waiting for another psi is said on a terminal only: scripts just wait. */
+	@Override
+	public synchronized void waiting(String line) {
+		if (terminal) {
+			step(line);
+		}
+	}
+
 	@Override
 	public synchronized void transfer(String what, long bytes, long total) {
 		if (!terminal) {

@@ -1,4 +1,4 @@
-package psi.api;
+package psi.shell.command;
 
 import org.osgi.annotation.versioning.ProviderType;
 

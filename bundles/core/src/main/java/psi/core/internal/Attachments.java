@@ -1,0 +1,163 @@
+package psi.core.internal;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+import psi.api.PsiException;
+import psi.api.dto.AttachRequestDTO;
+import psi.api.dto.ChangeDTO;
+import psi.api.dto.DetachRequestDTO;
+
+/**
+ * Attach, detach and reattach as portabled 252 does them: the checks
+ * (prefixes, os-release, {@code PORTABLE_PREFIXES}, units already on the
+ * host), then the {@link UnitInstaller}'s changes inside the caller's
+ * {@link Transaction}, which the caller commits once the service manager
+ * took them. Made per operation; not thread safe.
+ */
+final class Attachments {
+
+	/**
+	 * Told which units an attach or detach is about to write or remove, before
+	 * anything changes: the service manager's checks (an active unit) and
+	 * steps (stop before detach) hook in here. Throwing refuses the operation.
+	 */
+	@FunctionalInterface
+	interface Guard {
+		/** A guard that lets everything through. */
+		Guard NONE = units -> {
+		};
+
+		/** @param units the unit names, sorted */
+		void check(List<String> units) throws IOException;
+	}
+
+	private final HostLayout layout;
+	private final ImageResolver images;
+	private final AttachmentIndex index;
+	private final Profiles profiles;
+	private final UnitInstaller installer;
+
+	Attachments(HostLayout layout, ImageResolver images, AttachmentIndex index, Profiles profiles, UnitInstaller installer) {
+		this.layout = layout;
+		this.images = images;
+		this.index = index;
+		this.profiles = profiles;
+		this.installer = installer;
+	}
+
+	/**
+	 * Attaches an image, or with {@code reattach} first detaches any version of it.
+	 *
+	 * @param detaching checks the units a reattach removes first
+	 * @param attaching checks the units about to be attached
+	 * @return the changes made in {@code tx}, as portabled reports them
+	 */
+	List<ChangeDTO> attach(Transaction tx, AttachRequestDTO req, boolean reattach, Guard detaching, Guard attaching) throws IOException {
+		String copy = req.copy == null ? "auto" : req.copy;
+		if (!List.of("auto", "copy", "symlink", "mixed").contains(copy)) {
+			throw new PsiException("Failed to parse --copy= argument: " + copy + " (one of auto, copy, symlink, mixed)");
+		}
+		for (String p : req.prefixes) {
+			if (!UnitNames.isValidPrefix(p)) {
+				throw new PsiException("Unit name prefix not valid: " + p);
+			}
+		}
+		String profileName = req.profile == null || req.profile.isEmpty() ? "default" : req.profile;
+		if (profileName.contains("/") || profileName.startsWith(".")) {
+			throw new PsiException("Unit profile name not valid: " + profileName);
+		}
+		List<String> matches = ImageResolver.matches(req.image, req.prefixes);
+		try (ImageResolver.OpenImage img = images.open(req.image)) {
+			ImageReader reader = new ImageReader(img.tree(), img.path());
+			OsRelease release = reader.osRelease().release();
+			if (release.get("ID") == null) {
+				throw new PsiException("Image " + img.path() + " os-release metadata lacks the ID field");
+			}
+			String portablePrefixes = release.get("PORTABLE_PREFIXES");
+			if (portablePrefixes != null) {
+				List<String> valid = List.of(portablePrefixes.trim().split("\\s+"));
+				if (!valid.containsAll(matches)) {
+					throw new PsiException("Selected matches '" + String.join("', '", matches)
+						+ "' are not compatible with portable service image '" + img.path()
+						+ "', refusing. (Acceptable prefix matches are: " + String.join(", ", valid) + ")");
+				}
+			}
+			TreeMap<String, ImageReader.UnitFile> units = reader.units(matches);
+			if (units.isEmpty()) {
+				throw new PsiException("Couldn't find any matching unit files in image '" + img.path() + "', refusing.");
+			}
+			Profiles.Profile profile = profiles.profile(profileName);
+			List<ChangeDTO> detached = List.of();
+			if (reattach) {
+				// an image found through its own link in /etc/portables: the detach removes that link, the attach needs it
+				String linkTarget = linkTarget(img.path(), req.runtime);
+				DetachRequestDTO d = new DetachRequestDTO();
+				d.image = img.path();
+				d.runtime = req.runtime;
+				detached = detach(tx, d, detaching);
+				if (linkTarget != null && layout.lstat(img.path()).isEmpty()) {
+					tx.symlink(img.path(), linkTarget, null);
+					detached = detached.stream().filter(c -> !c.path.equals(img.path())).toList();
+				}
+			}
+			attaching.check(new ArrayList<>(units.keySet()));
+			if (!req.force) {
+				for (String name : units.keySet()) {
+					Optional<String> where = installer.existing(name);
+					if (where.isPresent()) {
+						throw new PsiException("Unit file '" + name + "' exists on the host already, refusing. (" + where.get()
+							+ "; --force attaches anyway)");
+					}
+				}
+			}
+			List<ChangeDTO> changes = installer.install(tx,
+				new UnitInstaller.Plan(img, units.values(), profile, req.runtime, copy));
+			index.invalidate();
+			if (!reattach) {
+				return changes;
+			}
+			// as portabled: the removals the attach did not redo (by file name), then the attach's changes
+			Set<String> redone = new HashSet<>();
+			changes.forEach(c -> redone.add(DropInWriter.lastComponent(c.path)));
+			List<ChangeDTO> all = new ArrayList<>();
+			detached.stream().filter(c -> !redone.contains(DropInWriter.lastComponent(c.path))).forEach(all::add);
+			all.addAll(changes);
+			return all;
+		}
+	}
+
+	/** @return where the link {@code path} in the image link directory points, or {@code null} when it is no such link */
+	private String linkTarget(String path, boolean runtime) throws IOException {
+		if (!path.startsWith(HostLayout.linkDir(runtime) + "/")) {
+			return null;
+		}
+		return layout.lstat(path).filter(e -> e.kind() == psi.spi.format.Entry.Kind.SYMLINK).map(psi.spi.format.Entry::linkTarget)
+			.orElse(null);
+	}
+
+	/**
+	 * Detaches an image's units found by their drop-in marker.
+	 *
+	 * @param guard told the units first; the manager's steps (stop, disable) and checks
+	 * @return the changes made in {@code tx}
+	 */
+	List<ChangeDTO> detach(Transaction tx, DetachRequestDTO req, Guard guard) throws IOException {
+		String key = images.key(req.image);
+		Map<String, String> units = index.units(HostLayout.attachedDir(req.runtime), key);
+		if (units.isEmpty()) {
+			throw new PsiException("No unit files associated with '" + req.image + "' found attached to the system. Image not attached?"
+				+ (req.runtime ? "" : " (To detach from " + HostLayout.attachedDir(true) + ", use --runtime.)"), 1, null);
+		}
+		guard.check(new ArrayList<>(units.keySet()));
+		List<ChangeDTO> changes = installer.uninstall(tx, req.runtime, units);
+		index.invalidate();
+		return changes;
+	}
+}

@@ -1,0 +1,34 @@
+package psi.core.internal;
+
+import java.util.List;
+
+import psi.spi.format.ImageFormat;
+import psi.spi.sandbox.SandboxPolicy;
+
+/**
+ * The parts of the engine for one host root and one operation, over one
+ * snapshot of the plugins.
+ *
+ * @param layout where things are on the host
+ * @param index what is attached
+ * @param images finding and opening images
+ * @param profiles the sandbox profiles
+ * @param attachments attach, detach, reattach
+ * @param catalog list, inspect, state
+ * @param pool the pool and its origin records
+ */
+record Host(HostLayout layout, AttachmentIndex index, ImageResolver images, Profiles profiles, Attachments attachments,
+	ImageCatalog catalog, ImagePool pool) {
+
+	/**
+	 * @param formats the image formats, highest ranking first
+	 * @param policies the sandbox policies, highest ranking first
+	 */
+	static Host of(HostLayout layout, List<ImageFormat> formats, List<SandboxPolicy> policies, PluginCalls calls) {
+		AttachmentIndex index = new AttachmentIndex(layout);
+		ImageResolver images = new ImageResolver(layout, formats, calls, index);
+		Profiles profiles = new Profiles(layout, policies, calls);
+		return new Host(layout, index, images, profiles, new Attachments(layout, images, index, profiles, new PortabledUnitFiles(layout)),
+			new ImageCatalog(layout, images, index), new ImagePool(layout));
+	}
+}

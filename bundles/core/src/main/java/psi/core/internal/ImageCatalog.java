@@ -1,0 +1,128 @@
+package psi.core.internal;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import psi.api.PsiException;
+import psi.api.dto.ImageDTO;
+import psi.api.dto.ImageMetadataDTO;
+import psi.api.dto.UnitFileDTO;
+import psi.spi.format.Entry;
+
+/**
+ * What the admin reads about images without changing anything: the list of
+ * the search path, an image's metadata and units ({@code inspect}), its
+ * attach state. Made per operation; not thread safe.
+ */
+final class ImageCatalog {
+
+	private final HostLayout layout;
+	private final ImageResolver images;
+	private final AttachmentIndex index;
+
+	ImageCatalog(HostLayout layout, ImageResolver images, AttachmentIndex index) {
+		this.layout = layout;
+		this.images = images;
+		this.index = index;
+	}
+
+	ImageMetadataDTO inspect(String nameOrPath, List<String> prefixes, boolean verify) throws IOException {
+		List<String> matches = ImageResolver.matches(nameOrPath, prefixes);
+		try (ImageResolver.OpenImage img = images.open(nameOrPath)) {
+			// check first: nothing is read from an image that fails its check
+			Map<String, String> checked = verify ? img.tree().verifyIntegrity() : Map.of();
+			ImageReader reader = new ImageReader(img.tree(), img.path());
+			ImageReader.Release release = reader.osRelease();
+			TreeMap<String, ImageReader.UnitFile> units = reader.units(matches);
+			ImageMetadataDTO dto = new ImageMetadataDTO();
+			dto.name = ImageName.stripSuffix(img.fileName());
+			dto.path = img.path();
+			dto.type = img.tree().type();
+			dto.version = ImageName.version(img.fileName());
+			dto.details = new LinkedHashMap<>(img.tree().describe());
+			dto.details.putAll(checked);
+			dto.osReleaseText = release.text();
+			dto.osRelease = new LinkedHashMap<>(release.release().fields());
+			dto.units = new ArrayList<>();
+			for (ImageReader.UnitFile u : units.values()) {
+				UnitFileDTO f = new UnitFileDTO();
+				f.name = u.name();
+				f.path = u.path();
+				f.content = new String(u.content(), StandardCharsets.UTF_8);
+				dto.units.add(f);
+			}
+			return dto;
+		}
+	}
+
+	/** The attach state, without a service manager: {@code attached}, {@code attached-runtime} or {@code detached}. */
+	String state(String image) throws IOException {
+		return AttachmentIndex.stateOf(index.units(images.key(image)));
+	}
+
+	List<ImageDTO> list() throws IOException {
+		Map<String, ImageDTO> byName = new TreeMap<>();
+		for (String dir : HostLayout.IMAGE_DIRS) {
+			for (String entry : layout.list(dir).stream().sorted().toList()) {
+				if (!ImageName.isValidName(entry) || entry.startsWith(".")) {
+					continue;
+				}
+				String name = ImageName.stripSuffix(entry);
+				if (byName.containsKey(name)) {
+					continue;
+				}
+				String path = dir + "/" + entry;
+				TreeResolver.Resolved r;
+				try {
+					r = layout.resolve(path);
+				} catch (IOException e) {
+					continue;
+				}
+				if (r.entry().isEmpty()) {
+					continue;
+				}
+				boolean isDir = r.entry().get().kind() == Entry.Kind.DIRECTORY;
+				if (!isDir && (r.entry().get().kind() != Entry.Kind.FILE || name.equals(entry))) {
+					continue;
+				}
+				ImageDTO dto = new ImageDTO();
+				dto.name = name;
+				dto.path = path;
+				try (ImageResolver.OpenImage img = images.openAt(path)) {
+					dto.type = img.tree().type();
+					dto.readOnly = img.tree().isReadOnly();
+					Path real = layout.host(r.path());
+					BasicFileAttributes a = Files.readAttributes(real, BasicFileAttributes.class);
+					dto.crtime = a.creationTime().toMillis() * 1000;
+					// as portabled: directories have no meaningful mtime (their contents change, not the image)
+					dto.mtime = isDir ? 0 : a.lastModifiedTime().toMillis() * 1000;
+					dto.usage = img.tree().usage();
+				} catch (PsiException | IOException e) {
+					// one unreadable image does not hide the others: listed, with what is wrong
+					dto = new ImageDTO();
+					dto.name = name;
+					dto.path = path;
+					dto.type = "unreadable (" + e.getMessage() + ")";
+					dto.usage = -1;
+				}
+				dto.state = state(name);
+				byName.put(name, dto);
+			}
+		}
+		return new ArrayList<>(byName.values());
+	}
+
+	void markReadOnly(String image, boolean readOnly) throws IOException {
+		try (ImageResolver.OpenImage img = images.openAt(images.locate(image, false))) {
+			img.tree().setReadOnly(readOnly);
+		}
+	}
+}

@@ -1,0 +1,218 @@
+package psi.core.internal;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeMap;
+
+import psi.api.PsiException;
+import psi.spi.format.Entry;
+import psi.spi.format.ImageFormat;
+import psi.spi.format.ImageTree;
+
+/**
+ * Finds images: a name in the image search path ({@code NAME/},
+ * {@code NAME.raw}, {@code NAME.psi}, or the one version {@code NAME_V} of a
+ * name without version), or an absolute path seen from the root; and opens
+ * them with the first format plugin that claims them. Relative paths are the
+ * front end's to resolve: the engine has no working directory. Made per
+ * operation; not thread safe.
+ */
+final class ImageResolver {
+
+	/** An image found and opened; its tree's calls are guarded. */
+	record OpenImage(String path, String fileName, ImageTree tree) implements AutoCloseable {
+		@Override
+		public void close() throws IOException {
+			tree.close();
+		}
+	}
+
+	private final HostLayout layout;
+	private final List<ImageFormat> formats;
+	private final PluginCalls calls;
+	private final AttachmentIndex index;
+
+	/**
+	 * @param formats the image formats, highest ranking first
+	 */
+	ImageResolver(HostLayout layout, List<ImageFormat> formats, PluginCalls calls, AttachmentIndex index) {
+		this.layout = layout;
+		this.formats = formats;
+		this.calls = calls;
+		this.index = index;
+	}
+
+	/**
+	 * @return what attached units' markers are matched against: a name (a
+	 *         name without version meaning its one version when it names
+	 *         nothing else), or the path as given
+	 */
+	String key(String image) throws IOException {
+		return ImageName.isValidName(image) ? canonical(image) : viewPath(image);
+	}
+
+	/**
+	 * Finds an image by name in the search path, or by path under the root.
+	 *
+	 * @return the path as the host sees it (a name: as found; a path: with links resolved)
+	 */
+	String locate(String nameOrPath) throws IOException {
+		return locate(nameOrPath, true);
+	}
+
+	/**
+	 * @param versioned whether a name without version may mean its one
+	 *            version; not for the verbs that destroy or change an image
+	 *            ({@code remove}, {@code read-only}), which take exact names as portablectl
+	 */
+	String locate(String nameOrPath, boolean versioned) throws IOException {
+		if (ImageName.isValidName(nameOrPath)) {
+			Optional<String> found = exact(nameOrPath);
+			if (found.isEmpty() && versioned) {
+				found = versioned(nameOrPath);
+			}
+			if (found.isPresent()) {
+				return found.get();
+			}
+			throw new PsiException("No image '" + nameOrPath + "' found. (Searched " + String.join(", ", HostLayout.IMAGE_DIRS)
+				+ " for " + nameOrPath + " and " + nameOrPath + ".raw.)");
+		}
+		String view = viewPath(nameOrPath);
+		TreeResolver.Resolved r = layout.resolve(view);
+		if (r.entry().isEmpty()) {
+			throw new PsiException("Cannot normalize specified image path '" + nameOrPath + "': No such file or directory"
+				+ (layout.root().toString().equals("/") ? "" : " (under " + layout.root() + ")"));
+		}
+		return r.path();
+	}
+
+	/** @return the image of exactly this name in the search path: {@code NAME/}, {@code NAME.raw} or {@code NAME.psi} */
+	Optional<String> exact(String name) throws IOException {
+		for (String dir : HostLayout.IMAGE_DIRS) {
+			String p = dir + "/" + name;
+			if (layout.exists(p, Entry.Kind.DIRECTORY)) {
+				return Optional.of(p);
+			}
+			for (String suffix : ImageName.RAW_SUFFIXES) {
+				if (layout.exists(p + suffix, Entry.Kind.FILE)) {
+					return Optional.of(p + suffix);
+				}
+			}
+		}
+		return Optional.empty();
+	}
+
+	/**
+	 * A name without a version ({@code foobar}) names the one version of it
+	 * in the search path ({@code foobar_1.raw}), or the attached one of
+	 * several, so that {@code psi status foobar} finds what
+	 * {@code psi start https://…/foobar_1.psi} pulled.
+	 */
+	private Optional<String> versioned(String name) throws IOException {
+		if (name.indexOf('_') >= 0) {
+			return Optional.empty();
+		}
+		TreeMap<String, String> found = new TreeMap<>();
+		for (String dir : HostLayout.IMAGE_DIRS) {
+			for (String entry : layout.list(dir)) {
+				String n = ImageName.stripSuffix(entry);
+				if (!entry.startsWith(".") && n.startsWith(name + "_") && ImageName.isValidName(entry) && !found.containsKey(n)
+					&& (n.equals(entry) ? layout.exists(dir + "/" + entry, Entry.Kind.DIRECTORY) : layout.exists(dir + "/" + entry, Entry.Kind.FILE))) {
+					found.put(n, dir + "/" + entry);
+				}
+			}
+		}
+		if (found.size() == 1) {
+			return Optional.of(found.firstEntry().getValue());
+		}
+		List<String> attached = new ArrayList<>();
+		for (String n : found.keySet()) {
+			if (!index.units(n).isEmpty()) {
+				attached.add(n);
+			}
+		}
+		if (attached.size() == 1) {
+			return Optional.of(found.get(attached.get(0)));
+		}
+		if (found.size() > 1) {
+			throw new PsiException("'" + name + "' names several versions: " + String.join(", ", found.keySet()) + "; name one of them");
+		}
+		return Optional.empty();
+	}
+
+	/**
+	 * @return the image name an argument means: a name without a version
+	 *         that names no image and nothing attached means its one version
+	 *         ({@code foobar} → {@code foobar_1}); anything else as given
+	 */
+	String canonical(String arg) throws IOException {
+		if (!ImageName.isValidName(arg) || arg.indexOf('_') >= 0 || exact(arg).isPresent()) {
+			return arg;
+		}
+		for (boolean runtime : new boolean[] { false, true }) {
+			if (!index.units(HostLayout.attachedDir(runtime), arg).isEmpty()) {
+				return arg;
+			}
+		}
+		try {
+			return versioned(arg).map(p -> ImageName.stripSuffix(DropInWriter.lastComponent(p))).orElse(arg);
+		} catch (PsiException severalVersions) {
+			return arg;
+		}
+	}
+
+	/** @return the argument, an absolute path seen from the root, normalized */
+	static String viewPath(String path) {
+		if (!path.startsWith("/")) {
+			throw new PsiException("image path '" + path + "' is relative; give it as an absolute path as seen from the root");
+		}
+		return Path.of(path).normalize().toString();
+	}
+
+	/**
+	 * Opens an image with the first format that claims it.
+	 *
+	 * @return the open image; the caller closes it
+	 */
+	OpenImage open(String nameOrPath) throws IOException {
+		return openAt(locate(nameOrPath));
+	}
+
+	/** @param path the image's path as the host sees it */
+	OpenImage openAt(String path) throws IOException {
+		Path real = layout.host(layout.resolve(path).path());
+		String label = "image '" + path + "'";
+		for (ImageFormat f : formats) {
+			Optional<ImageTree> t = PluginCalls.answer(calls.call(PluginCalls.Kind.FORMAT, f, "opening " + path, () -> f.open(real)),
+				PluginCalls.Kind.FORMAT, f, "opening " + path);
+			if (t.isPresent()) {
+				return new OpenImage(path, DropInWriter.lastComponent(path), new GuardedTree(t.get(), calls, label));
+			}
+		}
+		throw new PsiException("Image '" + path + "' is of no type psi knows, refusing. (Image formats installed: " + formatNames() + ")");
+	}
+
+	private String formatNames() {
+		List<String> names = new ArrayList<>();
+		for (ImageFormat f : formats) {
+			names.add(f.getClass().getSimpleName());
+		}
+		return names.isEmpty() ? "none installed" : String.join(", ", names);
+	}
+
+	/** As portablectl: the prefix comes from the argument as given, before the image is looked up. */
+	static List<String> matches(String image, List<String> prefixes) {
+		if (!prefixes.isEmpty()) {
+			return prefixes;
+		}
+		try {
+			return List.of(ImageName.defaultPrefix(DropInWriter.lastComponent(image)));
+		} catch (IllegalArgumentException e) {
+			throw new PsiException("Failed to extract prefix of image name '" + image + "': Invalid argument ("
+				+ e.getMessage() + ")");
+		}
+	}
+}

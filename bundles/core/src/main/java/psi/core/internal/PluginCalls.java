@@ -1,0 +1,183 @@
+package psi.core.internal;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.osgi.framework.Bundle;
+import org.osgi.framework.FrameworkUtil;
+
+import psi.api.PsiException;
+
+/**
+ * The one place the engine calls plugins through. Each call runs on a
+ * worker thread with a time limit for its kind, so that a plugin that throws
+ * an unchecked exception, returns nothing where it must answer, or hangs
+ * fails that one operation with a line naming the plugin and its bundle;
+ * the engine goes on. A plugin's {@link IOException} is its answer (a bad
+ * image, a refused signature) and passes through unchanged.
+ * <p>
+ * Thread safe. A hung call's thread is interrupted and left behind: Java
+ * cannot stop it, and it holds nothing of the engine's.
+ */
+final class PluginCalls {
+
+	/** What kind of plugin is called, with the limit it gets. */
+	enum Kind {
+		/** image formats and the trees they open */
+		FORMAT("image format", "formatTimeout"),
+		/** sandbox policies */
+		POLICY("sandbox policy", "policyTimeout"),
+		/** verifiers, and checking an image's integrity block by block */
+		VERIFIER("verifier", "verifierTimeout"),
+		/** transports; the limit is for a transfer that makes no progress */
+		TRANSPORT("transport", "transportTimeout"),
+		/** service managers */
+		MANAGER("service manager", "managerTimeout");
+
+		final String noun;
+		final String property;
+
+		Kind(String noun, String property) {
+			this.noun = noun;
+			this.property = property;
+		}
+	}
+
+	/** A plugin call. */
+	@FunctionalInterface
+	interface Call<T> {
+		T run() throws IOException;
+	}
+
+	/** The limits, in seconds, by kind. */
+	record Limits(long format, long policy, long verifier, long transport, long manager) {
+		/** The defaults: generous for work that reads whole images, short for what answers from memory. */
+		static final Limits DEFAULT = new Limits(120, 30, 3600, 300, 300);
+
+		long of(Kind k) {
+			return switch (k) {
+				case FORMAT -> format;
+				case POLICY -> policy;
+				case VERIFIER -> verifier;
+				case TRANSPORT -> transport;
+				case MANAGER -> manager;
+			};
+		}
+	}
+
+	private static final ExecutorService WORKERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
+		new SynchronousQueue<>(), r -> {
+			Thread t = new Thread(r, "psi-plugin-call");
+			t.setDaemon(true);
+			return t;
+		});
+
+	private volatile Limits limits;
+
+	PluginCalls(Limits limits) {
+		this.limits = limits;
+	}
+
+	void limits(Limits l) {
+		this.limits = l;
+	}
+
+	Limits limits() {
+		return limits;
+	}
+
+	/**
+	 * Calls a plugin.
+	 *
+	 * @param kind what kind of plugin
+	 * @param plugin the plugin object (named in messages)
+	 * @param what what it is asked, for messages: {@code "opening /var/lib/portables/foo"}
+	 * @param call the call
+	 * @return what it returned
+	 * @throws IOException what the plugin threw as its answer
+	 * @throws PsiException when it failed otherwise or did not answer in time
+	 */
+	<T> T call(Kind kind, Object plugin, String what, Call<T> call) throws IOException {
+		return call(kind, plugin, what, call, null);
+	}
+
+	/**
+	 * As {@link #call(Kind, Object, String, Call)}, the limit counted from the
+	 * last time the call reported progress in {@code progress} (nanoTime).
+	 */
+	<T> T call(Kind kind, Object plugin, String what, Call<T> call, AtomicLong progress) throws IOException {
+		long limitNanos = TimeUnit.SECONDS.toNanos(Math.max(1, limits.of(kind)));
+		Future<T> f;
+		try {
+			f = WORKERS.submit(call::run);
+		} catch (java.util.concurrent.RejectedExecutionException e) {
+			throw new PsiException("cannot call " + name(kind, plugin) + ": " + e.getMessage(), e);
+		}
+		long start = System.nanoTime();
+		try {
+			while (true) {
+				long from = progress == null ? start : Math.max(start, progress.get());
+				long left = from + limitNanos - System.nanoTime();
+				try {
+					return f.get(Math.max(1, left), TimeUnit.NANOSECONDS);
+				} catch (TimeoutException e) {
+					if (progress != null && progress.get() > from) {
+						continue;
+					}
+					f.cancel(true);
+					throw new PsiException(name(kind, plugin) + " did not answer in " + limits.of(kind) + " s while " + what
+						+ "; gave up on it (limit: " + kind.property + " of " + PortablesEngine.PID + ")");
+				}
+			}
+		} catch (InterruptedException e) {
+			f.cancel(true);
+			Thread.currentThread().interrupt();
+			throw new InterruptedIOException("interrupted while " + what);
+		} catch (ExecutionException e) {
+			Throwable c = e.getCause();
+			if (c instanceof PsiException p) {
+				throw p;
+			}
+			if (c instanceof IOException io) {
+				throw io;
+			}
+			if (c instanceof VirtualMachineError v) {
+				throw v;
+			}
+			throw new PsiException(name(kind, plugin) + " failed while " + what + ": " + c, c);
+		}
+	}
+
+	/**
+	 * @return the plugin's answer
+	 * @throws PsiException when it is {@code null}
+	 */
+	static <T> T answer(T value, Kind kind, Object plugin, String what) {
+		if (value == null) {
+			throw new PsiException(name(kind, plugin) + " answered nothing (null) while " + what);
+		}
+		return value;
+	}
+
+	/** @return {@code image format DirectoryFormat (bundle psi.format.directory)} */
+	static String name(Kind kind, Object plugin) {
+		return kind.noun + " " + plugin.getClass().getName() + " (" + bundleOf(plugin) + ")";
+	}
+
+	private static String bundleOf(Object plugin) {
+		try {
+			Bundle b = FrameworkUtil.getBundle(plugin.getClass());
+			return b == null ? "not from a bundle" : "bundle " + b.getSymbolicName() + " " + b.getVersion();
+		} catch (NoClassDefFoundError | RuntimeException e) {
+			return "not from a bundle";
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package psi.core.internal;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+import psi.api.dto.ChangeDTO;
+import psi.spi.format.Entry;
+
+/**
+ * The files systemd-portabled 252 writes for an attached image, byte for
+ * byte: per unit a drop-in directory with {@code 20-portable.conf} (the
+ * marker, the root, the os-release binding) and, for services,
+ * {@code 10-profile.conf}; the unit file (copied or linked); and the image's
+ * link in {@code /etc/portables} (or {@code /run/portables}).
+ */
+final class PortabledUnitFiles implements UnitInstaller {
+
+	private final HostLayout layout;
+
+	PortabledUnitFiles(HostLayout layout) {
+		this.layout = layout;
+	}
+
+	@Override
+	public Optional<String> existing(String name) throws IOException {
+		for (String dir : HostLayout.UNIT_PATH) {
+			String p = dir + "/" + name;
+			TreeResolver.Resolved r = layout.resolve(p);
+			if (r.entry().isPresent() || Files.isSymbolicLink(layout.host(p))) {
+				return Optional.of(p);
+			}
+		}
+		return Optional.empty();
+	}
+
+	@Override
+	public List<ChangeDTO> install(Transaction tx, Plan plan) throws IOException {
+		List<ChangeDTO> changes = new ArrayList<>();
+		ImageResolver.OpenImage img = plan.image();
+		Profiles.Profile profile = plan.profile();
+		String attached = HostLayout.attachedDir(plan.runtime());
+		String osReleaseSource = layout.osReleaseSource();
+		tx.mkdirs(attached, changes);
+		for (ImageReader.UnitFile u : plan.units()) {
+			String dropinDir = attached + "/" + u.name() + ".d";
+			tx.mkdirs(dropinDir, changes);
+			String conf = DropInWriter.portableConf(img.path(), img.tree().rootKind(), u.name(), img.fileName(), osReleaseSource);
+			tx.write(dropinDir + "/20-portable.conf", conf.getBytes(StandardCharsets.UTF_8), changes);
+			if (u.name().endsWith(".service")) {
+				if (profile.hostPath() != null && !plan.copy().equals("copy")) {
+					tx.symlink(dropinDir + "/10-profile.conf", profile.hostPath(), changes);
+				} else {
+					tx.copy(dropinDir + "/10-profile.conf", profile.content(), profile.hostPath(), changes);
+					if (profile.hostPath() != null) {
+						// as portabled's copy_file_atomic(): the copy keeps the profile's mtime
+						Files.setLastModifiedTime(layout.host(dropinDir + "/10-profile.conf"),
+							Files.getLastModifiedTime(layout.host(layout.resolve(profile.hostPath()).path())));
+					}
+				}
+			}
+			String unitPath = attached + "/" + u.name();
+			Optional<Path> source = plan.copy().equals("symlink") ? img.tree().hostPath(u.path()) : Optional.empty();
+			if (source.isPresent()) {
+				tx.symlink(unitPath, img.path() + u.path(), changes);
+			} else {
+				// portabled names the source only where the unit is a host file (directory images)
+				String from = img.tree().hostPath(u.path()).isPresent() ? img.path() + u.path() : null;
+				tx.copy(unitPath, u.content(), from, changes);
+			}
+		}
+		// portabled links every attached image into /etc/portables (or /run/portables), pool images too
+		String linkDir = HostLayout.linkDir(plan.runtime());
+		if (!img.path().equals(linkDir + "/" + img.fileName())) {
+			String link = linkDir + "/" + img.fileName();
+			if (layout.lstat(link).isEmpty()) {
+				tx.mkdirs(linkDir, null);
+				tx.symlink(link, img.path(), changes);
+			}
+		}
+		return changes;
+	}
+
+	@Override
+	public List<ChangeDTO> uninstall(Transaction tx, boolean runtime, Map<String, String> units) throws IOException {
+		String where = HostLayout.attachedDir(runtime);
+		List<ChangeDTO> changes = new ArrayList<>();
+		TreeSet<String> markers = new TreeSet<>();
+		for (Map.Entry<String, String> u : units.entrySet()) {
+			tx.unlink(where + "/" + u.getKey(), changes);
+			for (String suffix : new String[] { "/10-profile.conf", "/20-portable.conf" }) {
+				tx.unlink(where + "/" + u.getKey() + ".d" + suffix, changes);
+			}
+			tx.rmdir(where + "/" + u.getKey() + ".d", changes);
+			if (u.getValue().startsWith("/")) {
+				markers.add(u.getValue());
+			}
+		}
+		for (String m : markers) {
+			String link = HostLayout.linkDir(runtime) + "/" + DropInWriter.lastComponent(m);
+			if (layout.lstat(link).map(e -> e.kind() == Entry.Kind.SYMLINK).orElse(false)) {
+				tx.unlink(link, changes);
+			}
+		}
+		tx.rmdir(where, changes);
+		return changes;
+	}
+}

@@ -1,0 +1,47 @@
+package psi.core.internal;
+
+import java.io.IOException;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import psi.api.dto.ChangeDTO;
+
+/**
+ * Puts an image's units where a service manager reads them, and takes them
+ * away again, inside a {@link Transaction}. {@link PortabledUnitFiles} writes
+ * what systemd-portabled writes; a manager that reads units another way
+ * brings its own.
+ */
+interface UnitInstaller {
+
+	/**
+	 * What to install.
+	 *
+	 * @param image the open image
+	 * @param units its units to attach
+	 * @param profile the sandbox profile
+	 * @param runtime whether for this boot only
+	 * @param copy {@code auto}, {@code copy}, {@code symlink} or {@code mixed}
+	 */
+	record Plan(ImageResolver.OpenImage image, Collection<ImageReader.UnitFile> units, Profiles.Profile profile, boolean runtime,
+		String copy) {
+	}
+
+	/**
+	 * @param unit a unit name
+	 * @return where a unit of that name is on the host already, outside what psi attached
+	 */
+	Optional<String> existing(String unit) throws IOException;
+
+	/** @return the changes, in order, as portabled reports them */
+	List<ChangeDTO> install(Transaction tx, Plan plan) throws IOException;
+
+	/**
+	 * @param runtime which attached directory
+	 * @param units unit name → the image path its marker names
+	 * @return the changes, in order
+	 */
+	List<ChangeDTO> uninstall(Transaction tx, boolean runtime, Map<String, String> units) throws IOException;
+}
