@@ -73,23 +73,31 @@ final class Transfer {
 		Map.entry(503, "Service Unavailable"), Map.entry(504, "Gateway Timeout"),
 		Map.entry(505, "HTTP Version Not Supported"));
 
+	/**
+	 * What the response head decided, on the client's thread, and handed to
+	 * the fetching thread ahead of any body: one of a closed set.
+	 */
+	private sealed interface Head permits Body, Unchanged, Refused, StartOver {
+	}
+
 	/** The response carries the body from {@code offset} on; {@code length} -1 when not announced. */
-	private record Body(long offset, long length, String validator) {
+	private record Body(long offset, long length, String validator) implements Head {
 		long total() {
 			return length < 0 ? -1 : offset + length;
 		}
 	}
 
 	/** The source matched {@link Request#ifNoneMatch()}. */
-	private record Unchanged(String validator) {
+	private record Unchanged(String validator) implements Head {
 	}
 
 	/** The response refuses the fetch; {@code missing} for 404 and 410. */
-	private record Refused(String message, boolean missing) {
+	private record Refused(String message, boolean missing) implements Head {
 	}
 
 	/** The range request cannot be served as asked: ask for the whole body. */
-	private static final Object START_OVER = new Object();
+	private record StartOver() implements Head {
+	}
 
 	private final HttpClient http;
 	private final Executor sender;
@@ -168,7 +176,7 @@ final class Transfer {
 
 	/** Decides by the response head; on the client's thread. */
 	private BodySubscriber<Void> respond(ResponseInfo info, BodyQueue queue, long have) {
-		Object head;
+		Head head;
 		try {
 			head = decide(info, have);
 		} catch (RuntimeException e) {
@@ -181,7 +189,7 @@ final class Transfer {
 		return queue.discarding();
 	}
 
-	private Object decide(ResponseInfo info, long have) {
+	private Head decide(ResponseInfo info, long have) {
 		int status = info.statusCode();
 		HttpHeaders h = info.headers();
 		String validator = validator(h);
@@ -217,7 +225,7 @@ final class Transfer {
 			}
 			if (validator != null && !validator.equals(request.resumeValidator())) {
 				// the server ignored If-Range: the bytes we have are from another version
-				return START_OVER;
+				return new StartOver();
 			}
 			if (last + 1 > request.maxBytes()) {
 				return new Refused((total >= 0 ? total : last + 1) + " bytes, more than the " + request.maxBytes()
@@ -235,7 +243,7 @@ final class Transfer {
 			return new Refused(null, true);
 		case 416:
 			if (have > 0) {
-				return START_OVER;
+				return new StartOver();
 			}
 			return new Refused(statusLine(status), false);
 		default:
@@ -284,10 +292,21 @@ final class Transfer {
 						reported = received;
 						progress.update(body.offset() + received, body.total());
 					}
-				} else if (item instanceof Body b) {
-					body = b;
-					progress.started(b.total(), b.validator(), b.offset());
-					file = StagingFile.open(request.target(), b.offset());
+				} else if (item instanceof Head head) {
+					if (head instanceof Body b) {
+						body = b;
+						progress.started(b.total(), b.validator(), b.offset());
+						file = StagingFile.open(request.target(), b.offset());
+					} else if (head instanceof Unchanged u) {
+						return new Fetched(-1, null, true, u.validator());
+					} else if (head instanceof Refused r) {
+						if (r.missing()) {
+							throw new NoSuchFileException(uri.toString());
+						}
+						throw new IOException(uri + ": " + r.message());
+					} else if (head instanceof StartOver) {
+						return null;
+					}
 				} else if (item == BodyQueue.END) {
 					if (body.length() >= 0 && received != body.length()) {
 						throw new IOException(uri + ": the body ended early" + after(body, received));
@@ -303,15 +322,6 @@ final class Transfer {
 				} else if (item instanceof BodyQueue.Broken b) {
 					throw new IOException(uri + ": the transfer broke off" + after(body, received) + ": "
 						+ describe(b.cause()), b.cause());
-				} else if (item instanceof Unchanged u) {
-					return new Fetched(-1, null, true, u.validator());
-				} else if (item instanceof Refused r) {
-					if (r.missing()) {
-						throw new NoSuchFileException(uri.toString());
-					}
-					throw new IOException(uri + ": " + r.message());
-				} else if (item == START_OVER) {
-					return null;
 				} else if (item instanceof BodyQueue.Done d) {
 					if (body == null) {
 						throw failure(d.failure());

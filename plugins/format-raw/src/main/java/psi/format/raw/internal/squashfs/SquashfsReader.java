@@ -6,24 +6,17 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
 
-import psi.format.raw.internal.squashfs.BlockDecompressor.BlockFormatException;
 import psi.spi.format.Entry;
 import psi.spi.format.ImageException;
 
@@ -55,62 +48,26 @@ import psi.spi.format.ImageException;
  */
 public final class SquashfsReader implements Closeable {
 
-	/** The longest name a directory entry may have. */
-	static final int MAX_NAME = 256;
-	/** The longest symbolic link target accepted (Linux's PATH_MAX). */
-	static final int MAX_SYMLINK = 4096;
-	/** The most entries a directory header may count. */
-	static final int MAX_HEADER_ENTRIES = 256;
-	/** Linux's limits for one extended attribute. */
-	static final int XATTR_NAME_MAX = 255;
-	static final int XATTR_VALUE_MAX = 65536;
-	/** The most xattr bytes (names and values) accepted for one inode. */
-	static final long XATTRS_MAX = 8L << 20;
-	/** The most xattrs accepted for one inode (Linux lists at most 64 KiB of names). */
-	static final long XATTR_COUNT_MAX = 65536;
-	/**
-	 * The largest directory listing accepted: about two million entries. A
-	 * limit of psi's, not of the format (whose u32 allows 4 GiB): metadata
-	 * compresses so well that a small hostile image could otherwise make
-	 * {@link #list} hold hundreds of millions of names.
-	 */
-	static final long LISTING_MAX = 64L << 20;
-	private static final String[] XATTR_PREFIXES = { "user.", "trusted.", "security." };
-	private static final long NO_FRAGMENT = 0xffffffffL;
-	private static final long NO_XATTR = 0xffffffffL;
-	private static final int CACHED_DIRECTORIES = 64;
-	private static final long FRAGMENT_CACHE_BYTES = 4L << 20;
-	private static final int DATA_STORED = 1 << 24;
+	/** An inode's fragment index when its file has no tail in a fragment block. */
+	static final long NO_FRAGMENT = 0xffffffffL;
+	/** An inode's xattr id when it has no extended attributes. */
+	static final long NO_XATTR = 0xffffffffL;
 
 	private final Superblock sb;
-	private final Compressor compressor;
 	private final Corruption where;
 	private final long base;
-	private final ImageBytes bytes;
 	private final DecompressorPool pool;
 	private final BlockDecompressor metaDecompressor;
 	private final MetadataBlocks meta;
 	private final Executor executor;
 	private final int readAhead;
-	private final MetadataTable inodes;
-	private final MetadataTable directories;
-	private final MetadataTable fragmentBlocks;
-	private final long dataStart;
-	private final long dataEnd;
 	private final byte[] options;
-	private final int[] ids;
-	private final Node root;
-	private final Map<Long, Fragment> fragments;
-	private final Map<String, Located> dirs = new LinkedHashMap<>(CACHED_DIRECTORIES * 2, 0.75f, true) {
-		private static final long serialVersionUID = 1L;
-
-		@Override
-		protected boolean removeEldestEntry(Map.Entry<String, Located> eldest) {
-			return size() > CACHED_DIRECTORIES;
-		}
-	};
-	private final Map<Long, CompletableFuture<Fragment>> fragmentsInFlight = new HashMap<>();
-	private XattrTable xattrTable;
+	private final InodeTable inodes;
+	private final DirectoryScanner directories;
+	private final PathResolver paths;
+	private final DataBlocks data;
+	private final FragmentCache fragments;
+	private final XattrTable xattrs;
 	private boolean closed;
 
 	/**
@@ -153,12 +110,12 @@ public final class SquashfsReader implements Closeable {
 		if (available < Superblock.SIZE) {
 			throw where.at("superblock", 0, "the image holds " + available + " bytes here, fewer than the 96 of a superblock");
 		}
-		this.bytes = new ImageBytes(channel, offset, available, where);
+		ImageBytes bytes = new ImageBytes(channel, offset, available, where);
 		byte[] raw = new byte[Superblock.SIZE];
 		bytes.read(0, raw, 0, raw.length, "superblock");
 		Superblock.Parsed parsed = Superblock.parse(ByteBuffer.wrap(raw), available, where);
 		this.sb = parsed.superblock();
-		this.compressor = parsed.compressor();
+		Compressor compressor = parsed.compressor();
 		bytes.limit(sb.bytesUsed());
 		this.pool = new DecompressorPool(compressor, sb.blockSize(), label);
 		this.metaDecompressor = pool.borrow();
@@ -171,12 +128,12 @@ public final class SquashfsReader implements Closeable {
 					Superblock.SIZE);
 				opts = Arrays.copyOf(b.data(), b.length());
 				start = b.next();
-				checkOptions(opts);
+				checkOptions(compressor, opts);
 			}
 			this.options = opts;
-			this.dataStart = start;
-			this.dataEnd = sb.inodeTableStart();
-			this.inodes = new MetadataTable("inode table", sb.inodeTableStart(), sb.directoryTableStart());
+			long dataStart = start;
+			long dataEnd = sb.inodeTableStart();
+			MetadataTable inodeTable = new MetadataTable("inode table", sb.inodeTableStart(), sb.directoryTableStart());
 			long dirEnd = sb.idTableStart();
 			if (sb.fragmentCount() > 0) {
 				dirEnd = Math.min(dirEnd, sb.fragmentTableStart());
@@ -187,22 +144,18 @@ public final class SquashfsReader implements Closeable {
 			if (sb.hasXattrs()) {
 				dirEnd = Math.min(dirEnd, sb.xattrIdTableStart());
 			}
-			this.directories = new MetadataTable("directory table", sb.directoryTableStart(), dirEnd);
-			this.fragmentBlocks = new MetadataTable("fragment table", sb.directoryTableStart(), sb.fragmentTableStart());
-			long slots = Math.max(2, FRAGMENT_CACHE_BYTES / sb.blockSize());
-			this.fragments = new LinkedHashMap<>(16, 0.75f, true) {
-				private static final long serialVersionUID = 1L;
-
-				@Override
-				protected boolean removeEldestEntry(Map.Entry<Long, Fragment> eldest) {
-					return size() > slots;
-				}
-			};
-			this.ids = readIds();
-			this.root = readInode(sb.rootInode());
+			MetadataTable directoryTable = new MetadataTable("directory table", sb.directoryTableStart(), dirEnd);
+			MetadataTable fragmentTable = new MetadataTable("fragment table", sb.directoryTableStart(), sb.fragmentTableStart());
+			this.fragments = new FragmentCache(this, sb, bytes, meta, where, fragmentTable, pool, dataExecutor, dataStart, dataEnd);
+			this.inodes = new InodeTable(sb, bytes, meta, where, inodeTable, directoryTable, dataStart, dataEnd);
+			Node root = inodes.read(sb.rootInode());
 			if (root.basicType != 1) {
 				throw where.in("root inode", root.blockPos, root.offset, "is of type " + root.type + ", not a directory");
 			}
+			this.directories = new DirectoryScanner(sb, meta, where, inodeTable, directoryTable);
+			this.paths = new PathResolver(root, inodes, directories, where);
+			this.data = new DataBlocks(sb, bytes, pool, where, offset, dataStart, dataEnd);
+			this.xattrs = new XattrTable(sb, bytes, meta, where);
 		} catch (IOException | RuntimeException | Error e) {
 			pool.release(metaDecompressor);
 			pool.close();
@@ -240,7 +193,7 @@ public final class SquashfsReader implements Closeable {
 	 */
 	public synchronized Optional<Inode> stat(String path) throws IOException {
 		Node n = resolve(path);
-		return n == null ? Optional.empty() : Optional.of(inode(n));
+		return n == null ? Optional.empty() : Optional.of(inodes.inode(n));
 	}
 
 	/**
@@ -255,12 +208,7 @@ public final class SquashfsReader implements Closeable {
 		if (d == null || d.basicType != 1) {
 			return List.of();
 		}
-		List<String> names = new ArrayList<>();
-		scan(d, null, (name, len, ref, number, type, eb, eo) -> {
-			names.add(new String(name, 0, len, StandardCharsets.UTF_8));
-			return false;
-		});
-		return names;
+		return directories.names(d);
 	}
 
 	/**
@@ -318,7 +266,7 @@ public final class SquashfsReader implements Closeable {
 		if (n == null) {
 			throw new NoSuchFileException(path, null, "not in squashfs in " + where.label());
 		}
-		return xattrs(n);
+		return xattrs.xattrs(n);
 	}
 
 	/** Closes the reader (not the channel) and frees its decoders. */
@@ -328,7 +276,7 @@ public final class SquashfsReader implements Closeable {
 			closed = true;
 			meta.clear();
 			fragments.clear();
-			dirs.clear();
+			paths.clear();
 			pool.release(metaDecompressor);
 			pool.close();
 		}
@@ -383,172 +331,7 @@ public final class SquashfsReader implements Closeable {
 		int rdev;
 	}
 
-	private Node readInode(long ref) throws IOException {
-		long blk = ref >>> 16;
-		int off = (int) (ref & 0xffff);
-		if (blk >= inodes.end() - inodes.start() || off >= Superblock.METADATA_SIZE) {
-			throw where.of("inode reference 0x" + Long.toHexString(ref) + " lies outside the inode table (bytes " + inodes.start() + " to "
-				+ inodes.end() + ")");
-		}
-		Node n = new Node();
-		n.ref = ref;
-		n.blockPos = inodes.start() + blk;
-		n.offset = off;
-		MetadataCursor c = new MetadataCursor(meta, inodes, where, n.blockPos, off);
-		n.type = c.u16();
-		n.mode = c.u16() & 07777;
-		n.uidIndex = c.u16();
-		n.gidIndex = c.u16();
-		n.mtime = c.u32();
-		n.number = c.u32();
-		if (n.type < 1 || n.type > 14) {
-			throw c.error("inode", n.blockPos, off, "type " + n.type + " is unknown (1 to 14)");
-		}
-		n.basicType = n.type > 7 ? n.type - 7 : n.type;
-		if (n.number < 1 || n.number > sb.inodeCount()) {
-			throw c.error("inode", n.blockPos, off, "inode number " + n.number + " is outside 1 to the inode count " + sb.inodeCount());
-		}
-		if (n.uidIndex >= ids.length || n.gidIndex >= ids.length) {
-			throw c.error("inode", n.blockPos, off, "uid/gid index " + n.uidIndex + "/" + n.gidIndex + " is beyond the " + ids.length
-				+ " ids of the id table");
-		}
-		boolean extended = n.type > 7;
-		switch (n.basicType) {
-			case 1 -> {
-				if (!extended) {
-					n.dirBlock = c.u32();
-					n.nlink = c.u32();
-					n.listingSize = c.u16() - 3L;
-					n.dirOffset = c.u16();
-					n.parent = c.u32();
-				} else {
-					n.nlink = c.u32();
-					n.listingSize = c.u32() - 3L;
-					n.dirBlock = c.u32();
-					n.parent = c.u32();
-					n.indexCount = c.u16();
-					n.dirOffset = c.u16();
-					n.xattr = c.u32();
-					n.indexBlock = c.blockPos();
-					n.indexOffset = c.offset();
-				}
-				if (n.listingSize < 0) {
-					throw c.error("directory inode", n.blockPos, off, "size " + (n.listingSize + 3) + " is less than 3");
-				}
-				if (n.listingSize > LISTING_MAX) {
-					throw c.error("directory inode", n.blockPos, off, "listing of " + n.listingSize + " bytes exceeds the " + LISTING_MAX
-						+ " psi accepts");
-				}
-				if (n.listingSize > 0 && (n.dirBlock >= directories.end() - directories.start() || n.dirOffset >= Superblock.METADATA_SIZE)) {
-					throw c.error("directory inode", n.blockPos, off, "listing at block " + n.dirBlock + ", offset " + n.dirOffset
-						+ " lies outside the directory table");
-				}
-				// each index entry marks a metadata block the listing crosses into, and holds at least 13 bytes
-				if (n.indexCount > n.listingSize / 13 + 1) {
-					throw c.error("directory inode", n.blockPos, off, "index count " + n.indexCount + " is too large for a listing of "
-						+ n.listingSize + " bytes");
-				}
-			}
-			case 2 -> {
-				if (!extended) {
-					n.blocksStart = c.u32();
-					n.fragment = c.u32();
-					n.fragmentOffset = c.u32();
-					n.fileSize = c.u32();
-					n.nlink = 1;
-				} else {
-					n.blocksStart = c.u64();
-					n.fileSize = c.u64();
-					c.u64(); // sparse bytes
-					n.nlink = c.u32();
-					n.fragment = c.u32();
-					n.fragmentOffset = c.u32();
-					n.xattr = c.u32();
-				}
-				if (n.fileSize < 0) {
-					throw c.error("file inode", n.blockPos, off, "size " + Long.toUnsignedString(n.fileSize) + " is out of range");
-				}
-				int log = sb.blockLog();
-				if (n.fragment != NO_FRAGMENT) {
-					if (n.fragment >= sb.fragmentCount()) {
-						throw c.error("file inode", n.blockPos, off, "fragment " + n.fragment + " is beyond the " + sb.fragmentCount()
-							+ " fragments of the fragment table");
-					}
-					long tail = n.fileSize & (sb.blockSize() - 1);
-					if (n.fragmentOffset + tail > sb.blockSize()) {
-						throw c.error("file inode", n.blockPos, off, "tail of " + tail + " bytes at fragment offset " + n.fragmentOffset
-							+ " exceeds the block size " + sb.blockSize());
-					}
-					n.blockCount = n.fileSize >>> log;
-				} else {
-					n.blockCount = (n.fileSize >>> log) + ((n.fileSize & (sb.blockSize() - 1)) != 0 ? 1 : 0);
-				}
-				if (n.blockCount > 0 && (n.blocksStart < dataStart || n.blocksStart > dataEnd)) {
-					throw c.error("file inode", n.blockPos, off, "data blocks at byte " + Long.toUnsignedString(n.blocksStart)
-						+ " lie outside the data area (bytes " + dataStart + " to " + dataEnd + ")");
-				}
-				n.listBlock = c.blockPos();
-				n.listOffset = c.offset();
-			}
-			case 3 -> {
-				n.nlink = c.u32();
-				long size = c.u32();
-				if (size < 1 || size > MAX_SYMLINK) {
-					throw c.error("symlink inode", n.blockPos, off, "target of " + size + " bytes is not 1 to " + MAX_SYMLINK + " bytes long");
-				}
-				n.target = c.bytes((int) size);
-				for (byte x : n.target) {
-					if (x == 0) {
-						throw c.error("symlink inode", n.blockPos, off, "target contains a NUL byte");
-					}
-				}
-				if (extended) {
-					n.xattr = c.u32();
-				}
-			}
-			case 4, 5 -> {
-				n.nlink = c.u32();
-				n.rdev = (int) c.u32();
-				if (extended) {
-					n.xattr = c.u32();
-				}
-			}
-			default -> {
-				n.nlink = c.u32();
-				if (extended) {
-					n.xattr = c.u32();
-				}
-			}
-		}
-		return n;
-	}
-
-	private Inode inode(Node n) {
-		Inode.Type t = Inode.Type.ofBasic(n.basicType);
-		String target = n.target == null ? null : new String(n.target, StandardCharsets.UTF_8);
-		long size = switch (t) {
-			case FILE -> n.fileSize;
-			case SYMLINK -> n.target.length;
-			default -> 0;
-		};
-		return new Inode(t, n.mode, size, target, ids[n.uidIndex], ids[n.gidIndex], n.mtime, n.number, n.nlink, n.rdev, n.xattr != NO_XATTR);
-	}
-
-	private int[] readIds() throws IOException {
-		MetadataTable table = new MetadataTable("id table", sb.directoryTableStart(), sb.idTableStart());
-		int[] out = new int[sb.idCount()];
-		int perBlock = Superblock.IDS_PER_BLOCK;
-		for (int i = 0; i * perBlock < out.length; i++) {
-			long blockPos = bytes.u64(sb.idTableStart() + 8L * i, "id table index");
-			MetadataCursor c = new MetadataCursor(meta, table, where, blockPos, 0);
-			for (int j = i * perBlock; j < Math.min(out.length, (i + 1) * perBlock); j++) {
-				out[j] = (int) c.u32();
-			}
-		}
-		return out;
-	}
-
-	private void checkOptions(byte[] opts) throws ImageException {
+	private void checkOptions(Compressor compressor, byte[] opts) throws ImageException {
 		if (compressor == Compressor.LZ4) {
 			if (opts.length < 8 || MetadataCursor.le32(opts, 0) != 1) {
 				throw where.at("compressor options", Superblock.SIZE, "lz4 options are not version 1");
@@ -556,21 +339,7 @@ public final class SquashfsReader implements Closeable {
 		}
 	}
 
-	// ---- directories and paths
-
-	/** A resolved directory and the directories above it, for loop checks. */
-	private record Located(Node node, long[] refs, long[] numbers) {
-	}
-
-	@FunctionalInterface
-	private interface EntryVisitor {
-		/** @return true to stop */
-		boolean visit(byte[] name, int nameLen, long ref, long number, int type, long blockPos, int offset) throws IOException;
-	}
-
-	/** What a lookup found: the entry's inode and where the entry lies. */
-	private record Hit(long ref, int type, long blockPos, int offset) {
-	}
+	// ---- paths
 
 	private Node regularFile(String path) throws IOException {
 		Node f = resolve(path);
@@ -586,209 +355,10 @@ public final class SquashfsReader implements Closeable {
 
 	private Node resolve(String path) throws IOException {
 		ensureOpen();
-		List<byte[]> parts = components(path);
-		Node cur = root;
-		long[] refs = { root.ref };
-		long[] numbers = { root.number };
-		int from = 0;
-		if (parts.size() > 1) {
-			Located hit = dirs.get(prefix(parts, parts.size() - 1));
-			if (hit != null) {
-				cur = hit.node;
-				refs = hit.refs;
-				numbers = hit.numbers;
-				from = parts.size() - 1;
-			}
-		}
-		for (int i = from; i < parts.size(); i++) {
-			if (cur.basicType != 1) {
-				return null;
-			}
-			byte[] name = parts.get(i);
-			Hit e = lookup(cur, name);
-			if (e == null) {
-				return null;
-			}
-			Node child = readInode(e.ref);
-			int entryBasic = e.type > 7 ? e.type - 7 : e.type;
-			if (entryBasic != child.basicType) {
-				throw where.in("directory entry '" + printable(name) + "'", e.blockPos, e.offset, "says type " + e.type
-					+ " but its inode (number " + child.number + ") is of type " + child.type);
-			}
-			if (child.basicType == 1) {
-				for (int k = 0; k < refs.length; k++) {
-					if (refs[k] == child.ref || numbers[k] == child.number) {
-						throw where.in("directory entry '" + printable(name) + "'", e.blockPos, e.offset, "refers to directory inode "
-							+ child.number + ", which contains it: a directory loop");
-					}
-				}
-				refs = Arrays.copyOf(refs, refs.length + 1);
-				refs[refs.length - 1] = child.ref;
-				numbers = Arrays.copyOf(numbers, numbers.length + 1);
-				numbers[numbers.length - 1] = child.number;
-				dirs.put(prefix(parts, i + 1), new Located(child, refs, numbers));
-			}
-			cur = child;
-		}
-		return cur;
+		return paths.resolve(path);
 	}
 
-	private static List<byte[]> components(String path) {
-		if (!path.startsWith("/")) {
-			throw new IllegalArgumentException("not an absolute path: " + path);
-		}
-		List<byte[]> parts = new ArrayList<>();
-		for (String s : path.split("/")) {
-			if (s.isEmpty()) {
-				continue;
-			}
-			if (s.equals(".") || s.equals("..")) {
-				throw new IllegalArgumentException("not a normalized path: " + path);
-			}
-			parts.add(s.getBytes(StandardCharsets.UTF_8));
-		}
-		return parts;
-	}
-
-	private static String prefix(List<byte[]> parts, int n) {
-		StringBuilder b = new StringBuilder();
-		for (int i = 0; i < n; i++) {
-			b.append('/').append(new String(parts.get(i), StandardCharsets.UTF_8));
-		}
-		return b.toString();
-	}
-
-	/** Finds a name in a directory, starting from the directory index when there is one. */
-	private Hit lookup(Node dir, byte[] name) throws IOException {
-		Hit[] found = new Hit[1];
-		scan(dir, name, (n, len, ref, number, type, eb, eo) -> {
-			int cmp = Arrays.compareUnsigned(n, 0, len, name, 0, name.length);
-			if (cmp == 0) {
-				found[0] = new Hit(ref, type, eb, eo);
-			}
-			// names are sorted: past the name, it is not there
-			return cmp >= 0;
-		});
-		return found[0];
-	}
-
-	/**
-	 * Visits the entries of a directory listing: headers (count - 1, inode
-	 * block, base inode number) each followed by up to 256 entries. With a
-	 * target name and a directory index, starts at the last indexed header
-	 * whose first name is not after the target.
-	 */
-	private void scan(Node dir, byte[] target, EntryVisitor v) throws IOException {
-		long block = directories.start() + dir.dirBlock;
-		int off = dir.dirOffset;
-		long consumed = 0;
-		if (target != null && dir.indexCount > 0) {
-			MetadataCursor ic = new MetadataCursor(meta, inodes, where, dir.indexBlock, dir.indexOffset);
-			byte[] nameBuf = new byte[MAX_NAME];
-			for (int i = 0; i < dir.indexCount; i++) {
-				long ib = ic.blockPos();
-				int io = ic.offset();
-				long index = ic.u32();
-				long start = ic.u32();
-				long size = ic.u32() + 1;
-				if (size > MAX_NAME) {
-					throw ic.error("directory index entry", ib, io, "name of " + size + " bytes exceeds " + MAX_NAME);
-				}
-				ic.read(nameBuf, 0, (int) size);
-				if (Arrays.compareUnsigned(nameBuf, 0, (int) size, target, 0, target.length) > 0) {
-					break;
-				}
-				if (index < consumed || index > dir.listingSize) {
-					throw ic.error("directory index entry", ib, io, "listing offset " + index + " is not ascending within the listing's "
-						+ dir.listingSize + " bytes");
-				}
-				if (start >= directories.end() - directories.start()) {
-					throw ic.error("directory index entry", ib, io, "block " + start + " lies outside the directory table");
-				}
-				block = directories.start() + start;
-				off = (int) ((index + dir.dirOffset) % Superblock.METADATA_SIZE);
-				consumed = index;
-			}
-		}
-		long remaining = dir.listingSize - consumed;
-		if (remaining == 0) {
-			return;
-		}
-		MetadataCursor c = new MetadataCursor(meta, directories, where, block, off);
-		byte[] name = new byte[MAX_NAME];
-		long inodeTableSize = inodes.end() - inodes.start();
-		while (remaining > 0) {
-			long hb = c.blockPos();
-			int ho = c.offset();
-			if (remaining < 12) {
-				throw c.error("directory header", hb, ho, "the listing ends " + remaining + " bytes into it");
-			}
-			long count = c.u32() + 1;
-			long start = c.u32();
-			long firstNumber = c.u32();
-			remaining -= 12;
-			if (count > MAX_HEADER_ENTRIES) {
-				throw c.error("directory header", hb, ho, "entry count " + count + " exceeds " + MAX_HEADER_ENTRIES);
-			}
-			if (start >= inodeTableSize) {
-				throw c.error("directory header", hb, ho, "inode block " + start + " lies outside the inode table of " + inodeTableSize
-					+ " bytes");
-			}
-			for (long i = 0; i < count; i++) {
-				long eb = c.blockPos();
-				int eo = c.offset();
-				if (remaining < 8) {
-					throw c.error("directory entry", eb, eo, "the listing ends " + remaining + " bytes into it");
-				}
-				int offset = c.u16();
-				int delta = (short) c.u16();
-				int type = c.u16();
-				int size = c.u16() + 1;
-				if (size > MAX_NAME) {
-					throw c.error("directory entry", eb, eo, "name of " + size + " bytes exceeds " + MAX_NAME);
-				}
-				if (remaining < 8 + size) {
-					throw c.error("directory entry", eb, eo, "the listing ends inside it");
-				}
-				remaining -= 8 + size;
-				c.read(name, 0, size);
-				checkName(c, eb, eo, name, size);
-				if (offset >= Superblock.METADATA_SIZE) {
-					throw c.error("directory entry", eb, eo, "inode offset " + offset + " lies beyond a metadata block");
-				}
-				long number = firstNumber + delta;
-				if (number < 1 || number > sb.inodeCount()) {
-					throw c.error("directory entry", eb, eo, "inode number " + number + " is outside 1 to the inode count " + sb.inodeCount());
-				}
-				if (type < 1 || type > 14) {
-					throw c.error("directory entry", eb, eo, "type " + type + " is unknown (1 to 14)");
-				}
-				if (v.visit(name, size, start << 16 | offset, number, type, eb, eo)) {
-					return;
-				}
-			}
-		}
-	}
-
-	private static void checkName(MetadataCursor c, long eb, int eo, byte[] name, int len) throws ImageException {
-		if (len == 1 && name[0] == '.' || len == 2 && name[0] == '.' && name[1] == '.') {
-			throw c.error("directory entry", eb, eo, "name '" + new String(name, 0, len, StandardCharsets.UTF_8) + "' is reserved");
-		}
-		for (int i = 0; i < len; i++) {
-			if (name[i] == '/' || name[i] == 0) {
-				throw c.error("directory entry", eb, eo, "name contains a '/' or NUL byte");
-			}
-		}
-	}
-
-	private static String printable(byte[] name) {
-		String s = new String(name, StandardCharsets.UTF_8);
-		StringBuilder b = new StringBuilder();
-		s.codePoints().forEach(cp -> b.append(Character.isISOControl(cp) ? '?' : (char) cp));
-		return b.toString();
-	}
-
-	// ---- data
+	// ---- data, for FileStream
 
 	/** One data block of a file: where it lies and what it must decompress to. */
 	record DataBlock(long index, long pos, long word, int expected) {
@@ -800,7 +370,7 @@ public final class SquashfsReader implements Closeable {
 
 	/** @return the cursor over a file's block sizes */
 	MetadataCursor blockList(Node f) {
-		return new MetadataCursor(meta, inodes, where, f.listBlock, f.listOffset);
+		return inodes.blockList(f);
 	}
 
 	/**
@@ -811,20 +381,7 @@ public final class SquashfsReader implements Closeable {
 	 */
 	synchronized DataBlock nextBlock(Node f, MetadataCursor sizes, long index, long nextPos) throws IOException {
 		ensureOpen();
-		long wb = sizes.blockPos();
-		int wo = sizes.offset();
-		long word = sizes.u32();
-		long disk = word & ~(long) DATA_STORED;
-		int expected = (int) Math.min(sb.blockSize(), f.fileSize - index * sb.blockSize());
-		if (disk > sb.blockSize()) {
-			throw sizes.error("block size word " + index + " of inode " + f.number, wb, wo, "data block at byte " + (base + nextPos)
-				+ " claims " + disk + " bytes, more than the block size " + sb.blockSize());
-		}
-		if (disk > 0 && (nextPos < dataStart || nextPos > dataEnd - disk)) {
-			throw sizes.error("block size word " + index + " of inode " + f.number, wb, wo, "data block at byte " + (base + nextPos)
-				+ " of " + disk + " bytes lies outside the data area (bytes " + (base + dataStart) + " to " + (base + dataEnd) + ")");
-		}
-		return new DataBlock(index, nextPos, word, expected);
+		return data.next(f, sizes, index, nextPos);
 	}
 
 	/**
@@ -833,33 +390,7 @@ public final class SquashfsReader implements Closeable {
 	 * @param scratch a buffer of at least the block size for the compressed bytes, or null
 	 */
 	void decode(DataBlock b, byte[] dst, byte[] scratch) throws IOException {
-		int disk = (int) (b.word & ~(long) DATA_STORED);
-		if (disk == 0) {
-			Arrays.fill(dst, 0, b.expected, (byte) 0); // a sparse block
-			return;
-		}
-		if ((b.word & DATA_STORED) != 0) {
-			if (disk != b.expected) {
-				throw where.at("data block", b.pos, "stored block holds " + disk + " bytes where the file needs " + b.expected);
-			}
-			bytes.read(b.pos, dst, 0, disk, "data block");
-			return;
-		}
-		byte[] src = scratch != null && scratch.length >= disk ? scratch : new byte[disk];
-		bytes.read(b.pos, src, 0, disk, "data block");
-		BlockDecompressor d = pool.borrow();
-		int n;
-		try {
-			n = d.decompress(src, 0, disk, dst, 0, b.expected);
-		} catch (BlockFormatException e) {
-			throw where.at("data block", b.pos, e.overflow() ? "decompresses to more than the " + b.expected + " bytes the file needs"
-				: "does not decompress (" + e.getMessage() + ")");
-		} finally {
-			pool.release(d);
-		}
-		if (n != b.expected) {
-			throw where.at("data block", b.pos, "decompresses to " + n + " bytes where the file needs " + b.expected);
-		}
+		data.decode(b, dst, scratch);
 	}
 
 	/** @return the executor for read-ahead, or null */
@@ -875,98 +406,9 @@ public final class SquashfsReader implements Closeable {
 		return sb.blockSize();
 	}
 
-	/** Where a fragment block lies, from its fragment table entry. */
-	private record FragmentEntry(long index, long start, long word) {
-	}
-
-	/**
-	 * The decompressed fragment block holding a file's tail, checked to hold
-	 * it. The entry is read under the lock, the block decompressed outside
-	 * it, once: a thread that needs a block another is decompressing waits
-	 * for it. With an executor, the next fragment block is decompressed in the
-	 * background meanwhile (mksquashfs fills fragment blocks in the order it
-	 * writes files, which is the order of a walk).
-	 */
+	/** The decompressed fragment block holding a file's tail, checked to hold it; see {@link FragmentCache#fragment}. */
 	Fragment fragment(Node f) throws IOException {
-		long index = f.fragment;
-		Fragment frag = null;
-		CompletableFuture<Fragment> mine = null;
-		CompletableFuture<Fragment> theirs = null;
-		FragmentEntry entry = null;
-		synchronized (this) {
-			ensureOpen();
-			frag = fragments.get(index);
-			if (frag == null) {
-				theirs = fragmentsInFlight.get(index);
-				if (theirs == null) {
-					entry = fragmentEntry(index);
-					mine = new CompletableFuture<>();
-					fragmentsInFlight.put(index, mine);
-				}
-			}
-			prefetchFragment(index + 1);
-		}
-		if (theirs != null) {
-			frag = await(theirs);
-		} else if (mine != null) {
-			frag = decodeFragment(mine, entry);
-		}
-		long tail = f.fileSize & (sb.blockSize() - 1);
-		if (f.fragmentOffset + tail > frag.length) {
-			throw where.in("file inode", f.blockPos, f.offset, "tail of " + tail + " bytes at offset " + f.fragmentOffset
-				+ " lies beyond the " + frag.length + " bytes of fragment " + f.fragment);
-		}
-		return frag;
-	}
-
-	/** Decompresses a fragment block outside the lock, caches it, and hands it to whoever waits. */
-	private Fragment decodeFragment(CompletableFuture<Fragment> result, FragmentEntry entry) throws IOException {
-		try {
-			Fragment frag = readFragment(entry);
-			synchronized (this) {
-				fragments.put(entry.index, frag);
-				fragmentsInFlight.remove(entry.index);
-			}
-			result.complete(frag);
-			return frag;
-		} catch (IOException | RuntimeException | Error e) {
-			synchronized (this) {
-				fragmentsInFlight.remove(entry.index);
-			}
-			result.completeExceptionally(e);
-			throw e;
-		}
-	}
-
-	/**
-	 * With an executor, starts decompressing a fragment block in the
-	 * background unless it is cached or under way. Under the lock. A corrupt
-	 * entry is left for the file that needs it to report.
-	 */
-	private void prefetchFragment(long index) {
-		if (executor == null || index >= sb.fragmentCount() || fragments.containsKey(index) || fragmentsInFlight.containsKey(index)) {
-			return;
-		}
-		FragmentEntry entry;
-		try {
-			entry = fragmentEntry(index);
-		} catch (IOException e) {
-			return;
-		}
-		CompletableFuture<Fragment> result = new CompletableFuture<>();
-		fragmentsInFlight.put(index, result);
-		try {
-			executor.execute(() -> {
-				try {
-					decodeFragment(result, entry);
-				} catch (IOException | RuntimeException e) {
-					// handed to the waiters, if any
-				}
-			});
-		} catch (RejectedExecutionException e) {
-			fragmentsInFlight.remove(index);
-			result.cancel(false);
-		}
+		return fragments.fragment(f);
 	}
 
 	/** Waits for a block being decompressed by another thread. */
@@ -993,151 +435,8 @@ public final class SquashfsReader implements Closeable {
 		}
 	}
 
-	private FragmentEntry fragmentEntry(long index) throws IOException {
-		long blockPos = bytes.u64(sb.fragmentTableStart() + 8 * (index / Superblock.FRAGMENTS_PER_BLOCK), "fragment table index");
-		MetadataCursor c = new MetadataCursor(meta, fragmentBlocks, where, blockPos, (int) (index % Superblock.FRAGMENTS_PER_BLOCK) * 16);
-		long eb = c.blockPos();
-		int eo = c.offset();
-		long start = c.u64();
-		long word = c.u32();
-		c.u32();
-		long disk = word & ~(long) DATA_STORED;
-		String what = "fragment entry " + index;
-		if (disk == 0 || disk > sb.blockSize()) {
-			throw c.error(what, eb, eo, "fragment block of " + disk + " bytes is not 1 to the block size " + sb.blockSize());
-		}
-		if (start < dataStart || start > dataEnd - disk) {
-			throw c.error(what, eb, eo, "fragment block at byte " + Long.toUnsignedString(start) + " lies outside the data area");
-		}
-		return new FragmentEntry(index, start, word);
-	}
-
-	/** Reads and decompresses a fragment block; thread safe, runs outside the lock. */
-	private Fragment readFragment(FragmentEntry e) throws IOException {
-		int disk = (int) (e.word & ~(long) DATA_STORED);
-		byte[] src = new byte[disk];
-		bytes.read(e.start, src, 0, disk, "fragment block");
-		if ((e.word & DATA_STORED) != 0) {
-			return new Fragment(src, disk);
-		}
-		byte[] out = new byte[sb.blockSize()];
-		BlockDecompressor d = pool.borrow();
-		try {
-			return new Fragment(out, d.decompress(src, 0, disk, out, 0, out.length));
-		} catch (BlockFormatException x) {
-			throw where.at("fragment block", e.start, x.overflow() ? "decompresses to more than the block size " + sb.blockSize()
-				: "does not decompress (" + x.getMessage() + ")");
-		} finally {
-			pool.release(d);
-		}
-	}
-
-	// ---- xattrs
-
-	/** The xattr id table's header: where the key/value table starts and how many ids there are. */
-	private record XattrTable(long kvStart, long count, MetadataTable kv) {
-	}
-
-	private XattrTable xattrTable() throws IOException {
-		if (xattrTable == null) {
-			long pos = sb.xattrIdTableStart();
-			long kvStart = bytes.u64(pos, "xattr id table");
-			byte[] b = new byte[8];
-			bytes.read(pos + 8, b, 0, 8, "xattr id table");
-			long count = Integer.toUnsignedLong(MetadataCursor.le32(b, 0));
-			if (kvStart < sb.directoryTableStart() || kvStart >= pos) {
-				throw where.at("xattr id table", pos, "key/value table start " + Long.toUnsignedString(kvStart)
-					+ " does not lie between the directory table and the xattr id table");
-			}
-			long indexBytes = Superblock.ceilDiv(count * 16, Superblock.METADATA_SIZE) * 8;
-			if (indexBytes > sb.bytesUsed() - pos - 16) {
-				throw where.at("xattr id table", pos, count + " ids need an index of " + indexBytes + " bytes, beyond the file system's end");
-			}
-			xattrTable = new XattrTable(kvStart, count, new MetadataTable("xattr table", kvStart, pos));
-		}
-		return xattrTable;
-	}
-
-	private Map<String, byte[]> xattrs(Node n) throws IOException {
-		if (n.xattr == NO_XATTR) {
-			return Map.of();
-		}
-		if (!sb.hasXattrs()) {
-			throw where.in("inode", n.blockPos, n.offset, "names xattr id " + n.xattr + " but the file system has no xattr table");
-		}
-		XattrTable t = xattrTable();
-		if (n.xattr >= t.count) {
-			throw where.in("inode", n.blockPos, n.offset, "xattr id " + n.xattr + " is beyond the " + t.count + " ids of the xattr id table");
-		}
-		long idPos = n.xattr * 16;
-		long blockPos = bytes.u64(sb.xattrIdTableStart() + 16 + 8 * (idPos / Superblock.METADATA_SIZE), "xattr id table index");
-		MetadataCursor ids = new MetadataCursor(meta, t.kv, where, blockPos, (int) (idPos % Superblock.METADATA_SIZE));
-		long ib = ids.blockPos();
-		int io = ids.offset();
-		long ref = ids.u64();
-		long count = ids.u32();
-		ids.u32(); // total size, for listxattr
-		if (count > XATTR_COUNT_MAX) {
-			throw ids.error("xattr id " + n.xattr, ib, io, "count " + count + " exceeds " + XATTR_COUNT_MAX);
-		}
-		if (ref >>> 16 >= t.kv.end() - t.kv.start() || (ref & 0xffff) >= Superblock.METADATA_SIZE) {
-			throw ids.error("xattr id " + n.xattr, ib, io, "reference 0x" + Long.toHexString(ref) + " lies outside the xattr table");
-		}
-		MetadataCursor c = new MetadataCursor(meta, t.kv, where, t.kvStart + (ref >>> 16), (int) (ref & 0xffff));
-		Map<String, byte[]> out = new LinkedHashMap<>();
-		long total = 0;
-		byte[] nameBuf = new byte[XATTR_NAME_MAX];
-		for (long i = 0; i < count; i++) {
-			long kb = c.blockPos();
-			int ko = c.offset();
-			int type = c.u16();
-			int nameSize = c.u16();
-			int prefix = type & 0xff;
-			if ((type & ~0x1ff) != 0 || prefix >= XATTR_PREFIXES.length) {
-				throw c.error("xattr key", kb, ko, "type 0x" + Integer.toHexString(type) + " is unknown (user, trusted, security)");
-			}
-			if (nameSize < 1 || nameSize + XATTR_PREFIXES[prefix].length() > XATTR_NAME_MAX) {
-				throw c.error("xattr key", kb, ko, "name of " + nameSize + " bytes is not 1 to " + XATTR_NAME_MAX + " bytes with its prefix");
-			}
-			c.read(nameBuf, 0, nameSize);
-			String name = XATTR_PREFIXES[prefix] + new String(nameBuf, 0, nameSize, StandardCharsets.UTF_8);
-			long vb = c.blockPos();
-			int vo = c.offset();
-			long vsize = c.u32();
-			byte[] value;
-			if ((type & 0x100) != 0) {
-				// the value is stored once elsewhere; here is its reference
-				if (vsize != 8) {
-					throw c.error("xattr value of '" + name + "'", vb, vo, "out-of-line reference of " + vsize + " bytes, not 8");
-				}
-				long vref = c.u64();
-				if (vref >>> 16 >= t.kv.end() - t.kv.start() || (vref & 0xffff) >= Superblock.METADATA_SIZE) {
-					throw c.error("xattr value of '" + name + "'", vb, vo, "reference 0x" + Long.toHexString(vref) + " lies outside the xattr table");
-				}
-				MetadataCursor vc = new MetadataCursor(meta, t.kv, where, t.kvStart + (vref >>> 16), (int) (vref & 0xffff));
-				long ob = vc.blockPos();
-				int oo = vc.offset();
-				long size = vc.u32();
-				if (size > XATTR_VALUE_MAX) {
-					throw vc.error("xattr value of '" + name + "'", ob, oo, size + " bytes exceed " + XATTR_VALUE_MAX);
-				}
-				value = vc.bytes((int) size);
-			} else {
-				if (vsize > XATTR_VALUE_MAX) {
-					throw c.error("xattr value of '" + name + "'", vb, vo, vsize + " bytes exceed " + XATTR_VALUE_MAX);
-				}
-				value = c.bytes((int) vsize);
-			}
-			total += nameSize + value.length;
-			if (total > XATTRS_MAX) {
-				throw where.in("inode", n.blockPos, n.offset, "xattrs exceed " + XATTRS_MAX + " bytes");
-			}
-			out.put(name, value);
-		}
-		return out;
-	}
-
-	private void ensureOpen() throws IOException {
+	/** @throws IOException if the reader is closed; under the lock */
+	void ensureOpen() throws IOException {
 		if (closed) {
 			throw new IOException("squashfs reader of " + where.label() + " is closed");
 		}

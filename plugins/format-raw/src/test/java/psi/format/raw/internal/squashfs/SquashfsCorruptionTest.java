@@ -223,6 +223,17 @@ class SquashfsCorruptionTest {
 	}
 
 	@Test
+	void xattrReferenceOutsideTheKeyValueTable() throws Exception {
+		int a = inode("/a.txt");
+		long id = u32(stored, a + 52);
+		int idBlock = (int) u64(stored, (int) u64(stored, 56) + 16);
+		int offset = (int) id * 16;
+		assertEquals("xattr id " + id + " in the metadata block at byte " + idBlock + ", offset " + offset
+			+ ": reference 0xffff0000 lies outside the xattr table",
+			failure(put64(stored, idBlock + 2 + offset, 0xffff0000L), r -> r.xattrs("/a.txt")));
+	}
+
+	@Test
 	void symlinkTargetLongerThan4096() throws Exception {
 		int link = inode("/link");
 		assertEquals(3, u16(stored, link));
