@@ -175,7 +175,7 @@ public class PluginGuardIT {
 		fake = null;
 		sleep(300);
 		portables.attach(attach("default"));
-		assertEquals("attached", portables.state(root.toString(), "single"));
+		assertEquals(psi.api.dto.AttachState.ATTACHED, portables.state(root.toString(), "single"));
 		psi.api.dto.DetachRequestDTO d = new psi.api.dto.DetachRequestDTO();
 		d.root = root.toString();
 		d.image = "single";
@@ -319,7 +319,7 @@ public class PluginGuardIT {
 		PullRequestDTO r = new PullRequestDTO();
 		r.root = root.toString();
 		r.source = "fake://127.0.0.1/img/fake_1.raw";
-		r.verify = "no";
+		r.verify = psi.api.dto.VerifyLevel.NONE;
 		return r;
 	}
 

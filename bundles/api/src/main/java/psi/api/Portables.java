@@ -5,6 +5,7 @@ import java.util.List;
 import org.osgi.annotation.versioning.ProviderType;
 
 import psi.api.dto.AttachRequestDTO;
+import psi.api.dto.AttachState;
 import psi.api.dto.ChangeDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageDTO;
@@ -136,7 +137,7 @@ public interface Portables {
 	 * @param image an image name or path
 	 * @return the state
 	 */
-	String state(String root, String image);
+	AttachState state(String root, String image);
 
 	/**
 	 * Marks an image read-only or writable.
@@ -196,7 +197,7 @@ public interface Portables {
 	 *
 	 * @param request what to attach and how ({@code now} is implied)
 	 * @return the changes and jobs, in order ({@code job} changes: path = unit,
-	 *         source = {@code "METHOD JOB RESULT"}; {@code running} changes: path = a unit that ran already;
+	 *         {@link ChangeDTO#job} the job; {@code running} changes: path = a unit that ran already;
 	 *         {@code failed} changes: path = a unit whose job did not succeed or that failed at once,
 	 *         source = why; a front end exits non-zero when there is one)
 	 */
@@ -225,7 +226,7 @@ public interface Portables {
 
 	/**
 	 * The journal lines of an image's units (journal field {@code PORTABLE=}
-	 * the image file name), oldest first, through {@code journalctl}.
+	 * the image file name), oldest first, from the service manager's journal.
 	 *
 	 * @param root the host root, or {@code null}; the journal is the running host's
 	 * @param image an image name or path
@@ -233,6 +234,19 @@ public interface Portables {
 	 * @return the lines
 	 */
 	List<String> logs(String root, String image, int lines);
+
+	/**
+	 * Follows the journal lines of an image's units as they come, after the
+	 * newest {@code lines}, until the follower is closed.
+	 *
+	 * @param root the host root, or {@code null}; the journal is the running host's
+	 * @param image an image name or path
+	 * @param lines how many of the newest lines first
+	 * @param sink told each line, from another thread
+	 * @return the follower
+	 * @since 2.0
+	 */
+	LogFollower followLogs(String root, String image, int lines, java.util.function.Consumer<String> sink);
 
 	/**
 	 * Starts an image as {@link #start(AttachRequestDTO)}, which is this

@@ -4,7 +4,6 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -64,12 +63,21 @@ public final class ManagerProbe {
 		}
 	}
 
-	static String fields(Record r) throws Exception {
+	/** @return the status's fields as {@code name=value}, tab separated, in declaration order */
+	static String fields(ServiceManager.UnitStatus s) throws Exception {
 		StringBuilder sb = new StringBuilder();
-		for (RecordComponent c : r.getClass().getRecordComponents()) {
-			sb.append(sb.length() == 0 ? "" : "\t").append(c.getName()).append('=').append(c.getAccessor().invoke(r));
+		for (java.lang.reflect.Field f : s.getClass().getDeclaredFields()) {
+			if (java.lang.reflect.Modifier.isStatic(f.getModifiers())) {
+				continue;
+			}
+			sb.append(sb.length() == 0 ? "" : "\t").append(f.getName()).append('=').append(f.get(s));
 		}
 		return sb.toString();
 	}
+
+	static String fields(ServiceManager.JobResult r) {
+		return "unit=" + r.unit() + "\tjob=" + r.job() + "\tresult=" + r.result();
+	}
+
 
 }

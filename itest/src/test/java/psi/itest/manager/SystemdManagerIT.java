@@ -340,7 +340,7 @@ class SystemdManagerIT {
 		return String.join(File.pathSeparator, inBox);
 	}
 
-	/** The probe's class path: this module's test classes, psi.api, the manager and the wrapped dbus-java, from their target/. */
+	/** The probe's class path: this module's test classes, psi.api, the manager and the wrapped dbus-java, from their target/; org.osgi.dto. */
 	static String classPath() throws IOException {
 		Path base = TestBox.basedir();
 		List<String> cp = new ArrayList<>();
@@ -359,6 +359,12 @@ class SystemdManagerIT {
 				fail("expected one bundle in " + target + ", found " + jars);
 			}
 			cp.add(jars.get(0).toString());
+		}
+		// the SPI's value types are OSGi DTOs
+		try {
+			cp.add(Path.of(org.osgi.dto.DTO.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+		} catch (java.net.URISyntaxException e) {
+			throw new IOException("cannot find the org.osgi.dto jar", e);
 		}
 		return String.join(File.pathSeparator, cp);
 	}

@@ -31,9 +31,9 @@ public class AttachRequestDTO extends DTO {
 	public boolean noReload;
 
 	/**
-	 * For {@code psi start}: {@code no}, {@code checksum} or {@code signature}
+	 * For {@code psi start}: the level that must be reached
 	 * (see {@link PullRequestDTO#verify}); {@code null} for the default.
 	 * attach, detach and reattach verify nothing, as portablectl.
 	 */
-	public String verify;
+	public VerifyLevel verify;
 }

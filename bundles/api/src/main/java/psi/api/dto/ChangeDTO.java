@@ -4,12 +4,37 @@ import org.osgi.dto.DTO;
 
 /** One change made to the host, as portabled reports it. */
 public class ChangeDTO extends DTO {
-	/** {@code copy}, {@code symlink}, {@code write}, {@code mkdir} or {@code unlink}. */
-	public String type;
+	/** What kind of change. */
+	public enum Type {
+		/** a file copied (a unit, a profile) */
+		COPY,
+		/** a symbolic link created or replaced */
+		SYMLINK,
+		/** a file written */
+		WRITE,
+		/** a directory created */
+		MKDIR,
+		/** a file, link or directory removed */
+		UNLINK,
+		/** a job on a unit: {@link ChangeDTO#job} */
+		JOB,
+		/** a unit that ran already */
+		RUNNING,
+		/** a unit whose job did not succeed, or that failed at once: {@link ChangeDTO#source} says why */
+		FAILED
+	}
+
+	/** What kind of change. */
+	public Type type;
 	/** The host path changed, as the host sees it (not including the root). */
 	public String path;
-	/** For {@code copy} and {@code symlink}: the source; else {@code null}. */
+	/**
+	 * For {@code copy} and {@code symlink}: the source; for {@code failed}:
+	 * why, one line; else {@code null}.
+	 */
 	public String source;
+	/** For {@code job}: the job; else {@code null}. */
+	public JobDTO job;
 
 	/**
 	 * @param type the change type
@@ -17,7 +42,7 @@ public class ChangeDTO extends DTO {
 	 * @param source the source, or {@code null}
 	 * @return a new change
 	 */
-	public static ChangeDTO of(String type, String path, String source) {
+	public static ChangeDTO of(Type type, String path, String source) {
 		ChangeDTO c = new ChangeDTO();
 		c.type = type;
 		c.path = path;

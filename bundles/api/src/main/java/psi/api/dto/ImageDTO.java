@@ -19,5 +19,5 @@ public class ImageDTO extends DTO {
 	/** Bytes used, -1 when unknown. */
 	public long usage;
 	/** The attachment state, as {@link psi.api.Portables#state}. */
-	public String state;
+	public AttachState state;
 }

@@ -17,7 +17,7 @@ public class ImageStatusDTO extends DTO {
 	/** The profile its services are attached with, {@code null} when unknown. */
 	public String profile;
 	/** The attach state, as {@link psi.api.Portables#state}. */
-	public String state;
+	public AttachState state;
 	/** The image file name, the {@code PORTABLE=} journal field of its units. */
 	public String portable;
 	/** Its attached units with their state, sorted by name. */

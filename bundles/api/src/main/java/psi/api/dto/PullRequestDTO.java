@@ -13,9 +13,10 @@ public class PullRequestDTO extends DTO {
 	/** The image name to give the pulled image, or {@code null} for the one the URL names. */
 	public String name;
 	/**
-	 * {@code no}, {@code checksum} or {@code signature}; {@code null} for the
-	 * default: signature for https and ssh, and for local images that carry a
-	 * signature.
+	 * The level that must be reached: {@link VerifyLevel#NONE} ({@code --verify=no}),
+	 * {@link VerifyLevel#CHECKSUM} or {@link VerifyLevel#SIGNATURE}; {@code null}
+	 * for the default: a signature for https and ssh, and for local images
+	 * whatever they carry.
 	 */
-	public String verify;
+	public VerifyLevel verify;
 }

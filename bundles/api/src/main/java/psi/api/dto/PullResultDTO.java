@@ -21,10 +21,10 @@ public class PullResultDTO extends DTO {
 	public String sha256;
 	/** Whether the pool already had this image and nothing was fetched. */
 	public boolean unchanged;
-	/** The verification level asked for: {@code no}, {@code checksum}, {@code signature} or {@code default}. */
-	public String asked;
-	/** The strongest level reached, or {@code none}. */
-	public String level;
+	/** The verification level asked for, {@code null} for the default. */
+	public VerifyLevel asked;
+	/** The strongest level reached ({@link VerifyLevel#NONE} when nothing verified it). */
+	public VerifyLevel level;
 	/** One line: what verified the image (when unchanged: when it was pulled). */
 	public String verified;
 	/** What each applicable verifier found (none when unchanged). */

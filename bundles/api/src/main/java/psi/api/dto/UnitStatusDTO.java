@@ -26,4 +26,6 @@ public class UnitStatusDTO extends DTO {
 	public long since;
 	/** The unit's result, e.g. {@code success}, {@code exit-code}. */
 	public String result;
+	/** Whether it counts as running: active, reloading, activating or deactivating. */
+	public boolean running;
 }

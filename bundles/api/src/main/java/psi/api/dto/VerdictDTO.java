@@ -8,8 +8,8 @@ import org.osgi.dto.DTO;
 public class VerdictDTO extends DTO {
 	/** The verifier's name, e.g. {@code openpgp}. */
 	public String verifier;
-	/** {@code integrity}, {@code checksum} or {@code signature}. */
-	public String level;
+	/** {@link VerifyLevel#INTEGRITY}, {@link VerifyLevel#CHECKSUM} or {@link VerifyLevel#SIGNATURE}. */
+	public VerifyLevel level;
 	/** One line: what passed. */
 	public String detail;
 }

@@ -19,6 +19,13 @@ import java.util.Set;
  * An image tree that is a directory on the host: the base of the directory
  * and subvolume formats, and how the engine reads the host below its root.
  * <p>
+ * A helper type, exported on purpose: format plugins whose images are
+ * directory trees on the host (directories, btrfs subvolumes, and third-party
+ * formats such as a mounted overlay) extend it instead of writing the
+ * {@link ImageTree} contract again. It is a class, so it grows by new
+ * methods; plugins that extend it must not rely on more than its
+ * documented methods.
+ * <p>
  * Every lookup is done without following links ({@code NOFOLLOW_LINKS}), as
  * the {@link ImageTree} contract requires. Subclasses add how the image is
  * marked read-only.

@@ -4,8 +4,11 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
 
 import org.osgi.annotation.versioning.ConsumerType;
+import org.osgi.dto.DTO;
 
 /**
  * A service manager: reloads, starts, stops and reports units (systemd over
@@ -108,38 +111,138 @@ public interface ServiceManager {
 	void resetFailed(String unit) throws IOException;
 
 	/**
-	 * @param name the unit name
-	 * @param description its Description=
-	 * @param loadState {@code loaded}, {@code not-found}, ...
-	 * @param activeState {@code active}, {@code inactive}, {@code failed}, {@code activating}, ...
-	 * @param subState {@code running}, {@code dead}, {@code exited}, {@code listening}, ...
-	 * @param mainPid the main process, 0 if none
-	 * @param execMainStatus the main process's exit status
-	 * @param memoryCurrent bytes of memory, -1 when unknown
-	 * @param tasksCurrent tasks, -1 when unknown
-	 * @param activeEnterTimestamp when it last became active, µs since the epoch, 0 if never
-	 * @param result the unit's result, e.g. {@code success}, {@code exit-code}
+	 * The newest journal lines of an image's units: the entries whose field
+	 * {@code PORTABLE=} is the image's file name, oldest first. The journal is
+	 * read whether or not the manager is {@link #available()}.
+	 *
+	 * @param portable the image's file name, e.g. {@code foobar_1.raw}
+	 * @param lines how many of the newest lines
+	 * @return the lines, formatted as {@code journalctl -o short} does
+	 * @throws IOException when there is no journal to read, or it cannot be read
+	 * @since 2.0
 	 */
-	record UnitStatus(String name, String description, String loadState, String activeState, String subState,
-		long mainPid, int execMainStatus, long memoryCurrent, long tasksCurrent, long activeEnterTimestamp,
-		String result) {
+	default List<String> journal(String portable, int lines) throws IOException {
+		throw new IOException("service manager " + getClass().getName() + " keeps no journal");
+	}
 
-		/** @return whether the unit is active, reloading, activating or deactivating (portabled's "running") */
+	/**
+	 * Follows the journal lines of an image's units as they come, after the
+	 * newest {@code lines} ones, until closed.
+	 *
+	 * @param portable the image's file name
+	 * @param lines how many of the newest lines first
+	 * @param sink told each line, from the manager's thread
+	 * @return the follower; closing it stops the following
+	 * @since 2.0
+	 */
+	default JournalFollower followJournal(String portable, int lines, Consumer<String> sink) throws IOException {
+		throw new IOException("service manager " + getClass().getName() + " keeps no journal");
+	}
+
+	/** A journal being followed. */
+	@ConsumerType
+	interface JournalFollower extends AutoCloseable {
+		/** Waits until the following ends (closed, or the journal's reader ended). */
+		void await() throws InterruptedException;
+
+		/** Stops the following. */
+		@Override
+		void close();
+	}
+
+	/**
+	 * The state of a unit, as the manager reports it: a DTO whose fields grow
+	 * in minor versions.
+	 */
+	final class UnitStatus extends DTO {
+		/** The unit name. */
+		public String name;
+		/** Its Description=. */
+		public String description = "";
+		/** {@code loaded}, {@code not-found}, ... */
+		public String loadState;
+		/**
+		 * {@code active}, {@code inactive}, {@code failed}, {@code activating}, ...:
+		 * systemd's word as reported ({@link ActiveState#of(String)}), kept as a
+		 * string so that a state a newer systemd adds passes through.
+		 */
+		public String activeState;
+		/** {@code running}, {@code dead}, {@code exited}, {@code listening}, ... */
+		public String subState;
+		/** The main process, 0 if none. */
+		public long mainPid;
+		/** The main process's exit status. */
+		public int execMainStatus;
+		/** Bytes of memory, -1 when unknown. */
+		public long memoryCurrent = -1;
+		/** Tasks, -1 when unknown. */
+		public long tasksCurrent = -1;
+		/** When it last became active, µs since the epoch, 0 if never. */
+		public long activeEnterTimestamp;
+		/** The unit's result, e.g. {@code success}, {@code exit-code}. */
+		public String result;
+
+		/** @return whether the unit counts as running ({@link ActiveState#running()}) */
 		public boolean isRunning() {
-			return List.of("active", "reloading", "activating", "deactivating").contains(activeState);
+			ActiveState s = ActiveState.of(activeState);
+			return s != null && s.running();
 		}
 	}
 
 	/**
-	 * @param unit the unit
-	 * @param job the job's object path, or empty when there was no job
-	 * @param result {@code done}, {@code canceled}, {@code timeout}, {@code failed},
-	 *        {@code dependency}, {@code skipped}, or {@code queued} when not waited for
+	 * A job's outcome: a value the manager makes. Final, so that it can gain
+	 * properties (new accessors, new constructors) in minor versions.
 	 */
-	record JobResult(String unit, String job, String result) {
+	final class JobResult {
+		private final String unit;
+		private final String job;
+		private final String result;
+
+		/**
+		 * @param unit the unit
+		 * @param job the job's object path, or empty when there was no job
+		 * @param result {@code done}, {@code canceled}, {@code timeout}, {@code failed},
+		 *        {@code dependency}, {@code skipped}, or {@code queued} when not waited for
+		 */
+		public JobResult(String unit, String job, String result) {
+			this.unit = unit;
+			this.job = job;
+			this.result = result;
+		}
+
+		/** @return the unit */
+		public String unit() {
+			return unit;
+		}
+
+		/** @return the job's object path, or empty */
+		public String job() {
+			return job;
+		}
+
+		/** @return the job's result */
+		public String result() {
+			return result;
+		}
+
 		/** @return whether the job succeeded (or was only queued) */
 		public boolean ok() {
 			return result.equals("done") || result.equals("queued") || result.equals("skipped");
+		}
+
+		@Override
+		public boolean equals(Object o) {
+			return o instanceof JobResult other && java.util.Objects.equals(unit, other.unit) && java.util.Objects.equals(job, other.job) && java.util.Objects.equals(result, other.result);
+		}
+
+		@Override
+		public int hashCode() {
+			return java.util.Objects.hash(unit, job, result);
+		}
+
+		@Override
+		public String toString() {
+			return unit + " " + job + " " + result;
 		}
 	}
 }

@@ -40,22 +40,38 @@ public interface Transport {
 	Fetched fetch(Request request, Progress progress) throws IOException;
 
 	/**
-	 * What to fetch.
-	 *
-	 * @param source the URL
-	 * @param target the staging file
-	 * @param maxBytes the largest body accepted; a larger one fails the fetch
-	 * @param ifNoneMatch the {@link Fetched#validator()} of the copy the caller
-	 *            has, or {@code null}: when the source still matches it,
-	 *            nothing is written and {@link Fetched#unchanged()} is true
-	 * @param resumeValidator when {@code target} holds the start of an earlier
-	 *            interrupted fetch, the validator that fetch was
-	 *            {@linkplain Progress#started started} with: the transport
-	 *            continues after the bytes already there if the source still
-	 *            matches it (HTTP {@code Range} with {@code If-Range}), and
-	 *            starts over otherwise. {@code null}: start over.
+	 * What to fetch: a value the engine makes. Final, so that it can gain
+	 * properties (new accessors, new constructors) in minor versions.
 	 */
-	record Request(URI source, Path target, long maxBytes, String ifNoneMatch, String resumeValidator) {
+	final class Request {
+		private final URI source;
+		private final Path target;
+		private final long maxBytes;
+		private final String ifNoneMatch;
+		private final String resumeValidator;
+
+		/**
+		 * @param source the URL
+		 * @param target the staging file
+		 * @param maxBytes the largest body accepted; a larger one fails the fetch
+		 * @param ifNoneMatch the {@link Fetched#validator()} of the copy the caller
+		 *            has, or {@code null}: when the source still matches it,
+		 *            nothing is written and {@link Fetched#unchanged()} is true
+		 * @param resumeValidator when {@code target} holds the start of an earlier
+		 *            interrupted fetch, the validator that fetch was
+		 *            {@linkplain Progress#started started} with: the transport
+		 *            continues after the bytes already there if the source still
+		 *            matches it (HTTP {@code Range} with {@code If-Range}), and
+		 *            starts over otherwise. {@code null}: start over.
+		 */
+		public Request(URI source, Path target, long maxBytes, String ifNoneMatch, String resumeValidator) {
+			this.source = source;
+			this.target = target;
+			this.maxBytes = maxBytes;
+			this.ifNoneMatch = ifNoneMatch;
+			this.resumeValidator = resumeValidator;
+		}
+
 		/**
 		 * A plain fetch: no validators.
 		 *
@@ -65,6 +81,46 @@ public interface Transport {
 		 */
 		public Request(URI source, Path target, long maxBytes) {
 			this(source, target, maxBytes, null, null);
+		}
+
+		/** @return the URL */
+		public URI source() {
+			return source;
+		}
+
+		/** @return the staging file */
+		public Path target() {
+			return target;
+		}
+
+		/** @return the largest body accepted */
+		public long maxBytes() {
+			return maxBytes;
+		}
+
+		/** @return the validator of the copy the caller has, or {@code null} */
+		public String ifNoneMatch() {
+			return ifNoneMatch;
+		}
+
+		/** @return the validator of the interrupted fetch in the target, or {@code null} */
+		public String resumeValidator() {
+			return resumeValidator;
+		}
+
+		@Override
+		public boolean equals(Object o) {
+			return o instanceof Request other && java.util.Objects.equals(source, other.source) && java.util.Objects.equals(target, other.target) && java.util.Objects.equals(maxBytes, other.maxBytes) && java.util.Objects.equals(ifNoneMatch, other.ifNoneMatch) && java.util.Objects.equals(resumeValidator, other.resumeValidator);
+		}
+
+		@Override
+		public int hashCode() {
+			return java.util.Objects.hash(source, target, maxBytes, ifNoneMatch, resumeValidator);
+		}
+
+		@Override
+		public String toString() {
+			return source + " to " + target;
 		}
 	}
 
@@ -96,15 +152,63 @@ public interface Transport {
 	}
 
 	/**
-	 * The result of a fetch.
-	 *
-	 * @param size bytes in the target
-	 * @param sha256 the hex SHA-256 of the whole target, computed while
-	 *            receiving (resumed bytes included), or {@code null} when unchanged
-	 * @param unchanged whether the source matched {@link Request#ifNoneMatch()}
-	 *            and nothing was written
-	 * @param validator what identifies this version of the source, or {@code null}
+	 * The result of a fetch: a value the transport makes. Final, so that it
+	 * can gain properties (new accessors, new constructors) in minor versions.
 	 */
-	record Fetched(long size, String sha256, boolean unchanged, String validator) {
+	final class Fetched {
+		private final long size;
+		private final String sha256;
+		private final boolean unchanged;
+		private final String validator;
+
+		/**
+		 * @param size bytes in the target
+		 * @param sha256 the hex SHA-256 of the whole target, computed while
+		 *            receiving (resumed bytes included), or {@code null} when unchanged
+		 * @param unchanged whether the source matched {@link Request#ifNoneMatch()}
+		 *            and nothing was written
+		 * @param validator what identifies this version of the source, or {@code null}
+		 */
+		public Fetched(long size, String sha256, boolean unchanged, String validator) {
+			this.size = size;
+			this.sha256 = sha256;
+			this.unchanged = unchanged;
+			this.validator = validator;
+		}
+
+		/** @return bytes in the target */
+		public long size() {
+			return size;
+		}
+
+		/** @return the hex SHA-256 of the target, or {@code null} */
+		public String sha256() {
+			return sha256;
+		}
+
+		/** @return whether the source matched {@link Request#ifNoneMatch()} and nothing was written */
+		public boolean unchanged() {
+			return unchanged;
+		}
+
+		/** @return what identifies this version of the source, or {@code null} */
+		public String validator() {
+			return validator;
+		}
+
+		@Override
+		public boolean equals(Object o) {
+			return o instanceof Fetched other && java.util.Objects.equals(size, other.size) && java.util.Objects.equals(sha256, other.sha256) && java.util.Objects.equals(unchanged, other.unchanged) && java.util.Objects.equals(validator, other.validator);
+		}
+
+		@Override
+		public int hashCode() {
+			return java.util.Objects.hash(size, sha256, unchanged, validator);
+		}
+
+		@Override
+		public String toString() {
+			return unchanged ? "unchanged" : size + " bytes, SHA-256 " + sha256;
+		}
 	}
 }

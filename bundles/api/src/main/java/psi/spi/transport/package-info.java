@@ -2,7 +2,7 @@
  * Transports: plugins that fetch an image URL into a local file.
  */
 @Export
-@Version("2.0.0")
+@Version("3.0.0")
 package psi.spi.transport;
 
 import org.osgi.annotation.bundle.Export;

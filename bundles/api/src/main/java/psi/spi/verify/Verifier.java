@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.Set;
 
 import org.osgi.annotation.versioning.ConsumerType;
 import org.osgi.annotation.versioning.ProviderType;
@@ -23,12 +24,12 @@ public interface Verifier {
 	/** Service property: the verifier's name, e.g. {@code checksum}. */
 	String NAME = "psi.verifier.name";
 
-	/** Level: the image is self-consistent (e.g. its own dm-verity tree), nothing vouches for it. */
-	String INTEGRITY = "integrity";
-	/** Level: the image matches a checksum published beside it. */
-	String CHECKSUM = "checksum";
-	/** Level: a trusted key signed the image or its checksum. */
-	String SIGNATURE = "signature";
+	/** Shorthand for {@link Level#INTEGRITY}. */
+	Level INTEGRITY = Level.INTEGRITY;
+	/** Shorthand for {@link Level#CHECKSUM}. */
+	Level CHECKSUM = Level.CHECKSUM;
+	/** Shorthand for {@link Level#SIGNATURE}. */
+	Level SIGNATURE = Level.SIGNATURE;
 
 	/**
 	 * Checks an image.
@@ -40,6 +41,20 @@ public interface Verifier {
 	 * @throws IOException on an I/O error
 	 */
 	Verdict verify(Subject subject) throws IOException;
+
+	/**
+	 * The files beside the image at its origin this verifier reads for it,
+	 * so that the engine fetches exactly these while the image itself
+	 * arrives. A verifier may still ask {@link Subject#sidecar} for others;
+	 * they are then fetched when asked.
+	 *
+	 * @param fileName the image's file name at its origin
+	 * @param wanted the strongest level the admin asked for
+	 * @return the file names, each a single path component; by default none
+	 */
+	default Set<String> sidecars(String fileName, Level wanted) {
+		return Set.of();
+	}
 
 	/**
 	 * The image being verified, provided by the engine.
@@ -74,11 +89,11 @@ public interface Verifier {
 		Optional<Path> sidecar(String name) throws IOException;
 
 		/**
-		 * @param level {@link #CHECKSUM} or {@link #SIGNATURE}
+		 * @param level {@link Level#CHECKSUM} or {@link Level#SIGNATURE}
 		 * @return whether the admin asked for checks of this level: a verifier
 		 *         skips signature checks when only checksums were asked for
 		 */
-		boolean wants(String level);
+		boolean wants(Level level);
 
 		/**
 		 * @param path an absolute host path such as {@code /etc/verity.d}
@@ -88,14 +103,63 @@ public interface Verifier {
 	}
 
 	/**
-	 * @param applicable whether the image carried something this verifier checks
-	 * @param level the strength reached: {@link #INTEGRITY}, {@link #CHECKSUM} or {@link #SIGNATURE}
-	 * @param detail one line saying what passed, e.g. the key that signed
+	 * What a verifier found: a value the engine reads. Final, so that it can
+	 * gain properties (new accessors, new constructors) in minor versions.
 	 */
-	record Verdict(boolean applicable, String level, String detail) {
+	final class Verdict {
+		private static final Verdict NOT_APPLICABLE = new Verdict(false, null, null);
+
+		private final boolean applicable;
+		private final Level level;
+		private final String detail;
+
+		/**
+		 * @param applicable whether the image carried something this verifier checks
+		 * @param level the strength reached; {@code null} when not applicable
+		 * @param detail one line saying what passed, e.g. the key that signed
+		 */
+		public Verdict(boolean applicable, Level level, String detail) {
+			if (applicable && level == null) {
+				throw new IllegalArgumentException("an applicable verdict has a level");
+			}
+			this.applicable = applicable;
+			this.level = level;
+			this.detail = detail;
+		}
+
 		/** @return a verdict for an image that carries nothing this verifier checks */
 		public static Verdict notApplicable() {
-			return new Verdict(false, null, null);
+			return NOT_APPLICABLE;
+		}
+
+		/** @return whether the image carried something this verifier checks */
+		public boolean applicable() {
+			return applicable;
+		}
+
+		/** @return the strength reached, {@code null} when not applicable */
+		public Level level() {
+			return level;
+		}
+
+		/** @return one line saying what passed */
+		public String detail() {
+			return detail;
+		}
+
+		@Override
+		public boolean equals(Object o) {
+			return o instanceof Verdict other && java.util.Objects.equals(applicable, other.applicable) && java.util.Objects.equals(level, other.level) && java.util.Objects.equals(detail, other.detail);
+		}
+
+		@Override
+		public int hashCode() {
+			return java.util.Objects.hash(applicable, level, detail);
+		}
+
+		@Override
+		public String toString() {
+			return applicable ? level.label() + ": " + detail : "not applicable";
 		}
 	}
 }

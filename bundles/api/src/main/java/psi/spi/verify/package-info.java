@@ -2,7 +2,7 @@
  * Verifiers: plugins that check a fetched image against trusted keys.
  */
 @Export
-@Version("2.0.0")
+@Version("3.0.0")
 package psi.spi.verify;
 
 import org.osgi.annotation.bundle.Export;

@@ -13,6 +13,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
+import psi.api.dto.AttachState;
+
 /**
  * What is attached to a host: every unit in {@code /etc/systemd/system.attached}
  * and {@code /run/systemd/system.attached} with the image its drop-in's marker
@@ -130,12 +132,12 @@ final class AttachmentIndex {
 
 	/**
 	 * @param units what {@link #units(String)} found
-	 * @return {@code attached} when any unit is attached persistently, else {@code attached-runtime} or {@code detached}
+	 * @return attached when any unit is attached persistently, else attached for this boot, or detached
 	 */
-	static String stateOf(Map<String, String> units) {
+	static AttachState stateOf(Map<String, String> units) {
 		if (units.isEmpty()) {
-			return "detached";
+			return AttachState.DETACHED;
 		}
-		return units.containsValue(HostLayout.attachedDir(false)) ? "attached" : "attached-runtime";
+		return units.containsValue(HostLayout.attachedDir(false)) ? AttachState.ATTACHED : AttachState.ATTACHED_RUNTIME;
 	}
 }

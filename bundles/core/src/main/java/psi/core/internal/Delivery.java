@@ -37,6 +37,8 @@ import psi.api.ProgressListener;
 import psi.api.PsiException;
 import psi.api.dto.PullResultDTO;
 import psi.api.dto.VerdictDTO;
+import psi.api.dto.VerifyLevel;
+import psi.spi.verify.Level;
 import psi.spi.transport.Transport;
 import psi.spi.verify.VerificationException;
 import psi.spi.verify.Verifier;
@@ -55,8 +57,6 @@ final class Delivery {
 	/** The largest image fetched: 64 GiB. */
 	static final long IMAGE_MAX = 64L << 30;
 
-	/** The verification levels, weakest first. */
-	static final List<String> LEVELS = List.of(Verifier.INTEGRITY, Verifier.CHECKSUM, Verifier.SIGNATURE);
 
 	/** Takes the host lock for placing an image. */
 	@FunctionalInterface
@@ -197,22 +197,22 @@ final class Delivery {
 	 *
 	 * @param url the URL
 	 * @param name the name to give it, or {@code null}
-	 * @param asked {@code no}, {@code checksum}, {@code signature} or {@code null} (signature)
+	 * @param asked the level asked for, {@code null} for the default
 	 * @param attached whether an image file name is attached (its file is not replaced)
 	 */
-	PullResultDTO pull(String url, String name, String asked, Attached attached) throws IOException {
+	PullResultDTO pull(String url, String name, VerifyLevel asked, Attached attached) throws IOException {
 		URI u = parse(url);
 		Transport t = transport(u);
 		String urlName = fileName(u);
 		String poolName = poolName(urlName, name);
 		Path placed = layout.host(POOL).resolve(poolName);
-		String required = required(u, asked);
+		VerifyLevel required = required(u, asked);
 		if (Files.exists(placed, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS)) {
 			throw new PsiException(POOL + "/" + poolName + " is there and is not a regular file (a link or a directory); psi pull will not replace it");
 		}
 		// a conditional fetch only when the pool's copy is the one recorded and was verified as strongly as asked now
 		Optional<ImagePool.Origin> known = pool.origin(poolName)
-			.filter(o -> o.source().equals(u.toString()) && LEVELS.indexOf(o.level()) >= LEVELS.indexOf(required))
+			.filter(o -> o.source().equals(u.toString()) && o.level() != null && o.level().compareTo(required) >= 0)
 			.filter(o -> Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS));
 		String ifNoneMatch = known.map(ImagePool.Origin::validator).orElse(null);
 		// the pool copy's hash, computed at most once per pull
@@ -236,7 +236,7 @@ final class Delivery {
 				r.source = u.toString();
 				r.image = poolName;
 				r.path = POOL + "/" + poolName;
-				r.asked = asked == null ? "default" : asked;
+				r.asked = asked;
 				if (f.unchanged()) {
 					ImagePool.Origin o = known.get();
 					listener.step("Unchanged since it was pulled: " + r.path);
@@ -404,7 +404,7 @@ final class Delivery {
 	 * Verifies a URL without placing it: fetched to a staging file that is
 	 * removed afterwards.
 	 */
-	PullResultDTO verifyUrl(String url, String asked) throws IOException {
+	PullResultDTO verifyUrl(String url, VerifyLevel asked) throws IOException {
 		URI u = parse(url);
 		Transport t = transport(u);
 		String urlName = fileName(u);
@@ -421,7 +421,7 @@ final class Delivery {
 				r.size = f.size();
 				r.sha256 = f.sha256();
 				s.sha256 = f.sha256();
-				r.asked = asked == null ? "default" : asked;
+				r.asked = asked;
 				check(s, asked, required(u, asked), r);
 				return r;
 			} finally {
@@ -438,7 +438,7 @@ final class Delivery {
 	 * @param real where it is under the root
 	 * @param asked the level asked for, or {@code null}: whatever the image carries must hold
 	 */
-	PullResultDTO verifyLocal(String hostPath, Path real, String asked) throws IOException {
+	PullResultDTO verifyLocal(String hostPath, Path real, VerifyLevel asked) throws IOException {
 		return verifyLocal(hostPath, real, asked, null);
 	}
 
@@ -449,36 +449,36 @@ final class Delivery {
 	 *
 	 * @param pulled the image's origin record, or {@code null}
 	 */
-	PullResultDTO verifyLocal(String hostPath, Path real, String asked, ImagePool.Origin pulled) throws IOException {
+	PullResultDTO verifyLocal(String hostPath, Path real, VerifyLevel asked, ImagePool.Origin pulled) throws IOException {
 		PullResultDTO r = new PullResultDTO();
 		r.source = hostPath;
 		r.path = hostPath;
 		r.image = real.getFileName().toString();
-		r.asked = asked == null ? "default" : asked;
+		r.asked = asked;
 		if (Files.isDirectory(real)) {
-			r.level = "none";
-			if (!"no".equals(asked) && asked != null) {
-				throw new PsiException(hostPath + ": refused: --verify=" + asked + " asked, but a directory image carries no checksum or signature");
+			r.level = VerifyLevel.NONE;
+			if (asked != null && asked != VerifyLevel.NONE) {
+				throw new PsiException(hostPath + ": refused: --verify=" + asked.option() + " asked, but a directory image carries no checksum or signature");
 			}
 			return r;
 		}
 		r.size = Files.size(real);
 		Subject s = new Subject(real, r.image, null, null, null, null, wanted(asked));
-		if (pulled != null && !"no".equals(asked) && pulled.sha256() != null) {
+		if (pulled != null && asked != VerifyLevel.NONE && pulled.sha256() != null) {
 			if (!MessageDigest.isEqual(s.sha256().getBytes(StandardCharsets.US_ASCII), pulled.sha256().getBytes(StandardCharsets.US_ASCII))) {
 				throw new PsiException(hostPath + ": refused: pulled: the image changed since it was pulled from " + pulled.source()
 					+ " (SHA-256 " + s.sha256() + ", was " + pulled.sha256() + ")");
 			}
-			if (LEVELS.contains(pulled.level())) {
+			if (pulled.level() != null && pulled.level() != VerifyLevel.NONE) {
 				VerdictDTO v = new VerdictDTO();
 				v.verifier = "pulled";
 				v.level = pulled.level();
 				v.detail = "SHA-256 unchanged since it was pulled from " + pulled.source() + " and verified: " + pulled.verified();
 				r.verdicts.add(v);
-				listener.step("Verified: " + v.level + " (" + v.verifier + ": " + v.detail + ")");
+				listener.step("Verified: " + v.level.label() + " (" + v.verifier + ": " + v.detail + ")");
 			}
 		}
-		check(s, asked, asked == null ? "no" : asked, r);
+		check(s, asked, asked == null ? VerifyLevel.NONE : asked, r);
 		return r;
 	}
 
@@ -487,32 +487,32 @@ final class Delivery {
 	 *         for, else a signature for the network, and for {@code file:}
 	 *         whatever the image carries (as a local path)
 	 */
-	static String required(URI u, String asked) {
+	static VerifyLevel required(URI u, VerifyLevel asked) {
 		if (asked != null) {
 			return asked;
 		}
-		return "file".equalsIgnoreCase(u.getScheme()) ? "no" : Verifier.SIGNATURE;
+		return "file".equalsIgnoreCase(u.getScheme()) ? VerifyLevel.NONE : VerifyLevel.SIGNATURE;
 	}
 
 	/** @return the strongest level verifiers check: signatures unless only checksums (or nothing) were asked for */
-	private static String wanted(String asked) {
-		return asked == null ? Verifier.SIGNATURE : asked;
+	private static VerifyLevel wanted(VerifyLevel asked) {
+		return asked == null ? VerifyLevel.SIGNATURE : asked;
 	}
 
 	/**
 	 * Asks every verifier and checks that the level asked for was reached.
 	 *
-	 * @param asked what the admin asked for: {@code no} skips every check; {@code null}: the default
-	 * @param required the level that must be reached: {@code no}, {@code checksum} or {@code signature}
+	 * @param asked what the admin asked for: {@code NONE} skips every check; {@code null}: the default
+	 * @param required the level that must be reached
 	 */
-	private void check(Subject s, String asked, String required, PullResultDTO r) throws IOException {
-		r.level = "none";
+	private void check(Subject s, VerifyLevel asked, VerifyLevel required, PullResultDTO r) throws IOException {
+		r.level = VerifyLevel.NONE;
 		for (VerdictDTO v : r.verdicts) {
-			if (LEVELS.indexOf(v.level) > LEVELS.indexOf(r.level)) {
+			if (v.level.compareTo(r.level) > 0) {
 				r.level = v.level;
 			}
 		}
-		if ("no".equals(asked)) {
+		if (asked == VerifyLevel.NONE) {
 			listener.step("Not verified (--verify=no)");
 			r.verified = summary(r);
 			return;
@@ -534,45 +534,42 @@ final class Delivery {
 			if (!d.applicable()) {
 				continue;
 			}
-			if (!LEVELS.contains(d.level())) {
-				throw new PsiException(r.source + ": refused: " + PluginCalls.name(PluginCalls.Kind.VERIFIER, verifier)
-					+ " answered level '" + d.level() + "', not one of " + String.join(", ", LEVELS));
-			}
+
 			VerdictDTO dto = new VerdictDTO();
 			dto.verifier = v.getKey();
-			dto.level = d.level();
+			dto.level = VerifyLevel.valueOf(d.level().name());
 			dto.detail = d.detail();
 			r.verdicts.add(dto);
-			if (LEVELS.indexOf(d.level()) > LEVELS.indexOf(r.level)) {
-				r.level = d.level();
+			if (dto.level.compareTo(r.level) > 0) {
+				r.level = dto.level;
 			}
-			listener.step("Verified: " + d.level() + " (" + v.getKey() + ": " + d.detail() + ")");
+			listener.step("Verified: " + dto.level.label() + " (" + v.getKey() + ": " + d.detail() + ")");
 		}
 		if (s.sha256 != null) {
 			r.sha256 = s.sha256;
 		}
 		r.verified = summary(r);
-		if (LEVELS.indexOf(r.level) < LEVELS.indexOf(required)) {
+		if (r.level.compareTo(required) < 0) {
 			String found = r.verdicts.isEmpty() ? "nothing to check (no SHA256SUMS, SHA256SUMS.gpg, .roothash.p7s or dm-verity signature"
 				+ (verifiers.isEmpty() ? "; no verifier is installed" : "") + ")"
-				: "only " + r.level + " (" + String.join(", ", r.verdicts.stream().map(v -> v.verifier).toList()) + ")";
-			throw new PsiException(r.source + ": refused: --verify=" + required + " needs a " + required
-				+ (Verifier.SIGNATURE.equals(required) ? " by a trusted key" : "") + ", found " + found
-				+ (Verifier.SIGNATURE.equals(required) ? "; --verify=checksum accepts a checksum, --verify=no accepts it unchecked" : "; --verify=no accepts it unchecked"));
+				: "only " + r.level.label() + " (" + String.join(", ", r.verdicts.stream().map(v -> v.verifier).toList()) + ")";
+			throw new PsiException(r.source + ": refused: --verify=" + required.option() + " needs a " + required.label()
+				+ (required == VerifyLevel.SIGNATURE ? " by a trusted key" : "") + ", found " + found
+				+ (required == VerifyLevel.SIGNATURE ? "; --verify=checksum accepts a checksum, --verify=no accepts it unchecked" : "; --verify=no accepts it unchecked"));
 		}
 	}
 
 	/** @return one line saying what verified the image */
 	static String summary(PullResultDTO r) {
 		if (r.verdicts.isEmpty()) {
-			return "not verified" + ("no".equals(r.asked) ? " (--verify=no)" : "");
+			return "not verified" + (r.asked == VerifyLevel.NONE ? " (--verify=no)" : "");
 		}
 		List<String> parts = new ArrayList<>();
 		// the strongest first: it is what vouches for the image
 		List<VerdictDTO> strongestFirst = new ArrayList<>(r.verdicts);
-		strongestFirst.sort(java.util.Comparator.comparingInt((VerdictDTO v) -> LEVELS.indexOf(v.level)).reversed());
+		strongestFirst.sort(java.util.Comparator.comparing((VerdictDTO v) -> v.level).reversed());
 		for (VerdictDTO v : strongestFirst) {
-			parts.add(v.level + " (" + v.verifier + ": " + v.detail + ")");
+			parts.add(v.level.label() + " (" + v.verifier + ": " + v.detail + ")");
 		}
 		return String.join("; ", parts);
 	}
@@ -585,12 +582,12 @@ final class Delivery {
 		String sha256;
 		private final Transport transport;
 		private final Path sidecarDir;
-		private final String wanted;
+		private final VerifyLevel wanted;
 		private final Map<String, Optional<Path>> sidecars = new HashMap<>();
 		private final Map<String, Future<Optional<Path>>> prefetched = new HashMap<>();
 		private ExecutorService prefetcher;
 
-		Subject(Path image, String fileName, URI origin, String sha256, Transport transport, Path sidecarDir, String wanted) {
+		Subject(Path image, String fileName, URI origin, String sha256, Transport transport, Path sidecarDir, VerifyLevel wanted) {
 			this.image = image;
 			this.fileName = fileName;
 			this.origin = origin;
@@ -680,16 +677,30 @@ final class Delivery {
 		 * Starts fetching the sidecars verifiers usually ask for, beside the
 		 * image's own download, so that their round trips overlap it.
 		 *
-		 * @param asked the level the admin asked for; {@code no} fetches nothing
+		 * @param asked the level the admin asked for; {@code NONE} fetches nothing
 		 */
-		void prefetch(String asked) {
-			if (origin == null || "no".equals(asked)) {
+		void prefetch(VerifyLevel asked) throws IOException {
+			if (origin == null || asked == VerifyLevel.NONE) {
 				return;
 			}
-			String stem = ImageName.stripSuffix(fileName);
-			List<String> names = new ArrayList<>(List.of("SHA256SUMS", fileName + ".sha256", stem + ".roothash", stem + ".verity"));
-			if (wants(Verifier.SIGNATURE)) {
-				names.addAll(List.of("SHA256SUMS.gpg", stem + ".roothash.p7s"));
+			// exactly the files the verifiers say they read
+			Level strongest = Level.valueOf(wanted.name());
+			java.util.Set<String> names = new java.util.TreeSet<>();
+			for (Map.Entry<String, Verifier> v : verifiers.entrySet()) {
+				Verifier verifier = v.getValue();
+				String what = "naming the files it reads beside " + fileName;
+				java.util.Set<String> wants = PluginCalls.answer(calls.call(PluginCalls.Kind.VERIFIER, verifier, what,
+					() -> verifier.sidecars(fileName, strongest)), PluginCalls.Kind.VERIFIER, verifier, what);
+				for (String n : wants) {
+					if (!ImageName.isValidName(n) || n.startsWith(".")) {
+						throw new PsiException(PluginCalls.name(PluginCalls.Kind.VERIFIER, verifier) + " named '" + n
+							+ "' as a file beside " + fileName + ": not a plain file name");
+					}
+					names.add(n);
+				}
+			}
+			if (names.isEmpty()) {
+				return;
 			}
 			prefetcher = Executors.newFixedThreadPool(2, r -> {
 				Thread th = new Thread(r, "psi-sidecars");
@@ -719,8 +730,8 @@ final class Delivery {
 		}
 
 		@Override
-		public boolean wants(String level) {
-			return LEVELS.indexOf(level) <= LEVELS.indexOf(wanted);
+		public boolean wants(Level level) {
+			return VerifyLevel.valueOf(level.name()).compareTo(wanted) <= 0;
 		}
 
 		@Override

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import psi.api.PsiException;
+import psi.api.dto.AttachState;
 import psi.api.dto.ImageDTO;
 import psi.api.dto.ImageMetadataDTO;
 import psi.api.dto.UnitFileDTO;
@@ -64,7 +65,7 @@ final class ImageCatalog {
 	}
 
 	/** The attach state, without a service manager: {@code attached}, {@code attached-runtime} or {@code detached}. */
-	String state(String image) throws IOException {
+	AttachState state(String image) throws IOException {
 		return AttachmentIndex.stateOf(index.units(images.key(image)));
 	}
 

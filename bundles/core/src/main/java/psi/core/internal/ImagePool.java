@@ -18,6 +18,7 @@ import java.util.Properties;
 
 import psi.api.PsiException;
 import psi.api.dto.ChangeDTO;
+import psi.api.dto.VerifyLevel;
 
 /**
  * The pool of images, {@code /var/lib/portables}, and what psi knows of the
@@ -43,7 +44,7 @@ final class ImagePool {
 	 * @param level the verification level reached
 	 * @param verified one line: what verified it
 	 */
-	record Origin(String source, String validator, String sha256, String level, String verified) {
+	record Origin(String source, String validator, String sha256, VerifyLevel level, String verified) {
 	}
 
 	private final HostLayout layout;
@@ -71,7 +72,7 @@ final class ImagePool {
 			p.load(new StringReader(Files.readString(f, StandardCharsets.UTF_8)));
 			String source = p.getProperty("source");
 			return source == null ? Optional.empty()
-				: Optional.of(new Origin(source, p.getProperty("validator"), p.getProperty("sha256"), p.getProperty("level"),
+				: Optional.of(new Origin(source, p.getProperty("validator"), p.getProperty("sha256"), VerifyLevel.ofLabel(p.getProperty("level")),
 					p.getProperty("verified")));
 		} catch (IOException | IllegalArgumentException e) {
 			return Optional.empty();
@@ -94,7 +95,7 @@ final class ImagePool {
 			p.setProperty("validator", o.validator());
 		}
 		p.setProperty("sha256", o.sha256());
-		p.setProperty("level", o.level());
+		p.setProperty("level", o.level().label());
 		p.setProperty("verified", o.verified());
 		p.setProperty("pulled", Instant.now().toString());
 		StringWriter w = new StringWriter();
@@ -157,7 +158,7 @@ final class ImagePool {
 			if (path.startsWith(POOL + "/")) {
 				tx.unlink(originPath(DropInWriter.lastComponent(path)), null);
 			}
-			changes.add(ChangeDTO.of("unlink", path, null));
+			changes.add(ChangeDTO.of(ChangeDTO.Type.UNLINK, path, null));
 		}
 		return changes;
 	}

@@ -2,28 +2,149 @@ package psi.core.internal;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 import psi.api.PsiException;
 import psi.api.dto.AttachRequestDTO;
 import psi.api.dto.ChangeDTO;
+import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageStatusDTO;
+import psi.api.dto.JobDTO;
 import psi.api.dto.UnitStatusDTO;
 
 /**
- * Running an attached image's units through the service manager: what
- * follows an attach ({@code --enable}, {@code --now}), {@code psi start},
- * {@code psi stop} and {@code psi status}. Made per operation.
+ * An image's life on a host with its service manager: attach, detach and
+ * reattach each in one {@link Transaction} that commits only once the
+ * manager took the change (reload, enable), and what follows
+ * ({@code --now}); {@code psi start}, {@code psi stop} and {@code psi status}.
+ * Made per operation, under the {@link HostLock} for changes.
  */
 final class Lifecycle {
 
+	/** Makes the transaction of a change. */
+	@FunctionalInterface
+	interface Transactions {
+		Transaction open();
+	}
+
 	private final Host host;
 	private final UnitControl control;
+	private final Transactions transactions;
 
-	Lifecycle(Host host, UnitControl control) {
+	Lifecycle(Host host, UnitControl control, Transactions transactions) {
 		this.host = host;
 		this.control = control;
+		this.transactions = transactions;
+	}
+
+	/** Attach or reattach, then reload, enable and start as asked. */
+	List<ChangeDTO> attach(AttachRequestDTO request, boolean reattach) throws IOException {
+		Map<String, Boolean> wasRunning = new LinkedHashMap<>();
+		List<ChangeDTO> changes;
+		try (Transaction tx = transactions.open()) {
+			changes = reattach
+				? new ArrayList<>(host.attachments().attach(tx, request, true, units -> wasRunning.putAll(control.running(units)),
+					Attachments.Guard.NONE))
+				: new ArrayList<>(host.attachments().attach(tx, request, false, Attachments.Guard.NONE, control.refuseActive("attach")));
+			List<String> units = attachedUnits(changes, request.runtime);
+			reloadAndCommit(tx, request.noReload, () -> {
+				if (request.enable) {
+					changes.addAll(control.enable(HostLayout.attachedDir(request.runtime), units, request.runtime));
+				}
+			});
+			if (request.now) {
+				changes.addAll(now(units, wasRunning, request.noBlock));
+			}
+		}
+		return changes;
+	}
+
+	/** Disable and stop as asked (or refuse an active unit), then detach and reload. */
+	List<ChangeDTO> detach(DetachRequestDTO request) throws IOException {
+		List<ChangeDTO> jobs = new ArrayList<>();
+		Attachments.Guard guard = units -> {
+			if (request.enable) {
+				jobs.addAll(control.disable(units, request.runtime));
+			}
+			if (request.now) {
+				List<String> running = new ArrayList<>();
+				for (String u : units) {
+					if (control.running(u)) {
+						running.add(u);
+					}
+				}
+				jobs.addAll(control.jobs(JobDTO.Kind.STOP, running, true));
+			} else {
+				control.refuseActive("detach").check(units);
+			}
+		};
+		try (Transaction tx = transactions.open()) {
+			jobs.addAll(host.attachments().detach(tx, request, guard));
+			reloadAndCommit(tx, request.noReload, Step.NONE);
+		}
+		return jobs;
+	}
+
+	/**
+	 * {@code psi start}: attach the image when it is not, then start its units.
+	 *
+	 * @param pulled the pool file name a pull just placed, or {@code null}: no other version of it may be attached
+	 */
+	List<ChangeDTO> start(AttachRequestDTO request, String pulled) throws IOException {
+		if (pulled != null) {
+			Set<String> other = new TreeSet<>(host.index().imageFiles(request.image));
+			other.remove(pulled);
+			if (!other.isEmpty()) {
+				throw new PsiException("another version is attached (" + String.join(", ", other) + "); psi reattach --now "
+					+ ImageName.stripSuffix(pulled) + " moves to " + pulled);
+			}
+		}
+		List<ChangeDTO> changes = new ArrayList<>();
+		if (host.index().units(host.images().key(request.image)).isEmpty()) {
+			try (Transaction tx = transactions.open()) {
+				changes.addAll(host.attachments().attach(tx, request, false, Attachments.Guard.NONE, control.refuseActive("attach")));
+				reloadAndCommit(tx, false, Step.NONE);
+			}
+		}
+		changes.addAll(start(request));
+		return changes;
+	}
+
+	/**
+	 * Reloads the manager and commits, or, when the manager fails, lets the
+	 * transaction roll the files back and reloads again so that the manager
+	 * forgets what it saw.
+	 */
+	private void reloadAndCommit(Transaction tx, boolean noReload, Step then) throws IOException {
+		try {
+			control.reload(noReload);
+			then.run();
+		} catch (IOException | RuntimeException e) {
+			try {
+				tx.close();
+			} catch (IOException undo) {
+				e.addSuppressed(undo);
+			}
+			try {
+				control.reload(noReload);
+			} catch (IOException | RuntimeException again) {
+				e.addSuppressed(again);
+			}
+			throw e;
+		}
+		tx.commit();
+	}
+
+	@FunctionalInterface
+	private interface Step {
+		void run() throws IOException;
+
+		Step NONE = () -> {
+		};
 	}
 
 	/** @return the attached units of the changes an attach made */
@@ -31,7 +152,7 @@ final class Lifecycle {
 		String attached = HostLayout.attachedDir(runtime);
 		List<String> units = new ArrayList<>();
 		for (ChangeDTO ch : changes) {
-			if (!ch.type.equals("unlink") && ch.path.startsWith(attached + "/") && ch.path.indexOf('/', attached.length() + 1) < 0
+			if (ch.type != ChangeDTO.Type.UNLINK && ch.path.startsWith(attached + "/") && ch.path.indexOf('/', attached.length() + 1) < 0
 				&& UnitNames.isValid(ch.path.substring(attached.length() + 1))) {
 				units.add(ch.path.substring(attached.length() + 1));
 			}
@@ -43,7 +164,7 @@ final class Lifecycle {
 	 * As {@code portablectl --now}: every attached unit but templates is
 	 * started, the ones that ran before restarted, the ones gone stopped.
 	 */
-	List<ChangeDTO> now(List<String> units, Map<String, Boolean> wasRunning, boolean noBlock) throws IOException {
+	private List<ChangeDTO> now(List<String> units, Map<String, Boolean> wasRunning, boolean noBlock) throws IOException {
 		List<ChangeDTO> changes = new ArrayList<>();
 		List<String> restart = new ArrayList<>();
 		List<String> start = new ArrayList<>();
@@ -52,25 +173,25 @@ final class Lifecycle {
 		}
 		List<String> gone = wasRunning.entrySet().stream().filter(e -> e.getValue() && !units.contains(e.getKey()))
 			.map(Map.Entry::getKey).toList();
-		changes.addAll(control.jobs("StopUnit", gone, !noBlock));
-		changes.addAll(control.jobs("RestartUnit", restart, !noBlock));
-		changes.addAll(control.jobs("StartUnit", start, !noBlock));
+		changes.addAll(control.jobs(JobDTO.Kind.STOP, gone, !noBlock));
+		changes.addAll(control.jobs(JobDTO.Kind.RESTART, restart, !noBlock));
+		changes.addAll(control.jobs(JobDTO.Kind.START, start, !noBlock));
 		return changes;
 	}
 
 	/** Starts the startable units of an attached image; what runs already is said to run. */
-	List<ChangeDTO> start(AttachRequestDTO request) throws IOException {
+	private List<ChangeDTO> start(AttachRequestDTO request) throws IOException {
 		List<ChangeDTO> changes = new ArrayList<>();
 		String key = host.images().key(request.image);
 		List<String> toStart = new ArrayList<>();
 		for (String u : UnitControl.startable(host.index().units(key).keySet())) {
 			if (control.running(u)) {
-				changes.add(ChangeDTO.of("running", u, null));
+				changes.add(ChangeDTO.of(ChangeDTO.Type.RUNNING, u, null));
 			} else {
 				toStart.add(u);
 			}
 		}
-		changes.addAll(control.jobs("StartUnit", toStart, true));
+		changes.addAll(control.jobs(JobDTO.Kind.START, toStart, true));
 		// a service that fails at once has started (its job is done) and failed a moment later
 		if (!toStart.isEmpty()) {
 			try {
@@ -80,8 +201,8 @@ final class Lifecycle {
 			}
 			for (String u : host.index().units(key).keySet()) {
 				UnitStatusDTO st = control.status(u);
-				if ("failed".equals(st.activeState) && changes.stream().noneMatch(ch -> ch.type.equals("failed") && ch.path.equals(u))) {
-					changes.add(ChangeDTO.of("failed", u, st.result + ", status " + st.execMainStatus));
+				if ("failed".equals(st.activeState) && changes.stream().noneMatch(ch -> ch.type == ChangeDTO.Type.FAILED && ch.path.equals(u))) {
+					changes.add(ChangeDTO.of(ChangeDTO.Type.FAILED, u, st.result + ", status " + st.execMainStatus));
 				}
 			}
 		}
@@ -100,7 +221,7 @@ final class Lifecycle {
 				running.add(u);
 			}
 		}
-		return control.jobs("StopUnit", running, true);
+		return control.jobs(JobDTO.Kind.STOP, running, true);
 	}
 
 	ImageStatusDTO status(String image) throws IOException {
@@ -148,8 +269,8 @@ final class Lifecycle {
 				dto.units.add(st);
 			}
 		}
-		if (control.present() && dto.units.stream().anyMatch(u -> UnitControl.RUNNING.contains(u.activeState))) {
-			dto.state = dto.state.endsWith("-runtime") ? "running-runtime" : "running";
+		if (control.present() && dto.units.stream().anyMatch(u -> u.running)) {
+			dto.state = dto.state.asRunning();
 		}
 		return dto;
 	}

@@ -6,13 +6,11 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
+import java.util.function.Consumer;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -27,10 +25,12 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
+import psi.api.LogFollower;
 import psi.api.Portables;
 import psi.api.ProgressListener;
 import psi.api.PsiException;
 import psi.api.dto.AttachRequestDTO;
+import psi.api.dto.AttachState;
 import psi.api.dto.ChangeDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageDTO;
@@ -38,6 +38,7 @@ import psi.api.dto.ImageMetadataDTO;
 import psi.api.dto.ImageStatusDTO;
 import psi.api.dto.PullRequestDTO;
 import psi.api.dto.PullResultDTO;
+import psi.api.dto.VerifyLevel;
 import psi.spi.format.ImageFormat;
 import psi.spi.manager.ServiceManager;
 import psi.spi.sandbox.SandboxPolicy;
@@ -239,43 +240,6 @@ public class PortablesEngine implements Portables {
 		return new UnitControl(null, reason, calls);
 	}
 
-	private Transaction transaction(Host h) {
-		return new Transaction(h.layout(), faults);
-	}
-
-	/**
-	 * Reloads the manager and commits, or, when the manager fails, lets the
-	 * transaction roll the files back and reloads again so that the manager
-	 * forgets what it saw.
-	 */
-	private static void reloadAndCommit(Transaction tx, UnitControl c, boolean noReload, Step before) throws IOException {
-		try {
-			c.reload(noReload);
-			before.run();
-		} catch (IOException | RuntimeException e) {
-			try {
-				tx.close();
-			} catch (IOException undo) {
-				e.addSuppressed(undo);
-			}
-			try {
-				c.reload(noReload);
-			} catch (IOException | RuntimeException again) {
-				e.addSuppressed(again);
-			}
-			throw e;
-		}
-		tx.commit();
-	}
-
-	@FunctionalInterface
-	private interface Step {
-		void run() throws IOException;
-
-		Step NONE = () -> {
-		};
-	}
-
 	@Override
 	public List<ImageDTO> list(String root) {
 		return read(root, h -> h.catalog().list());
@@ -306,26 +270,7 @@ public class PortablesEngine implements Portables {
 		if (request.now || request.enable) {
 			c.require(request.now ? "--now" : "--enable");
 		}
-		return change(request.root, listener, h -> {
-			Map<String, Boolean> wasRunning = new LinkedHashMap<>();
-			List<ChangeDTO> changes;
-			try (Transaction tx = transaction(h)) {
-				changes = reattach
-					? new ArrayList<>(h.attachments().attach(tx, request, true, units -> wasRunning.putAll(c.running(units)),
-						Attachments.Guard.NONE))
-					: new ArrayList<>(h.attachments().attach(tx, request, false, Attachments.Guard.NONE, c.refuseActive("attach")));
-				List<String> units = Lifecycle.attachedUnits(changes, request.runtime);
-				reloadAndCommit(tx, c, request.noReload, () -> {
-					if (request.enable) {
-						changes.addAll(c.enable(HostLayout.attachedDir(request.runtime), units, request.runtime));
-					}
-				});
-				if (request.now) {
-					changes.addAll(new Lifecycle(h, c).now(units, wasRunning, request.noBlock));
-				}
-			}
-			return changes;
-		});
+		return change(request.root, listener, h -> lifecycle(h, c).attach(request, reattach));
 	}
 
 	@Override
@@ -334,30 +279,11 @@ public class PortablesEngine implements Portables {
 		if (request.now || request.enable) {
 			c.require(request.now ? "--now" : "--enable");
 		}
-		return change(request.root, listener, h -> {
-			List<ChangeDTO> jobs = new ArrayList<>();
-			Attachments.Guard guard = units -> {
-				if (request.enable) {
-					jobs.addAll(c.disable(units, request.runtime));
-				}
-				if (request.now) {
-					List<String> running = new ArrayList<>();
-					for (String u : units) {
-						if (c.running(u)) {
-							running.add(u);
-						}
-					}
-					jobs.addAll(c.jobs("StopUnit", running, true));
-				} else {
-					c.refuseActive("detach").check(units);
-				}
-			};
-			try (Transaction tx = transaction(h)) {
-				jobs.addAll(h.attachments().detach(tx, request, guard));
-				reloadAndCommit(tx, c, request.noReload, Step.NONE);
-			}
-			return jobs;
-		});
+		return change(request.root, listener, h -> lifecycle(h, c).detach(request));
+	}
+
+	private Lifecycle lifecycle(Host h, UnitControl c) {
+		return new Lifecycle(h, c, () -> new Transaction(h.layout(), faults));
 	}
 
 	@Override
@@ -389,15 +315,15 @@ public class PortablesEngine implements Portables {
 	}
 
 	/** Verifies a local image where it is; a pulled one also against what verified it when it was pulled. */
-	private static PullResultDTO verifyInPlace(Host h, Delivery d, String image, String verify) throws IOException {
+	private static PullResultDTO verifyInPlace(Host h, Delivery d, String image, VerifyLevel verify) throws IOException {
 		String path = h.images().locate(image);
 		String real = h.layout().resolve(path).path();
 		return d.verifyLocal(path, h.layout().host(real), verify, h.pool().originOf(real).orElse(null));
 	}
 
-	private static void checkVerify(String verify) {
-		if (verify != null && !List.of("no", "checksum", "signature").contains(verify)) {
-			throw new PsiException("--verify=" + verify + " is not one of no, checksum, signature");
+	private static void checkVerify(VerifyLevel verify) {
+		if (verify == VerifyLevel.INTEGRITY) {
+			throw new PsiException("--verify=integrity cannot be asked for: ask for no, checksum or signature");
 		}
 	}
 
@@ -430,25 +356,7 @@ public class PortablesEngine implements Portables {
 		}
 		AttachRequestDTO attach = req;
 		String pulledImage = pulled;
-		return change(request.root, listener, h -> {
-			if (pulledImage != null) {
-				Set<String> other = new TreeSet<>(h.index().imageFiles(attach.image));
-				other.remove(pulledImage);
-				if (!other.isEmpty()) {
-					throw new PsiException("another version is attached (" + String.join(", ", other) + "); psi reattach --now "
-						+ ImageName.stripSuffix(pulledImage) + " moves to " + pulledImage);
-				}
-			}
-			List<ChangeDTO> changes = new ArrayList<>();
-			if (h.index().units(h.images().key(attach.image)).isEmpty()) {
-				try (Transaction tx = transaction(h)) {
-					changes.addAll(h.attachments().attach(tx, attach, false, Attachments.Guard.NONE, c.refuseActive("attach")));
-					reloadAndCommit(tx, c, false, Step.NONE);
-				}
-			}
-			changes.addAll(new Lifecycle(h, c).start(attach));
-			return changes;
-		});
+		return change(request.root, listener, h -> lifecycle(h, c).start(attach, pulledImage));
 	}
 
 	private static AttachRequestDTO copy(AttachRequestDTO a) {
@@ -472,30 +380,53 @@ public class PortablesEngine implements Portables {
 	public List<ChangeDTO> stop(String root, String image) {
 		UnitControl c = control(root);
 		c.require("psi stop");
-		return read(root, h -> new Lifecycle(h, c).stop(image));
+		return read(root, h -> lifecycle(h, c).stop(image));
 	}
 
 	@Override
 	public ImageStatusDTO status(String root, String image) {
 		UnitControl c = control(root);
-		return read(root, h -> new Lifecycle(h, c).status(image));
+		return read(root, h -> lifecycle(h, c).status(image));
 	}
 
 	@Override
 	public List<String> logs(String root, String image, int lines) {
-		return read(root, h -> {
-			String portable;
-			try (ImageResolver.OpenImage img = h.images().open(image)) {
-				portable = img.fileName();
-			} catch (PsiException e) {
-				portable = DropInWriter.lastComponent(image);
-			}
-			return UnitControl.journal(portable, lines);
-		});
+		return read(root, h -> journal().journal(portableOf(h, image), lines));
 	}
 
 	@Override
-	public String state(String root, String image) {
+	public LogFollower followLogs(String root, String image, int lines, Consumer<String> sink) {
+		ServiceManager.JournalFollower f = read(root, h -> journal().follow(portableOf(h, image), lines, sink));
+		return new LogFollower() {
+			@Override
+			public void await() throws InterruptedException {
+				f.await();
+			}
+
+			@Override
+			public void close() {
+				f.close();
+			}
+		};
+	}
+
+	/** @return the image file name its journal lines carry in {@code PORTABLE=} */
+	private static String portableOf(Host h, String image) throws IOException {
+		try (ImageResolver.OpenImage img = h.images().open(image)) {
+			return img.fileName();
+		} catch (PsiException e) {
+			return DropInWriter.lastComponent(image);
+		}
+	}
+
+	/** The journal is the running host's: read through the highest ranked manager, available or not. */
+	private UnitControl journal() {
+		List<ServiceManager> m = highestFirst(managers);
+		return new UnitControl(null, m.isEmpty() ? null : m.get(0), "", calls);
+	}
+
+	@Override
+	public AttachState state(String root, String image) {
 		return read(root, h -> h.catalog().state(image));
 	}
 
@@ -510,7 +441,7 @@ public class PortablesEngine implements Portables {
 	@Override
 	public List<ChangeDTO> remove(String root, List<String> images, ProgressListener listener) {
 		return change(root, listener, h -> {
-			try (Transaction tx = transaction(h)) {
+			try (Transaction tx = new Transaction(h.layout(), faults)) {
 				List<ChangeDTO> changes = h.pool().remove(tx, h.images(), h.index(), images);
 				tx.commit();
 				return changes;

@@ -87,19 +87,19 @@ final class Transaction implements AutoCloseable {
 		undo.push(() -> Files.deleteIfExists(p));
 		Files.createDirectory(p, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
 		Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
-		report(changes, ChangeDTO.of("mkdir", path, null));
+		report(changes, ChangeDTO.of(ChangeDTO.Type.MKDIR, path, null));
 	}
 
 	/** Writes a file (0644) atomically, reported as {@code write}. */
 	void write(String path, byte[] content, List<ChangeDTO> changes) throws IOException {
 		put(path, content);
-		report(changes, ChangeDTO.of("write", path, null));
+		report(changes, ChangeDTO.of(ChangeDTO.Type.WRITE, path, null));
 	}
 
 	/** Writes a copy (0644) atomically, reported as {@code copy} from {@code source}. */
 	void copy(String path, byte[] content, String source, List<ChangeDTO> changes) throws IOException {
 		put(path, content);
-		report(changes, ChangeDTO.of("copy", path, source));
+		report(changes, ChangeDTO.of(ChangeDTO.Type.COPY, path, source));
 	}
 
 	private void put(String path, byte[] content) throws IOException {
@@ -115,7 +115,7 @@ final class Transaction implements AutoCloseable {
 		faults.before("symlink", p);
 		remember(p);
 		AtomicFiles.symlink(p, target, faults);
-		report(changes, ChangeDTO.of("symlink", path, target));
+		report(changes, ChangeDTO.of(ChangeDTO.Type.SYMLINK, path, target));
 	}
 
 	/** Removes a file or link if present, reported as {@code unlink}. */
@@ -128,7 +128,7 @@ final class Transaction implements AutoCloseable {
 		remember(p);
 		Files.delete(p);
 		AtomicFiles.syncDirectory(p.getParent());
-		report(changes, ChangeDTO.of("unlink", path, null));
+		report(changes, ChangeDTO.of(ChangeDTO.Type.UNLINK, path, null));
 	}
 
 	/** Removes a directory if present and empty, reported as {@code unlink}. */
@@ -150,7 +150,7 @@ final class Transaction implements AutoCloseable {
 			}
 			Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(AtomicFiles.perms(mode)));
 		});
-		report(changes, ChangeDTO.of("unlink", path, null));
+		report(changes, ChangeDTO.of(ChangeDTO.Type.UNLINK, path, null));
 	}
 
 	/** @param changes where to report a change, or {@code null} for a change the admin is not told of */
@@ -207,7 +207,7 @@ final class Transaction implements AutoCloseable {
 		undo.push(() -> Files.move(aside, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE));
 		AtomicFiles.syncDirectory(p.getParent());
 		afterCommit.push(() -> AtomicFiles.deleteTree(aside));
-		report(changes, ChangeDTO.of("unlink", path, null));
+		report(changes, ChangeDTO.of(ChangeDTO.Type.UNLINK, path, null));
 	}
 
 	/**

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 
 import psi.api.PsiException;
 import psi.api.dto.ChangeDTO;
+import psi.api.dto.JobDTO;
 import psi.api.dto.UnitStatusDTO;
 import psi.spi.manager.ServiceManager;
 
@@ -25,10 +26,8 @@ import psi.spi.manager.ServiceManager;
  */
 final class UnitControl {
 
-	/** The active states in which a unit counts as running. */
-	static final List<String> RUNNING = List.of("active", "reloading", "activating", "deactivating");
-
 	private final ServiceManager manager;
+	private final ServiceManager journal;
 	private final String unavailable;
 	private final PluginCalls calls;
 
@@ -46,7 +45,18 @@ final class UnitControl {
 	 * @param calls the guard every call to the manager goes through
 	 */
 	UnitControl(ServiceManager manager, String unavailable, PluginCalls calls) {
+		this(manager, manager, unavailable, calls);
+	}
+
+	/**
+	 * @param manager the manager, or {@code null}
+	 * @param journal the manager whose journal is read, available or not; or {@code null}
+	 * @param unavailable why there is no manager, one line
+	 * @param calls the guard every call to the manager goes through
+	 */
+	UnitControl(ServiceManager manager, ServiceManager journal, String unavailable, PluginCalls calls) {
 		this.manager = manager;
+		this.journal = journal;
 		this.unavailable = unavailable;
 		this.calls = calls;
 	}
@@ -115,7 +125,15 @@ final class UnitControl {
 		List<ChangeDTO> out = new ArrayList<>();
 		for (String l : lines) {
 			String[] f = l.split(" ", 3);
-			out.add(ChangeDTO.of(f[0], f.length > 1 ? f[1] : "", f.length > 2 && !f[2].isEmpty() ? f[2] : null));
+			// systemd reports symlink and unlink changes; its notices (is-masked, ...) change nothing
+			ChangeDTO.Type type = switch (f[0]) {
+				case "symlink" -> ChangeDTO.Type.SYMLINK;
+				case "unlink" -> ChangeDTO.Type.UNLINK;
+				default -> null;
+			};
+			if (type != null) {
+				out.add(ChangeDTO.of(type, f.length > 1 ? f[1] : "", f.length > 2 && !f[2].isEmpty() ? f[2] : null));
+			}
 		}
 		return out;
 	}
@@ -125,18 +143,24 @@ final class UnitControl {
 	 * {@code failed} change (path = unit, source = the job's result) after its
 	 * {@code job} change, so that the changes made before it are not lost.
 	 */
-	List<ChangeDTO> jobs(String method, Collection<String> units, boolean wait) throws IOException {
-		ServiceManager m = require(method.equals("StartUnit") ? "starting units (--now)" : "stopping units");
+	List<ChangeDTO> jobs(JobDTO.Kind kind, Collection<String> units, boolean wait) throws IOException {
+		ServiceManager m = require(kind == JobDTO.Kind.START ? "starting units (--now)" : "stopping units");
 		List<ChangeDTO> out = new ArrayList<>();
 		for (String u : units) {
-			ServiceManager.JobResult r = call(method + " " + u, () -> switch (method) {
-				case "StartUnit" -> m.start(u, wait);
-				case "StopUnit" -> m.stop(u, wait);
-				default -> m.restart(u, wait);
+			ServiceManager.JobResult r = call(kind.name().toLowerCase(java.util.Locale.ROOT) + " " + u, () -> switch (kind) {
+				case START -> m.start(u, wait);
+				case STOP -> m.stop(u, wait);
+				case RESTART -> m.restart(u, wait);
 			});
-			out.add(ChangeDTO.of("job", u, method + " " + r.job() + " " + r.result()));
+			ChangeDTO c = ChangeDTO.of(ChangeDTO.Type.JOB, u, null);
+			c.job = new JobDTO();
+			c.job.kind = kind;
+			c.job.unit = u;
+			c.job.job = r.job();
+			c.job.result = r.result();
+			out.add(c);
 			if (!r.ok()) {
-				out.add(ChangeDTO.of("failed", u, "job " + r.result()));
+				out.add(ChangeDTO.of(ChangeDTO.Type.FAILED, u, "job " + r.result()));
 			}
 		}
 		return out;
@@ -191,17 +215,18 @@ final class UnitControl {
 		require("status");
 		ServiceManager.UnitStatus s = status0(unit);
 		UnitStatusDTO d = new UnitStatusDTO();
-		d.name = s.name();
-		d.description = s.description();
-		d.loadState = s.loadState();
-		d.activeState = s.activeState();
-		d.subState = s.subState();
-		d.mainPid = s.mainPid();
-		d.execMainStatus = s.execMainStatus();
-		d.memory = s.memoryCurrent();
-		d.tasks = s.tasksCurrent();
-		d.since = s.activeEnterTimestamp();
-		d.result = s.result();
+		d.name = s.name;
+		d.description = s.description;
+		d.loadState = s.loadState;
+		d.activeState = s.activeState;
+		d.subState = s.subState;
+		d.mainPid = s.mainPid;
+		d.execMainStatus = s.execMainStatus;
+		d.memory = s.memoryCurrent;
+		d.tasks = s.tasksCurrent;
+		d.since = s.activeEnterTimestamp;
+		d.result = s.result;
+		d.running = s.isRunning();
 		return d;
 	}
 
@@ -224,27 +249,20 @@ final class UnitControl {
 		return call("asking the state of " + unit, () -> manager.status(unit));
 	}
 
-	/** The newest journal lines with {@code PORTABLE=portable}, through journalctl. */
-	static List<String> journal(String portable, int lines) {
-		List<String> cmd = List.of("journalctl", "--no-pager", "-q", "-o", "short", "-n", Integer.toString(Math.max(0, lines)),
-			"PORTABLE=" + portable);
-		try {
-			Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-			if (!p.waitFor(30, TimeUnit.SECONDS)) {
-				p.destroyForcibly();
-				throw new PsiException("journalctl did not answer in 30 s");
-			}
-			String out = new String(p.getInputStream().readNBytes(4 << 20), StandardCharsets.UTF_8);
-			if (p.exitValue() != 0 && out.isBlank()) {
-				throw new PsiException("journalctl failed with status " + p.exitValue());
-			}
-			return out.lines().toList();
-		} catch (IOException e) {
-			throw new PsiException("cannot run journalctl: " + e.getMessage(), e);
-		} catch (InterruptedException e) {
-			Thread.currentThread().interrupt();
-			throw new PsiException("interrupted while reading the journal");
+	/** @return the newest journal lines of an image, through the manager (present or not: the journal is read anyway) */
+	List<String> journal(String portable, int lines) throws IOException {
+		if (journal == null) {
+			throw new PsiException("no service manager is installed to read the journal");
 		}
+		return call("reading the journal of " + portable, () -> journal.journal(portable, lines));
+	}
+
+	/** Follows the journal lines of an image through the manager. */
+	ServiceManager.JournalFollower follow(String portable, int lines, java.util.function.Consumer<String> sink) throws IOException {
+		if (journal == null) {
+			throw new PsiException("no service manager is installed to read the journal");
+		}
+		return call("following the journal of " + portable, () -> journal.followJournal(portable, lines, sink));
 	}
 
 	/** @return unit → running, for the units given */

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import psi.api.PsiException;
 import psi.api.dto.PullResultDTO;
+import psi.api.dto.VerifyLevel;
 import psi.spi.transport.Transport;
 import psi.spi.verify.VerificationException;
 import psi.spi.verify.Verifier;
@@ -129,7 +130,7 @@ class DeliveryTest {
 	}
 
 	private PullResultDTO pull(String asked) throws IOException {
-		return delivery.pull(URL, null, asked, f -> false);
+		return delivery.pull(URL, null, asked == null ? null : VerifyLevel.ofOption(asked), f -> false);
 	}
 
 	private List<String> poolEntries() throws IOException {
@@ -147,7 +148,7 @@ class DeliveryTest {
 		publishSums("good");
 		PullResultDTO r = pull(null);
 		assertEquals("foobar_1.raw", r.image);
-		assertEquals(Verifier.SIGNATURE, r.level);
+		assertEquals(VerifyLevel.SIGNATURE, r.level);
 		assertEquals(List.of("foobar_1.raw"), poolEntries(), "only the image, no staging file");
 		assertEquals(new String(image, StandardCharsets.UTF_8), Files.readString(root.resolve("var/lib/portables/foobar_1.raw")));
 		ImagePool.Origin o = origins.origin("foobar_1.raw").orElseThrow();
@@ -193,7 +194,7 @@ class DeliveryTest {
 		PsiException e = assertThrows(PsiException.class, () -> pull(null));
 		assertTrue(e.getMessage().contains("--verify=signature needs a signature by a trusted key, found only checksum"), e.getMessage());
 		assertNothingLeft();
-		assertEquals(Verifier.CHECKSUM, pull("checksum").level);
+		assertEquals(VerifyLevel.CHECKSUM, pull("checksum").level);
 	}
 
 	@Test
@@ -202,14 +203,14 @@ class DeliveryTest {
 		assertTrue(e.getMessage().contains("found nothing to check"), e.getMessage());
 		assertNothingLeft();
 		PullResultDTO r = pull("no");
-		assertEquals("none", r.level);
+		assertEquals(VerifyLevel.NONE, r.level);
 		assertEquals("not verified (--verify=no)", origins.origin("foobar_1.raw").orElseThrow().verified());
 	}
 
 	@Test
 	void checksumOnlySkipsSignatures() throws IOException {
 		publishSums("forged");
-		assertEquals(Verifier.CHECKSUM, pull("checksum").level, "--verify=checksum does not look at signatures");
+		assertEquals(VerifyLevel.CHECKSUM, pull("checksum").level, "--verify=checksum does not look at signatures");
 	}
 
 	@Test
@@ -243,11 +244,11 @@ class DeliveryTest {
 
 	@Test
 	void missingImageAndUnknownScheme() {
-		PsiException e = assertThrows(PsiException.class, () -> delivery.pull("https://h.test/images/nothere_1.raw", null, "no", f -> false));
+		PsiException e = assertThrows(PsiException.class, () -> delivery.pull("https://h.test/images/nothere_1.raw", null, VerifyLevel.NONE, f -> false));
 		assertEquals("https://h.test/images/nothere_1.raw: no such image there", e.getMessage());
-		e = assertThrows(PsiException.class, () -> delivery.pull("gopher://h.test/x_1.raw", null, "no", f -> false));
+		e = assertThrows(PsiException.class, () -> delivery.pull("gopher://h.test/x_1.raw", null, VerifyLevel.NONE, f -> false));
 		assertEquals("no transport for 'gopher:' URLs is installed (installed: https)", e.getMessage());
-		e = assertThrows(PsiException.class, () -> delivery.pull("https://h.test/images/", null, "no", f -> false));
+		e = assertThrows(PsiException.class, () -> delivery.pull("https://h.test/images/", null, VerifyLevel.NONE, f -> false));
 		assertTrue(e.getMessage().contains("does not end in an image file name"), e.getMessage());
 		assertNothingLeft();
 	}
@@ -270,7 +271,7 @@ class DeliveryTest {
 	@Test
 	void sidecarNamesResolveBesideTheImage() throws IOException {
 		Delivery.Subject s = delivery.new Subject(root.resolve("x"), "foobar_1.psi", URI.create("https://h.test/a/b/foobar_1.psi?x=1"), "00",
-			transport, root.resolve("sc"), Verifier.SIGNATURE);
+			transport, root.resolve("sc"), VerifyLevel.SIGNATURE);
 		transport.files.put("https://h.test/a/b/foobar_1.roothash", "ab".getBytes(StandardCharsets.UTF_8));
 		assertEquals("ab", Files.readString(s.sidecar("foobar_1.roothash").orElseThrow()));
 		assertTrue(s.sidecar("SHA256SUMS").isEmpty());
@@ -317,7 +318,7 @@ class DeliveryTest {
 		Path placed = root.resolve("var/lib/portables/foobar_1.raw");
 		ImagePool.Origin o = origins.origin("foobar_1.raw").orElseThrow();
 		PullResultDTO r = delivery.verifyLocal("/var/lib/portables/foobar_1.raw", placed, null, o);
-		assertEquals(Verifier.SIGNATURE, r.level);
+		assertEquals(VerifyLevel.SIGNATURE, r.level);
 		assertEquals("pulled", r.verdicts.get(0).verifier);
 		Files.writeString(placed, "tampered in the pool");
 		PsiException e = assertThrows(PsiException.class, () -> delivery.verifyLocal("/var/lib/portables/foobar_1.raw", placed, null, o));

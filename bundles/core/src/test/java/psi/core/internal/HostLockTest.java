@@ -142,7 +142,7 @@ class HostLockTest {
 			try (Stream<Path> s = Files.list(links)) {
 				for (Path l : s.toList()) {
 					assertTrue(Files.isSymbolicLink(l), l + " is not a link");
-					assertFalse(new TestHost(new HostLayout(root), List.of(), List.of()).state(l.getFileName().toString()).equals("detached"),
+					assertFalse(new TestHost(new HostLayout(root), List.of(), List.of()).state(l.getFileName().toString()) == psi.api.dto.AttachState.DETACHED,
 						"the link " + l + " outlived its image's units");
 				}
 			}

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import psi.api.PsiException;
 import psi.api.dto.AttachRequestDTO;
+import psi.api.dto.AttachState;
 import psi.api.dto.ChangeDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.spi.format.DirectoryTree;
@@ -108,7 +109,7 @@ class PortableHostTest {
 	void attachWritesWhatPortabledWritesAndDetachRemovesIt() throws IOException {
 		image("sst", "ID=test\n", "sst.service", "sst.socket", "sst.timer", "other.service");
 		List<ChangeDTO> changes = host.attach(attach("sst"), false);
-		assertEquals("mkdir", changes.get(0).type);
+		assertEquals(ChangeDTO.Type.MKDIR, changes.get(0).type);
 		assertEquals("/etc/systemd/system.attached", changes.get(0).path);
 		Path attached = root.resolve("etc/systemd/system.attached");
 		assertEquals("[Unit]\nDescription=sst.service\n", Files.readString(attached.resolve("sst.service")));
@@ -120,10 +121,10 @@ class PortableHostTest {
 		assertFalse(Files.exists(attached.resolve("other.service")));
 		assertEquals("/var/lib/portables/sst", Files.readSymbolicLink(root.resolve("etc/portables/sst")).toString());
 		assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(attached.resolve("sst.service"))));
-		assertEquals("attached", host.state("sst"));
+		assertEquals(AttachState.ATTACHED, host.state("sst"));
 
 		host.detach(detach("sst"));
-		assertEquals("detached", host.state("sst"));
+		assertEquals(AttachState.DETACHED, host.state("sst"));
 		assertEquals(new TreeMap<>(java.util.Map.of("/etc", "dir", "/etc/portables", "dir", "/etc/systemd", "dir")), tree());
 	}
 
@@ -151,7 +152,7 @@ class PortableHostTest {
 		Files.writeString(profile, "[Service]\n");
 		List<ChangeDTO> changes = host.attach(r, false);
 		ChangeDTO unit = changes.stream().filter(c -> c.path.equals("/etc/systemd/system.attached/gpt.service")).findFirst().orElseThrow();
-		assertEquals("copy", unit.type, "a raw image's unit is copied even with --copy=symlink");
+		assertEquals(ChangeDTO.Type.COPY, unit.type, "a raw image's unit is copied even with --copy=symlink");
 		assertEquals(null, unit.source);
 		String conf = Files.readString(root.resolve("etc/systemd/system.attached/gpt.service.d/20-portable.conf"));
 		assertTrue(conf.contains("RootImage=/var/lib/portables/gpt_1.raw\nEnvironment=PORTABLE=gpt_1.raw\n"), conf);
@@ -181,12 +182,12 @@ class PortableHostTest {
 		host.attach(r, false);
 		Path unit = root.resolve("run/systemd/system.attached/ver.service");
 		assertEquals("/var/lib/portables/ver_1/usr/lib/systemd/system/ver.service", Files.readSymbolicLink(unit).toString());
-		assertEquals("attached-runtime", host.state("ver_1"));
+		assertEquals(AttachState.ATTACHED_RUNTIME, host.state("ver_1"));
 
 		AttachRequestDTO re = attach("ver_2");
 		re.runtime = true;
 		List<ChangeDTO> changes = host.attach(re, true);
-		assertTrue(changes.stream().anyMatch(c -> c.type.equals("unlink") && c.path.equals("/run/portables/ver_1")));
+		assertTrue(changes.stream().anyMatch(c -> c.type == ChangeDTO.Type.UNLINK && c.path.equals("/run/portables/ver_1")));
 		assertFalse(Files.isSymbolicLink(unit));
 		assertEquals("[Unit]\nDescription=two\n", Files.readString(unit));
 		assertFalse(Files.exists(root.resolve("run/portables/ver_1"), LinkOption.NOFOLLOW_LINKS));
@@ -289,7 +290,7 @@ class PortableHostTest {
 		assertTrue(e.getMessage().startsWith("No unit files associated with 'sst' found attached to the system. Image not attached?"), e.getMessage());
 		DetachRequestDTO d = detach("sst");
 		d.runtime = true;
-		assertEquals(new ArrayList<>(List.of("unlink")), new ArrayList<>(List.of(host.detach(d).get(0).type)));
+		assertEquals(new ArrayList<>(List.of(ChangeDTO.Type.UNLINK)), new ArrayList<>(List.of(host.detach(d).get(0).type)));
 	}
 
 	@Test
@@ -310,7 +311,7 @@ class PortableHostTest {
 		host.attach(attach("b_1"), false);
 		var list = host.list();
 		assertEquals(List.of("a", "b_1"), list.stream().map(i -> i.name).toList());
-		assertEquals(List.of("detached", "attached"), list.stream().map(i -> i.state).toList());
+		assertEquals(List.of(AttachState.DETACHED, AttachState.ATTACHED), list.stream().map(i -> i.state).toList());
 		assertEquals("directory", list.get(0).type);
 	}
 }

@@ -43,7 +43,7 @@ final class TestHost {
 		}
 	}
 
-	String state(String image) throws IOException {
+	psi.api.dto.AttachState state(String image) throws IOException {
 		return host.catalog().state(image);
 	}
 

@@ -19,8 +19,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import psi.api.dto.ChangeDTO;
 import psi.api.PsiException;
 import psi.api.dto.AttachRequestDTO;
+import psi.api.dto.AttachState;
 import psi.api.dto.DetachRequestDTO;
 import psi.spi.format.DirectoryTree;
 import psi.spi.format.ImageFormat;
@@ -54,9 +56,15 @@ class UnitControlTest {
 		@Override
 		public UnitStatus status(String unit) {
 			String active = running.contains(unit) ? "active" : failing.contains(unit) ? "failed" : "inactive";
-			return new UnitStatus(unit, "", "loaded", active, running.contains(unit) ? "running" : "dead",
-				running.contains(unit) ? 42 : 0, failing.contains(unit) ? 1 : 0, -1, -1, 0,
-				failing.contains(unit) ? "exit-code" : "success");
+			UnitStatus s = new UnitStatus();
+			s.name = unit;
+			s.loadState = "loaded";
+			s.activeState = active;
+			s.subState = running.contains(unit) ? "running" : "dead";
+			s.mainPid = running.contains(unit) ? 42 : 0;
+			s.execMainStatus = failing.contains(unit) ? 1 : 0;
+			s.result = failing.contains(unit) ? "exit-code" : "success";
+			return s;
 		}
 
 		@Override
@@ -168,8 +176,8 @@ class UnitControlTest {
 		assertTrue(manager.calls.get(1).startsWith("enable ["), manager.calls.toString());
 		// as portablectl --now: every unit but the template
 		assertEquals(List.of("start sst-web.service", "start sst.service", "start sst.socket"), manager.calls.subList(2, manager.calls.size()));
-		assertTrue(changes.stream().anyMatch(c -> c.type.equals("job") && c.path.equals("sst.socket")));
-		assertEquals("running", engine.status(null, "sst").state);
+		assertTrue(changes.stream().anyMatch(c -> c.type == ChangeDTO.Type.JOB && c.path.equals("sst.socket")));
+		assertEquals(AttachState.RUNNING, engine.status(null, "sst").state);
 	}
 
 	@Test
@@ -199,18 +207,18 @@ class UnitControlTest {
 		assertTrue(Files.exists(root.resolve("etc/systemd/system.attached/sst.socket")));
 		manager.calls.clear();
 		var again = engine.start(attach());
-		assertTrue(again.stream().allMatch(c -> c.type.equals("running")), again.toString());
+		assertTrue(again.stream().allMatch(c -> c.type == ChangeDTO.Type.RUNNING), again.toString());
 		assertFalse(manager.calls.stream().anyMatch(c -> c.startsWith("start")), manager.calls.toString());
 		engine.stop(null, "sst");
-		assertEquals("attached", engine.status(null, "sst").state);
+		assertEquals(AttachState.ATTACHED, engine.status(null, "sst").state);
 	}
 
 	@Test
 	void aServiceThatFailsAtOnceFailsTheStart() {
 		manager.failing.add("sst-web.service");
 		var changes = engine.start(attach());
-		assertTrue(changes.stream().anyMatch(c -> c.type.equals("copy")), "the attach is reported too: " + changes);
-		var failed = changes.stream().filter(c -> c.type.equals("failed")).toList();
+		assertTrue(changes.stream().anyMatch(c -> c.type == ChangeDTO.Type.COPY), "the attach is reported too: " + changes);
+		var failed = changes.stream().filter(c -> c.type == ChangeDTO.Type.FAILED).toList();
 		assertEquals(1, failed.size(), changes.toString());
 		assertEquals("sst-web.service", failed.get(0).path);
 		assertEquals("exit-code, status 1", failed.get(0).source);

@@ -10,15 +10,18 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 import psi.shell.command.CommandOutput;
+import psi.api.LogFollower;
 import psi.api.Portables;
 import psi.api.PsiException;
 import psi.api.dto.AttachRequestDTO;
+import psi.api.dto.AttachState;
 import psi.api.dto.ChangeDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageMetadataDTO;
 import psi.api.dto.ImageStatusDTO;
 import psi.api.dto.PullRequestDTO;
 import psi.api.dto.PullResultDTO;
+import psi.api.dto.VerifyLevel;
 
 /**
  * The portablectl verbs as Gogo commands in scope {@code psi}. Thin: parsing
@@ -182,8 +185,8 @@ public class PortableCommands {
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Print nothing, only set the exit status") @Parameter(names = { "-q", "--quiet" }, presentValue = "true", absentValue = "false") boolean quiet,
 		@Descriptor("Image name or path") String image) {
-		String state = portables.state(root(root), image(root, image));
-		return new Output(quiet ? "" : state + "\n", "", state.equals("detached") ? 1 : 0);
+		AttachState state = portables.state(root(root), image(root, image));
+		return new Output(quiet ? "" : state.label() + "\n", "", state == AttachState.DETACHED ? 1 : 0);
 	}
 
 	/** portablectl read-only. */
@@ -229,8 +232,15 @@ public class PortableCommands {
 
 	private static final String VERIFY = "Checks before anything is attached: no, checksum (SHA256SUMS) or signature (OpenPGP-signed SHA256SUMS, signed dm-verity root hash); default signature for https and ssh, and for local images whatever they carry";
 
-	private static String verifyLevel(String v) {
-		return v == null || v.isEmpty() ? null : v;
+	private static VerifyLevel verifyLevel(String v) {
+		if (v == null || v.isEmpty()) {
+			return null;
+		}
+		try {
+			return VerifyLevel.ofOption(v);
+		} catch (IllegalArgumentException e) {
+			throw new PsiException(e.getMessage());
+		}
 	}
 
 	private static PullRequestDTO pullRequest(String root, String verify, String source) {
@@ -318,7 +328,7 @@ public class PortableCommands {
 				log = List.of("(no log lines: " + e.getMessage() + ")");
 			}
 		}
-		return new Output(Render.status(s, log), "", s.state.startsWith("running") ? 0 : 3);
+		return new Output(Render.status(s, log), "", s.state.running() ? 0 : 3);
 	}
 
 	/** psi logs. */
@@ -332,16 +342,15 @@ public class PortableCommands {
 			List<String> l = portables.logs(root(root), image(root, image), lines);
 			return Output.of(l.isEmpty() ? "" : String.join("\n", l) + "\n");
 		}
-		String portable = portables.status(root(root), image(root, image)).portable;
-		try {
-			Process p = new ProcessBuilder("journalctl", "--no-pager", "-q", "-f", "-n", Integer.toString(lines), "PORTABLE=" + portable)
-				.inheritIO().start();
-			return new Output("", "", p.waitFor());
-		} catch (java.io.IOException e) {
-			throw new PsiException("cannot run journalctl: " + e.getMessage(), e);
+		java.io.PrintStream out = System.out;
+		try (LogFollower f = portables.followLogs(root(root), image(root, image), lines, line -> {
+			out.println(line);
+			out.flush();
+		})) {
+			f.await();
 		} catch (InterruptedException e) {
 			Thread.currentThread().interrupt();
-			return Output.of("");
 		}
+		return Output.of("");
 	}
 }

@@ -43,27 +43,32 @@ final class Render {
 		StringBuilder sb = new StringBuilder();
 		for (ChangeDTO c : changes) {
 			switch (c.type) {
-				case "symlink" -> sb.append("Created symlink ").append(c.path).append(' ').append(arrow).append(' ').append(c.source).append(".\n");
-				case "copy" -> {
+				case SYMLINK -> sb.append("Created symlink ").append(c.path).append(' ').append(arrow).append(' ').append(c.source).append(".\n");
+				case COPY -> {
 					if (c.source == null || c.source.isEmpty()) {
 						sb.append("Copied ").append(c.path).append(".\n");
 					} else {
 						sb.append("Copied ").append(c.source).append(' ').append(arrow).append(' ').append(c.path).append(".\n");
 					}
 				}
-				case "unlink" -> sb.append("Removed ").append(c.path).append(".\n");
-				case "write" -> sb.append("Written ").append(c.path).append(".\n");
-				case "mkdir" -> sb.append("Created directory ").append(c.path).append(".\n");
-				case "job" -> {
-					String[] f = c.source.split(" ", 3);
-					sb.append("Queued ").append(f.length > 1 ? f[1] : "").append(" to call ").append(f[0])
+				case UNLINK -> sb.append("Removed ").append(c.path).append(".\n");
+				case WRITE -> sb.append("Written ").append(c.path).append(".\n");
+				case MKDIR -> sb.append("Created directory ").append(c.path).append(".\n");
+				case JOB -> {
+					// as portablectl --now words it, with systemd's D-Bus method names
+					String method = switch (c.job.kind) {
+						case START -> "StartUnit";
+						case STOP -> "StopUnit";
+						case RESTART -> "RestartUnit";
+					};
+					String result = c.job.result;
+					sb.append("Queued ").append(c.job.job == null ? "" : c.job.job).append(" to call ").append(method)
 						.append(" on portable service ").append(c.path).append('.')
-						.append(f.length > 2 && !f[2].equals("done") && !f[2].equals("queued") ? " (" + f[2] + ")" : "").append('\n');
+						.append(result != null && !result.equals("done") && !result.equals("queued") ? " (" + result + ")" : "").append('\n');
 				}
-				case "running" -> sb.append(c.path).append(" is running already.\n");
-				case "failed" -> sb.append(c.path).append(" failed (").append(c.source)
+				case RUNNING -> sb.append(c.path).append(" is running already.\n");
+				case FAILED -> sb.append(c.path).append(" failed (").append(c.source)
 					.append("); see psi status and psi logs.\n");
-				default -> sb.append("Changed ").append(c.path).append(" (").append(c.type).append(").\n");
 			}
 		}
 		return sb.toString();
@@ -71,7 +76,7 @@ final class Render {
 
 	/** @return the exit status for a list of changes: 1 when a unit failed */
 	static int status(List<ChangeDTO> changes) {
-		return changes.stream().anyMatch(c -> c.type.equals("failed")) ? 1 : 0;
+		return changes.stream().anyMatch(c -> c.type == ChangeDTO.Type.FAILED) ? 1 : 0;
 	}
 
 	static String matching(List<String> prefixes, String defaultPrefix) {
@@ -91,7 +96,7 @@ final class Render {
 		}
 		for (ImageDTO i : images) {
 			rows.add(new String[] { i.name, i.type, i.readOnly ? "yes" : "no", time(i.crtime), time(i.mtime),
-				i.usage < 0 ? "" : bytes(i.usage), i.state });
+				i.usage < 0 ? "" : bytes(i.usage), i.state == null ? "" : i.state.label() });
 		}
 		StringBuilder sb = new StringBuilder(table(rows));
 		if (legend) {
@@ -137,18 +142,18 @@ final class Render {
 
 	/** @return what psi verify prints on standard output */
 	static String verified(psi.api.dto.PullResultDTO r) {
-		return "Verified " + r.source + ": " + r.level + "\n" + verdicts(r);
+		return "Verified " + r.source + ": " + r.level.label() + "\n" + verdicts(r);
 	}
 
 	private static String verdicts(psi.api.dto.PullResultDTO r) {
 		StringBuilder sb = new StringBuilder();
 		for (psi.api.dto.VerdictDTO v : r.verdicts) {
-			sb.append("  ").append(v.level).append(": ").append(v.detail).append(" [").append(v.verifier).append("]\n");
+			sb.append("  ").append(v.level.label()).append(": ").append(v.detail).append(" [").append(v.verifier).append("]\n");
 		}
 		if (r.unchanged && r.verdicts.isEmpty()) {
 			sb.append("  verified when pulled: ").append(r.verified).append('\n');
 		} else if (r.verdicts.isEmpty()) {
-			sb.append("  nothing verified").append("no".equals(r.asked) ? " (--verify=no)" : " (the image carries no checksum or signature)").append('\n');
+			sb.append("  nothing verified").append(r.asked == psi.api.dto.VerifyLevel.NONE ? " (--verify=no)" : " (the image carries no checksum or signature)").append('\n');
 		}
 		return sb.toString();
 	}
@@ -191,13 +196,13 @@ final class Render {
 
 	static String status(psi.api.dto.ImageStatusDTO s, List<String> log) {
 		StringBuilder sb = new StringBuilder();
-		boolean running = s.state.startsWith("running");
+		boolean running = s.state.running();
 		sb.append(running ? "\u25cf " : "\u25cb ").append(s.name);
 		if (s.type != null) {
 			sb.append(" (").append(s.type).append(s.version == null ? "" : ", version " + s.version).append(')');
 		}
 		sb.append(" - ").append(s.path == null ? "image gone, units still attached" : s.path).append('\n');
-		sb.append("     State: ").append(s.state).append('\n');
+		sb.append("     State: ").append(s.state.label()).append('\n');
 		if (s.profile != null) {
 			sb.append("   Profile: ").append(s.profile).append('\n');
 		}
@@ -209,7 +214,7 @@ final class Render {
 			sb.append("     Units: state unknown: ").append(s.managerProblem).append('\n');
 		}
 		for (psi.api.dto.UnitStatusDTO u : s.units) {
-			boolean up = List.of("active", "reloading", "activating", "deactivating").contains(u.activeState);
+			boolean up = u.running;
 			sb.append('\n').append(up ? "  \u25cf " : "failed".equals(u.activeState) ? "  \u00d7 " : "  \u25cb ").append(u.name);
 			if (u.description != null && !u.description.isEmpty()) {
 				sb.append(" - ").append(u.description);

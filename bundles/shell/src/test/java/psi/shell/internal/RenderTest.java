@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import psi.api.dto.ChangeDTO;
 import psi.api.dto.ImageDTO;
+import psi.api.dto.JobDTO;
 
 class RenderTest {
 
@@ -22,12 +23,34 @@ class RenderTest {
 		assertEquals("\u2192", Render.arrow(Map.of("LC_ALL", "", "LANG", "en_US.UTF-8")));
 	}
 
+	static ChangeDTO job(JobDTO.Kind kind, String unit, String path, String result) {
+		ChangeDTO c = ChangeDTO.of(ChangeDTO.Type.JOB, unit, null);
+		c.job = new JobDTO();
+		c.job.kind = kind;
+		c.job.unit = unit;
+		c.job.job = path;
+		c.job.result = result;
+		return c;
+	}
+
+	@Test
+	void jobsAsPortablectlNowPrintsThem() {
+		ChangeDTO start = job(JobDTO.Kind.START, "x.service", "/org/freedesktop/systemd1/job/7", "done");
+		ChangeDTO stop = job(JobDTO.Kind.STOP, "y.socket", "/org/freedesktop/systemd1/job/8", "timeout");
+		assertEquals("""
+			Queued /org/freedesktop/systemd1/job/7 to call StartUnit on portable service x.service.
+			Queued /org/freedesktop/systemd1/job/8 to call StopUnit on portable service y.socket. (timeout)
+			y.socket failed (job timeout); see psi status and psi logs.
+			""", Render.changes(List.of(start, stop, ChangeDTO.of(ChangeDTO.Type.FAILED, "y.socket", "job timeout")), "->"));
+		assertEquals(1, Render.status(List.of(start, stop, ChangeDTO.of(ChangeDTO.Type.FAILED, "y.socket", "job timeout"))));
+	}
+
 	@Test
 	void changesAsPortablectlPrintsThem() {
-		String out = Render.changes(List.of(ChangeDTO.of("mkdir", "/etc/systemd/system.attached", null),
-			ChangeDTO.of("write", "/a/20-portable.conf", null), ChangeDTO.of("symlink", "/a/10-profile.conf", "/usr/lib/p"),
-			ChangeDTO.of("copy", "/a/x.service", "/img/x.service"), ChangeDTO.of("copy", "/a/y", null),
-			ChangeDTO.of("unlink", "/a/x.service", null)), "->");
+		String out = Render.changes(List.of(ChangeDTO.of(ChangeDTO.Type.MKDIR, "/etc/systemd/system.attached", null),
+			ChangeDTO.of(ChangeDTO.Type.WRITE, "/a/20-portable.conf", null), ChangeDTO.of(ChangeDTO.Type.SYMLINK, "/a/10-profile.conf", "/usr/lib/p"),
+			ChangeDTO.of(ChangeDTO.Type.COPY, "/a/x.service", "/img/x.service"), ChangeDTO.of(ChangeDTO.Type.COPY, "/a/y", null),
+			ChangeDTO.of(ChangeDTO.Type.UNLINK, "/a/x.service", null)), "->");
 		assertEquals("""
 			Created directory /etc/systemd/system.attached.
 			Written /a/20-portable.conf.
@@ -50,7 +73,7 @@ class RenderTest {
 		i.name = "single";
 		i.type = "directory";
 		i.usage = -1;
-		i.state = "attached";
+		i.state = psi.api.dto.AttachState.ATTACHED;
 		String out = Render.images(List.of(i), true);
 		assertEquals("""
 			NAME   TYPE      RO CRTIME MTIME USAGE STATE

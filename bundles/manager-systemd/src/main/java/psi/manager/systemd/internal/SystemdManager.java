@@ -21,13 +21,15 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 import psi.spi.manager.ServiceManager;
+import psi.spi.manager.ServiceManagerName;
 
 /**
  * systemd as psi's service manager: a client of {@code org.freedesktop.systemd1}
  * on the system bus. Available where systemd is PID 1 and answers. The bus
  * is reached on first use, not at activation. Thread safe.
  */
-@Component(property = { ServiceManager.NAME + "=" + SystemdManager.NAME, "service.ranking:Integer=100" })
+@Component(property = "service.ranking:Integer=100")
+@ServiceManagerName(name = SystemdManager.NAME)
 @Designate(ocd = SystemdManager.Config.class)
 public class SystemdManager implements ServiceManager {
 
@@ -199,6 +201,16 @@ public class SystemdManager implements ServiceManager {
 		} catch (IOException e) {
 			throw failure(unit + ": reset-failed", e);
 		}
+	}
+
+	@Override
+	public List<String> journal(String portable, int lines) throws IOException {
+		return Journal.lines(portable, lines);
+	}
+
+	@Override
+	public JournalFollower followJournal(String portable, int lines, java.util.function.Consumer<String> sink) throws IOException {
+		return Journal.follow(portable, lines, sink);
 	}
 
 	private Object[] manager(String member, String signature, Object... args) throws IOException {

@@ -40,10 +40,19 @@ final class UnitProperties {
 	 * @return the status
 	 */
 	static UnitStatus status(String name, Map<String, Variant<?>> unit, Map<String, Variant<?>> type) {
-		return new UnitStatus(name, string(unit, "Description"), string(unit, "LoadState"),
-				string(unit, "ActiveState"), string(unit, "SubState"), number(type, "MainPID", 0),
-				(int) number(type, "ExecMainStatus", 0), number(type, "MemoryCurrent", -1),
-				number(type, "TasksCurrent", -1), number(unit, "ActiveEnterTimestamp", 0), string(type, "Result"));
+		UnitStatus s = new UnitStatus();
+		s.name = name;
+		s.description = string(unit, "Description");
+		s.loadState = string(unit, "LoadState");
+		s.activeState = string(unit, "ActiveState");
+		s.subState = string(unit, "SubState");
+		s.mainPid = number(type, "MainPID", 0);
+		s.execMainStatus = (int) number(type, "ExecMainStatus", 0);
+		s.memoryCurrent = number(type, "MemoryCurrent", -1);
+		s.tasksCurrent = number(type, "TasksCurrent", -1);
+		s.activeEnterTimestamp = number(unit, "ActiveEnterTimestamp", 0);
+		s.result = string(type, "Result");
+		return s;
 	}
 
 	static String string(Map<String, Variant<?>> props, String key) {

@@ -29,8 +29,8 @@ class UnitPropertiesTest {
 		Map<String, Variant<?>> service = Map.of("MainPID", new Variant<>(new UInt32(4242)), "ExecMainStatus",
 				new Variant<>(0), "MemoryCurrent", new Variant<>(new UInt64(1_994_752)), "TasksCurrent",
 				new Variant<>(new UInt64(1)), "Result", new Variant<>("success"));
-		assertEquals(new UnitStatus("s.service", "Sleeps", "loaded", "active", "running", 4242, 0, 1_994_752, 1,
-				1_700_000_000_000_000L, "success"), UnitProperties.status("s.service", unit, service));
+		assertEquals(unitStatus("s.service", "Sleeps", "loaded", "active", "running", 4242, 0, 1_994_752, 1,
+				1_700_000_000_000_000L, "success").toString(), UnitProperties.status("s.service", unit, service).toString());
 	}
 
 	@Test
@@ -39,17 +39,35 @@ class UnitPropertiesTest {
 				new Variant<>(new UInt64(UnitProperties.UINT64_MAX)), "TasksCurrent",
 				new Variant<>(new UInt64(UnitProperties.UINT64_MAX)), "ExecMainStatus", new Variant<>(1));
 		UnitStatus s = UnitProperties.status("f.service", Map.of("ActiveState", new Variant<>("failed")), service);
-		assertEquals(-1, s.memoryCurrent());
-		assertEquals(-1, s.tasksCurrent());
-		assertEquals(1, s.execMainStatus());
-		assertEquals(0, s.mainPid());
-		assertEquals("", s.result());
+		assertEquals(-1, s.memoryCurrent);
+		assertEquals(-1, s.tasksCurrent);
+		assertEquals(1, s.execMainStatus);
+		assertEquals(0, s.mainPid);
+		assertEquals("", s.result);
 	}
 
 	@Test
 	void aUnitWithoutATypeInterfaceHasNoCounters() {
 		UnitStatus s = UnitProperties.status("x.target", Map.of(), Map.of());
-		assertEquals(-1, s.memoryCurrent());
-		assertEquals(0, s.activeEnterTimestamp());
+		assertEquals(-1, s.memoryCurrent);
+		assertEquals(0, s.activeEnterTimestamp);
+	}
+
+	/** @return a unit status with these fields, to compare by {@code toString()} */
+	static UnitStatus unitStatus(String name, String description, String loadState, String activeState, String subState, long mainPid,
+		int execMainStatus, long memory, long tasks, long since, String result) {
+		UnitStatus s = new UnitStatus();
+		s.name = name;
+		s.description = description;
+		s.loadState = loadState;
+		s.activeState = activeState;
+		s.subState = subState;
+		s.mainPid = mainPid;
+		s.execMainStatus = execMainStatus;
+		s.memoryCurrent = memory;
+		s.tasksCurrent = tasks;
+		s.activeEnterTimestamp = since;
+		s.result = result;
+		return s;
 	}
 }

@@ -9,6 +9,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -74,6 +75,17 @@ public class VerityVerifier implements Verifier {
 
 	/** A GPT image's root hash and the partitions it is for. */
 	private record Found(RootHash root, Selection partitions) {
+	}
+
+	/** The root hash, the hash device and, for signatures, the root hash's signature: the files systemd reads beside an image. */
+	@Override
+	public java.util.Set<String> sidecars(String fileName, psi.spi.verify.Level wanted) {
+		java.util.Set<String> names = new java.util.TreeSet<>();
+		List<String> suffixes = wanted.atLeast(SIGNATURE) ? List.of(".roothash", ".verity", ".roothash.p7s") : List.of(".roothash", ".verity");
+		for (String suffix : suffixes) {
+			names.addAll(SidecarFiles.names(fileName, suffix));
+		}
+		return names;
 	}
 
 	@Override
@@ -230,7 +242,7 @@ public class VerityVerifier implements Verifier {
 				+ ", signature in " + sig.get().where() + ")");
 		}
 		String unsigned = sig.isEmpty() ? ", not signed" : ", signature in " + sig.get().where() + " not checked";
-		String level = root.source() == Source.SIDECAR ? CHECKSUM : INTEGRITY;
+		psi.spi.verify.Level level = root.source() == Source.SIDECAR ? CHECKSUM : INTEGRITY;
 		return new Verdict(true, level, tree + " from " + root.where() + unsigned);
 	}
 

@@ -164,10 +164,10 @@ class VerityVerifierTest {
 		final String fileName;
 		final Path origin;
 		final Path root;
-		final Set<String> wanted;
+		final Set<psi.spi.verify.Level> wanted;
 		final List<String> asked = new ArrayList<>();
 
-		FakeSubject(Path image, Path origin, Path root, String... wanted) {
+		FakeSubject(Path image, Path origin, Path root, psi.spi.verify.Level... wanted) {
 			this.image = image;
 			this.fileName = image.getFileName().toString();
 			this.origin = origin;
@@ -208,7 +208,7 @@ class VerityVerifierTest {
 		}
 
 		@Override
-		public boolean wants(String level) {
+		public boolean wants(psi.spi.verify.Level level) {
 			return wanted.contains(level);
 		}
 
@@ -220,7 +220,7 @@ class VerityVerifierTest {
 	}
 
 	/** A fresh local copy of an image, its origin and host root directories. */
-	private FakeSubject subject(Path image, String name, String... wanted) throws IOException {
+	private FakeSubject subject(Path image, String name, psi.spi.verify.Level... wanted) throws IOException {
 		Path local = Files.createDirectories(dir.resolve("local"));
 		Path copy = local.resolve(name);
 		Files.copy(image, copy);
@@ -367,7 +367,7 @@ class VerityVerifierTest {
 	}
 
 	/** A naked squashfs with its sidecars at the origin, under the image's stem. */
-	private FakeSubject nakedSubject(String name, String stem, String... wanted) throws IOException {
+	private FakeSubject nakedSubject(String name, String stem, psi.spi.verify.Level... wanted) throws IOException {
 		FakeSubject s = subject(naked, name, wanted);
 		Files.copy(nakedVerity, s.origin.resolve(stem + ".verity"));
 		Files.writeString(s.origin.resolve(stem + ".roothash"), nakedRoot + "\n");

@@ -34,6 +34,12 @@ public class ChecksumVerifier implements Verifier {
 	static final int MAX_SUMS = 1 << 20;
 
 	@Override
+	public java.util.Set<String> sidecars(String fileName, psi.spi.verify.Level wanted) {
+		return wanted.atLeast(CHECKSUM) && Sha256Sums.isPlainName(fileName) ? java.util.Set.of(fileName + SUFFIX, SUMS)
+			: java.util.Set.of();
+	}
+
+	@Override
 	public Verdict verify(Subject subject) throws IOException {
 		String fileName = subject.fileName();
 		if (!subject.wants(CHECKSUM) || fileName == null) {

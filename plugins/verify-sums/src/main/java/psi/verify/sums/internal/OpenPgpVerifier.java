@@ -69,6 +69,16 @@ public class OpenPgpVerifier implements Verifier {
 	private final PGPContentVerifierBuilderProvider crypto = new BcPGPContentVerifierBuilderProvider();
 
 	@Override
+	public java.util.Set<String> sidecars(String fileName, psi.spi.verify.Level wanted) {
+		if (!wanted.atLeast(SIGNATURE)) {
+			return java.util.Set.of();
+		}
+		java.util.Set<String> names = new java.util.TreeSet<>(SIGNATURES);
+		names.add(ChecksumVerifier.SUMS);
+		return names;
+	}
+
+	@Override
 	public Verdict verify(Subject subject) throws IOException {
 		if (!subject.wants(SIGNATURE) || subject.fileName() == null) {
 			return Verdict.notApplicable();

@@ -22,13 +22,12 @@ import psi.spi.verify.Verifier;
  */
 final class FakeSubject implements Verifier.Subject {
 
-	private static final List<String> LEVELS = List.of(Verifier.INTEGRITY, Verifier.CHECKSUM, Verifier.SIGNATURE);
 
 	final Path origin;
 	final Path root;
 	final String fileName;
 	final List<String> asked = new ArrayList<>();
-	String wanted = Verifier.SIGNATURE;
+	psi.spi.verify.Level wanted = Verifier.SIGNATURE;
 
 	FakeSubject(Path origin, Path root, String fileName) {
 		this.origin = origin;
@@ -72,8 +71,8 @@ final class FakeSubject implements Verifier.Subject {
 	}
 
 	@Override
-	public boolean wants(String level) {
-		return LEVELS.indexOf(level) <= LEVELS.indexOf(wanted);
+	public boolean wants(psi.spi.verify.Level level) {
+		return level.compareTo(wanted) <= 0;
 	}
 
 	@Override
