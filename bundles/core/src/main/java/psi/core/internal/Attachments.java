@@ -76,7 +76,7 @@ final class Attachments {
 		List<String> matches = ImageResolver.matches(req.image, req.prefixes);
 		try (ImageResolver.OpenImage img = images.open(req.image)) {
 			ImageReader reader = new ImageReader(img.tree(), img.path());
-			OsRelease release = reader.osRelease().release();
+			OsRelease release = img.tree().reading("reading its os-release", reader::osRelease).release();
 			if (release.get("ID") == null) {
 				throw new PsiException("Image " + img.path() + " os-release metadata lacks the ID field");
 			}
@@ -89,7 +89,7 @@ final class Attachments {
 						+ "', refusing. (Acceptable prefix matches are: " + String.join(", ", valid) + ")");
 				}
 			}
-			TreeMap<String, ImageReader.UnitFile> units = reader.units(matches);
+			TreeMap<String, ImageReader.UnitFile> units = img.tree().reading("reading its unit files", () -> reader.units(matches));
 			if (units.isEmpty()) {
 				throw new PsiException("Couldn't find any matching unit files in image '" + img.path() + "', refusing.");
 			}

@@ -48,6 +48,17 @@ final class GuardedTree implements ImageTree {
 		}
 	}
 
+	/**
+	 * Runs many reads of this image as one guarded call: one hand-over to a
+	 * worker thread instead of one for each read, under the format's limit
+	 * for the whole. The reads inside still name this plugin when it fails.
+	 *
+	 * @param what what is done, for messages: {@code "reading its units"}
+	 */
+	<T> T reading(String what, PluginCalls.Call<T> c) throws IOException {
+		return calls.call(FORMAT, tree, what + " of " + label, c);
+	}
+
 	@Override
 	public String type() {
 		return quick("telling the type", tree::type);

@@ -41,8 +41,8 @@ final class ImageCatalog {
 			// check first: nothing is read from an image that fails its check
 			Map<String, String> checked = verify ? img.tree().verifyIntegrity() : Map.of();
 			ImageReader reader = new ImageReader(img.tree(), img.path());
-			ImageReader.Release release = reader.osRelease();
-			TreeMap<String, ImageReader.UnitFile> units = reader.units(matches);
+			ImageReader.Release release = img.tree().reading("reading its os-release", reader::osRelease);
+			TreeMap<String, ImageReader.UnitFile> units = img.tree().reading("reading its unit files", () -> reader.units(matches));
 			ImageMetadataDTO dto = new ImageMetadataDTO();
 			dto.name = ImageName.stripSuffix(img.fileName());
 			dto.path = img.path();

@@ -23,7 +23,7 @@ import psi.spi.format.ImageTree;
 final class ImageResolver {
 
 	/** An image found and opened; its tree's calls are guarded. */
-	record OpenImage(String path, String fileName, ImageTree tree) implements AutoCloseable {
+	record OpenImage(String path, String fileName, GuardedTree tree) implements AutoCloseable {
 		@Override
 		public void close() throws IOException {
 			tree.close();

@@ -24,6 +24,12 @@ import psi.api.PsiException;
  * the engine goes on. A plugin's {@link IOException} is its answer (a bad
  * image, a refused signature) and passes through unchanged.
  * <p>
+ * A call made from inside a guarded call (the many reads of one image the
+ * engine batches with {@link GuardedTree#reading}, a verifier fetching a
+ * sidecar through the transport) runs in place, under the outer call's limit,
+ * and still names its own plugin when it fails: one hand-over to a worker
+ * thread costs some 20 µs, and reading an image takes hundreds of calls.
+ * <p>
  * Thread safe. A hung call's thread is interrupted and left behind: Java
  * cannot stop it, and it holds nothing of the engine's.
  */
@@ -80,6 +86,9 @@ final class PluginCalls {
 			return t;
 		});
 
+	/** Whether this thread runs a guarded call now: calls it makes run in place, under the outer call's limit. */
+	private static final ThreadLocal<Boolean> GUARDED = ThreadLocal.withInitial(() -> Boolean.FALSE);
+
 	private volatile Limits limits;
 
 	PluginCalls(Limits limits) {
@@ -114,10 +123,27 @@ final class PluginCalls {
 	 * last time the call reported progress in {@code progress} (nanoTime).
 	 */
 	<T> T call(Kind kind, Object plugin, String what, Call<T> call, AtomicLong progress) throws IOException {
+		if (GUARDED.get()) {
+			// inside a guarded call (a batch of reads, a verifier fetching a sidecar): the outer limit holds
+			try {
+				return call.run();
+			} catch (PsiException | IOException | VirtualMachineError e) {
+				throw e;
+			} catch (RuntimeException | Error e) {
+				throw new PsiException(name(kind, plugin) + " failed while " + what + ": " + e, e);
+			}
+		}
 		long limitNanos = TimeUnit.SECONDS.toNanos(Math.max(1, limits.of(kind)));
 		Future<T> f;
 		try {
-			f = WORKERS.submit(call::run);
+			f = WORKERS.submit(() -> {
+				GUARDED.set(Boolean.TRUE);
+				try {
+					return call.run();
+				} finally {
+					GUARDED.set(Boolean.FALSE);
+				}
+			});
 		} catch (java.util.concurrent.RejectedExecutionException e) {
 			throw new PsiException("cannot call " + name(kind, plugin) + ": " + e.getMessage(), e);
 		}
