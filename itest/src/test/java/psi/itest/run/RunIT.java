@@ -122,6 +122,28 @@ class RunIT {
 		}
 	}
 
+	/** What psi writes into a drop-in, systemd parses back to the same value: a path with a space and a %. */
+	@Test
+	@Order(2)
+	void oddPathsAreReadBackAsWritten() {
+		String odd = "/var/lib/portables/my img%n 50%";
+		box.exec("cp", "-a", "/var/lib/portables/single", odd);
+		try {
+			Result a = psi("attach", odd, "single");
+			assertEquals(0, a.rc(), "psi attach '" + odd + "' single: " + a);
+			assertEquals(odd, prop("single.service", "RootDirectory"), "RootDirectory= as systemd read it");
+			// systemctl shows an entry holding a space in quotes
+			assertEquals("\"PORTABLE=my img%n 50%\"", prop("single.service", "Environment"), "Environment= as systemd read it");
+			assertTrue(box.exec("systemctl", "show", "-p", "LogExtraFields", "single.service").out().contains("PORTABLE=my img%n 50%"),
+				"LogExtraFields= as systemd read it: " + box.exec("systemctl", "show", "-p", "LogExtraFields", "single.service").out());
+			Result d = psi("detach", odd);
+			assertEquals(0, d.rc(), "psi detach: " + d);
+		} finally {
+			detachNow(odd);
+			box.exec("rm", "-rf", odd);
+		}
+	}
+
 	@Test
 	@Order(3)
 	void stopKeepsAttached() {

@@ -75,6 +75,8 @@ final class Attachments {
 		}
 		List<String> matches = ImageResolver.matches(req.image, req.prefixes);
 		try (ImageResolver.OpenImage img = images.open(req.image)) {
+			// written into the drop-ins, the marker and the link's name: refused before anything is read
+			UnitValues.checkPath(img.path());
 			ImageReader reader = new ImageReader(img.tree(), img.path());
 			OsRelease release = img.tree().reading("reading its os-release", reader::osRelease).release();
 			if (release.get("ID") == null) {

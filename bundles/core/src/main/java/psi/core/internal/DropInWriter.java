@@ -19,7 +19,7 @@ final class DropInWriter {
 	}
 
 	/**
-	 * @param imagePath the image's path as the host sees it
+	 * @param imagePath the image's path as the host sees it, {@link UnitValues#checkPath checked}
 	 * @param rootKind how the image is rooted
 	 * @param unitName the unit the drop-in belongs to
 	 * @param imageFileName the image's file name, the value of {@code PORTABLE=}
@@ -33,10 +33,10 @@ final class DropInWriter {
 		if (unitName.endsWith(".service")) {
 			sb.append('\n')
 				.append("[Service]\n")
-				.append(rootKind.setting()).append('=').append(imagePath).append('\n')
-				.append("Environment=PORTABLE=").append(imageFileName).append('\n')
+				.append(rootKind.setting()).append('=').append(UnitValues.path(imagePath)).append('\n')
+				.append("Environment=").append(UnitValues.word("PORTABLE=" + imageFileName)).append('\n')
 				.append("BindReadOnlyPaths=").append(osReleaseSource).append(":/run/host/os-release\n")
-				.append("LogExtraFields=PORTABLE=").append(imageFileName).append('\n');
+				.append("LogExtraFields=").append(UnitValues.word("PORTABLE=" + imageFileName)).append('\n');
 		}
 		return sb.toString();
 	}

@@ -83,7 +83,7 @@ final class ImageResolver {
 		String view = viewPath(nameOrPath);
 		TreeResolver.Resolved r = layout.resolve(view);
 		if (r.entry().isEmpty()) {
-			throw new PsiException("Cannot normalize specified image path '" + nameOrPath + "': No such file or directory"
+			throw new PsiException("Cannot normalize specified image path '" + UnitValues.show(nameOrPath) + "': No such file or directory"
 				+ (layout.root().toString().equals("/") ? "" : " (under " + layout.root() + ")"));
 		}
 		return r.path();
@@ -167,7 +167,7 @@ final class ImageResolver {
 	/** @return the argument, an absolute path seen from the root, normalized */
 	static String viewPath(String path) {
 		if (!path.startsWith("/")) {
-			throw new PsiException("image path '" + path + "' is relative; give it as an absolute path as seen from the root");
+			throw new PsiException("image path '" + UnitValues.show(path) + "' is relative; give it as an absolute path as seen from the root");
 		}
 		return Path.of(path).normalize().toString();
 	}
@@ -192,7 +192,7 @@ final class ImageResolver {
 				return new OpenImage(path, DropInWriter.lastComponent(path), new GuardedTree(t.get(), calls, label));
 			}
 		}
-		throw new PsiException("Image '" + path + "' is of no type psi knows, refusing. (Image formats installed: " + formatNames() + ")");
+		throw new PsiException("Image '" + UnitValues.show(path) + "' is of no type psi knows, refusing. (Image formats installed: " + formatNames() + ")");
 	}
 
 	private String formatNames() {

@@ -45,4 +45,32 @@ class DropInWriterTest {
 		assertEquals("# Drop-in created for image '/var/lib/portables/sst', do not edit.\n", actual);
 		assertEquals(67, actual.length());
 	}
+
+	@Test
+	void valuesAreWrittenSoThatSystemdReadsThemBack() {
+		// a specifier character doubled in paths and words; a word with a space quoted; ordinary names as portabled writes them
+		String actual = DropInWriter.portableConf("/srv/my img%n", RootKind.DIRECTORY, "a.service", "my img%n", "/etc/os-release");
+		assertEquals("""
+			# Drop-in created for image '/srv/my img%n', do not edit.
+
+			[Service]
+			RootDirectory=/srv/my img%%n
+			Environment="PORTABLE=my img%%n"
+			BindReadOnlyPaths=/etc/os-release:/run/host/os-release
+			LogExtraFields="PORTABLE=my img%%n"
+			""", actual);
+		assertEquals("\"PORTABLE=a\\\"b\"", UnitValues.word("PORTABLE=a\"b"));
+		assertEquals("PORTABLE=x_1.raw", UnitValues.word("PORTABLE=x_1.raw"));
+	}
+
+	@Test
+	void pathsSystemdWouldNotReadBackAreRefused() {
+		for (String bad : new String[] { "/srv/x\n[Service]\nExecStartPre=/tmp/evil\n#", "/srv/a\rb", "/srv/a\u001b[31m", "/srv/back\\slash",
+			"/srv/trailing ", "/srv/" + "n".repeat(256) }) {
+			psi.api.PsiException e = org.junit.jupiter.api.Assertions.assertThrows(psi.api.PsiException.class, () -> UnitValues.checkPath(bad));
+			org.junit.jupiter.api.Assertions.assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
+			org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().endsWith("refusing"), e.getMessage());
+		}
+		assertEquals("/srv/ok dir%1", UnitValues.checkPath("/srv/ok dir%1"));
+	}
 }

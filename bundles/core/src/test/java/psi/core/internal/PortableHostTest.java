@@ -314,4 +314,14 @@ class PortableHostTest {
 		assertEquals(List.of(AttachState.DETACHED, AttachState.ATTACHED), list.stream().map(i -> i.state).toList());
 		assertEquals("directory", list.get(0).type);
 	}
+
+	/** An image directory whose name would inject settings into the drop-in is refused, and nothing is written. */
+	@Test
+	void aNameThatWouldInjectSettingsIsRefused() throws IOException {
+		Path img = image("x\n[Service]\nExecStartPre=/tmp/evil\n#", "ID=test\n", "x.service");
+		PsiException e = assertThrows(PsiException.class, () -> host.attach(attach("/" + root.relativize(img), "x"), false));
+		assertEquals("image path '/var/lib/portables/x\\n[Service]\\nExecStartPre=/tmp/evil\\n#' holds the control character \\x0a at offset 20; "
+			+ "systemd would not read it back from a unit file, refusing", e.getMessage());
+		assertFalse(Files.exists(root.resolve("etc")), "nothing written");
+	}
 }
