@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileSystemNotFoundException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -32,8 +33,13 @@ import psi.spi.transport.TransportSchemes;
  * {@link Request#resumeValidator()} equal to it, the bytes already in the
  * target are hashed and the rest appended.
  * <p>
+ * A source that is a symbolic link is refused, and the file is opened with
+ * {@code O_NOFOLLOW}: a link in a repository must not publish a file of this
+ * host into the pool. Directories on the way to it are the admin's choice
+ * and may be links.
+ * <p>
  * What is left in the target on failure: a refusal before copying (no such
- * file, not a regular file, larger than {@link Request#maxBytes()}) does not
+ * file, a link, not a regular file, larger than {@link Request#maxBytes()}) does not
  * touch it; one while copying (the source changed) deletes a target this
  * fetch created, cuts one it appended to back to the bytes it held, and
  * leaves one it started over empty. An I/O error while copying leaves the
@@ -51,17 +57,25 @@ public class FileTransport implements Transport {
 		Path source = path(request.source());
 		BasicFileAttributes attrs;
 		try {
-			attrs = Files.readAttributes(source, BasicFileAttributes.class);
+			attrs = Files.readAttributes(source, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
 		} catch (NoSuchFileException e) {
 			throw new NoSuchFileException(request.source().toString());
+		}
+		// a link in the repository could publish any file of this host (/etc/shadow) into the pool
+		if (attrs.isSymbolicLink()) {
+			throw new IOException(source + ": a symbolic link, refusing; psi pulls regular files, not what a link in the repository points to");
 		}
 		// checked before opening: opening a FIFO would block
 		if (!attrs.isRegularFile()) {
 			throw new IOException(source + ": not a regular file; psi pulls image files");
 		}
-		try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ)) {
+		// O_NOFOLLOW: a link put there since the check is refused by the kernel
+		try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
 			// read again once open: nearer to what is copied if the path was replaced meanwhile
-			attrs = Files.readAttributes(source, BasicFileAttributes.class);
+			attrs = Files.readAttributes(source, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+			if (!attrs.isRegularFile()) {
+				throw new IOException(source + ": replaced while it was opened, refusing");
+			}
 			long size = attrs.size();
 			String validator = validator(source, attrs);
 			if (validator.equals(request.ifNoneMatch())) {

@@ -210,11 +210,20 @@ class FileTransportTest {
 		assertEquals(fifo + ": not a regular file; psi pulls image files", e.getMessage());
 	}
 
+	/** A link in a repository would publish any file of the host (its target) into the pool world-readable. */
 	@Test
-	void aSymlinkToAFileIsFollowed() throws Exception {
+	void aSymlinkAtTheSourceIsRefusedButLinkedDirectoriesOnTheWayAreNot() throws Exception {
+		Path secret = Files.writeString(dir.resolve("shadow"), "root:$6$secret");
+		Path link = Files.createSymbolicLink(dir.resolve("link_1.raw"), secret);
+		Path target = dir.resolve("t");
+		IOException e = assertThrows(IOException.class, () -> transport.fetch(new Request(link.toUri(), target, 1000), Progress.NONE));
+		assertEquals(link + ": a symbolic link, refusing; psi pulls regular files, not what a link in the repository points to",
+			e.getMessage());
+		assertFalse(Files.exists(target), "nothing written");
+
 		Path src = source(100);
-		Path link = Files.createSymbolicLink(dir.resolve("link.raw"), src);
-		Fetched f = transport.fetch(new Request(link.toUri(), dir.resolve("t"), 1000), Progress.NONE);
+		Path linkedDir = Files.createSymbolicLink(dir.resolve("repo-link"), src.getParent());
+		Fetched f = transport.fetch(new Request(linkedDir.resolve(src.getFileName()).toUri(), target, 1000), Progress.NONE);
 		assertEquals(100, f.size());
 	}
 
