@@ -222,12 +222,12 @@ public class Launcher {
 			return 1;
 		} catch (PsiException e) {
 			if (e.getMessage() != null) {
-				err.println(e.getMessage());
+				err.println(oneLine(e.getMessage()));
 			}
 			for (Throwable s : e.getSuppressed()) {
-				err.println("psi: also: " + s.getMessage());
+				err.println("psi: also: " + oneLine(s.getMessage()));
 				for (Throwable t : s.getSuppressed()) {
-					err.println("psi:   " + t);
+					err.println("psi:   " + oneLine(t.toString()));
 				}
 			}
 			return e.exitStatus();
@@ -244,8 +244,25 @@ public class Launcher {
 		}
 	}
 
+	/** @return a message as one line on a terminal: control characters (from an image, a server) C-escaped */
+	static String oneLine(String m) {
+		if (m == null) {
+			return "";
+		}
+		StringBuilder sb = new StringBuilder(m.length());
+		for (int i = 0; i < m.length(); i++) {
+			char c = m.charAt(i);
+			if (c < 0x20 || c >= 0x7f && c <= 0x9f) {
+				sb.append(c == '\n' ? "\\n" : c == '\t' ? "\\t" : String.format("\\x%02x", (int) c));
+			} else {
+				sb.append(c);
+			}
+		}
+		return sb.toString();
+	}
+
 	private static int internal(String command, Exception e, PrintStream err) {
-		err.println("psi " + command + ": " + e);
+		err.println("psi " + command + ": " + oneLine(e.toString()));
 		if (System.getenv("PSI_DEBUG") != null) {
 			e.printStackTrace(err);
 		}

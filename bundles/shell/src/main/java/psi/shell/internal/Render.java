@@ -43,17 +43,17 @@ final class Render {
 		StringBuilder sb = new StringBuilder();
 		for (ChangeDTO c : changes) {
 			switch (c.type) {
-				case SYMLINK -> sb.append("Created symlink ").append(c.path).append(' ').append(arrow).append(' ').append(c.source).append(".\n");
+				case SYMLINK -> sb.append("Created symlink ").append(line(c.path)).append(' ').append(arrow).append(' ').append(line(c.source)).append(".\n");
 				case COPY -> {
 					if (c.source == null || c.source.isEmpty()) {
-						sb.append("Copied ").append(c.path).append(".\n");
+						sb.append("Copied ").append(line(c.path)).append(".\n");
 					} else {
-						sb.append("Copied ").append(c.source).append(' ').append(arrow).append(' ').append(c.path).append(".\n");
+						sb.append("Copied ").append(line(c.source)).append(' ').append(arrow).append(' ').append(line(c.path)).append(".\n");
 					}
 				}
-				case UNLINK -> sb.append("Removed ").append(c.path).append(".\n");
-				case WRITE -> sb.append("Written ").append(c.path).append(".\n");
-				case MKDIR -> sb.append("Created directory ").append(c.path).append(".\n");
+				case UNLINK -> sb.append("Removed ").append(line(c.path)).append(".\n");
+				case WRITE -> sb.append("Written ").append(line(c.path)).append(".\n");
+				case MKDIR -> sb.append("Created directory ").append(line(c.path)).append(".\n");
 				case JOB -> {
 					// as portablectl --now words it, with systemd's D-Bus method names
 					String method = switch (c.job.kind) {
@@ -63,11 +63,11 @@ final class Render {
 					};
 					String result = c.job.result;
 					sb.append("Queued ").append(c.job.job == null ? "" : c.job.job).append(" to call ").append(method)
-						.append(" on portable service ").append(c.path).append('.')
+						.append(" on portable service ").append(line(c.path)).append('.')
 						.append(result != null && !result.equals("done") && !result.equals("queued") ? " (" + result + ")" : "").append('\n');
 				}
-				case RUNNING -> sb.append(c.path).append(" is running already.\n");
-				case FAILED -> sb.append(c.path).append(" failed (").append(c.source)
+				case RUNNING -> sb.append(line(c.path)).append(" is running already.\n");
+				case FAILED -> sb.append(line(c.path)).append(" failed (").append(line(c.source))
 					.append("); see psi status and psi logs.\n");
 			}
 		}
@@ -95,7 +95,7 @@ final class Render {
 			rows.add(new String[] { "NAME", "TYPE", "RO", "CRTIME", "MTIME", "USAGE", "STATE" });
 		}
 		for (ImageDTO i : images) {
-			rows.add(new String[] { i.name, i.type, i.readOnly ? "yes" : "no", time(i.crtime), time(i.mtime),
+			rows.add(new String[] { line(i.name), line(i.type), i.readOnly ? "yes" : "no", time(i.crtime), time(i.mtime),
 				i.usage < 0 ? "" : bytes(i.usage), i.state == null ? "" : i.state.label() });
 		}
 		StringBuilder sb = new StringBuilder(table(rows));
@@ -148,7 +148,7 @@ final class Render {
 	private static String verdicts(psi.api.dto.PullResultDTO r) {
 		StringBuilder sb = new StringBuilder();
 		for (psi.api.dto.VerdictDTO v : r.verdicts) {
-			sb.append("  ").append(v.level.label()).append(": ").append(v.detail).append(" [").append(v.verifier).append("]\n");
+			sb.append("  ").append(v.level.label()).append(": ").append(line(v.detail)).append(" [").append(v.verifier).append("]\n");
 		}
 		if (r.unchanged && r.verdicts.isEmpty()) {
 			sb.append("  verified when pulled: ").append(r.verified).append('\n');
@@ -169,27 +169,68 @@ final class Render {
 		return u == 0 ? n + "B" : String.format(Locale.ROOT, "%.1f%s", v, units[u]);
 	}
 
+	/**
+	 * Text from an image or another untrusted source, made safe for a
+	 * terminal: control characters other than newline and tab, DEL and the C1
+	 * controls are C-escaped ({@code \x1b}), as systemd's {@code cescape()}
+	 * shows them, so that no escape sequence reaches the terminal.
+	 */
+	static String text(String s) {
+		return escape(s, false);
+	}
+
+	/** As {@link #text(String)}, for one line: a newline or tab is escaped too. */
+	static String line(String s) {
+		return escape(s, true);
+	}
+
+	private static String escape(String s, boolean oneLine) {
+		if (s == null) {
+			return null;
+		}
+		StringBuilder sb = null;
+		for (int i = 0; i < s.length(); i++) {
+			char c = s.charAt(i);
+			boolean control = c < 0x20 && (oneLine || c != '\n' && c != '\t') || c >= 0x7f && c <= 0x9f;
+			if (control && sb == null) {
+				sb = new StringBuilder(s.length() + 8).append(s, 0, i);
+			}
+			if (sb != null) {
+				if (!control) {
+					sb.append(c);
+				} else if (c == '\n') {
+					sb.append("\\n");
+				} else if (c == '\t') {
+					sb.append("\\t");
+				} else {
+					sb.append(String.format("\\x%02x", (int) c));
+				}
+			}
+		}
+		return sb == null ? s : sb.toString();
+	}
+
 	static String inspect(ImageMetadataDTO m, boolean cat) {
 		StringBuilder sb = new StringBuilder();
 		if (cat) {
-			sb.append("-- OS Release: --\n").append(m.osReleaseText);
+			sb.append("-- OS Release: --\n").append(text(m.osReleaseText));
 			for (UnitFileDTO u : m.units) {
-				sb.append("\n-- Unit file: ").append(u.name).append(" --\n").append(u.content);
+				sb.append("\n-- Unit file: ").append(line(u.name)).append(" --\n").append(text(u.content));
 			}
 			return sb.toString();
 		}
 		String portable = m.osRelease.getOrDefault("PORTABLE_PRETTY_NAME", "");
 		String os = m.osRelease.getOrDefault("PRETTY_NAME", "");
-		sb.append("Image:\n\t").append(m.path).append('\n');
+		sb.append("Image:\n\t").append(line(m.path)).append('\n');
 		sb.append("Type:\n\t").append(m.type).append(m.version == null ? "" : ", version " + m.version).append('\n');
 		if (m.details != null) {
-			m.details.forEach((k, v) -> sb.append(k).append(":\n\t").append(v).append('\n'));
+			m.details.forEach((k, v) -> sb.append(line(k)).append(":\n\t").append(line(v)).append('\n'));
 		}
-		sb.append("Portable Service:\n\t").append(portable.isEmpty() ? "n/a" : portable).append('\n');
-		sb.append("Operating System:\n\t").append(os.isEmpty() ? "n/a" : os).append('\n');
+		sb.append("Portable Service:\n\t").append(portable.isEmpty() ? "n/a" : line(portable)).append('\n');
+		sb.append("Operating System:\n\t").append(os.isEmpty() ? "n/a" : line(os)).append('\n');
 		sb.append("Unit files:\n");
 		for (UnitFileDTO u : m.units) {
-			sb.append('\t').append(u.name).append('\n');
+			sb.append('\t').append(line(u.name)).append('\n');
 		}
 		return sb.toString();
 	}
@@ -197,11 +238,11 @@ final class Render {
 	static String status(psi.api.dto.ImageStatusDTO s, List<String> log) {
 		StringBuilder sb = new StringBuilder();
 		boolean running = s.state.running();
-		sb.append(running ? "\u25cf " : "\u25cb ").append(s.name);
+		sb.append(running ? "\u25cf " : "\u25cb ").append(line(s.name));
 		if (s.type != null) {
 			sb.append(" (").append(s.type).append(s.version == null ? "" : ", version " + s.version).append(')');
 		}
-		sb.append(" - ").append(s.path == null ? "image gone, units still attached" : s.path).append('\n');
+		sb.append(" - ").append(s.path == null ? "image gone, units still attached" : line(s.path)).append('\n');
 		sb.append("     State: ").append(s.state.label()).append('\n');
 		if (s.profile != null) {
 			sb.append("   Profile: ").append(s.profile).append('\n');
@@ -217,7 +258,7 @@ final class Render {
 			boolean up = u.running;
 			sb.append('\n').append(up ? "  \u25cf " : "failed".equals(u.activeState) ? "  \u00d7 " : "  \u25cb ").append(u.name);
 			if (u.description != null && !u.description.isEmpty()) {
-				sb.append(" - ").append(u.description);
+				sb.append(" - ").append(line(u.description));
 			}
 			sb.append('\n');
 			sb.append("       Loaded: ").append(u.loadState).append('\n');

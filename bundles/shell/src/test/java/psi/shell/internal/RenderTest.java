@@ -83,4 +83,24 @@ class RenderTest {
 			""", out);
 		assertEquals("No images.\n", Render.images(List.of(), true));
 	}
+
+	/** An os-release or unit from an image cannot put escape sequences on the admin's terminal. */
+	@Test
+	void controlCharactersFromImagesAreEscaped() {
+		psi.api.dto.ImageMetadataDTO m = new psi.api.dto.ImageMetadataDTO();
+		m.path = "/var/lib/portables/x";
+		m.type = "directory";
+		m.osRelease = Map.of("PRETTY_NAME", "Evil\u001b]0;pwned\u0007 OS", "PORTABLE_PRETTY_NAME", "a\nb");
+		m.osReleaseText = "ID=x\nPRETTY_NAME=\"Evil\u001b[2J\"\n";
+		psi.api.dto.UnitFileDTO u = new psi.api.dto.UnitFileDTO();
+		u.name = "x.service";
+		u.content = "[Unit]\nDescription=\u009b31m red\n";
+		m.units = List.of(u);
+		String plain = Render.inspect(m, false);
+		assertEquals(false, plain.contains("\u001b") || plain.contains("\u0007"), plain);
+		assertEquals(true, plain.contains("Evil\\x1b]0;pwned\\x07 OS"), plain);
+		assertEquals(true, plain.contains("\ta\\nb\n"), plain);
+		String cat = Render.inspect(m, true);
+		assertEquals("-- OS Release: --\nID=x\nPRETTY_NAME=\"Evil\\x1b[2J\"\n\n-- Unit file: x.service --\n[Unit]\nDescription=\\x9b31m red\n", cat);
+	}
 }
