@@ -53,7 +53,7 @@ final class AttachmentIndex {
 
 	private List<Attached> read(String where) throws IOException {
 		Map<String, Attached> units = new TreeMap<>();
-		Path dir = layout.host(where);
+		Path dir = layout.realDirectory(where);
 		if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
 			return List.of();
 		}

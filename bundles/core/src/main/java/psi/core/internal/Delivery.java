@@ -185,7 +185,7 @@ final class Delivery {
 
 	/** @param purpose {@code pull} or {@code verify}: a verification never touches a pull's resumable bytes */
 	private Staging staging(URI u, String purpose) throws IOException {
-		Path pool = layout.host(POOL);
+		Path pool = layout.realDirectory(POOL);
 		Files.createDirectories(pool);
 		String key = HexFormat.of().formatHex(sha256((purpose + " " + u).getBytes(StandardCharsets.UTF_8))).substring(0, 16);
 		return new Staging(pool.resolve(".psi-" + key + ".partial"), pool.resolve(".psi-" + key + ".resume"),
@@ -205,7 +205,7 @@ final class Delivery {
 		Transport t = transport(u);
 		String urlName = fileName(u);
 		String poolName = poolName(urlName, name);
-		Path placed = layout.host(POOL).resolve(poolName);
+		Path placed = layout.realDirectory(POOL).resolve(poolName);
 		VerifyLevel required = required(u, asked);
 		if (Files.exists(placed, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(placed, LinkOption.NOFOLLOW_LINKS)) {
 			throw new PsiException(POOL + "/" + poolName + " is there and is not a regular file (a link or a directory); psi pull will not replace it");
@@ -294,7 +294,7 @@ final class Delivery {
 		}
 
 		static StagingLock take(HostLayout layout, Staging st, URI u) throws IOException {
-			Path dir = layout.host("/run/psi");
+			Path dir = layout.realDirectory("/run/psi");
 			Files.createDirectories(dir);
 			Path file = dir.resolve(st.partial().getFileName().toString().replace(".partial", ".lock"));
 			FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);

@@ -64,6 +64,66 @@ public final class HostLayout {
 	}
 
 	/**
+	 * Where a path seen from the root really is, for reading or changing what
+	 * is there: every directory on the way is resolved inside the root, its
+	 * links followed as if the root were {@code /} (absolute targets start at
+	 * the root, as systemd's {@code chase()} with {@code CHASE_PREFIX_ROOT}),
+	 * so that no write under {@code --root} lands outside it. The last
+	 * component is kept as it is: a link there is itself what is read,
+	 * replaced or removed. Directories that do not exist yet are appended as
+	 * named.
+	 *
+	 * @param path an absolute path as seen from the root
+	 * @return the real path
+	 * @throws IOException if a directory on the way leads out of the root, loops, or is not a directory
+	 */
+	public Path real(String path) throws IOException {
+		String norm = Path.of("/").resolve(path.startsWith("/") ? path.substring(1) : path).normalize().toString();
+		if (root.toString().equals("/") || norm.equals("/")) {
+			return host(norm);
+		}
+		int slash = norm.lastIndexOf('/');
+		String parent = slash == 0 ? "/" : norm.substring(0, slash);
+		String name = norm.substring(slash + 1);
+		String[] parts = parent.equals("/") ? new String[0] : parent.substring(1).split("/");
+		String prefix = "";
+		String resolved = "/";
+		int i = 0;
+		// the longest prefix that exists, resolved; a missing component ends it
+		for (; i < parts.length; i++) {
+			String candidate = prefix + "/" + parts[i];
+			TreeResolver.Resolved r = resolver.resolve(candidate);
+			if (r.entry().isEmpty()) {
+				// missing from here on: resolved as far as it exists (a link's target included), the rest as named
+				resolved = r.path();
+				i++;
+				break;
+			}
+			if (r.entry().get().kind() != Entry.Kind.DIRECTORY) {
+				throw new java.nio.file.NotDirectoryException(candidate + " under the root " + root + " (" + r.path() + ")");
+			}
+			prefix = candidate;
+			resolved = r.path();
+		}
+		Path p = host(resolved);
+		for (; i < parts.length; i++) {
+			p = p.resolve(parts[i]);
+		}
+		return p.resolve(name);
+	}
+
+	/**
+	 * As {@link #real(String)} for a directory whose entries are then used:
+	 * its last component is resolved inside the root too.
+	 *
+	 * @param dir an absolute directory path as seen from the root
+	 * @return the real directory path
+	 */
+	public Path realDirectory(String dir) throws IOException {
+		return real(dir + "/.psi-entry").getParent();
+	}
+
+	/**
 	 * Follows links under the root (absolute targets start at the root).
 	 *
 	 * @param path an absolute path as seen from the root

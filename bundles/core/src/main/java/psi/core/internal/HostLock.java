@@ -57,7 +57,7 @@ final class HostLock {
 	 * @return the held lock
 	 */
 	static Held take(HostLayout layout, Consumer<String> waiting) throws IOException {
-		Path file = layout.host(PATH).toAbsolutePath().normalize();
+		Path file = layout.real(PATH).toAbsolutePath().normalize();
 		Holder h = HOLDERS.computeIfAbsent(file, f -> new Holder());
 		boolean said = false;
 		try {

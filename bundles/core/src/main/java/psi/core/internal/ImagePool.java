@@ -63,8 +63,8 @@ final class ImagePool {
 
 	/** @return the record of a pool image, if psi pulled it and the record is readable */
 	Optional<Origin> origin(String poolName) {
-		Path f = layout.host(originPath(poolName));
 		try {
+			Path f = layout.real(originPath(poolName));
 			if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS) || Files.size(f) > ORIGIN_MAX) {
 				return Optional.empty();
 			}
@@ -100,7 +100,7 @@ final class ImagePool {
 		p.setProperty("pulled", Instant.now().toString());
 		StringWriter w = new StringWriter();
 		p.store(w, "written by psi pull: where " + poolName + " came from");
-		Path f = layout.host(originPath(poolName));
+		Path f = layout.real(originPath(poolName));
 		Files.createDirectories(f.getParent());
 		AtomicFiles.write(f, w.toString().getBytes(StandardCharsets.UTF_8), 0600);
 	}
@@ -113,7 +113,7 @@ final class ImagePool {
 	 * @param poolName {@code NAME_VERSION.raw}
 	 */
 	void place(Path staging, String poolName, Origin origin) throws IOException {
-		Path placed = layout.host(POOL).resolve(poolName);
+		Path placed = layout.realDirectory(POOL).resolve(poolName);
 		Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rw-r--r--"));
 		try {
 			Files.move(staging, placed, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -149,7 +149,7 @@ final class ImagePool {
 		}
 		for (String path : paths) {
 			String real = layout.resolve(path).path();
-			if (Files.isSymbolicLink(layout.host(path))) {
+			if (Files.isSymbolicLink(layout.real(path))) {
 				tx.removeTree(real, null);
 				tx.unlink(path, null);
 			} else {

@@ -33,7 +33,7 @@ final class PortabledUnitFiles implements UnitInstaller {
 		for (String dir : HostLayout.UNIT_PATH) {
 			String p = dir + "/" + name;
 			TreeResolver.Resolved r = layout.resolve(p);
-			if (r.entry().isPresent() || Files.isSymbolicLink(layout.host(p))) {
+			if (r.entry().isPresent() || Files.isSymbolicLink(layout.real(p))) {
 				return Optional.of(p);
 			}
 		}
@@ -60,7 +60,7 @@ final class PortabledUnitFiles implements UnitInstaller {
 					tx.copy(dropinDir + "/10-profile.conf", profile.content(), profile.hostPath(), changes);
 					if (profile.hostPath() != null) {
 						// as portabled's copy_file_atomic(): the copy keeps the profile's mtime
-						Files.setLastModifiedTime(layout.host(dropinDir + "/10-profile.conf"),
+						Files.setLastModifiedTime(layout.real(dropinDir + "/10-profile.conf"),
 							Files.getLastModifiedTime(layout.host(layout.resolve(profile.hostPath()).path())));
 					}
 				}

@@ -95,7 +95,7 @@ final class Profiles {
 	 */
 	String of(Map<String, String> units) throws IOException {
 		for (Map.Entry<String, String> u : units.entrySet()) {
-			Path conf = layout.host(u.getValue() + "/" + u.getKey() + ".d/10-profile.conf");
+			Path conf = layout.real(u.getValue() + "/" + u.getKey() + ".d/10-profile.conf");
 			if (Files.isSymbolicLink(conf)) {
 				Path target = Files.readSymbolicLink(conf);
 				return target.getParent() == null ? target.toString() : target.getParent().getFileName().toString();

@@ -75,20 +75,25 @@ final class Transaction implements AutoCloseable {
 
 	/** Creates a directory and its missing parents (0755); reports the directory itself if it was made. */
 	void mkdirs(String path, List<ChangeDTO> changes) throws IOException {
-		Path p = layout.host(path);
+		// the directory itself resolved inside the root too: a link there to a directory is that directory
+		Path p = layout.realDirectory(path);
 		if (Files.isDirectory(p)) {
 			return;
 		}
-		Path parent = p.getParent();
-		if (parent != null && !Files.isDirectory(parent)) {
-			mkdirs(path.substring(0, Math.max(1, path.lastIndexOf('/'))), null);
+		java.util.Deque<Path> missing = new ArrayDeque<>();
+		for (Path d = p; d != null && !Files.isDirectory(d); d = d.getParent()) {
+			missing.push(d);
 		}
-		faults.before("mkdir", p);
-		undo.push(() -> Files.deleteIfExists(p));
-		Files.createDirectory(p, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-		Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+		while (!missing.isEmpty()) {
+			Path d = missing.pop();
+			faults.before("mkdir", d);
+			undo.push(() -> Files.deleteIfExists(d));
+			Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+			Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxr-xr-x"));
+		}
 		report(changes, ChangeDTO.of(ChangeDTO.Type.MKDIR, path, null));
 	}
+
 
 	/** Writes a file (0644) atomically, reported as {@code write}. */
 	void write(String path, byte[] content, List<ChangeDTO> changes) throws IOException {
@@ -103,7 +108,7 @@ final class Transaction implements AutoCloseable {
 	}
 
 	private void put(String path, byte[] content) throws IOException {
-		Path p = layout.host(path);
+		Path p = layout.real(path);
 		faults.before("write", p);
 		remember(p);
 		AtomicFiles.write(p, content, 0644, faults);
@@ -111,7 +116,7 @@ final class Transaction implements AutoCloseable {
 
 	/** Creates or replaces a symbolic link atomically, reported as {@code symlink}. */
 	void symlink(String path, String target, List<ChangeDTO> changes) throws IOException {
-		Path p = layout.host(path);
+		Path p = layout.real(path);
 		faults.before("symlink", p);
 		remember(p);
 		AtomicFiles.symlink(p, target, faults);
@@ -120,7 +125,7 @@ final class Transaction implements AutoCloseable {
 
 	/** Removes a file or link if present, reported as {@code unlink}. */
 	void unlink(String path, List<ChangeDTO> changes) throws IOException {
-		Path p = layout.host(path);
+		Path p = layout.real(path);
 		if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
 			return;
 		}
@@ -133,7 +138,7 @@ final class Transaction implements AutoCloseable {
 
 	/** Removes a directory if present and empty, reported as {@code unlink}. */
 	void rmdir(String path, List<ChangeDTO> changes) throws IOException {
-		Path p = layout.host(path);
+		Path p = layout.real(path);
 		if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
 			return;
 		}
@@ -194,7 +199,7 @@ final class Transaction implements AutoCloseable {
 	 * @param path what to remove, as seen from the root
 	 */
 	void removeTree(String path, List<ChangeDTO> changes) throws IOException {
-		Path p = layout.host(path);
+		Path p = layout.real(path);
 		if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
 			return;
 		}

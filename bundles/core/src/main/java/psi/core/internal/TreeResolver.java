@@ -57,6 +57,8 @@ public final class TreeResolver {
 	 *
 	 * @param path an absolute path inside the tree
 	 * @return the resolved path; its entry is empty if the last component does not exist
+	 *         (then the path is resolved up to the first missing component, and
+	 *         the rest follows as named)
 	 * @throws ImageException if a link leads out of the tree, the chain is too
 	 *         long, or a component before the last is missing or not a directory
 	 *         (reported as not found: empty entry)
@@ -74,7 +76,23 @@ public final class TreeResolver {
 			if (c.equals(".")) {
 				continue;
 			}
-			if (last.isEmpty() || last.get().kind() != Entry.Kind.DIRECTORY) {
+			if (last.isEmpty()) {
+				// below something missing nothing exists: the rest of the path, as named
+				done.addLast(c);
+				while (!todo.isEmpty()) {
+					String t = todo.pop();
+					if (t.equals("..")) {
+						if (done.isEmpty()) {
+							throw new ImageException("path '" + path + "' in " + treeName + " leads out of its root");
+						}
+						done.removeLast();
+					} else if (!t.equals(".")) {
+						done.addLast(t);
+					}
+				}
+				return new Resolved(join(done), Optional.empty());
+			}
+			if (last.get().kind() != Entry.Kind.DIRECTORY) {
 				// a component below something that is not a directory: nothing there
 				return new Resolved(join(done) + "/" + c, Optional.empty());
 			}
