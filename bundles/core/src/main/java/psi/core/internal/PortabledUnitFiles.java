@@ -66,7 +66,9 @@ final class PortabledUnitFiles implements UnitInstaller {
 				}
 			}
 			String unitPath = attached + "/" + u.name();
-			Optional<Path> source = plan.copy().equals("symlink") ? img.tree().hostPath(u.path()) : Optional.empty();
+			// a unit that is itself a link in the image is copied: linked, its target would resolve on the host, not in the image
+			boolean link = img.tree().lstat(u.path()).map(e -> e.kind() == Entry.Kind.SYMLINK).orElse(false);
+			Optional<Path> source = plan.copy().equals("symlink") && !link ? img.tree().hostPath(u.path()) : Optional.empty();
 			if (source.isPresent()) {
 				tx.symlink(unitPath, img.path() + u.path(), changes);
 			} else {

@@ -208,6 +208,23 @@ class PortableHostTest {
 		assertFalse(Files.exists(attached.resolve("lnk-empty.service")), "empty (masked) units are skipped");
 	}
 
+	/** What inspect shows is what --copy=symlink attaches: a unit that is a link in the image is copied, not linked. */
+	@Test
+	void withCopySymlinkAUnitThatIsALinkInTheImageIsCopied() throws IOException {
+		Path img = image("lnk", "ID=test\n", "lnk-plain.service");
+		Files.createDirectories(img.resolve("usr/share/lnk"));
+		Files.writeString(img.resolve("usr/share/lnk/real.service"), "[Unit]\nDescription=inside\n");
+		Files.createSymbolicLink(img.resolve("usr/lib/systemd/system/lnk.service"), Path.of("/usr/share/lnk/real.service"));
+		AttachRequestDTO r = attach("lnk");
+		r.copy = "symlink";
+		List<ChangeDTO> changes = host.attach(r, false);
+		Path attached = root.resolve("etc/systemd/system.attached");
+		assertFalse(Files.isSymbolicLink(attached.resolve("lnk.service")), "linked, it would resolve to the host's /usr/share");
+		assertEquals("[Unit]\nDescription=inside\n", Files.readString(attached.resolve("lnk.service")));
+		assertTrue(changes.stream().anyMatch(c -> c.type == ChangeDTO.Type.COPY && c.path.endsWith("/lnk.service")), changes.toString());
+		assertTrue(Files.isSymbolicLink(attached.resolve("lnk-plain.service")), "a plain unit file is still linked");
+	}
+
 	void refused(String expected, AttachRequestDTO r) throws IOException {
 		TreeMap<String, String> before = tree();
 		Exception e = assertThrows(Exception.class, () -> host.attach(r, false));
