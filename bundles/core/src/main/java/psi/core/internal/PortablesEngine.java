@@ -174,21 +174,22 @@ public class PortablesEngine implements Portables {
 		T run(Host h) throws IOException;
 	}
 
-	private <T> T read(String rootArg, Op<T> op) {
+	/** @param what the operation, for messages: {@code inspect} */
+	private <T> T read(String what, String rootArg, Op<T> op) {
 		try {
 			return op.run(host(rootArg));
 		} catch (IOException e) {
-			throw failure(e);
+			throw failure(what, e);
 		}
 	}
 
 	/** Runs a host change under the host lock. */
-	private <T> T change(String rootArg, ProgressListener listener, Op<T> op) {
+	private <T> T change(String what, String rootArg, ProgressListener listener, Op<T> op) {
 		Host h = host(rootArg);
 		try (HostLock.Held l = lock(h.layout(), listener == null ? ProgressListener.NONE : listener)) {
 			return op.run(h);
 		} catch (IOException e) {
-			throw failure(e);
+			throw failure(what, e);
 		}
 	}
 
@@ -196,23 +197,53 @@ public class PortablesEngine implements Portables {
 		return HostLock.take(layout, listener::waiting);
 	}
 
-	private PsiException failure(IOException e) {
+	/**
+	 * @return one line saying what psi was doing, on what and why: {@code inspect: /var/lib/portables/x.raw: permission denied};
+	 *         an image's or a plugin's own message as it is
+	 */
+	private PsiException failure(String what, IOException e) {
 		Logger l = log;
 		if (l != null) {
-			l.debug("operation failed", e);
+			l.debug(what + " failed", e);
 		}
 		String m = e.getMessage();
 		PsiException p;
-		if (e instanceof psi.spi.format.ImageException || e instanceof java.nio.file.FileSystemException && m != null) {
+		if (e instanceof psi.spi.format.ImageException) {
 			p = new PsiException(m, e);
+		} else if (e instanceof java.nio.file.FileSystemException f) {
+			p = new PsiException(what + ": " + UnitValues.show(String.valueOf(f.getFile()))
+				+ (f.getOtherFile() == null ? "" : " \u2192 " + UnitValues.show(f.getOtherFile())) + ": " + reason(f), e);
 		} else {
-			p = new PsiException(e.getClass().getSimpleName() + (m == null ? "" : ": " + m), e);
+			p = new PsiException(what + ": " + (m == null ? e.getClass().getSimpleName() : m), e);
 		}
 		// what could not be undone is the admin's to know: front ends print these after the message
 		for (Throwable t : e.getSuppressed()) {
 			p.addSuppressed(t);
 		}
 		return p;
+	}
+
+	/** @return why a file operation failed, as {@code strerror()} says it */
+	private static String reason(java.nio.file.FileSystemException f) {
+		if (f instanceof java.nio.file.AccessDeniedException) {
+			return "permission denied";
+		}
+		if (f instanceof java.nio.file.NoSuchFileException) {
+			return "no such file or directory";
+		}
+		if (f instanceof java.nio.file.NotDirectoryException) {
+			return "not a directory";
+		}
+		if (f instanceof java.nio.file.FileAlreadyExistsException) {
+			return "file exists";
+		}
+		if (f instanceof java.nio.file.DirectoryNotEmptyException) {
+			return "directory not empty";
+		}
+		if (f instanceof java.nio.file.FileSystemLoopException) {
+			return "too many levels of symbolic links";
+		}
+		return f.getReason() != null ? f.getReason() : f.getClass().getSimpleName();
 	}
 
 	/**
@@ -242,7 +273,7 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public List<ImageDTO> list(String root) {
-		return read(root, h -> h.catalog().list());
+		return read("list", root, h -> h.catalog().list());
 	}
 
 	@Override
@@ -252,7 +283,7 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public ImageMetadataDTO inspect(String root, String image, List<String> prefixes, boolean verify) {
-		return read(root, h -> h.catalog().inspect(image, prefixes == null ? List.of() : prefixes, verify));
+		return read("inspect", root, h -> h.catalog().inspect(image, prefixes == null ? List.of() : prefixes, verify));
 	}
 
 	@Override
@@ -270,7 +301,7 @@ public class PortablesEngine implements Portables {
 		if (request.now || request.enable) {
 			c.require(request.now ? "--now" : "--enable");
 		}
-		return change(request.root, listener, h -> lifecycle(h, c).attach(request, reattach));
+		return change(reattach ? "reattach" : "attach", request.root, listener, h -> lifecycle(h, c).attach(request, reattach));
 	}
 
 	@Override
@@ -279,7 +310,7 @@ public class PortablesEngine implements Portables {
 		if (request.now || request.enable) {
 			c.require(request.now ? "--now" : "--enable");
 		}
-		return change(request.root, listener, h -> lifecycle(h, c).detach(request));
+		return change("detach", request.root, listener, h -> lifecycle(h, c).detach(request));
 	}
 
 	private Lifecycle lifecycle(Host h, UnitControl c) {
@@ -293,7 +324,7 @@ public class PortablesEngine implements Portables {
 			throw new PsiException("psi pull takes a URL (https://…, ssh://…, file:///…), not '" + request.source
 				+ "'; a local image is attached where it is");
 		}
-		return read(request.root, h -> pull(h, request, listener));
+		return read("pull", request.root, h -> pull(h, request, listener));
 	}
 
 	/** Fetches and verifies outside the host lock; only placing the image takes it. */
@@ -305,7 +336,7 @@ public class PortablesEngine implements Portables {
 	@Override
 	public PullResultDTO verify(PullRequestDTO request, ProgressListener listener) {
 		checkVerify(request.verify);
-		return read(request.root, h -> {
+		return read("verify", request.root, h -> {
 			Delivery d = delivery(h, listener);
 			if (Delivery.isUrl(request.source)) {
 				return d.verifyUrl(request.source, request.verify);
@@ -340,13 +371,13 @@ public class PortablesEngine implements Portables {
 			p.root = request.root;
 			p.source = request.image;
 			p.verify = request.verify;
-			PullResultDTO r = read(request.root, h -> pull(h, p, listener));
+			PullResultDTO r = read("start", request.root, h -> pull(h, p, listener));
 			req = copy(request);
 			// the pool file that was verified, not whatever the name finds first in the search path
 			req.image = r.path;
 			pulled = r.image;
 		} else {
-			read(request.root, h -> {
+			read("start", request.root, h -> {
 				// not attached yet, or checks asked for: what the image carries must hold before anything of it is attached
 				if (h.index().units(h.images().key(request.image)).isEmpty() || request.verify != null) {
 					verifyInPlace(h, delivery(h, listener), request.image, request.verify);
@@ -356,7 +387,7 @@ public class PortablesEngine implements Portables {
 		}
 		AttachRequestDTO attach = req;
 		String pulledImage = pulled;
-		return change(request.root, listener, h -> lifecycle(h, c).start(attach, pulledImage));
+		return change("start", request.root, listener, h -> lifecycle(h, c).start(attach, pulledImage));
 	}
 
 	private static AttachRequestDTO copy(AttachRequestDTO a) {
@@ -380,23 +411,23 @@ public class PortablesEngine implements Portables {
 	public List<ChangeDTO> stop(String root, String image) {
 		UnitControl c = control(root);
 		c.require("psi stop");
-		return read(root, h -> lifecycle(h, c).stop(image));
+		return read("stop", root, h -> lifecycle(h, c).stop(image));
 	}
 
 	@Override
 	public ImageStatusDTO status(String root, String image) {
 		UnitControl c = control(root);
-		return read(root, h -> lifecycle(h, c).status(image));
+		return read("status", root, h -> lifecycle(h, c).status(image));
 	}
 
 	@Override
 	public List<String> logs(String root, String image, int lines) {
-		return read(root, h -> journal().journal(portableOf(h, image), lines));
+		return read("logs", root, h -> journal().journal(portableOf(h, image), lines));
 	}
 
 	@Override
 	public LogFollower followLogs(String root, String image, int lines, Consumer<String> sink) {
-		ServiceManager.JournalFollower f = read(root, h -> journal().follow(portableOf(h, image), lines, sink));
+		ServiceManager.JournalFollower f = read("logs", root, h -> journal().follow(portableOf(h, image), lines, sink));
 		return new LogFollower() {
 			@Override
 			public void await() throws InterruptedException {
@@ -427,12 +458,12 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public AttachState state(String root, String image) {
-		return read(root, h -> h.catalog().state(image));
+		return read("is-attached", root, h -> h.catalog().state(image));
 	}
 
 	@Override
 	public void markReadOnly(String root, String image, boolean readOnly) {
-		change(root, ProgressListener.NONE, h -> {
+		change("read-only", root, ProgressListener.NONE, h -> {
 			h.catalog().markReadOnly(image, readOnly);
 			return null;
 		});
@@ -440,7 +471,7 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public List<ChangeDTO> remove(String root, List<String> images, ProgressListener listener) {
-		return change(root, listener, h -> {
+		return change("remove", root, listener, h -> {
 			try (Transaction tx = new Transaction(h.layout(), faults)) {
 				List<ChangeDTO> changes = h.pool().remove(tx, h.images(), h.index(), images);
 				tx.commit();
@@ -451,7 +482,7 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public List<String> profiles(String root) {
-		return read(root, h -> h.profiles().names());
+		return read("profiles", root, h -> h.profiles().names());
 	}
 
 	@Override
