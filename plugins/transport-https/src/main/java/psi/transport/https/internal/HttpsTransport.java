@@ -90,6 +90,19 @@ public class HttpsTransport implements Transport {
 		@AttributeDefinition(description = "Seconds without a response or without data after which a transfer fails")
 		int idleTimeout() default 60;
 
+		/** @return the lowest average rate, bytes a second over {@link #speedTime()}, below which a transfer fails */
+		@AttributeDefinition(description = "Bytes a second a transfer must average over speedTime seconds, else it fails"
+			+ " (curl's --speed-limit); 0: no limit. The bytes received are kept for the next pull to resume")
+		long speedLimit() default 1024;
+
+		/** @return the seconds over which {@link #speedLimit()} is measured */
+		@AttributeDefinition(description = "Seconds over which speedLimit is measured (curl's --speed-time)")
+		int speedTime() default 60;
+
+		/** @return seconds a whole transfer may take, 0 for no limit */
+		@AttributeDefinition(description = "Seconds a whole transfer may take (curl's --max-time); 0: no limit")
+		int deadline() default 0;
+
 		/** @return whether HTTP/2 is offered for small fetches */
 		@AttributeDefinition(description = "Offer HTTP/2 (by ALPN) for fetches of at most 64 MiB (sidecars,"
 			+ " signatures); larger ones always use HTTP/1.1, which the Java client receives faster")
@@ -98,11 +111,17 @@ public class HttpsTransport implements Transport {
 
 	/** The configuration, checked. */
 	record Settings(Path caDirectory, boolean allowHttp, Duration connectTimeout, Duration idleTimeout,
-			boolean http2) {
+			boolean http2, Transfer.Limits limits) {
+
+		/** Settings with the default rate limits. */
+		Settings(Path caDirectory, boolean allowHttp, Duration connectTimeout, Duration idleTimeout, boolean http2) {
+			this(caDirectory, allowHttp, connectTimeout, idleTimeout, http2, Transfer.Limits.DEFAULT);
+		}
 
 		static Settings of(Config c) {
 			return new Settings(Path.of(c.caDirectory()), c.allowHttp(), seconds(c.connectTimeout()),
-				seconds(c.idleTimeout()), c.http2());
+				seconds(c.idleTimeout()), c.http2(), new Transfer.Limits(Math.max(0, c.speedLimit()), seconds(c.speedTime()),
+					c.deadline() <= 0 ? null : Duration.ofSeconds(c.deadline())));
 		}
 
 		private static Duration seconds(int s) {
@@ -165,7 +184,7 @@ public class HttpsTransport implements Transport {
 		if (uri.getHost() == null) {
 			throw new IOException(uri + ": no host in the URL");
 		}
-		return new Transfer(client(s, uri), sender, s.idleTimeout(), request, progress).run();
+		return new Transfer(client(s, uri), sender, s.idleTimeout(), s.limits(), request, progress).run();
 	}
 
 	/** The client for these settings and the CA files there now; built when either changed. */

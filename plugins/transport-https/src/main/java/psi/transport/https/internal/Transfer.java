@@ -101,12 +101,26 @@ final class Transfer {
 
 	private final HttpClient http;
 	private final Executor sender;
+	/**
+	 * How slow a transfer may be.
+	 *
+	 * @param speedLimit bytes a second the transfer must average over {@code speedTime}; 0 for no limit
+	 * @param speedTime the window the rate is measured over
+	 * @param deadline how long the whole transfer may take, or {@code null}
+	 */
+	record Limits(long speedLimit, Duration speedTime, Duration deadline) {
+		/** 1 KiB/s over 60 s, as the configuration's defaults; no deadline. */
+		static final Limits DEFAULT = new Limits(1024, Duration.ofSeconds(60), null);
+	}
+
 	private final Duration idle;
+	private final Limits limits;
 	private final Request request;
 	private final Progress progress;
 	private final URI uri;
 
-	Transfer(HttpClient http, Executor sender, Duration idle, Request request, Progress progress) {
+	Transfer(HttpClient http, Executor sender, Duration idle, Limits limits, Request request, Progress progress) {
+		this.limits = limits;
 		this.http = http;
 		this.sender = sender;
 		this.idle = idle;
@@ -270,8 +284,26 @@ final class Transfer {
 		boolean keep = true;
 		long received = 0;
 		long reported = 0;
+		long started = System.nanoTime();
+		long windowStart = started;
+		long windowBytes = 0;
 		try {
 			for (;;) {
+				long now = System.nanoTime();
+				if (limits.deadline() != null && now - started > limits.deadline().toNanos()) {
+					throw new IOException(uri + ": not done within " + limits.deadline().toSeconds() + " s (deadline of psi.transport.https)"
+						+ after(body, received));
+				}
+				if (body != null && limits.speedLimit() > 0 && now - windowStart >= limits.speedTime().toNanos()) {
+					long inWindow = received - windowBytes;
+					if (inWindow < limits.speedLimit() * limits.speedTime().toSeconds()) {
+						throw new IOException(uri + ": too slow: " + inWindow + " bytes in the last " + limits.speedTime().toSeconds()
+							+ " s, less than " + limits.speedLimit() + " bytes a second (speedLimit, speedTime of psi.transport.https)"
+							+ after(body, received));
+					}
+					windowStart = now;
+					windowBytes = received;
+				}
 				Object item;
 				try {
 					item = queue.take(poll);
@@ -295,6 +327,7 @@ final class Transfer {
 				} else if (item instanceof Head head) {
 					if (head instanceof Body b) {
 						body = b;
+						windowStart = System.nanoTime();
 						progress.started(b.total(), b.validator(), b.offset());
 						file = StagingFile.open(request.target(), b.offset());
 					} else if (head instanceof Unchanged u) {

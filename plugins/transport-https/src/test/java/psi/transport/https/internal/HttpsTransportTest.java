@@ -74,7 +74,8 @@ class HttpsTransportTest {
 		Files.writeString(srv.resolve("server.d/test.conf"), String.join("\n",
 			"location = /forbidden.raw { return 403; }",
 			"location = /gone.raw { return 410; }",
-			"location /noetag/ { etag off; alias " + www + "/; }", ""));
+			"location /noetag/ { etag off; alias " + www + "/; }",
+			"location /slow/ { limit_rate 300; alias " + www + "/; }", ""));
 		nginx = Nginx.start(srv);
 		caDir = Files.createDirectories(work.resolve("ca.d"));
 		Files.copy(nginx.caCert(), caDir.resolve("test-ca.pem"));
@@ -521,5 +522,30 @@ class HttpsTransportTest {
 		} finally {
 			pool.shutdownNow();
 		}
+	}
+
+	/** A server that trickles is given up, as curl's --speed-limit/--speed-time, and what came is kept to resume. */
+	@Test
+	void aTricklingServerIsGivenUpAndWhatCameIsKept() throws Exception {
+		HttpsTransport t = new HttpsTransport(new HttpsTransport.Settings(caDir, false, Duration.ofSeconds(5), Duration.ofSeconds(20), false,
+			new Transfer.Limits(4096, Duration.ofSeconds(2), null)));
+		Path target = dir.resolve("staging");
+		long start = System.nanoTime();
+		IOException e = assertThrows(IOException.class, () -> t.fetch(new Request(https(nginx.port, "slow/file.raw"), target, SIZE),
+			new Recorder()));
+		long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+		assertTrue(e.getMessage().contains(": too slow: ") && e.getMessage().contains("less than 4096 bytes a second (speedLimit, speedTime"),
+			e.getMessage());
+		assertTrue(seconds < 10, seconds + " s");
+		assertTrue(Files.size(target) > 0, "the bytes received are kept for the next pull to resume");
+	}
+
+	@Test
+	void aDeadlineEndsATransfer() throws Exception {
+		HttpsTransport t = new HttpsTransport(new HttpsTransport.Settings(caDir, false, Duration.ofSeconds(5), Duration.ofSeconds(20), false,
+			new Transfer.Limits(0, Duration.ofSeconds(60), Duration.ofSeconds(1))));
+		IOException e = assertThrows(IOException.class, () -> t.fetch(new Request(https(nginx.port, "slow/file.raw"), dir.resolve("s"), SIZE),
+			new Recorder()));
+		assertTrue(e.getMessage().contains(": not done within 1 s (deadline of psi.transport.https) after "), e.getMessage());
 	}
 }
