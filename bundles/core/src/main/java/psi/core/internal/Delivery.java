@@ -343,9 +343,13 @@ final class Delivery {
 		} else {
 			Files.deleteIfExists(st.partial());
 		}
-		Transport.Progress p = new Transport.Progress() {
+		java.util.concurrent.atomic.AtomicLong beat = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+		Transport.Progress guarded = new Transport.Progress() {
 			@Override
 			public void started(long total, String validator, long resumedFrom) {
+				beat.set(System.nanoTime());
+				// before any byte is written: an image the pool's file system cannot hold is not fetched
+				checkSpace(st.partial(), total, resumedFrom);
 				try {
 					if (validator == null || !resumable) {
 						Files.deleteIfExists(st.resume());
@@ -362,21 +366,8 @@ final class Delivery {
 
 			@Override
 			public void update(long bytes, long total) {
+				beat.set(System.nanoTime());
 				listener.transfer(what, bytes, total);
-			}
-		};
-		java.util.concurrent.atomic.AtomicLong beat = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
-		Transport.Progress guarded = new Transport.Progress() {
-			@Override
-			public void started(long total, String validator, long resumedFrom) {
-				beat.set(System.nanoTime());
-				p.started(total, validator, resumedFrom);
-			}
-
-			@Override
-			public void update(long bytes, long total) {
-				beat.set(System.nanoTime());
-				p.update(bytes, total);
 			}
 		};
 		String resumeFrom = resume;
@@ -386,9 +377,22 @@ final class Delivery {
 			return PluginCalls.answer(f, PluginCalls.Kind.TRANSPORT, t, "fetching " + u);
 		} catch (NoSuchFileException e) {
 			throw new PsiException(u + ": no such image there", e);
+		} catch (NoSpace e) {
+			// nothing written, or a file system filled: what was received goes, or the disk stays full
+			s.close();
+			Files.deleteIfExists(st.partial());
+			Files.deleteIfExists(st.resume());
+			throw e;
 		} catch (IOException | RuntimeException e) {
 			String m = e.getMessage() == null ? e.toString() : e.getMessage();
 			s.close();
+			if (isDiskFull(e)) {
+				long had = Files.isRegularFile(st.partial()) ? Files.size(st.partial()) : 0;
+				Files.deleteIfExists(st.partial());
+				Files.deleteIfExists(st.resume());
+				throw new PsiException(u + ": the file system of " + POOL + " is full (" + m + "); dropped the " + had
+					+ " bytes received, so that it is not left full", e);
+			}
 			boolean keep = resumable && Files.isRegularFile(st.partial()) && Files.size(st.partial()) > 0 && Files.isRegularFile(st.resume());
 			PsiException failure = new PsiException(m + (keep ? " (kept the " + Files.size(st.partial()) + " bytes received; pull again to resume)" : ""), e);
 			if (keep) {
@@ -398,6 +402,51 @@ final class Delivery {
 		} finally {
 			listener.transferDone();
 		}
+	}
+
+	/** The space kept free on the pool's file system beyond an image: 64 MiB. */
+	static final long RESERVE = 64L << 20;
+
+	/** An image the pool's file system cannot hold: refused before a byte is written. */
+	private static final class NoSpace extends PsiException {
+		private static final long serialVersionUID = 1L;
+
+		NoSpace(String message) {
+			super(message);
+		}
+	}
+
+	/**
+	 * @param staging the staging file in the pool
+	 * @param total the bytes announced in all, -1 when unknown
+	 * @param resumedFrom the bytes already there
+	 * @throws NoSpace when the rest and {@link #RESERVE} do not fit
+	 */
+	static void checkSpace(Path staging, long total, long resumedFrom) {
+		if (total < 0) {
+			return;
+		}
+		long usable;
+		try {
+			usable = Files.getFileStore(staging.getParent()).getUsableSpace();
+		} catch (IOException e) {
+			return; // the write itself will tell
+		}
+		long need = total - Math.max(0, resumedFrom);
+		if (need + RESERVE > usable) {
+			throw new NoSpace("the image is " + total + " bytes and " + POOL + " has " + usable + " bytes free, less than "
+				+ (need + RESERVE) + " with " + (RESERVE >> 20) + " MiB to spare; refusing to fetch it");
+		}
+	}
+
+	/** @return whether a failure is ENOSPC: the file system is full */
+	private static boolean isDiskFull(Throwable e) {
+		for (Throwable t = e; t != null; t = t.getCause()) {
+			if (t.getMessage() != null && t.getMessage().contains("No space left on device")) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	/**

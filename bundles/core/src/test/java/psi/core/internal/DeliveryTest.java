@@ -44,6 +44,8 @@ class DeliveryTest {
 		final List<Request> requests = java.util.Collections.synchronizedList(new ArrayList<>());
 		/** Cut the image's (not a sidecar's) transfer after this many bytes. */
 		volatile long cutAfter = -1;
+		/** The size announced for the image, when not its own (-2: none, as a server that sends no length). */
+		volatile long announce = -1;
 
 		@Override
 		public Fetched fetch(Request r, Progress progress) throws IOException {
@@ -60,7 +62,7 @@ class DeliveryTest {
 				throw new IOException(r.source() + ": larger than " + r.maxBytes());
 			}
 			long from = validator.equals(r.resumeValidator()) && Files.exists(r.target()) ? Files.size(r.target()) : 0;
-			progress.started(b.length, validator, from);
+			progress.started(announce != -1 && r.source().toString().equals(URL) ? Math.max(-1, announce) : b.length, validator, from);
 			if (from == 0) {
 				Files.write(r.target(), new byte[0]);
 			}
@@ -332,6 +334,37 @@ class DeliveryTest {
 			assertTrue(origins.origin("foobar_1.raw").isEmpty(), "no origin record");
 		} catch (IOException e) {
 			throw new AssertionError(e);
+		}
+	}
+
+	/** An image the pool's file system cannot hold is refused before a byte is written. */
+	@Test
+	void anImageLargerThanTheFreeSpaceIsNotFetched() throws IOException {
+		transport.announce = 1L << 50;
+		PsiException e = assertThrows(PsiException.class, () -> pull("no"));
+		assertTrue(e.getMessage().contains("bytes free, less than") && e.getMessage().endsWith("refusing to fetch it"), e.getMessage());
+		try (var s = Files.list(root.resolve("var/lib/portables"))) {
+			assertEquals(List.of(), s.toList(), "no partial left");
+		}
+	}
+
+	/** A download that fills the file system is dropped: the disk is not left full for good. */
+	@Test
+	void aFullFileSystemDropsThePartial() throws Exception {
+		Path pool = Files.createDirectories(root.resolve("var/lib/portables"));
+		Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", pool.toString()).redirectErrorStream(true).start();
+		assertEquals(0, m.waitFor(), "mount a 1 MiB tmpfs (the tests run as root): " + new String(m.getInputStream().readAllBytes()));
+		try {
+			transport.files.put(URL, new byte[3 << 20]);
+			transport.announce = -2; // a server that says no length: the free space cannot be checked first
+			PsiException e = assertThrows(PsiException.class, () -> pull("no"));
+			assertTrue(e.getMessage().contains("is full") && e.getMessage().contains("dropped the"), e.getMessage());
+			try (var s = Files.list(pool)) {
+				assertEquals(List.of(), s.toList(), "the partial and its resume file are gone");
+			}
+		} finally {
+			Process u = new ProcessBuilder("umount", pool.toString()).start();
+			assertEquals(0, u.waitFor());
 		}
 	}
 }
