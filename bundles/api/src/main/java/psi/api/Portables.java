@@ -11,6 +11,7 @@ import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageDTO;
 import psi.api.dto.ImageMetadataDTO;
 import psi.api.dto.ImageStatusDTO;
+import psi.api.dto.PartialDTO;
 import psi.api.dto.PullRequestDTO;
 import psi.api.dto.PullResultDTO;
 
@@ -169,6 +170,27 @@ public interface Portables {
 	 * @since 1.2
 	 */
 	List<ChangeDTO> remove(String root, List<String> images, ProgressListener listener);
+
+	/**
+	 * The downloads kept in the pool to resume (an interrupted pull), oldest
+	 * first. A pull removes those older than the engine's
+	 * {@code partialMaxAge}.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @return the partial downloads
+	 * @since 2.0
+	 */
+	List<PartialDTO> partials(String root);
+
+	/**
+	 * Removes the partial downloads no pull is receiving now.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param listener told when the operation waits for another one on the same host
+	 * @return the files removed
+	 * @since 2.0
+	 */
+	List<ChangeDTO> removePartials(String root, ProgressListener listener);
 
 	/**
 	 * Lists the profiles an attach can use: the host's and the sandbox policies'.

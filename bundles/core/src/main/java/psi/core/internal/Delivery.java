@@ -77,6 +77,8 @@ final class Delivery {
 	private final ProgressListener listener;
 	private final PluginCalls calls;
 	private final Locker locker;
+	/** A pull removes the partial downloads last written longer ago than this. */
+	java.time.Duration partialMaxAge = java.time.Duration.ofDays(7);
 
 	/**
 	 * @param pool the host's pool
@@ -222,6 +224,10 @@ final class Delivery {
 			ifNoneMatch = null;
 		}
 
+		// downloads interrupted long ago are not resumed any more: they go, so that they do not fill the disk for good
+		for (Partial old : dropPartials(java.time.Instant.now().minus(partialMaxAge))) {
+			listener.step("Removed " + old.path() + " (" + old.size() + " bytes of a download interrupted on " + old.modified() + ")");
+		}
 		Staging st = staging(u, "pull");
 		try (StagingLock lock = StagingLock.take(layout, st, u)) {
 			listener.step("Fetching " + u);
@@ -294,10 +300,19 @@ final class Delivery {
 		}
 
 		static StagingLock take(HostLayout layout, Staging st, URI u) throws IOException {
+			String name = st.partial().getFileName().toString().replace(".partial", ".lock");
+			StagingLock l = tryTake(layout, name);
+			if (l == null) {
+				throw new PsiException("another psi is fetching " + u + " (/run/psi/" + name + " is locked); try again when it is done");
+			}
+			return l;
+		}
+
+		/** @return the lock of a staging file, or {@code null} when another psi holds it */
+		static StagingLock tryTake(HostLayout layout, String lockName) throws IOException {
 			Path dir = layout.realDirectory("/run/psi");
 			Files.createDirectories(dir);
-			Path file = dir.resolve(st.partial().getFileName().toString().replace(".partial", ".lock"));
-			FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+			FileChannel ch = FileChannel.open(dir.resolve(lockName), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
 			FileLock lock;
 			try {
 				lock = ch.tryLock();
@@ -306,7 +321,7 @@ final class Delivery {
 			}
 			if (lock == null) {
 				ch.close();
-				throw new PsiException("another psi is fetching " + u + " (" + file + " is locked); try again when it is done");
+				return null;
 			}
 			return new StagingLock(ch);
 		}
@@ -402,6 +417,61 @@ final class Delivery {
 		} finally {
 			listener.transferDone();
 		}
+	}
+
+	/**
+	 * A download kept in the pool to resume.
+	 *
+	 * @param path its path as the host sees it ({@code /var/lib/portables/.psi-KEY.partial})
+	 * @param size its bytes
+	 * @param modified when it was last written
+	 */
+	record Partial(String path, long size, java.time.Instant modified) {
+	}
+
+	/** @return the partial downloads in the pool, oldest first */
+	List<Partial> partials() throws IOException {
+		Path pool = layout.realDirectory(POOL);
+		List<Partial> out = new ArrayList<>();
+		if (!Files.isDirectory(pool, LinkOption.NOFOLLOW_LINKS)) {
+			return out;
+		}
+		try (var entries = Files.newDirectoryStream(pool, ".psi-*.partial")) {
+			for (Path p : entries) {
+				if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+					out.add(new Partial(POOL + "/" + p.getFileName(), Files.size(p),
+						Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant()));
+				}
+			}
+		}
+		out.sort(java.util.Comparator.comparing(Partial::modified));
+		return out;
+	}
+
+	/**
+	 * Removes partial downloads no psi is fetching now, with their resume and sidecar files.
+	 *
+	 * @param olderThan only those last written before this; {@code null} for all
+	 * @return the ones removed
+	 */
+	List<Partial> dropPartials(java.time.Instant olderThan) throws IOException {
+		List<Partial> dropped = new ArrayList<>();
+		Path pool = layout.realDirectory(POOL);
+		for (Partial p : partials()) {
+			if (olderThan != null && !p.modified().isBefore(olderThan)) {
+				continue;
+			}
+			String name = DropInWriter.lastComponent(p.path());
+			String stem = name.substring(0, name.length() - ".partial".length());
+			try (StagingLock lock = StagingLock.tryTake(layout, stem + ".lock")) {
+				if (lock == null) {
+					continue; // being fetched now
+				}
+				new Staging(pool.resolve(name), pool.resolve(stem + ".resume"), pool.resolve(stem + ".d")).clean(false);
+				dropped.add(p);
+			}
+		}
+		return dropped;
 	}
 
 	/** The space kept free on the pool's file system beyond an image: 64 MiB. */

@@ -36,6 +36,7 @@ import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageDTO;
 import psi.api.dto.ImageMetadataDTO;
 import psi.api.dto.ImageStatusDTO;
+import psi.api.dto.PartialDTO;
 import psi.api.dto.PullRequestDTO;
 import psi.api.dto.PullResultDTO;
 import psi.api.dto.VerifyLevel;
@@ -82,6 +83,10 @@ public class PortablesEngine implements Portables {
 		@AttributeDefinition(description = "Seconds a transport may go without progress")
 		long transportTimeout() default 300;
 
+		/** @return days after which a partial download is removed by the next pull */
+		@AttributeDefinition(description = "Days after which a partial download (an interrupted pull, kept to resume) is removed by the next pull")
+		int partialMaxAge() default 7;
+
 		/** @return seconds a service manager's call may take */
 		@AttributeDefinition(description = "Seconds a call to the service manager may take (a job waited for included)")
 		long managerTimeout() default 300;
@@ -108,6 +113,7 @@ public class PortablesEngine implements Portables {
 	final PluginCalls calls = new PluginCalls(PluginCalls.Limits.DEFAULT);
 	volatile Transaction.Faults faults = Transaction.Faults.NONE;
 	private volatile Path root;
+	private volatile java.time.Duration partialMaxAge = java.time.Duration.ofDays(7);
 
 	/** @param config the configuration */
 	@Activate
@@ -119,6 +125,7 @@ public class PortablesEngine implements Portables {
 	@Modified
 	void modified(Config config) {
 		this.root = Path.of(config.root()).toAbsolutePath().normalize();
+		this.partialMaxAge = java.time.Duration.ofDays(Math.max(0, config.partialMaxAge()));
 		calls.limits(new PluginCalls.Limits(config.formatTimeout(), config.policyTimeout(), config.verifierTimeout(),
 			config.transportTimeout(), config.managerTimeout()));
 	}
@@ -156,7 +163,9 @@ public class PortablesEngine implements Portables {
 			byName.put(n == null ? v.getValue().getClass().getName() : n.toString(), v.getValue());
 		}
 		ProgressListener l = listener == null ? ProgressListener.NONE : listener;
-		return new Delivery(h.pool(), byScheme, byName, l, calls, () -> lock(h.layout(), l));
+		Delivery d = new Delivery(h.pool(), byScheme, byName, l, calls, () -> lock(h.layout(), l));
+		d.partialMaxAge = partialMaxAge;
+		return d;
 	}
 
 	private static List<String> strings(Object o) {
@@ -478,6 +487,36 @@ public class PortablesEngine implements Portables {
 				return changes;
 			}
 		});
+	}
+
+	@Override
+	public List<PartialDTO> partials(String root) {
+		return read("list", root, h -> {
+			List<PartialDTO> out = new ArrayList<>();
+			for (Delivery.Partial p : delivery(h, null).partials()) {
+				out.add(partialDTO(p));
+			}
+			return out;
+		});
+	}
+
+	@Override
+	public List<ChangeDTO> removePartials(String root, ProgressListener listener) {
+		return change("remove", root, listener, h -> {
+			List<ChangeDTO> out = new ArrayList<>();
+			for (Delivery.Partial p : delivery(h, listener).dropPartials(null)) {
+				out.add(ChangeDTO.of(ChangeDTO.Type.UNLINK, p.path(), null));
+			}
+			return out;
+		});
+	}
+
+	private static PartialDTO partialDTO(Delivery.Partial p) {
+		PartialDTO d = new PartialDTO();
+		d.path = p.path();
+		d.size = p.size();
+		d.mtime = p.modified().toEpochMilli() * 1000;
+		return d;
 	}
 
 	@Override

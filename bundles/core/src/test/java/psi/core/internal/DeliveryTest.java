@@ -367,4 +367,31 @@ class DeliveryTest {
 			assertEquals(0, u.waitFor());
 		}
 	}
+
+	/** An interrupted download is listed, removed on demand, and expires: it does not fill the disk for good. */
+	@Test
+	void partialDownloadsAreListedRemovedAndExpire() throws IOException {
+		transport.cutAfter = 10;
+		assertThrows(PsiException.class, () -> pull("no"));
+		List<Delivery.Partial> partials = delivery.partials();
+		assertEquals(1, partials.size(), partials.toString());
+		assertEquals(10, partials.get(0).size());
+		assertTrue(partials.get(0).path().matches("/var/lib/portables/\\.psi-[0-9a-f]{16}\\.partial"), partials.get(0).path());
+		assertEquals(List.of(), delivery.dropPartials(java.time.Instant.now().minusSeconds(3600)), "a fresh one stays");
+
+		// a week later: the next pull (of another image) removes it
+		Path file = root.resolve(partials.get(0).path().substring(1));
+		Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofDays(8))));
+		transport.files.put("https://h.test/images/other_1.raw", image);
+		delivery.pull("https://h.test/images/other_1.raw", null, VerifyLevel.NONE, f -> false);
+		assertTrue(delivery.partials().isEmpty(), "expired");
+		assertTrue(steps.stream().anyMatch(l -> l.startsWith("Removed " + partials.get(0).path())), steps.toString());
+
+		transport.cutAfter = 10;
+		assertThrows(PsiException.class, () -> pull("no"));
+		assertEquals(1, delivery.dropPartials(null).size(), "psi remove --partial");
+		try (var s = Files.list(root.resolve("var/lib/portables"))) {
+			assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".psi-")), "resume and sidecar files go too");
+		}
+	}
 }

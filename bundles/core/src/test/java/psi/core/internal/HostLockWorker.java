@@ -125,6 +125,11 @@ public final class HostLockWorker {
 			}
 
 			@Override
+			public int partialMaxAge() {
+				return 7;
+			}
+
+			@Override
 			public long managerTimeout() {
 				return 300;
 			}

@@ -79,8 +79,10 @@ public class PortableCommands {
 	@Descriptor("List the portable service images found in the image search path")
 	public CommandOutput list(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
-		@Descriptor("Print no header and no footer") @Parameter(names = "--no-legend", presentValue = "true", absentValue = "false") boolean noLegend) {
-		return Output.of(Render.images(portables.list(root(root)), !noLegend));
+		@Descriptor("Print no header and no footer") @Parameter(names = "--no-legend", presentValue = "true", absentValue = "false") boolean noLegend,
+		@Descriptor("Also list the partial downloads kept to resume (psi remove --partial removes them)") @Parameter(names = { "-a", "--all" }, presentValue = "true", absentValue = "false") boolean all) {
+		String images = Render.images(portables.list(root(root)), !noLegend);
+		return Output.of(all ? images + Render.partials(portables.partials(root(root)), !noLegend) : images);
 	}
 
 	/** portablectl inspect. */
@@ -215,7 +217,15 @@ public class PortableCommands {
 	@Descriptor("Remove detached images from the host")
 	public CommandOutput remove(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Remove the partial downloads kept to resume (see psi list --all) instead of images") @Parameter(names = "--partial", presentValue = "true", absentValue = "false") boolean partial,
 		@Descriptor("Image names or paths") String... images) {
+		if (partial) {
+			if (images.length > 0) {
+				throw new PsiException("remove --partial takes no image");
+			}
+			List<ChangeDTO> changes = portables.removePartials(root(root), TerminalProgress.onStderr());
+			return new Output("", Render.changes(changes, arrow()), 0);
+		}
 		if (images.length == 0) {
 			throw new PsiException("remove needs at least one image");
 		}

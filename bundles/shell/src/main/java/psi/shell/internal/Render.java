@@ -105,6 +105,26 @@ final class Render {
 		return sb.toString();
 	}
 
+	/** @return the partial downloads, for {@code psi list --all} */
+	static String partials(List<psi.api.dto.PartialDTO> partials, boolean legend) {
+		if (partials.isEmpty()) {
+			return legend ? "\nNo partial downloads.\n" : "";
+		}
+		List<String[]> rows = new ArrayList<>();
+		if (legend) {
+			rows.add(new String[] { "PARTIAL DOWNLOAD", "SIZE", "MTIME" });
+		}
+		for (psi.api.dto.PartialDTO p : partials) {
+			rows.add(new String[] { line(p.path), bytes(p.size), time(p.mtime) });
+		}
+		StringBuilder sb = new StringBuilder(legend ? "\n" : "").append(table(rows));
+		if (legend) {
+			sb.append('\n').append(partials.size()).append(partials.size() == 1 ? " partial download" : " partial downloads")
+				.append(" (psi remove --partial removes them).\n");
+		}
+		return sb.toString();
+	}
+
 	static String table(List<String[]> rows) {
 		int cols = rows.get(0).length;
 		int[] w = new int[cols];
