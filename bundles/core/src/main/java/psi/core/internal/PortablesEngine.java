@@ -232,28 +232,19 @@ public class PortablesEngine implements Portables {
 		return p;
 	}
 
+	/** Why a file operation failed, as {@code strerror()} says it. */
+	private static final Map<Class<?>, String> REASONS = Map.of(java.nio.file.AccessDeniedException.class, "permission denied",
+		java.nio.file.NoSuchFileException.class, "no such file or directory", java.nio.file.NotDirectoryException.class,
+		"not a directory", java.nio.file.FileAlreadyExistsException.class, "file exists",
+		java.nio.file.DirectoryNotEmptyException.class, "directory not empty", java.nio.file.FileSystemLoopException.class,
+		"too many levels of symbolic links");
+
 	/** @return why a file operation failed, as {@code strerror()} says it */
 	private static String reason(java.nio.file.FileSystemException f) {
-		if (f instanceof java.nio.file.AccessDeniedException) {
-			return "permission denied";
-		}
-		if (f instanceof java.nio.file.NoSuchFileException) {
-			return "no such file or directory";
-		}
-		if (f instanceof java.nio.file.NotDirectoryException) {
-			return "not a directory";
-		}
-		if (f instanceof java.nio.file.FileAlreadyExistsException) {
-			return "file exists";
-		}
-		if (f instanceof java.nio.file.DirectoryNotEmptyException) {
-			return "directory not empty";
-		}
-		if (f instanceof java.nio.file.FileSystemLoopException) {
-			return "too many levels of symbolic links";
-		}
-		return f.getReason() != null ? f.getReason() : f.getClass().getSimpleName();
+		String r = REASONS.get(f.getClass());
+		return r != null ? r : f.getReason() != null ? f.getReason() : f.getClass().getSimpleName();
 	}
+
 
 	/**
 	 * The service manager for a root: the highest ranked available one, and
