@@ -66,9 +66,7 @@ final class PortabledUnitFiles implements UnitInstaller {
 				}
 			}
 			String unitPath = attached + "/" + u.name();
-			// a unit that is itself a link in the image is copied: linked, its target would resolve on the host, not in the image
-			boolean link = img.tree().lstat(u.path()).map(e -> e.kind() == Entry.Kind.SYMLINK).orElse(false);
-			Optional<Path> source = plan.copy().equals("symlink") && !link ? img.tree().hostPath(u.path()) : Optional.empty();
+			Optional<Path> source = plan.copy().equals("symlink") && sameOnHost(img, u) ? img.tree().hostPath(u.path()) : Optional.empty();
 			if (source.isPresent()) {
 				tx.symlink(unitPath, img.path() + u.path(), changes);
 			} else {
@@ -87,6 +85,27 @@ final class PortabledUnitFiles implements UnitInstaller {
 			}
 		}
 		return changes;
+	}
+
+	/**
+	 * Whether linking a unit gives the host the file the image has: a link
+	 * chain in the image (an absolute link, one through an absolute link)
+	 * resolves on the host to another file than inside the image, and such a
+	 * unit is copied, so that what is attached is what {@code inspect} shows.
+	 * A relative link that stays inside the image is linked, as portabled does.
+	 */
+	private static boolean sameOnHost(ImageResolver.OpenImage img, ImageReader.UnitFile u) throws IOException {
+		Optional<Path> linked = img.tree().hostPath(u.path());
+		if (linked.isEmpty()) {
+			return false;
+		}
+		TreeResolver.Resolved inImage = new TreeResolver(img.tree()::lstat, "image '" + img.path() + "'").resolve(u.path());
+		Optional<Path> file = img.tree().hostPath(inImage.path());
+		try {
+			return file.isPresent() && linked.get().toRealPath().equals(file.get().toRealPath());
+		} catch (IOException e) {
+			return false; // the host does not reach it the same way: a copy is what the image has
+		}
 	}
 
 	@Override
