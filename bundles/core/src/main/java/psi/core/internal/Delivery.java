@@ -2,43 +2,28 @@ package psi.core.internal;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 import psi.api.ProgressListener;
 import psi.api.PsiException;
 import psi.api.dto.PullResultDTO;
 import psi.api.dto.VerdictDTO;
 import psi.api.dto.VerifyLevel;
-import psi.spi.verify.Level;
 import psi.spi.transport.Transport;
 import psi.spi.verify.VerificationException;
 import psi.spi.verify.Verifier;
@@ -77,6 +62,7 @@ final class Delivery {
 	private final ProgressListener listener;
 	private final PluginCalls calls;
 	private final Locker locker;
+	private final StagingArea area;
 	/** A pull removes the partial downloads last written longer ago than this. */
 	java.time.Duration partialMaxAge = java.time.Duration.ofDays(7);
 
@@ -97,6 +83,7 @@ final class Delivery {
 		this.listener = listener;
 		this.calls = calls;
 		this.locker = locker;
+		this.area = new StagingArea(layout);
 	}
 
 	/** A delivery with the default limits, taking the host lock itself. */
@@ -167,33 +154,6 @@ final class Delivery {
 		return t;
 	}
 
-	/** The staging files of one URL in the pool, hidden from image listings. */
-	private record Staging(Path partial, Path resume, Path sidecars) {
-		void clean(boolean keepPartial) throws IOException {
-			if (!keepPartial) {
-				Files.deleteIfExists(partial);
-				Files.deleteIfExists(resume);
-			}
-			if (Files.isDirectory(sidecars, LinkOption.NOFOLLOW_LINKS)) {
-				try (var s = Files.list(sidecars)) {
-					for (Path p : s.toList()) {
-						Files.deleteIfExists(p);
-					}
-				}
-				Files.deleteIfExists(sidecars);
-			}
-		}
-	}
-
-	/** @param purpose {@code pull} or {@code verify}: a verification never touches a pull's resumable bytes */
-	private Staging staging(URI u, String purpose) throws IOException {
-		Path pool = layout.realDirectory(POOL);
-		Files.createDirectories(pool);
-		String key = HexFormat.of().formatHex(sha256((purpose + " " + u).getBytes(StandardCharsets.UTF_8))).substring(0, 16);
-		return new Staging(pool.resolve(".psi-" + key + ".partial"), pool.resolve(".psi-" + key + ".resume"),
-			pool.resolve(".psi-" + key + ".d"));
-	}
-
 	/**
 	 * Pulls a URL into the pool.
 	 *
@@ -225,13 +185,13 @@ final class Delivery {
 		}
 
 		// downloads interrupted long ago are not resumed any more: they go, so that they do not fill the disk for good
-		for (Partial old : dropPartials(java.time.Instant.now().minus(partialMaxAge))) {
+		for (StagingArea.Partial old : area.dropPartials(java.time.Instant.now().minus(partialMaxAge))) {
 			listener.step("Removed " + old.path() + " (" + old.size() + " bytes of a download interrupted on " + old.modified() + ")");
 		}
-		Staging st = staging(u, "pull");
-		try (StagingLock lock = StagingLock.take(layout, st, u)) {
+		StagingArea.Staging st = area.staging(u, "pull");
+		try (StagingArea.Lock lock = area.lock(st, u)) {
 			listener.step("Fetching " + u);
-			Subject s = new Subject(st.partial(), urlName, u, null, t, st.sidecars(), wanted(asked));
+			VerifierSubject s = subject(st.partial(), urlName, u, null, t, st.sidecars(), wanted(asked));
 			boolean keepPartial = false;
 			try {
 				if (ifNoneMatch == null) {
@@ -287,51 +247,6 @@ final class Delivery {
 		}
 	}
 
-	/**
-	 * One psi at a time per staging file: every psi command is its own
-	 * process, and two pulls of one URL must not write one partial file. The
-	 * lock files live in {@code /run/psi}, gone at the next boot.
-	 */
-	private static final class StagingLock implements AutoCloseable {
-		private final FileChannel channel;
-
-		private StagingLock(FileChannel channel) {
-			this.channel = channel;
-		}
-
-		static StagingLock take(HostLayout layout, Staging st, URI u) throws IOException {
-			String name = st.partial().getFileName().toString().replace(".partial", ".lock");
-			StagingLock l = tryTake(layout, name);
-			if (l == null) {
-				throw new PsiException("another psi is fetching " + u + " (/run/psi/" + name + " is locked); try again when it is done");
-			}
-			return l;
-		}
-
-		/** @return the lock of a staging file, or {@code null} when another psi holds it */
-		static StagingLock tryTake(HostLayout layout, String lockName) throws IOException {
-			Path dir = layout.realDirectory("/run/psi");
-			Files.createDirectories(dir);
-			FileChannel ch = FileChannel.open(dir.resolve(lockName), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-			FileLock lock;
-			try {
-				lock = ch.tryLock();
-			} catch (OverlappingFileLockException e) {
-				lock = null;
-			}
-			if (lock == null) {
-				ch.close();
-				return null;
-			}
-			return new StagingLock(ch);
-		}
-
-		@Override
-		public void close() throws IOException {
-			channel.close();
-		}
-	}
-
 	/** A transfer that broke off; {@link #failure} is what the admin is told. */
 	private static final class Interrupted extends IOException {
 		private static final long serialVersionUID = 1L;
@@ -349,7 +264,7 @@ final class Delivery {
 	 *
 	 * @param resumable whether an interrupted transfer is kept for the next pull ({@link Interrupted})
 	 */
-	private Transport.Fetched fetch(Transport t, URI u, Staging st, String ifNoneMatch, String what, boolean resumable, Subject s)
+	private Transport.Fetched fetch(Transport t, URI u, StagingArea.Staging st, String ifNoneMatch, String what, boolean resumable, VerifierSubject s)
 		throws IOException {
 		String resume = null;
 		if (resumable && Files.isRegularFile(st.partial(), LinkOption.NOFOLLOW_LINKS)
@@ -364,7 +279,7 @@ final class Delivery {
 			public void started(long total, String validator, long resumedFrom) {
 				beat.set(System.nanoTime());
 				// before any byte is written: an image the pool's file system cannot hold is not fetched
-				checkSpace(st.partial(), total, resumedFrom);
+				StagingArea.checkSpace(st.partial(), total, resumedFrom);
 				try {
 					if (validator == null || !resumable) {
 						Files.deleteIfExists(st.resume());
@@ -392,7 +307,7 @@ final class Delivery {
 			return PluginCalls.answer(f, PluginCalls.Kind.TRANSPORT, t, "fetching " + u);
 		} catch (NoSuchFileException e) {
 			throw new PsiException(u + ": no such image there", e);
-		} catch (NoSpace e) {
+		} catch (StagingArea.NoSpace e) {
 			// nothing written, or a file system filled: what was received goes, or the disk stays full
 			s.close();
 			Files.deleteIfExists(st.partial());
@@ -401,7 +316,7 @@ final class Delivery {
 		} catch (IOException | RuntimeException e) {
 			String m = e.getMessage() == null ? e.toString() : e.getMessage();
 			s.close();
-			if (isDiskFull(e)) {
+			if (StagingArea.isDiskFull(e)) {
 				long had = Files.isRegularFile(st.partial()) ? Files.size(st.partial()) : 0;
 				Files.deleteIfExists(st.partial());
 				Files.deleteIfExists(st.resume());
@@ -420,106 +335,6 @@ final class Delivery {
 	}
 
 	/**
-	 * A download kept in the pool to resume.
-	 *
-	 * @param path its path as the host sees it ({@code /var/lib/portables/.psi-KEY.partial})
-	 * @param size its bytes
-	 * @param modified when it was last written
-	 */
-	record Partial(String path, long size, java.time.Instant modified) {
-	}
-
-	/** @return the partial downloads in the pool, oldest first */
-	List<Partial> partials() throws IOException {
-		Path pool = layout.realDirectory(POOL);
-		List<Partial> out = new ArrayList<>();
-		if (!Files.isDirectory(pool, LinkOption.NOFOLLOW_LINKS)) {
-			return out;
-		}
-		try (var entries = Files.newDirectoryStream(pool, ".psi-*.partial")) {
-			for (Path p : entries) {
-				if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-					out.add(new Partial(POOL + "/" + p.getFileName(), Files.size(p),
-						Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant()));
-				}
-			}
-		}
-		out.sort(java.util.Comparator.comparing(Partial::modified));
-		return out;
-	}
-
-	/**
-	 * Removes partial downloads no psi is fetching now, with their resume and sidecar files.
-	 *
-	 * @param olderThan only those last written before this; {@code null} for all
-	 * @return the ones removed
-	 */
-	List<Partial> dropPartials(java.time.Instant olderThan) throws IOException {
-		List<Partial> dropped = new ArrayList<>();
-		Path pool = layout.realDirectory(POOL);
-		for (Partial p : partials()) {
-			if (olderThan != null && !p.modified().isBefore(olderThan)) {
-				continue;
-			}
-			String name = DropInWriter.lastComponent(p.path());
-			String stem = name.substring(0, name.length() - ".partial".length());
-			try (StagingLock lock = StagingLock.tryTake(layout, stem + ".lock")) {
-				if (lock == null) {
-					continue; // being fetched now
-				}
-				new Staging(pool.resolve(name), pool.resolve(stem + ".resume"), pool.resolve(stem + ".d")).clean(false);
-				dropped.add(p);
-			}
-		}
-		return dropped;
-	}
-
-	/** The space kept free on the pool's file system beyond an image: 64 MiB. */
-	static final long RESERVE = 64L << 20;
-
-	/** An image the pool's file system cannot hold: refused before a byte is written. */
-	private static final class NoSpace extends PsiException {
-		private static final long serialVersionUID = 1L;
-
-		NoSpace(String message) {
-			super(message);
-		}
-	}
-
-	/**
-	 * @param staging the staging file in the pool
-	 * @param total the bytes announced in all, -1 when unknown
-	 * @param resumedFrom the bytes already there
-	 * @throws NoSpace when the rest and {@link #RESERVE} do not fit
-	 */
-	static void checkSpace(Path staging, long total, long resumedFrom) {
-		if (total < 0) {
-			return;
-		}
-		long usable;
-		try {
-			usable = Files.getFileStore(staging.getParent()).getUsableSpace();
-		} catch (IOException e) {
-			return; // the write itself will tell
-		}
-		long need = total - Math.max(0, resumedFrom);
-		if (need + RESERVE > usable) {
-			throw new NoSpace("the image is " + total + " bytes and " + POOL + " has " + usable + " bytes free, less than "
-				+ (need + RESERVE) + " with " + (RESERVE >> 20) + " MiB to spare; refusing to fetch it");
-		}
-	}
-
-	/** @return whether a failure is ENOSPC: the file system is full */
-	private static boolean isDiskFull(Throwable e) {
-		for (Throwable t = e; t != null; t = t.getCause()) {
-			if (t.getMessage() != null && t.getMessage().contains("No space left on device")) {
-				return true;
-			}
-		}
-		return false;
-	}
-
-	/**
 	 * Verifies a URL without placing it: fetched to a staging file that is
 	 * removed afterwards.
 	 */
@@ -527,9 +342,9 @@ final class Delivery {
 		URI u = parse(url);
 		Transport t = transport(u);
 		String urlName = fileName(u);
-		Staging st = staging(u, "verify");
-		try (StagingLock lock = StagingLock.take(layout, st, u)) {
-			Subject s = new Subject(st.partial(), urlName, u, null, t, st.sidecars(), wanted(asked));
+		StagingArea.Staging st = area.staging(u, "verify");
+		try (StagingArea.Lock lock = area.lock(st, u)) {
+			VerifierSubject s = subject(st.partial(), urlName, u, null, t, st.sidecars(), wanted(asked));
 			try {
 				listener.step("Fetching " + u);
 				s.prefetch(asked);
@@ -582,7 +397,7 @@ final class Delivery {
 			return r;
 		}
 		r.size = Files.size(real);
-		Subject s = new Subject(real, r.image, null, null, null, null, wanted(asked));
+		VerifierSubject s = subject(real, r.image, null, null, null, null, wanted(asked));
 		if (pulled != null && asked != VerifyLevel.NONE && pulled.sha256() != null) {
 			if (!MessageDigest.isEqual(s.sha256().getBytes(StandardCharsets.US_ASCII), pulled.sha256().getBytes(StandardCharsets.US_ASCII))) {
 				throw new PsiException(hostPath + ": refused: pulled: the image changed since it was pulled from " + pulled.source()
@@ -624,7 +439,7 @@ final class Delivery {
 	 * @param asked what the admin asked for: {@code NONE} skips every check; {@code null}: the default
 	 * @param required the level that must be reached
 	 */
-	private void check(Subject s, VerifyLevel asked, VerifyLevel required, PullResultDTO r) throws IOException {
+	private void check(VerifierSubject s, VerifyLevel asked, VerifyLevel required, PullResultDTO r) throws IOException {
 		r.level = VerifyLevel.NONE;
 		for (VerdictDTO v : r.verdicts) {
 			if (v.level.compareTo(r.level) > 0) {
@@ -693,171 +508,12 @@ final class Delivery {
 		return String.join("; ", parts);
 	}
 
-	/** The image being verified, as verifiers see it. */
-	final class Subject implements Verifier.Subject {
-		private final Path image;
-		private final String fileName;
-		private final URI origin;
-		String sha256;
-		private final Transport transport;
-		private final Path sidecarDir;
-		private final VerifyLevel wanted;
-		private final Map<String, Optional<Path>> sidecars = new HashMap<>();
-		private final Map<String, Future<Optional<Path>>> prefetched = new HashMap<>();
-		private ExecutorService prefetcher;
-
-		Subject(Path image, String fileName, URI origin, String sha256, Transport transport, Path sidecarDir, VerifyLevel wanted) {
-			this.image = image;
-			this.fileName = fileName;
-			this.origin = origin;
-			this.sha256 = sha256;
-			this.transport = transport;
-			this.sidecarDir = sidecarDir;
-			this.wanted = wanted;
-		}
-
-		@Override
-		public Path image() {
-			return image;
-		}
-
-		@Override
-		public String fileName() {
-			return fileName;
-		}
-
-		@Override
-		public URI origin() {
-			return origin;
-		}
-
-		@Override
-		public String sha256() throws IOException {
-			if (sha256 == null) {
-				sha256 = sha256Hex(image);
-			}
-			return sha256;
-		}
-
-		@Override
-		public Optional<Path> sidecar(String name) throws IOException {
-			if (!ImageName.isValidName(name) || name.startsWith(".")) {
-				throw new IllegalArgumentException("not a plain file name: " + name);
-			}
-			Optional<Path> known = sidecars.get(name);
-			if (known != null) {
-				return known;
-			}
-			Optional<Path> found;
-			if (origin == null) {
-				Path p = image.resolveSibling(name);
-				found = Files.isRegularFile(p) ? Optional.of(p) : Optional.empty();
-				if (found.isPresent() && Files.size(p) > limit(name)) {
-					throw new VerificationException("sidecar " + p + " is larger than " + limit(name) + " bytes, refusing to read it");
-				}
-			} else if (prefetched.containsKey(name)) {
-				try {
-					found = prefetched.get(name).get();
-				} catch (ExecutionException e) {
-					throw e.getCause() instanceof IOException io ? io : new IOException(name + ": " + e.getCause(), e.getCause());
-				} catch (InterruptedException e) {
-					Thread.currentThread().interrupt();
-					throw new InterruptedIOException("interrupted while fetching " + name);
-				}
-			} else {
-				found = fetchSidecar(name);
-			}
-			sidecars.put(name, found);
-			return found;
-		}
-
-		private Optional<Path> fetchSidecar(String name) throws IOException {
-			URI u;
-			try {
-				u = origin.resolve(new URI(null, null, name, null));
-			} catch (URISyntaxException e) {
-				throw new IOException("cannot name " + name + " beside " + origin, e);
-			}
-			Files.createDirectories(sidecarDir);
-			Path target = sidecarDir.resolve(name);
-			Files.deleteIfExists(target);
-			try {
-				java.util.concurrent.atomic.AtomicLong beat = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
-				calls.call(PluginCalls.Kind.TRANSPORT, transport, "fetching " + u, () -> transport.fetch(new Transport.Request(u, target,
-					limit(name)), (bytes, total) -> beat.set(System.nanoTime())), beat);
-				return Optional.of(target);
-			} catch (NoSuchFileException e) {
-				Files.deleteIfExists(target);
-				return Optional.empty();
-			}
-		}
-
-		/**
-		 * Starts fetching the sidecars verifiers usually ask for, beside the
-		 * image's own download, so that their round trips overlap it.
-		 *
-		 * @param asked the level the admin asked for; {@code NONE} fetches nothing
-		 */
-		void prefetch(VerifyLevel asked) throws IOException {
-			if (origin == null || asked == VerifyLevel.NONE) {
-				return;
-			}
-			// exactly the files the verifiers say they read
-			Level strongest = Level.valueOf(wanted.name());
-			java.util.Set<String> names = new java.util.TreeSet<>();
-			for (Map.Entry<String, Verifier> v : verifiers.entrySet()) {
-				Verifier verifier = v.getValue();
-				String what = "naming the files it reads beside " + fileName;
-				java.util.Set<String> wants = PluginCalls.answer(calls.call(PluginCalls.Kind.VERIFIER, verifier, what,
-					() -> verifier.sidecars(fileName, strongest)), PluginCalls.Kind.VERIFIER, verifier, what);
-				for (String n : wants) {
-					if (!ImageName.isValidName(n) || n.startsWith(".")) {
-						throw new PsiException(PluginCalls.name(PluginCalls.Kind.VERIFIER, verifier) + " named '" + n
-							+ "' as a file beside " + fileName + ": not a plain file name");
-					}
-					names.add(n);
-				}
-			}
-			if (names.isEmpty()) {
-				return;
-			}
-			prefetcher = Executors.newFixedThreadPool(2, r -> {
-				Thread th = new Thread(r, "psi-sidecars");
-				th.setDaemon(true);
-				return th;
-			});
-			for (String n : names) {
-				prefetched.put(n, prefetcher.submit(() -> fetchSidecar(n)));
-			}
-		}
-
-		/** Stops the prefetching and waits for it, so that the staging files can go. */
-		void close() {
-			if (prefetcher != null) {
-				prefetcher.shutdownNow();
-				try {
-					prefetcher.awaitTermination(30, TimeUnit.SECONDS);
-				} catch (InterruptedException e) {
-					Thread.currentThread().interrupt();
-				}
-			}
-		}
-
-		/** @return the largest sidecar of this name read: a detached dm-verity hash tree is as large as 1/64 of the image */
-		private long limit(String name) {
-			return name.endsWith(".verity") ? IMAGE_MAX / 64 : SIDECAR_MAX;
-		}
-
-		@Override
-		public boolean wants(Level level) {
-			return VerifyLevel.valueOf(level.name()).compareTo(wanted) <= 0;
-		}
-
-		@Override
-		public Path host(String path) {
-			return layout.host(path);
-		}
+	/** @return the image being verified as verifiers see it, its sidecars fetched through {@code transport} */
+	VerifierSubject subject(Path image, String fileName, URI origin, String sha256, Transport transport, Path sidecarDir,
+		VerifyLevel wanted) {
+		return new VerifierSubject(layout, verifiers, calls, image, fileName, origin, sha256, transport, sidecarDir, wanted);
 	}
+
 
 	static byte[] sha256(byte[] b) {
 		return digest().digest(b);

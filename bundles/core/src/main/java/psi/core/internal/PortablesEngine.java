@@ -484,7 +484,7 @@ public class PortablesEngine implements Portables {
 	public List<PartialDTO> partials(String root) {
 		return read("list", root, h -> {
 			List<PartialDTO> out = new ArrayList<>();
-			for (Delivery.Partial p : delivery(h, null).partials()) {
+			for (StagingArea.Partial p : new StagingArea(h.layout()).partials()) {
 				out.add(partialDTO(p));
 			}
 			return out;
@@ -495,14 +495,14 @@ public class PortablesEngine implements Portables {
 	public List<ChangeDTO> removePartials(String root, ProgressListener listener) {
 		return change("remove", root, listener, h -> {
 			List<ChangeDTO> out = new ArrayList<>();
-			for (Delivery.Partial p : delivery(h, listener).dropPartials(null)) {
+			for (StagingArea.Partial p : new StagingArea(h.layout()).dropPartials(null)) {
 				out.add(ChangeDTO.of(ChangeDTO.Type.UNLINK, p.path(), null));
 			}
 			return out;
 		});
 	}
 
-	private static PartialDTO partialDTO(Delivery.Partial p) {
+	private static PartialDTO partialDTO(StagingArea.Partial p) {
 		PartialDTO d = new PartialDTO();
 		d.path = p.path();
 		d.size = p.size();

@@ -272,7 +272,7 @@ class DeliveryTest {
 
 	@Test
 	void sidecarNamesResolveBesideTheImage() throws IOException {
-		Delivery.Subject s = delivery.new Subject(root.resolve("x"), "foobar_1.psi", URI.create("https://h.test/a/b/foobar_1.psi?x=1"), "00",
+		VerifierSubject s = delivery.subject(root.resolve("x"), "foobar_1.psi", URI.create("https://h.test/a/b/foobar_1.psi?x=1"), "00",
 			transport, root.resolve("sc"), VerifyLevel.SIGNATURE);
 		transport.files.put("https://h.test/a/b/foobar_1.roothash", "ab".getBytes(StandardCharsets.UTF_8));
 		assertEquals("ab", Files.readString(s.sidecar("foobar_1.roothash").orElseThrow()));
@@ -373,23 +373,24 @@ class DeliveryTest {
 	void partialDownloadsAreListedRemovedAndExpire() throws IOException {
 		transport.cutAfter = 10;
 		assertThrows(PsiException.class, () -> pull("no"));
-		List<Delivery.Partial> partials = delivery.partials();
+		StagingArea area = new StagingArea(origins.layout());
+		List<StagingArea.Partial> partials = area.partials();
 		assertEquals(1, partials.size(), partials.toString());
 		assertEquals(10, partials.get(0).size());
 		assertTrue(partials.get(0).path().matches("/var/lib/portables/\\.psi-[0-9a-f]{16}\\.partial"), partials.get(0).path());
-		assertEquals(List.of(), delivery.dropPartials(java.time.Instant.now().minusSeconds(3600)), "a fresh one stays");
+		assertEquals(List.of(), area.dropPartials(java.time.Instant.now().minusSeconds(3600)), "a fresh one stays");
 
 		// a week later: the next pull (of another image) removes it
 		Path file = root.resolve(partials.get(0).path().substring(1));
 		Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofDays(8))));
 		transport.files.put("https://h.test/images/other_1.raw", image);
 		delivery.pull("https://h.test/images/other_1.raw", null, VerifyLevel.NONE, f -> false);
-		assertTrue(delivery.partials().isEmpty(), "expired");
+		assertTrue(area.partials().isEmpty(), "expired");
 		assertTrue(steps.stream().anyMatch(l -> l.startsWith("Removed " + partials.get(0).path())), steps.toString());
 
 		transport.cutAfter = 10;
 		assertThrows(PsiException.class, () -> pull("no"));
-		assertEquals(1, delivery.dropPartials(null).size(), "psi remove --partial");
+		assertEquals(1, area.dropPartials(null).size(), "psi remove --partial");
 		try (var s = Files.list(root.resolve("var/lib/portables"))) {
 			assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".psi-")), "resume and sidecar files go too");
 		}
