@@ -47,6 +47,14 @@ final class HostLock {
 	interface Held extends AutoCloseable {
 		@Override
 		void close();
+
+		/**
+		 * @return what taking the lock recovered: an operation another psi left
+		 *         half done when it was killed, now undone or finished; {@code null} for none
+		 */
+		default Journal.Recovery recovered() {
+			return null;
+		}
 	}
 
 	/**
@@ -106,7 +114,7 @@ final class HostLock {
 			h.threads.unlock();
 			throw e;
 		}
-		return () -> {
+		Held held = () -> {
 			try {
 				if (h.threads.getHoldCount() == 1) {
 					try {
@@ -118,6 +126,28 @@ final class HostLock {
 				}
 			} finally {
 				h.threads.unlock();
+			}
+		};
+		// the first holder after a psi was killed mid-change undoes or finishes that change
+		Journal.Recovery r;
+		try {
+			r = Journal.recover(layout);
+		} catch (IOException | RuntimeException e) {
+			held.close();
+			throw new IOException("cannot undo an operation that was interrupted (" + e.getMessage() + "); psi changes nothing until it can", e);
+		}
+		if (r == null) {
+			return held;
+		}
+		return new Held() {
+			@Override
+			public void close() {
+				held.close();
+			}
+
+			@Override
+			public Journal.Recovery recovered() {
+				return r;
 			}
 		};
 	}

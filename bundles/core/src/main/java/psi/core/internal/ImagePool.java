@@ -87,8 +87,15 @@ final class ImagePool {
 		return realPath.startsWith(POOL + "/") ? origin(DropInWriter.lastComponent(realPath)) : Optional.empty();
 	}
 
-	/** Writes an origin record atomically (0600). */
+	/** Writes an origin record atomically (0600), in a transaction of its own. */
 	void writeOrigin(String poolName, Origin o) throws IOException {
+		try (Transaction tx = new Transaction(layout, Transaction.Faults.NONE, "pull " + poolName)) {
+			writeOrigin(tx, poolName, o);
+			tx.commit();
+		}
+	}
+
+	private void writeOrigin(Transaction tx, String poolName, Origin o) throws IOException {
 		Properties p = new Properties();
 		p.setProperty("source", o.source());
 		if (o.validator() != null) {
@@ -100,28 +107,24 @@ final class ImagePool {
 		p.setProperty("pulled", Instant.now().toString());
 		StringWriter w = new StringWriter();
 		p.store(w, "written by psi pull: where " + poolName + " came from");
-		Path f = layout.real(originPath(poolName));
-		Files.createDirectories(f.getParent());
-		AtomicFiles.write(f, w.toString().getBytes(StandardCharsets.UTF_8), 0600);
+		tx.mkdirs(ORIGINS, null);
+		tx.write(originPath(poolName), w.toString().getBytes(StandardCharsets.UTF_8), 0600, null);
 	}
 
 	/**
-	 * Places a verified staging file in the pool under its name, atomically,
-	 * then its origin record.
+	 * Places a verified staging file in the pool under its name with its
+	 * origin record, both or neither (one transaction).
 	 *
 	 * @param staging the staging file, in the pool's directory
 	 * @param poolName {@code NAME_VERSION.raw}
 	 */
 	void place(Path staging, String poolName, Origin origin) throws IOException {
-		Path placed = layout.realDirectory(POOL).resolve(poolName);
 		Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rw-r--r--"));
-		try {
-			Files.move(staging, placed, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-		} catch (AtomicMoveNotSupportedException e) {
-			throw new IOException("cannot rename " + staging + " to " + placed + " atomically", e);
+		try (Transaction tx = new Transaction(layout, Transaction.Faults.NONE, "pull " + poolName)) {
+			tx.place(staging, POOL + "/" + poolName, null);
+			writeOrigin(tx, poolName, origin);
+			tx.commit();
 		}
-		AtomicFiles.syncDirectory(placed.getParent());
-		writeOrigin(poolName, origin);
 	}
 
 	/**

@@ -28,7 +28,8 @@ final class Lifecycle {
 	/** Makes the transaction of a change. */
 	@FunctionalInterface
 	interface Transactions {
-		Transaction open();
+		/** @param operation what it does, for the message of a recovery: {@code attach foo} */
+		Transaction open(String operation);
 	}
 
 	private final Host host;
@@ -45,7 +46,7 @@ final class Lifecycle {
 	List<ChangeDTO> attach(AttachRequestDTO request, boolean reattach) throws IOException {
 		Map<String, Boolean> wasRunning = new LinkedHashMap<>();
 		List<ChangeDTO> changes;
-		try (Transaction tx = transactions.open()) {
+		try (Transaction tx = transactions.open((reattach ? "reattach of " : "attach of ") + request.image)) {
 			changes = reattach
 				? new ArrayList<>(host.attachments().attach(tx, request, true, units -> wasRunning.putAll(control.running(units)),
 					Attachments.Guard.NONE))
@@ -53,6 +54,7 @@ final class Lifecycle {
 			List<String> units = attachedUnits(changes, request.runtime);
 			reloadAndCommit(tx, request.noReload, () -> {
 				if (request.enable) {
+					tx.enabling(HostLayout.attachedDir(request.runtime), request.runtime, units);
 					changes.addAll(control.enable(HostLayout.attachedDir(request.runtime), units, request.runtime));
 				}
 			});
@@ -82,7 +84,7 @@ final class Lifecycle {
 				control.refuseActive("detach").check(units);
 			}
 		};
-		try (Transaction tx = transactions.open()) {
+		try (Transaction tx = transactions.open("detach of " + request.image)) {
 			jobs.addAll(host.attachments().detach(tx, request, guard));
 			reloadAndCommit(tx, request.noReload, Step.NONE);
 		}
@@ -105,7 +107,7 @@ final class Lifecycle {
 		}
 		List<ChangeDTO> changes = new ArrayList<>();
 		if (host.index().units(host.images().key(request.image)).isEmpty()) {
-			try (Transaction tx = transactions.open()) {
+			try (Transaction tx = transactions.open("attach of " + request.image)) {
 				changes.addAll(host.attachments().attach(tx, request, false, Attachments.Guard.NONE, control.refuseActive("attach")));
 				reloadAndCommit(tx, false, Step.NONE);
 			}

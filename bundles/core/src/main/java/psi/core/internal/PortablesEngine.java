@@ -186,7 +186,9 @@ public class PortablesEngine implements Portables {
 	/** @param what the operation, for messages: {@code inspect} */
 	private <T> T read(String what, String rootArg, Op<T> op) {
 		try {
-			return op.run(host(rootArg));
+			Host h = host(rootArg);
+			recoverBeforeReading(h, rootArg);
+			return op.run(h);
 		} catch (IOException e) {
 			throw failure(what, e);
 		}
@@ -195,10 +197,58 @@ public class PortablesEngine implements Portables {
 	/** Runs a host change under the host lock. */
 	private <T> T change(String what, String rootArg, ProgressListener listener, Op<T> op) {
 		Host h = host(rootArg);
-		try (HostLock.Held l = lock(h.layout(), listener == null ? ProgressListener.NONE : listener)) {
+		ProgressListener l = listener == null ? ProgressListener.NONE : listener;
+		try (HostLock.Held held = lock(h.layout(), l)) {
+			recovered(held, rootArg, l);
 			return op.run(h);
 		} catch (IOException e) {
 			throw failure(what, e);
+		}
+	}
+
+	/**
+	 * Tells what taking the lock recovered and, when it undid a change the
+	 * running host's manager had seen, has the manager disable what it had
+	 * enabled and reload, so it forgets the undone units.
+	 */
+	private void recovered(HostLock.Held held, String rootArg, ProgressListener listener) throws IOException {
+		Journal.Recovery r = held.recovered();
+		if (r == null) {
+			return;
+		}
+		listener.step(r.message());
+		Logger lg = log;
+		if (lg != null) {
+			lg.info(r.message());
+		}
+		if (r.committed()) {
+			return;
+		}
+		UnitControl c = control(rootArg);
+		if (c.present()) {
+			if (!r.disable().isEmpty()) {
+				c.disable(r.disable(), r.runtimeDisable());
+			}
+			c.reload(false);
+		}
+	}
+
+	/**
+	 * Before a read: an operation left half done by a killed psi is
+	 * recovered first, so that what is read is a whole state. Where this
+	 * user may not change the host, it is read as it is.
+	 */
+	private void recoverBeforeReading(Host h, String rootArg) {
+		if (!Journal.pending(h.layout())) {
+			return;
+		}
+		try (HostLock.Held held = lock(h.layout(), ProgressListener.NONE)) {
+			recovered(held, rootArg, ProgressListener.NONE);
+		} catch (IOException | PsiException e) {
+			Logger lg = log;
+			if (lg != null) {
+				lg.debug("could not recover before reading", e);
+			}
 		}
 	}
 
@@ -314,7 +364,7 @@ public class PortablesEngine implements Portables {
 	}
 
 	private Lifecycle lifecycle(Host h, UnitControl c) {
-		return new Lifecycle(h, c, () -> new Transaction(h.layout(), faults));
+		return new Lifecycle(h, c, operation -> new Transaction(h.layout(), faults, operation));
 	}
 
 	@Override
@@ -472,7 +522,7 @@ public class PortablesEngine implements Portables {
 	@Override
 	public List<ChangeDTO> remove(String root, List<String> images, ProgressListener listener) {
 		return change("remove", root, listener, h -> {
-			try (Transaction tx = new Transaction(h.layout(), faults)) {
+			try (Transaction tx = new Transaction(h.layout(), faults, "remove of " + String.join(", ", images))) {
 				List<ChangeDTO> changes = h.pool().remove(tx, h.images(), h.index(), images);
 				tx.commit();
 				return changes;

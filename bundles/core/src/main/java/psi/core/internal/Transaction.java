@@ -2,6 +2,7 @@ package psi.core.internal;
 
 import java.io.IOException;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -10,6 +11,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import psi.api.dto.ChangeDTO;
 import psi.spi.format.DirectoryTree;
@@ -49,23 +51,32 @@ final class Transaction implements AutoCloseable {
 		void before(String step, Path path) throws IOException;
 	}
 
-	private interface Undo {
-		void run() throws IOException;
-	}
-
 	private final HostLayout layout;
 	private final Faults faults;
-	private final Deque<Undo> undo = new ArrayDeque<>();
-	private final Deque<Undo> afterCommit = new ArrayDeque<>();
+	private final Journal journal;
+	private final Deque<Journal.Step> undo = new ArrayDeque<>();
 	private boolean committed;
 
 	Transaction(HostLayout layout) {
-		this(layout, Faults.NONE);
+		this(layout, Faults.NONE, "change");
 	}
 
-	Transaction(HostLayout layout, Faults faults) {
+	/** @param operation what the transaction does, for the message of a recovery: {@code attach foo} */
+	Transaction(HostLayout layout, Faults faults, String operation) {
 		this.layout = layout;
 		this.faults = faults;
+		this.journal = new Journal(layout, operation);
+	}
+
+	/** Records a step durably, then keeps it for the undo. */
+	private void record(Journal.Step step) throws IOException {
+		journal.record(step);
+		undo.push(step);
+	}
+
+	/** @return a real path as seen from the root */
+	private String seen(Path real) {
+		return "/" + layout.root().relativize(real);
 	}
 
 	/** @return the host this transaction changes */
@@ -87,7 +98,7 @@ final class Transaction implements AutoCloseable {
 		while (!missing.isEmpty()) {
 			Path d = missing.pop();
 			faults.before("mkdir", d);
-			undo.push(() -> Files.deleteIfExists(d));
+			record(new Journal.Made(seen(d)));
 			Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
 			Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxr-xr-x"));
 		}
@@ -97,21 +108,26 @@ final class Transaction implements AutoCloseable {
 
 	/** Writes a file (0644) atomically, reported as {@code write}. */
 	void write(String path, byte[] content, List<ChangeDTO> changes) throws IOException {
-		put(path, content);
+		write(path, content, 0644, changes);
+	}
+
+	/** Writes a file with the given mode atomically, reported as {@code write}. */
+	void write(String path, byte[] content, int mode, List<ChangeDTO> changes) throws IOException {
+		put(path, content, mode);
 		report(changes, ChangeDTO.of(ChangeDTO.Type.WRITE, path, null));
 	}
 
 	/** Writes a copy (0644) atomically, reported as {@code copy} from {@code source}. */
 	void copy(String path, byte[] content, String source, List<ChangeDTO> changes) throws IOException {
-		put(path, content);
+		put(path, content, 0644);
 		report(changes, ChangeDTO.of(ChangeDTO.Type.COPY, path, source));
 	}
 
-	private void put(String path, byte[] content) throws IOException {
+	private void put(String path, byte[] content, int mode) throws IOException {
 		Path p = layout.real(path);
 		faults.before("write", p);
 		remember(p);
-		AtomicFiles.write(p, content, 0644, faults);
+		AtomicFiles.write(p, content, mode, faults);
 	}
 
 	/** Creates or replaces a symbolic link atomically, reported as {@code symlink}. */
@@ -143,18 +159,19 @@ final class Transaction implements AutoCloseable {
 			return;
 		}
 		int mode = DirectoryTree.mode(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
+		try (DirectoryStream<Path> s = Files.newDirectoryStream(p)) {
+			if (s.iterator().hasNext()) {
+				return;
+			}
+		}
 		faults.before("rmdir", p);
+		record(new Journal.Removed(seen(p), mode));
 		try {
 			Files.delete(p);
 		} catch (DirectoryNotEmptyException e) {
+			// filled meanwhile: the recorded undo finds it there
 			return;
 		}
-		undo.push(() -> {
-			if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-				Files.createDirectory(p);
-			}
-			Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(AtomicFiles.perms(mode)));
-		});
 		report(changes, ChangeDTO.of(ChangeDTO.Type.UNLINK, path, null));
 	}
 
@@ -165,30 +182,49 @@ final class Transaction implements AutoCloseable {
 		}
 	}
 
-	/** Records how to restore what is at {@code p} now. */
+	/** Records how to restore what is at {@code p} now, and removes stale temporary files beside it. */
 	private void remember(Path p) throws IOException {
 		if (Files.isSymbolicLink(p)) {
-			String target = Files.readSymbolicLink(p).toString();
-			undo.push(() -> AtomicFiles.symlink(p, target));
+			record(new Journal.Linked(seen(p), Files.readSymbolicLink(p).toString()));
 		} else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-			byte[] old = Files.readAllBytes(p);
 			int mode = DirectoryTree.mode(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
-			java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS);
-			undo.push(() -> {
-				AtomicFiles.write(p, old, mode);
-				Files.setLastModifiedTime(p, mtime);
-			});
+			long mtime = Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).to(TimeUnit.MICROSECONDS);
+			record(new Journal.Replaced(seen(p), journal.keep(p), mode, mtime));
 		} else if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-			undo.push(() -> {
-				try {
-					Files.delete(p);
-				} catch (NoSuchFileException e) {
-					// never made
-				}
-			});
+			record(new Journal.Created(seen(p)));
 		} else {
 			throw new IOException(p + " is in the way: not a file or a link");
 		}
+		Journal.sweep(p);
+	}
+
+	/**
+	 * Moves a file the caller made (a verified download) into place
+	 * atomically, replacing what is there (moved aside first, deleted on
+	 * commit), reported as {@code write}.
+	 *
+	 * @param file the file, in the same file system as {@code path}
+	 */
+	void place(Path file, String path, List<ChangeDTO> changes) throws IOException {
+		removeTree(path, null);
+		Path p = layout.real(path);
+		faults.before("rename", p);
+		record(new Journal.Created(seen(p)));
+		try {
+			Files.move(file, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+		} catch (java.nio.file.AtomicMoveNotSupportedException e) {
+			throw new IOException("cannot rename " + file + " to " + p + " atomically", e);
+		}
+		AtomicFiles.syncDirectory(p.getParent());
+		report(changes, ChangeDTO.of(ChangeDTO.Type.WRITE, path, null));
+	}
+
+	/**
+	 * Records that the service manager is about to enable units, so that a
+	 * recovery of this transaction disables them again.
+	 */
+	void enabling(String dir, boolean runtime, List<String> units) throws IOException {
+		record(new Journal.Enabled(dir, runtime, List.copyOf(units)));
 	}
 
 	/**
@@ -208,32 +244,42 @@ final class Transaction implements AutoCloseable {
 		if (Files.exists(aside, LinkOption.NOFOLLOW_LINKS)) {
 			AtomicFiles.deleteTree(aside);
 		}
+		record(new Journal.Aside(seen(p), seen(aside)));
 		Files.move(p, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-		undo.push(() -> Files.move(aside, p, java.nio.file.StandardCopyOption.ATOMIC_MOVE));
 		AtomicFiles.syncDirectory(p.getParent());
-		afterCommit.push(() -> AtomicFiles.deleteTree(aside));
 		report(changes, ChangeDTO.of(ChangeDTO.Type.UNLINK, path, null));
 	}
 
 	/**
-	 * Keeps the changes. What was moved aside is deleted now; a failure to
-	 * delete it leaves a hidden entry that no listing shows, and is not the
-	 * operation's failure.
+	 * Keeps the changes: the journal says so first, then what was moved
+	 * aside is deleted and the journal removed. A failure after the journal
+	 * said so is not the operation's failure: the next recovery finishes it.
+	 *
+	 * @throws IOException if the journal could not record the commit; the transaction is then still open
 	 */
-	void commit() {
+	void commit() throws IOException {
+		journal.commit();
 		committed = true;
-		undo.clear();
-		while (!afterCommit.isEmpty()) {
-			try {
-				afterCommit.removeLast().run();
-			} catch (IOException e) {
-				// the change is made; the leftover is hidden and removed by the next removal of that name
+		try {
+			for (java.util.Iterator<Journal.Step> i = undo.descendingIterator(); i.hasNext();) {
+				i.next().afterCommit(layout);
 			}
+			journal.close();
+		} catch (IOException e) {
+			// the change is made; the leftover is hidden, and the next psi finishes the clean-up
 		}
+		undo.clear();
+	}
+
+	/** @return whether this transaction changed nothing yet */
+	boolean isEmpty() {
+		return undo.isEmpty();
 	}
 
 	/**
-	 * Undoes every change unless committed, newest first.
+	 * Undoes every change unless committed, newest first, then removes the
+	 * journal; when a step cannot be undone the journal stays, and the next
+	 * psi tries again.
 	 *
 	 * @throws IOException naming what could not be undone, each failure suppressed in it; in a
 	 *             try-with-resources statement it is added to the operation's own failure
@@ -244,15 +290,15 @@ final class Transaction implements AutoCloseable {
 			return;
 		}
 		committed = true;
-		afterCommit.clear();
 		IOException failed = null;
+		Path dir = layout.realDirectory(Journal.DIR);
 		while (!undo.isEmpty()) {
 			try {
-				undo.pop().run();
+				undo.pop().undo(layout, dir);
 			} catch (IOException | RuntimeException e) {
 				// keep undoing the rest: a partial undo is better than none
 				if (failed == null) {
-					failed = new IOException("could not undo every change; the host may be half changed");
+					failed = new IOException("could not undo every change; the host may be half changed (psi tries again next time)");
 				}
 				failed.addSuppressed(e);
 			}
@@ -260,5 +306,6 @@ final class Transaction implements AutoCloseable {
 		if (failed != null) {
 			throw failed;
 		}
+		journal.close();
 	}
 }

@@ -185,6 +185,10 @@ class FaultInjectionTest {
 				if (rel.equals("run") || rel.startsWith("run/psi")) {
 					continue;
 				}
+				// the journal's directory stays once made; a file left in it is a leftover and counts
+				if ((rel.equals("var/lib/psi") || rel.equals(Journal.DIR.substring(1))) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+					continue;
+				}
 				if (Files.isSymbolicLink(p)) {
 					out.put(rel, "link " + Files.readSymbolicLink(p));
 				} else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {

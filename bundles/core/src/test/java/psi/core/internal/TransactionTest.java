@@ -51,33 +51,52 @@ class TransactionTest {
 			assertTrue(Files.isDirectory(root.resolve("var/.#psi-removing-img")), "moved aside until the commit");
 			tx.commit();
 		}
-		assertArrayEquals(new String[0], root.resolve("var").toFile().list());
+		// only the journal's directory is left in var: no image, nothing aside
+		assertArrayEquals(new String[] { "lib" }, root.resolve("var").toFile().list());
+		assertArrayEquals(new String[0], root.resolve("var/lib/psi/journal").toFile().list());
 	}
 
 	@Test
 	void whatCouldNotBeUndoneIsReportedSuppressed() throws IOException {
+		Files.createDirectories(root.resolve("d"));
+		Files.writeString(root.resolve("d/f"), "old");
 		Transaction tx = new Transaction(new HostLayout(root));
-		tx.write("/f", "new".getBytes(StandardCharsets.UTF_8), new ArrayList<>());
-		// someone put a directory with content where the new file was: deleting it cannot work
-		Files.delete(root.resolve("f"));
-		Files.createDirectories(root.resolve("f/inside"));
+		tx.write("/d/f", "new".getBytes(StandardCharsets.UTF_8), new ArrayList<>());
+		// someone put a file where the directory was: the old file cannot go back there
+		blockDirectory();
 		IOException e = assertThrows(IOException.class, tx::close);
-		assertEquals("could not undo every change; the host may be half changed", e.getMessage());
+		assertEquals("could not undo every change; the host may be half changed (psi tries again next time)", e.getMessage());
 		assertEquals(1, e.getSuppressed().length);
-		assertTrue(e.getSuppressed()[0] instanceof java.nio.file.DirectoryNotEmptyException, e.getSuppressed()[0].toString());
+		// the journal stays, and the next try puts the old file back once it can
+		HostLayout layout = new HostLayout(root);
+		assertTrue(Journal.pending(layout));
+		Files.delete(root.resolve("d"));
+		Files.createDirectories(root.resolve("d"));
+		Journal.Recovery r = Journal.recover(layout);
+		assertFalse(r.committed());
+		assertEquals("old", Files.readString(root.resolve("d/f")));
+		assertFalse(Journal.pending(layout));
+	}
+
+	private void blockDirectory() throws IOException {
+		Files.delete(root.resolve("d/f"));
+		Files.delete(root.resolve("d"));
+		Files.writeString(root.resolve("d"), "in the way");
 	}
 
 	@Test
 	void inATryWithResourcesTheUndoFailureJoinsTheOperationsOwn() throws IOException {
 		IOException failure = assertThrows(IOException.class, () -> {
 			try (Transaction tx = new Transaction(new HostLayout(root))) {
-				tx.write("/f", "new".getBytes(StandardCharsets.UTF_8), null);
-				Files.delete(root.resolve("f"));
-				Files.createDirectories(root.resolve("f/inside"));
+				Files.createDirectories(root.resolve("d"));
+				Files.writeString(root.resolve("d/f"), "old");
+				tx.write("/d/f", "new".getBytes(StandardCharsets.UTF_8), null);
+				blockDirectory();
 				throw new IOException("the operation failed");
 			}
 		});
 		assertEquals("the operation failed", failure.getMessage());
-		assertEquals("could not undo every change; the host may be half changed", failure.getSuppressed()[0].getMessage());
+		assertEquals("could not undo every change; the host may be half changed (psi tries again next time)",
+			failure.getSuppressed()[0].getMessage());
 	}
 }
