@@ -37,6 +37,7 @@ final class StagingArea {
 				Files.deleteIfExists(partial);
 				Files.deleteIfExists(resume);
 			}
+			sweep();
 			if (Files.isDirectory(sidecars, LinkOption.NOFOLLOW_LINKS)) {
 				try (var s = Files.list(sidecars)) {
 					for (Path p : s.toList()) {
@@ -45,6 +46,12 @@ final class StagingArea {
 				}
 				Files.deleteIfExists(sidecars);
 			}
+		}
+
+		/** Removes the temporary files a killed psi left while writing these staging files. */
+		void sweep() throws IOException {
+			Journal.sweep(partial);
+			Journal.sweep(resume);
 		}
 	}
 
@@ -107,6 +114,8 @@ final class StagingArea {
 		if (l == null) {
 			throw new PsiException("another psi is fetching " + u + " (/run/psi/" + name + " is locked); try again when it is done");
 		}
+		// what a psi killed while fetching this URL was writing
+		st.sweep();
 		return l;
 	}
 
@@ -170,7 +179,34 @@ final class StagingArea {
 				dropped.add(p);
 			}
 		}
+		dropTemporaries(pool, olderThan);
 		return dropped;
+	}
+
+	/**
+	 * Removes temporary staging files of pulls that were killed and never
+	 * retried (no partial of theirs is left to list), unless a psi fetches
+	 * that URL now.
+	 */
+	private void dropTemporaries(Path pool, Instant olderThan) throws IOException {
+		if (!Files.isDirectory(pool, LinkOption.NOFOLLOW_LINKS)) {
+			return;
+		}
+		java.util.regex.Pattern temp = java.util.regex.Pattern.compile("\\.#(\\.psi-[0-9a-f]{16})\\.(partial|resume)[0-9a-f]{16}");
+		try (var entries = Files.newDirectoryStream(pool, ".#.psi-*")) {
+			for (Path p : entries) {
+				java.util.regex.Matcher m = temp.matcher(p.getFileName().toString());
+				if (!m.matches() || !Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
+					|| olderThan != null && !Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(olderThan)) {
+					continue;
+				}
+				try (Lock lock = tryLock(m.group(1) + ".lock")) {
+					if (lock != null) {
+						Files.deleteIfExists(p);
+					}
+				}
+			}
+		}
 	}
 
 	/**
