@@ -143,7 +143,7 @@ public class OpenPgpVerifier implements Verifier {
 	}
 
 	/** @return the signatures in a detached signature file */
-	private static List<PGPSignature> signatures(byte[] content, String sigName) throws VerificationException {
+	static List<PGPSignature> signatures(byte[] content, String sigName) throws VerificationException {
 		List<PGPSignature> out = new ArrayList<>();
 		try {
 			PGPObjectFactory f = new BcPGPObjectFactory(OpenPgpFiles.packets(content));

@@ -110,7 +110,11 @@ final class TrustedKeys {
 	}
 
 	private static List<PGPPublicKeyRing> read(Path file, String path) throws IOException {
-		byte[] content = BoundedFile.read(file, MAX_KEYRING, "signature", "keyring " + path);
+		return parse(BoundedFile.read(file, MAX_KEYRING, "signature", "keyring " + path), path);
+	}
+
+	/** @return the public key rings of a keyring file's content; {@code path} names it in messages */
+	static List<PGPPublicKeyRing> parse(byte[] content, String path) throws VerificationException {
 		if (OpenPgpFiles.isKeybox(content)) {
 			throw new VerificationException("signature: keyring " + path + " is a GnuPG keybox, which only GnuPG reads;"
 				+ " write it with gpg --export (or --export --armor to a .asc)");

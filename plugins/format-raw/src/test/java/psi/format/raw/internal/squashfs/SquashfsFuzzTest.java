@@ -174,7 +174,7 @@ class SquashfsFuzzTest {
 		}
 	}
 
-	private static void walk(SquashfsReader r, String dir, Set<Long> seen, int[] budget, int depth) throws IOException {
+	static void walk(SquashfsReader r, String dir, Set<Long> seen, int[] budget, int depth) throws IOException {
 		if (depth > 64) {
 			throw new AssertionError("a walk 64 deep in a tree 3 deep: the reader let a loop through");
 		}
