@@ -31,7 +31,16 @@ final class StagingArea {
 	static final long RESERVE = 64L << 20;
 
 	/** The staging files of one URL in the pool, hidden from image listings. */
-	record Staging(Path partial, Path resume, Path sidecars) {
+	record Staging(Path partial, Path resume, Path sidecars, List<Path> made) {
+		Staging(Path partial, Path resume, Path sidecars) {
+			this(partial, resume, sidecars, List.of());
+		}
+
+		/**
+		 * Removes the staging files, the partial download unless it is kept to
+		 * resume, and the directories made for them when they are left empty: a
+		 * pull that places nothing leaves the host as it was.
+		 */
 		void clean(boolean keepPartial) throws IOException {
 			if (!keepPartial) {
 				Files.deleteIfExists(partial);
@@ -45,6 +54,13 @@ final class StagingArea {
 					}
 				}
 				Files.deleteIfExists(sidecars);
+			}
+			for (Path d : made) {
+				try {
+					Files.deleteIfExists(d);
+				} catch (java.nio.file.DirectoryNotEmptyException e) {
+					break; // holds an image (or a partial kept): it and its parents stay
+				}
 			}
 		}
 
@@ -101,10 +117,15 @@ final class StagingArea {
 	/** @param purpose {@code pull} or {@code verify}: a verification never touches a pull's resumable bytes */
 	Staging staging(URI u, String purpose) throws IOException {
 		Path pool = layout.realDirectory(ImagePool.POOL);
+		// the directories made here, deepest first, for clean() to remove again
+		List<Path> made = new ArrayList<>();
+		for (Path d = pool; d != null && !Files.isDirectory(d); d = d.getParent()) {
+			made.add(d);
+		}
 		Files.createDirectories(pool);
 		String key = HexFormat.of().formatHex(Delivery.sha256((purpose + " " + u).getBytes(StandardCharsets.UTF_8))).substring(0, 16);
 		return new Staging(pool.resolve(".psi-" + key + ".partial"), pool.resolve(".psi-" + key + ".resume"),
-			pool.resolve(".psi-" + key + ".d"));
+			pool.resolve(".psi-" + key + ".d"), List.copyOf(made));
 	}
 
 	/** @return the staging files' lock; refused when another psi fetches the same URL */
