@@ -373,8 +373,11 @@ public record VeritySignature(byte[] rootHash, Optional<byte[]> certificateFinge
 			return c >= '0' && c <= '9';
 		}
 
+		/** @param why may quote the input: control characters in it are shown C-escaped, so the message stays one line */
 		private ImageException bad(String why) {
-			return new ImageException(what + ": bad signature JSON at character " + i + ": " + why);
+			StringBuilder sb = new StringBuilder();
+			why.chars().forEach(c -> sb.append(c < 0x20 || c == 0x7f ? String.format("\\x%02x", c) : String.valueOf((char) c)));
+			return new ImageException(what + ": bad signature JSON at character " + i + ": " + sb);
 		}
 	}
 }
