@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Map;
 
@@ -51,7 +52,13 @@ import psi.spi.transport.TransportSchemes;
  * {@link Progress} leaves the bytes received so far, which a later fetch can
  * resume. ssh is ended and waited for on every path.
  * <p>
- * Thread safe: each fetch runs its own ssh; no threads are started.
+ * A server that sends less than {@code speedLimit} bytes a second over
+ * {@code speedTime} seconds (as curl's {@code --speed-limit} and
+ * {@code --speed-time}), or a fetch that outlasts {@code deadline}, is given
+ * up: ssh is ended and the bytes received so far are kept for a later fetch
+ * to resume.
+ * <p>
+ * Thread safe: each fetch runs its own ssh, watched by a thread of its own.
  */
 @Component(configurationPid = SshTransport.PID)
 @TransportSchemes(schemes = { "ssh", "sftp" })
@@ -83,17 +90,44 @@ public class SshTransport implements Transport {
 		/** @return seconds */
 		@AttributeDefinition(description = "Seconds ssh may take to connect and exchange keys (ssh ConnectTimeout)", min = "1")
 		int connectTimeout() default 30;
+
+		/** @return the lowest average rate, bytes a second over {@link #speedTime()}, below which a fetch fails */
+		@AttributeDefinition(description = "Bytes a second a fetch must average over speedTime seconds, else it fails"
+			+ " (curl's --speed-limit); 0: no limit", min = "0")
+		long speedLimit() default 1024;
+
+		/** @return the seconds over which {@link #speedLimit()} is measured */
+		@AttributeDefinition(description = "Seconds over which speedLimit is measured (curl's --speed-time)", min = "1")
+		int speedTime() default 60;
+
+		/** @return seconds a whole fetch may take; 0 for no limit */
+		@AttributeDefinition(description = "Seconds a whole fetch may take; 0: no limit", min = "0")
+		int deadline() default 0;
+	}
+
+	/**
+	 * When a fetch is given up.
+	 *
+	 * @param speedLimit bytes a second the fetch must average over {@code speedTime}; 0 for no limit
+	 * @param speedTime the window the rate is measured over
+	 * @param deadline how long the whole fetch may take, or {@code null}
+	 */
+	record Limits(long speedLimit, Duration speedTime, Duration deadline) {
+		/** 1 KiB/s over 60 s, as the configuration's defaults; no deadline. */
+		static final Limits DEFAULT = new Limits(1024, Duration.ofSeconds(60), null);
 	}
 
 	private final Map<String, String> environment;
 	private final int chunk;
 	private final int window;
 	private volatile SshCommand ssh;
+	private volatile Limits limits = Limits.DEFAULT;
 
 	/** @param config the configuration */
 	@Activate
 	public SshTransport(Config config) {
 		this(command(config), Map.of(), CHUNK, WINDOW);
+		this.limits = limits(config);
 	}
 
 	/**
@@ -113,6 +147,18 @@ public class SshTransport implements Transport {
 	@Modified
 	void modified(Config config) {
 		this.ssh = command(config);
+		this.limits = limits(config);
+	}
+
+	private static Limits limits(Config c) {
+		return new Limits(Math.max(0, c.speedLimit()), Duration.ofSeconds(Math.max(1, c.speedTime())),
+			c.deadline() <= 0 ? null : Duration.ofSeconds(c.deadline()));
+	}
+
+	/** Sets the limits, for tests. */
+	SshTransport limits(Limits l) {
+		this.limits = l;
+		return this;
 	}
 
 	private static SshCommand command(Config config) {
@@ -129,30 +175,39 @@ public class SshTransport implements Transport {
 		} catch (IOException e) {
 			throw new IOException(label + ": " + e.getMessage(), e);
 		}
-		try (session) {
-			// reads of up to a pipe's capacity: Process's own stream copies each read through a
-			// native buffer as large as the read asked for, allocated per call
-			SftpClient sftp = new SftpClient(new BufferedInputStream(session.stdout(), 64 * 1024), session.stdin());
-			try {
-				sftp.init();
-			} catch (SftpClient.Disconnected e) {
-				throw new IOException(label + ": " + session.failure());
-			} catch (SftpException e) {
-				throw new IOException(label + ": " + e.getMessage());
-			}
-			try {
-				Fetched fetched = fetch(sftp, url, label, request, progress);
-				session.finish();
-				return fetched;
-			} catch (SftpClient.Disconnected e) {
-				throw new IOException(label + ": the connection ended: " + session.failure());
-			} catch (SftpException e) {
-				throw switch (e.status()) {
-					case SftpPacket.NO_SUCH_FILE -> new NoSuchFileException(label);
-					case SftpPacket.PERMISSION_DENIED -> new IOException(label + ": permission denied");
-					default -> new IOException(label + ": " + e.getMessage());
-				};
-			}
+		Watchdog watchdog = new Watchdog(limits, session, label);
+		try (session; watchdog) {
+			return fetch(session, watchdog, url, label, request, progress);
+		} catch (IOException e) {
+			// a read that ended because the watchdog ended ssh fails for the watchdog's reason
+			throw watchdog.gaveUp().orElse(e);
+		}
+	}
+
+	private Fetched fetch(SshProcess session, Watchdog watchdog, SshUrl url, String label, Request request, Progress progress)
+		throws IOException {
+		// reads of up to a pipe's capacity: Process's own stream copies each read through a
+		// native buffer as large as the read asked for, allocated per call
+		SftpClient sftp = new SftpClient(new BufferedInputStream(watchdog.counting(session.stdout()), 64 * 1024), session.stdin());
+		try {
+			sftp.init();
+		} catch (SftpClient.Disconnected e) {
+			throw new IOException(label + ": " + session.failure());
+		} catch (SftpException e) {
+			throw new IOException(label + ": " + e.getMessage());
+		}
+		try {
+			Fetched fetched = fetch(sftp, url, label, request, progress);
+			session.finish();
+			return fetched;
+		} catch (SftpClient.Disconnected e) {
+			throw new IOException(label + ": the connection ended: " + session.failure());
+		} catch (SftpException e) {
+			throw switch (e.status()) {
+				case SftpPacket.NO_SUCH_FILE -> new NoSuchFileException(label);
+				case SftpPacket.PERMISSION_DENIED -> new IOException(label + ": permission denied");
+				default -> new IOException(label + ": " + e.getMessage());
+			};
 		}
 	}
 
@@ -225,6 +280,105 @@ public class SshTransport implements Transport {
 		}
 		sftp.close(handle);
 		return new Fetched(size, HexFormat.of().formatHex(sha.digest()), false, validator);
+	}
+
+	/**
+	 * Gives a fetch up when the server sends too little for too long, or the
+	 * fetch outlasts its deadline: it ends ssh, so the blocked read ends, and
+	 * {@link #gaveUp()} says why.
+	 */
+	private static final class Watchdog implements AutoCloseable {
+		private final java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+		private final Limits limits;
+		private final SshProcess session;
+		private final String label;
+		private final Thread thread;
+		private volatile String reason;
+
+		Watchdog(Limits limits, SshProcess session, String label) {
+			this.limits = limits;
+			this.session = session;
+			this.label = label;
+			this.thread = limits.speedLimit() > 0 || limits.deadline() != null ? new Thread(this::watch, "psi-ssh-watchdog") : null;
+			if (thread != null) {
+				thread.setDaemon(true);
+				thread.start();
+			}
+		}
+
+		/** @return {@code in}, counting what it reads */
+		java.io.InputStream counting(java.io.InputStream in) {
+			return new java.io.FilterInputStream(in) {
+				@Override
+				public int read() throws IOException {
+					int b = super.read();
+					if (b >= 0) {
+						received.incrementAndGet();
+					}
+					return b;
+				}
+
+				@Override
+				public int read(byte[] b, int off, int len) throws IOException {
+					int n = super.read(b, off, len);
+					if (n > 0) {
+						received.addAndGet(n);
+					}
+					return n;
+				}
+			};
+		}
+
+		private void watch() {
+			long started = System.nanoTime();
+			long windowStart = started;
+			long atWindowStart = 0;
+			try {
+				while (true) {
+					Thread.sleep(Math.min(1000, limits.speedTime().toMillis()));
+					long now = System.nanoTime();
+					if (limits.deadline() != null && now - started > limits.deadline().toNanos()) {
+						giveUp("not done within " + limits.deadline().toSeconds() + " s (deadline of psi.transport.ssh)");
+						return;
+					}
+					if (limits.speedLimit() > 0 && now - windowStart >= limits.speedTime().toNanos()) {
+						long inWindow = received.get() - atWindowStart;
+						if (inWindow < limits.speedLimit() * limits.speedTime().toSeconds()) {
+							giveUp("too slow: " + inWindow + " bytes in the last " + limits.speedTime().toSeconds() + " s, less than "
+								+ limits.speedLimit() + " bytes a second (speedLimit, speedTime of psi.transport.ssh); what arrived is kept to resume");
+							return;
+						}
+						windowStart = now;
+						atWindowStart = received.get();
+					}
+				}
+			} catch (InterruptedException e) {
+				// the fetch is over
+			}
+		}
+
+		private void giveUp(String why) {
+			reason = why;
+			session.close();
+		}
+
+		/** @return why the fetch was given up, as the fetch's failure; empty when it was not */
+		java.util.Optional<IOException> gaveUp() {
+			String r = reason;
+			return r == null ? java.util.Optional.empty() : java.util.Optional.of(new IOException(label + ": " + r));
+		}
+
+		@Override
+		public void close() {
+			if (thread != null) {
+				thread.interrupt();
+				try {
+					thread.join();
+				} catch (InterruptedException e) {
+					Thread.currentThread().interrupt();
+				}
+			}
+		}
 	}
 
 	/** Opens the target; a missing directory is not a missing source. */
