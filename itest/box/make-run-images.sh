@@ -5,6 +5,8 @@
 #          sock@.service (busybox cat /usr/lib/os-release to the connection)
 #   tim    tim.timer (OnActiveSec=1h) and tim.service (oneshot busybox true)
 #   bad    bad.service (Type=oneshot: says 'psi-bad-was-here', then fails at once)
+#   esc    esc.service (issue 19: an ExecStartPre=+ that writes `id` to /var/tmp/esc-plus.txt,
+#          outside the sandbox of its profile)
 # OUTDIR/NAME is replaced if it exists.  Needs busybox-static.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
@@ -80,4 +82,12 @@ ExecStart=/usr/bin/busybox sh -c 'echo psi-bad-was-here; exit 1'
 WantedBy=multi-user.target
 EOF
 
-echo "images in $out: sock tim bad"
+image esc
+unit esc esc.service <<'EOF2'
+[Service]
+Type=oneshot
+ExecStartPre=+/usr/bin/busybox sh -c "id > /var/tmp/esc-plus.txt"
+ExecStart=/usr/bin/busybox true
+EOF2
+
+echo "images in $out: sock tim bad esc"

@@ -8,7 +8,9 @@
 #
 #   itest/harness/fuzz.sh [-j JOBS] SECONDS [NAME...]
 #
-# NAMEs are the first column below (default: all). The corpus each run grows is
+# NAMEs are the first column below (default: all); a fourth column names
+# libraries whose classes are instrumented too (Bouncy Castle, which parses
+# OpenPGP for psi), besides psi's own. The corpus each run grows is
 # kept in the module's .cifuzz-corpus/ (not committed) and reused by the next
 # run. Logs: target/fuzz/NAME.log. Exit status 1 when any parser had a finding.
 set -uo pipefail
@@ -21,8 +23,8 @@ targets=(
 	"verity-sig      plugins/format-raw   psi.format.raw.internal.verity.VerityFuzzTargetTest#signature"
 	"os-release      bundles/core         psi.core.internal.OsReleaseFuzzTargetTest#osRelease"
 	"sha256sums      plugins/verify-sums  psi.verify.sums.internal.Sha256SumsFuzzTargetTest#sums"
-	"openpgp-sig     plugins/verify-sums  psi.verify.sums.internal.OpenPgpFuzzTargetTest#signature"
-	"openpgp-keyring plugins/verify-sums  psi.verify.sums.internal.OpenPgpFuzzTargetTest#keyring"
+	"openpgp-sig     plugins/verify-sums  psi.verify.sums.internal.OpenPgpFuzzTargetTest#signature  org.bouncycastle.**"
+	"openpgp-keyring plugins/verify-sums  psi.verify.sums.internal.OpenPgpFuzzTargetTest#keyring    org.bouncycastle.**"
 	"sftp            plugins/transport-ssh psi.transport.ssh.internal.SftpFuzzTargetTest#download"
 )
 
@@ -44,10 +46,12 @@ mvn -B -q -o -pl "$modules" -am test-compile -Dbnd.baseline.skip=true >target/fu
 }
 
 run() {
-	local name="$1" module="$2" test="$3" log="target/fuzz/$1.log"
+	local name="$1" module="$2" test="$3" extra="$4" log="target/fuzz/$1.log"
+	local include=()
+	[ -n "$extra" ] && include=(-Djazzer.instrumentation_includes="psi.**:$extra")
 	# libFuzzer's arguments: argument 0 is a program name; the time limit of the run
 	JAZZER_FUZZ=1 mvn -B -o -pl "$module" surefire:test -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
-		-Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_total_time="$seconds" -DargLine=-Xmx1g >"$log" 2>&1
+		-Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_total_time="$seconds" -DargLine=-Xmx1g "${include[@]}" >"$log" 2>&1
 	local status=$?
 	local done cov
 	done="$(grep -aoE 'Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1 | awk '{print $2" executions in "$5" s"}')"
@@ -63,11 +67,11 @@ run() {
 failed=0
 running=0
 for t in "${targets[@]}"; do
-	read -r name module test <<<"$t"
+	read -r name module test extra <<<"$t"
 	if [ "${#wanted[@]}" -gt 0 ] && [[ ! " ${wanted[*]} " =~ " $name " ]]; then
 		continue
 	fi
-	run "$name" "$module" "$test" >"target/fuzz/$name.result" &
+	run "$name" "$module" "$test" "${extra:-}" >"target/fuzz/$name.result" &
 	running=$((running + 1))
 	if [ "$running" -ge "$jobs" ]; then
 		wait -n || failed=1

@@ -144,6 +144,38 @@ class RunIT {
 		}
 	}
 
+	/**
+	 * Issue 19: an image cannot widen its own sandbox. Its ExecStartPre=+ is
+	 * refused under the default profile, nothing written, nothing run; under
+	 * --profile trusted it runs as root, as it asked (and as portablectl
+	 * would let it).
+	 */
+	@Test
+	@Order(2)
+	void anImageCannotWidenItsSandbox() {
+		try {
+			Result a = psi("attach", "--now", "esc");
+			assertEquals(1, a.rc(), "psi attach --now esc: " + a);
+			assertEquals("esc.service:3: ExecStartPre= with '+' runs outside the sandbox (profile 'default'; --profile trusted allows it)",
+				a.err().strip(), "psi attach --now esc: " + a);
+			assertEquals("", attachedFiles(), "nothing attached");
+			assertTrue(!exists("/var/lib/portables/esc/var/tmp/esc-plus.txt") && !exists("/var/tmp/esc-plus.txt"), "nothing ran");
+			Result i = psi("inspect", "esc");
+			assertEquals(0, i.rc(), "psi inspect esc: " + i);
+			assertTrue(i.out().contains("Refused by psi attach (outside the sandbox):\n\tesc.service:3: ExecStartPre= with '+'"),
+				"psi inspect esc shows what attach refuses: " + i);
+			Result t = psi("attach", "--now", "--profile", "trusted", "esc");
+			assertEquals(0, t.rc(), "psi attach --now --profile trusted esc: " + t);
+			Result id = box.exec("cat", "/var/lib/portables/esc/var/tmp/esc-plus.txt");
+			assertTrue(id.out().startsWith("uid=0(root) gid=0(root)"), "under trusted the + command ran as root: " + id);
+			Result st = psi("status", "esc");
+			assertTrue(st.out().contains("Profile: trusted (no sandbox"), "psi status says the image runs unsandboxed: " + st);
+		} finally {
+			detachNow("esc");
+			box.exec("rm", "-f", "/var/lib/portables/esc/var/tmp/esc-plus.txt");
+		}
+	}
+
 	@Test
 	@Order(3)
 	void stopKeepsAttached() {

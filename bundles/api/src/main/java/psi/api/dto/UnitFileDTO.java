@@ -1,5 +1,7 @@
 package psi.api.dto;
 
+import java.util.List;
+
 import org.osgi.dto.DTO;
 
 /** A unit file found in an image. */
@@ -10,4 +12,10 @@ public class UnitFileDTO extends DTO {
 	public String path;
 	/** Its content. */
 	public String content;
+	/**
+	 * What {@code psi attach} would refuse in it under the default profile,
+	 * one line per setting that would run outside the sandbox
+	 * ({@code unit:line: Directive= why (profile ...)}); empty when it keeps inside.
+	 */
+	public List<String> refused;
 }

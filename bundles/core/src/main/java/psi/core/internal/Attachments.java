@@ -69,7 +69,7 @@ final class Attachments {
 				throw new PsiException("Unit name prefix not valid: " + p);
 			}
 		}
-		String profileName = req.profile == null || req.profile.isEmpty() ? "default" : req.profile;
+		String profileName = req.profile == null || req.profile.isEmpty() ? Profiles.DEFAULT : req.profile;
 		if (profileName.contains("/") || profileName.startsWith(".")) {
 			throw new PsiException("Unit profile name not valid: " + profileName);
 		}
@@ -96,6 +96,7 @@ final class Attachments {
 				throw new PsiException("Couldn't find any matching unit files in image '" + img.path() + "', refusing.");
 			}
 			Profiles.Profile profile = profiles.profile(profileName);
+			refuseEscapes(profileName, profile, units);
 			List<ChangeDTO> detached = List.of();
 			if (reattach) {
 				// an image found through its own link in /etc/portables: the detach removes that link, the attach needs it
@@ -132,6 +133,27 @@ final class Attachments {
 			detached.stream().filter(c -> !redone.contains(DropInWriter.lastComponent(c.path))).forEach(all::add);
 			all.addAll(changes);
 			return all;
+		}
+	}
+
+	/**
+	 * Refuses units that would run outside the profile's sandbox, one line per
+	 * setting ({@link SandboxGuard}), before anything is written.
+	 */
+	private void refuseEscapes(String profileName, Profiles.Profile profile, Map<String, ImageReader.UnitFile> units) {
+		SandboxGuard.Guarantees g = SandboxGuard.Guarantees.of(profileName, profile.content());
+		if (!g.confines()) {
+			return;
+		}
+		SandboxGuard.Accounts accounts = SandboxGuard.Accounts.of(layout);
+		List<String> refused = new ArrayList<>();
+		for (ImageReader.UnitFile u : units.values()) {
+			for (SandboxGuard.Finding f : SandboxGuard.check(g, u.name(), u.content(), units.keySet(), accounts)) {
+				refused.add(f.message(profileName));
+			}
+		}
+		if (!refused.isEmpty()) {
+			throw new PsiException(String.join("\n", refused));
 		}
 	}
 

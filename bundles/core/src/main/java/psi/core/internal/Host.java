@@ -29,6 +29,6 @@ record Host(HostLayout layout, AttachmentIndex index, ImageResolver images, Prof
 		ImageResolver images = new ImageResolver(layout, formats, calls, index);
 		Profiles profiles = new Profiles(layout, policies, calls);
 		return new Host(layout, index, images, profiles, new Attachments(layout, images, index, profiles, new PortabledUnitFiles(layout)),
-			new ImageCatalog(layout, images, index), new ImagePool(layout));
+			new ImageCatalog(layout, images, index, profiles), new ImagePool(layout));
 	}
 }

@@ -28,11 +28,13 @@ final class ImageCatalog {
 	private final HostLayout layout;
 	private final ImageResolver images;
 	private final AttachmentIndex index;
+	private final Profiles profiles;
 
-	ImageCatalog(HostLayout layout, ImageResolver images, AttachmentIndex index) {
+	ImageCatalog(HostLayout layout, ImageResolver images, AttachmentIndex index, Profiles profiles) {
 		this.layout = layout;
 		this.images = images;
 		this.index = index;
+		this.profiles = profiles;
 	}
 
 	ImageMetadataDTO inspect(String nameOrPath, List<String> prefixes, boolean verify) throws IOException {
@@ -53,11 +55,23 @@ final class ImageCatalog {
 			dto.osReleaseText = release.text();
 			dto.osRelease = new LinkedHashMap<>(release.release().fields());
 			dto.units = new ArrayList<>();
+			// what attach would refuse under the default profile, so an image's author sees it before shipping
+			SandboxGuard.Guarantees g;
+			try {
+				g = SandboxGuard.Guarantees.of(Profiles.DEFAULT, profiles.profile(Profiles.DEFAULT).content());
+			} catch (psi.api.PsiException noProfile) {
+				g = SandboxGuard.Guarantees.of(Profiles.DEFAULT, new byte[0]); // no default profile here: nothing to keep inside
+			}
+			SandboxGuard.Accounts accounts = SandboxGuard.Accounts.of(layout);
 			for (ImageReader.UnitFile u : units.values()) {
 				UnitFileDTO f = new UnitFileDTO();
 				f.name = u.name();
 				f.path = u.path();
 				f.content = new String(u.content(), StandardCharsets.UTF_8);
+				f.refused = new ArrayList<>();
+				for (SandboxGuard.Finding x : SandboxGuard.check(g, u.name(), u.content(), units.keySet(), accounts)) {
+					f.refused.add(x.message(Profiles.DEFAULT));
+				}
 				dto.units.add(f);
 			}
 			return dto;

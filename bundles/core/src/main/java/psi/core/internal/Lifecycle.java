@@ -244,6 +244,10 @@ final class Lifecycle {
 		}
 		dto.state = AttachmentIndex.stateOf(units);
 		dto.profile = host.profiles().of(units);
+		if (dto.profile != null && !dto.profile.contains(" ") && host.profiles().names().contains(dto.profile)
+			&& !host.profiles().confines(dto.profile)) {
+			dto.profile += " (no sandbox: the image's units run as they ask)";
+		}
 		if (dto.path != null) {
 			host.pool().originOf(host.layout().resolve(dto.path).path()).ifPresent(o -> {
 				dto.origin = o.source();

@@ -39,6 +39,14 @@ final class Profiles {
 	}
 
 	/** @return the profile of that name; refused when there is none */
+	/** The profile attach uses when none is named. */
+	static final String DEFAULT = "default";
+
+	/** @return whether the profile confines the service at all ({@code trusted} does not) */
+	boolean confines(String name) throws IOException {
+		return SandboxGuard.Guarantees.of(name, profile(name).content()).confines();
+	}
+
 	Profile profile(String name) throws IOException {
 		if (name.contains("/") || name.startsWith(".") || name.isEmpty()) {
 			throw new PsiException("Unit profile name not valid: " + name);

@@ -252,6 +252,12 @@ final class Render {
 		for (UnitFileDTO u : m.units) {
 			sb.append('\t').append(line(u.name)).append('\n');
 		}
+		// only for an image that would step out of its sandbox: what portablectl prints stays as it is otherwise
+		List<String> refused = m.units.stream().filter(u -> u.refused != null).flatMap(u -> u.refused.stream()).toList();
+		if (!refused.isEmpty()) {
+			sb.append("Refused by psi attach (outside the sandbox):\n");
+			refused.forEach(r -> sb.append('\t').append(line(r)).append('\n'));
+		}
 		return sb.toString();
 	}
 

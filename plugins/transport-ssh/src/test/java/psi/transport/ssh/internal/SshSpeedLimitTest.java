@@ -109,7 +109,7 @@ class SshSpeedLimitTest {
 
 	@Test
 	void aServerFastEnoughIsNotGivenUp() throws Exception {
-		SshTransport t = trickling(200_000, new SshTransport.Limits(1024, Duration.ofSeconds(1), Duration.ofSeconds(60)));
+		SshTransport t = trickling(1_000_000, new SshTransport.Limits(1024, Duration.ofSeconds(5), Duration.ofSeconds(60)));
 		Path target = tmp.resolve("target");
 		t.fetch(new Request(url(), target, Long.MAX_VALUE), new SshTransportTest.Recorder());
 		assertEquals(-1, Files.mismatch(source, target));

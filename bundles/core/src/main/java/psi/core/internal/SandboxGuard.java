@@ -1,0 +1,462 @@
+package psi.core.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * An image cannot widen its own sandbox. The profile reaches a service as
+ * the drop-in {@code 10-profile.conf}, read after the unit file: a setting
+ * with one value that the profile sets replaces the unit's, and an empty
+ * assignment in the profile resets the unit's list. What the profile does
+ * not override is what gets out, and is refused here, per unit, with the
+ * line that says it:
+ * <ul>
+ * <li>exec prefixes {@code +} (no sandbox at all) and {@code !}/{@code !!}
+ * (root instead of the profile's user), and {@code PermissionsStartOnly=yes};</li>
+ * <li>{@code User=}/{@code Group=}/{@code SupplementaryGroups=} naming root,
+ * a number, or a user or group that exists on the host, beside the profile's
+ * {@code DynamicUser=yes}, which then runs the service as that user;</li>
+ * <li>list settings systemd merges, where the unit's entries go beyond the
+ * profile's: {@code CapabilityBoundingSet=}, {@code RestrictAddressFamilies=},
+ * {@code SystemCallFilter=} (an allow-list is a union; a deny-list first turns
+ * the whole filter into a deny-list), {@code SystemCallArchitectures=};
+ * {@code IPAddressAllow=} beside the profile's {@code IPAddressDeny=};
+ * {@code BindPaths=}/{@code BindReadOnlyPaths=} of host paths;</li>
+ * <li>settings the profile does not mention that reach the host: other root
+ * file systems and images ({@code RootDirectory=}, {@code RootImage=},
+ * {@code MountImages=}, {@code ExtensionImages=},
+ * {@code ExtensionDirectories=}), the host's namespaces
+ * ({@code NetworkNamespacePath=}, {@code IPCNamespacePath=},
+ * {@code JoinsNamespaceOf=}), {@code KeyringMode=shared}, {@code Delegate=},
+ * {@code PAMName=}, host files opened by the service manager as root
+ * ({@code LoadCredential=} of a path, {@code StandardInput/Output/Error=}
+ * {@code file:}/{@code append:}/{@code truncate:}/{@code tty}, {@code TTYPath=});</li>
+ * <li>in any unit: actions that reboot or power off the host
+ * ({@code SuccessAction=}, {@code FailureAction=}, ...), dependencies on
+ * such targets, {@code Conflicts=} with a host unit (which stops it),
+ * {@code OnFailure=}/{@code OnSuccess=} starting a host unit, and a timer's,
+ * path's or socket's {@code Unit=}/{@code Service=} naming a unit that is
+ * not the image's own;</li>
+ * <li>units the profile does not reach at all (no profile and no root
+ * directory is written for them, as by portabled): a socket's
+ * {@code Exec*=} commands, which run on the host as root; its
+ * {@code Symlinks=}, {@code ListenSpecial=} and socket or FIFO paths outside
+ * {@code /run}.</li>
+ * </ul>
+ * A profile that confines nothing ({@code trusted}) allows all of it, as
+ * portablectl does: a profile confines when it sets any of
+ * {@link #CONFINING}.
+ */
+final class SandboxGuard {
+
+	/** The settings that make a profile a sandbox: a profile setting none of them (trusted) is not guarded. */
+	static final Set<String> CONFINING = Set.of("DynamicUser", "User", "CapabilityBoundingSet", "NoNewPrivileges", "PrivateUsers",
+		"ProtectSystem", "PrivateNetwork", "SystemCallFilter", "RestrictAddressFamilies");
+
+	private static final Set<String> EXEC = Set.of("ExecStart", "ExecStartPre", "ExecStartPost", "ExecCondition", "ExecReload",
+		"ExecStop", "ExecStopPost", "ExecStopPre");
+	private static final Set<String> ACTIONS = Set.of("SuccessAction", "FailureAction", "StartLimitAction", "JobTimeoutAction",
+		"JobRunningTimeoutAction");
+	private static final Set<String> STARTS = Set.of("Wants", "Requires", "Requisite", "BindsTo", "Upholds", "OnFailure",
+		"OnSuccess", "PropagatesStopTo", "Conflicts");
+	/** Targets that stop, reboot or suspend the host. */
+	private static final Set<String> HOST_TARGETS = Set.of("poweroff.target", "reboot.target", "halt.target", "kexec.target",
+		"soft-reboot.target", "ctrl-alt-del.target", "emergency.target", "rescue.target", "exit.target", "suspend.target",
+		"hibernate.target", "hybrid-sleep.target", "suspend-then-hibernate.target", "sleep.target", "shutdown.target",
+		"final.target", "umount.target");
+	private static final Set<String> HOST_REACHING = Set.of("RootDirectory", "RootImage", "MountImages", "ExtensionImages",
+		"ExtensionDirectories", "NetworkNamespacePath", "IPCNamespacePath", "PAMName", "TTYPath");
+
+	/** One setting a unit may not have under a profile. */
+	record Finding(String unit, int line, String directive, String why) {
+		/**
+		 * @return the admin's line: {@code esc.service:3: ExecStartPre= with '+' runs outside the sandbox (profile 'default';
+		 *         --profile trusted allows it)}
+		 */
+		String message(String profile) {
+			return unit + ":" + line + ": " + directive + "= " + why + " (profile '" + profile + "'; --profile trusted allows it)";
+		}
+	}
+
+	/** A list setting of the profile: its entries, and whether it resets what the unit set. */
+	record ListSetting(boolean resets, Set<String> values) {
+	}
+
+	/** What a profile guarantees, read from its {@code service.conf}. */
+	record Guarantees(String profile, boolean confines, boolean dynamicUser, Map<String, ListSetting> lists, Set<String> binds,
+		boolean ipDeny) {
+
+		/** @param conf the profile's {@code service.conf} */
+		static Guarantees of(String profile, byte[] conf) {
+			boolean confines = false;
+			boolean dynamicUser = false;
+			boolean ipDeny = false;
+			Map<String, ListSetting> lists = new HashMap<>();
+			Set<String> binds = new HashSet<>();
+			for (UnitFileReader.Assignment a : UnitFileReader.read(conf)) {
+				if (!a.section().equals("Service")) {
+					continue;
+				}
+				String k = a.key();
+				if (CONFINING.contains(k) && !a.isEmpty() && !isFalse(a.value())) {
+					confines = true;
+				}
+				switch (k) {
+					case "DynamicUser" -> dynamicUser = isTrue(a.value());
+					case "IPAddressDeny" -> ipDeny = !a.isEmpty();
+					case "BindPaths", "BindReadOnlyPaths" -> words(a.value()).forEach(w -> binds.add(source(w)));
+					case "CapabilityBoundingSet", "RestrictAddressFamilies", "SystemCallFilter", "SystemCallArchitectures" -> {
+						ListSetting before = lists.get(k);
+						if (a.isEmpty()) {
+							lists.put(k, new ListSetting(true, Set.of()));
+						} else {
+							Set<String> v = new LinkedHashSet<>(before == null ? Set.of() : before.values());
+							v.addAll(words(a.value()));
+							lists.put(k, new ListSetting(before != null && before.resets(), v));
+						}
+					}
+					default -> {
+					}
+				}
+			}
+			return new Guarantees(profile, confines, dynamicUser, lists, binds, ipDeny);
+		}
+
+		/** @return whether the unit's list is replaced by the profile's, or merged into it */
+		private ListSetting list(String key) {
+			ListSetting l = lists.get(key);
+			return l == null || l.resets() ? null : l;
+		}
+	}
+
+	/** The users and groups of the host, which {@code DynamicUser=yes} would use as they are. */
+	record Accounts(Set<String> users, Set<String> groups) {
+		static final Accounts NONE = new Accounts(Set.of("root"), Set.of("root"));
+
+		/** Reads {@code /etc/passwd} and {@code /etc/group} under the root; what cannot be read counts as root alone. */
+		static Accounts of(HostLayout layout) {
+			return new Accounts(names(layout, "/etc/passwd"), names(layout, "/etc/group"));
+		}
+
+		private static Set<String> names(HostLayout layout, String path) {
+			Set<String> out = new HashSet<>(Set.of("root"));
+			try {
+				java.nio.file.Path p = layout.real(path);
+				if (java.nio.file.Files.isRegularFile(p) && java.nio.file.Files.size(p) < (16 << 20)) {
+					for (String line : java.nio.file.Files.readAllLines(p, StandardCharsets.UTF_8)) {
+						int colon = line.indexOf(':');
+						if (colon > 0) {
+							out.add(line.substring(0, colon));
+						}
+					}
+				}
+			} catch (IOException | java.io.UncheckedIOException e) {
+				// a host whose accounts cannot be read: root still counts
+			}
+			return out;
+		}
+	}
+
+	private static final Map<String, Set<String>> SYSCALL_GROUPS = syscallGroups();
+
+	private SandboxGuard() {
+	}
+
+	/**
+	 * @param g what the profile guarantees
+	 * @param unit the unit's file name
+	 * @param content the unit file as the image has it
+	 * @param own the image's units being attached with it
+	 * @return what the unit may not have under the profile, in line order; empty under a profile that confines nothing
+	 */
+	static List<Finding> check(Guarantees g, String unit, byte[] content, Set<String> own, Accounts accounts) {
+		List<Finding> out = new ArrayList<>();
+		if (!g.confines()) {
+			return out;
+		}
+		boolean service = unit.endsWith(".service");
+		boolean socket = unit.endsWith(".socket");
+		for (UnitFileReader.Assignment a : UnitFileReader.read(content)) {
+			String k = a.key();
+			String v = a.value();
+			String why = null;
+			if (a.section().equals("Unit")) {
+				why = unitSection(k, v, own);
+			} else if (a.section().equals("Service") && service) {
+				why = service(g, k, v, accounts);
+			} else if (a.section().equals("Socket") && socket) {
+				why = socket(k, v, own);
+			} else if ((a.section().equals("Timer") || a.section().equals("Path")) && k.equals("Unit") && !own.contains(v)) {
+				why = "activates '" + UnitValues.show(v) + "', not a unit of this image, outside the sandbox";
+			}
+			if (why != null) {
+				out.add(new Finding(unit, a.line(), k, why));
+			}
+		}
+		return out;
+	}
+
+	private static String unitSection(String k, String v, Set<String> own) {
+		if (ACTIONS.contains(k) && !v.isEmpty() && !v.equals("none")) {
+			return "'" + UnitValues.show(v) + "' acts on the host, outside the sandbox";
+		}
+		if (k.equals("JoinsNamespaceOf") && !v.isEmpty()) {
+			return "joins the namespaces of '" + UnitValues.show(v) + "', outside the sandbox";
+		}
+		if (STARTS.contains(k)) {
+			for (String u : words(v)) {
+				if (own.contains(u)) {
+					continue;
+				}
+				if (HOST_TARGETS.contains(u) && !(k.equals("Conflicts") && u.equals("shutdown.target"))) {
+					return "'" + UnitValues.show(u) + "' stops, reboots or suspends the host, outside the sandbox";
+				}
+				if (!u.endsWith(".target") && (k.equals("Conflicts") || k.equals("OnFailure") || k.equals("OnSuccess")
+					|| k.equals("PropagatesStopTo"))) {
+					return (k.equals("Conflicts") || k.equals("PropagatesStopTo") ? "stops" : "starts") + " the host's '" + UnitValues.show(u)
+						+ "', outside the sandbox";
+				}
+			}
+		}
+		return null;
+	}
+
+	private static String service(Guarantees g, String k, String v, Accounts accounts) {
+		if (EXEC.contains(k)) {
+			String prefix = execPrefix(v);
+			if (prefix.contains("+")) {
+				return "with '+' runs outside the sandbox";
+			}
+			if (prefix.contains("!")) {
+				return "with '" + (prefix.contains("!!") ? "!!" : "!") + "' runs as root, not as the user";
+			}
+			return null;
+		}
+		if (k.equals("PermissionsStartOnly") && isTrue(v)) {
+			return "yes runs the start, stop and reload commands outside the sandbox";
+		}
+		if (HOST_REACHING.contains(k) && !v.isEmpty()) {
+			return "'" + UnitValues.show(v) + "' reaches the host, outside the sandbox";
+		}
+		switch (k) {
+			case "User", "Group" -> {
+				Set<String> existing = k.equals("User") ? accounts.users() : accounts.groups();
+				if (g.dynamicUser() && !v.isEmpty() && (existing.contains(v) || v.chars().allMatch(Character::isDigit))) {
+					return "'" + UnitValues.show(v) + "' exists on the host: with DynamicUser=yes the service runs as it, not as a dynamic user";
+				}
+			}
+			case "SupplementaryGroups" -> {
+				for (String grp : words(v)) {
+					if (g.dynamicUser() && (accounts.groups().contains(grp) || grp.chars().allMatch(Character::isDigit))) {
+						return "gives the host's group '" + UnitValues.show(grp) + "', outside the sandbox";
+					}
+				}
+			}
+			case "BindPaths", "BindReadOnlyPaths" -> {
+				for (String w : words(v)) {
+					if (!g.binds().contains(source(w))) {
+						return "binds the host's " + UnitValues.show(source(w)) + " into the sandbox";
+					}
+				}
+			}
+			case "KeyringMode" -> {
+				if (v.equals("shared")) {
+					return "shared gives the service the host's keyring, outside the sandbox";
+				}
+			}
+			case "Delegate" -> {
+				if (!v.isEmpty() && !isFalse(v)) {
+					return "'" + UnitValues.show(v) + "' hands the service part of the host's cgroup tree, outside the sandbox";
+				}
+			}
+			case "LoadCredential", "LoadCredentialEncrypted" -> {
+				int colon = v.indexOf(':');
+				if (colon >= 0 && v.substring(colon + 1).startsWith("/")) {
+					return "reads the host's " + UnitValues.show(v.substring(colon + 1)) + " as root, outside the sandbox";
+				}
+			}
+			case "StandardInput", "StandardOutput", "StandardError" -> {
+				if (v.startsWith("file:") || v.startsWith("append:") || v.startsWith("truncate:") || v.startsWith("tty")) {
+					return "'" + UnitValues.show(v) + "' is opened on the host as root, outside the sandbox";
+				}
+			}
+			case "IPAddressAllow" -> {
+				if (g.ipDeny() && !v.isEmpty()) {
+					return "'" + UnitValues.show(v) + "' lifts the IPAddressDeny=";
+				}
+			}
+			case "CapabilityBoundingSet" -> {
+				return beyond(g, k, v, "capabilities", w -> Set.of(w.toUpperCase(Locale.ROOT)));
+			}
+			case "RestrictAddressFamilies" -> {
+				if (v.equals("none")) {
+					return null;
+				}
+				return beyond(g, k, v, "address families", Set::of);
+			}
+			case "SystemCallArchitectures" -> {
+				return beyond(g, k, v, "architectures", Set::of);
+			}
+			case "SystemCallFilter" -> {
+				return beyond(g, k, v, "system calls", SandboxGuard::syscalls);
+			}
+			default -> {
+			}
+		}
+		return null;
+	}
+
+	private static String socket(String k, String v, Set<String> own) {
+		if (EXEC.contains(k)) {
+			return "runs on the host as root: a socket unit gets no profile and no image root";
+		}
+		switch (k) {
+			case "Symlinks" -> {
+				return "creates '" + UnitValues.show(v) + "' on the host as root, outside the sandbox";
+			}
+			case "ListenSpecial" -> {
+				return "opens the host's " + UnitValues.show(v) + " as root, outside the sandbox";
+			}
+			case "ListenStream", "ListenDatagram", "ListenSequentialPacket", "ListenFIFO", "ListenUSBFunction", "ListenMessageQueue" -> {
+				if (v.startsWith("/") && !v.startsWith("/run/")) {
+					return "creates " + UnitValues.show(v) + " on the host as root, outside /run";
+				}
+			}
+			case "Service" -> {
+				if (!own.contains(v)) {
+					return "activates '" + UnitValues.show(v) + "', not a unit of this image";
+				}
+			}
+			default -> {
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * A list setting systemd merges: refused when the profile sets it (without
+	 * resetting it) and the unit's entries go beyond the profile's, or invert it.
+	 */
+	private static String beyond(Guarantees g, String k, String v, String what, java.util.function.Function<String, Set<String>> expand) {
+		ListSetting p = g.list(k);
+		if (p == null || v.isEmpty()) {
+			return null;
+		}
+		if (v.startsWith("~")) {
+			return "'" + UnitValues.show(v) + "' is a deny-list: merged into the profile's allow-list it allows what the profile does not";
+		}
+		Set<String> allowed = new HashSet<>();
+		for (String w : p.values()) {
+			allowed.addAll(expand.apply(strip(w)));
+		}
+		Set<String> extra = new TreeSet<>();
+		for (String w : words(v)) {
+			for (String e : expand.apply(strip(w))) {
+				if (!allowed.contains(e) && !(k.equals("SystemCallArchitectures") && e.equals("native"))) {
+					extra.add(e);
+				}
+			}
+		}
+		if (extra.isEmpty()) {
+			return null;
+		}
+		List<String> shown = new ArrayList<>(extra).subList(0, Math.min(extra.size(), 5));
+		return "adds " + what + " the profile does not allow (" + UnitValues.show(String.join(" ", shown)) + (extra.size() > 5 ? " …" : "")
+			+ "): systemd merges the unit's list with the profile's";
+	}
+
+	/** A system call filter entry without its {@code :errno}. */
+	private static String strip(String w) {
+		int colon = w.indexOf(':');
+		return colon > 0 ? w.substring(0, colon) : w;
+	}
+
+	/** @return the system calls of a name or {@code @group}, groups expanded */
+	static Set<String> syscalls(String name) {
+		Set<String> out = new TreeSet<>();
+		expand(name, out, new HashSet<>());
+		return out;
+	}
+
+	private static void expand(String name, Set<String> out, Set<String> seen) {
+		if (!name.startsWith("@")) {
+			out.add(name);
+			return;
+		}
+		if (!seen.add(name)) {
+			return;
+		}
+		Set<String> members = SYSCALL_GROUPS.get(name);
+		if (members == null) {
+			out.add(name); // a group this systemd does not know: kept as a name, so it is beyond any profile
+			return;
+		}
+		for (String m : members) {
+			expand(m, out, seen);
+		}
+	}
+
+	private static Map<String, Set<String>> syscallGroups() {
+		Map<String, Set<String>> out = new HashMap<>();
+		try (InputStream in = SandboxGuard.class.getResourceAsStream("syscall-groups.txt")) {
+			if (in == null) {
+				throw new IllegalStateException("syscall-groups.txt is missing from psi.core");
+			}
+			for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+				int colon = line.indexOf(':');
+				if (line.startsWith("@") && colon > 0) {
+					out.put(line.substring(0, colon), new LinkedHashSet<>(words(line.substring(colon + 1))));
+				}
+			}
+		} catch (IOException e) {
+			throw new IllegalStateException("cannot read syscall-groups.txt", e);
+		}
+		return out;
+	}
+
+	/** @return the prefix characters of a command line: {@code @-:+!} */
+	static String execPrefix(String v) {
+		int i = 0;
+		while (i < v.length() && "@-:+!|".indexOf(v.charAt(i)) >= 0) {
+			i++;
+		}
+		return v.substring(0, i);
+	}
+
+	/** @return the source of a {@code BindPaths=} entry: {@code -/a:/b:rbind} gives {@code /a} */
+	private static String source(String w) {
+		String s = w.startsWith("-") ? w.substring(1) : w;
+		int colon = s.indexOf(':');
+		return colon >= 0 ? s.substring(0, colon) : s;
+	}
+
+	private static List<String> words(String v) {
+		List<String> out = new ArrayList<>();
+		for (String w : v.trim().split("\\s+")) {
+			if (!w.isEmpty()) {
+				out.add(w.length() >= 2 && (w.startsWith("\"") && w.endsWith("\"") || w.startsWith("'") && w.endsWith("'"))
+					? w.substring(1, w.length() - 1)
+					: w);
+			}
+		}
+		return out;
+	}
+
+	private static boolean isTrue(String v) {
+		return Set.of("1", "yes", "y", "true", "t", "on").contains(v.toLowerCase(Locale.ROOT));
+	}
+
+	private static boolean isFalse(String v) {
+		return Set.of("0", "no", "n", "false", "f", "off").contains(v.toLowerCase(Locale.ROOT));
+	}
+}

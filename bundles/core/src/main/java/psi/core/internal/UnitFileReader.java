@@ -1,0 +1,78 @@
+package psi.core.internal;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads a unit file's assignments as systemd's {@code config_parse()} does:
+ * {@code [Section]} headers; {@code KEY=VALUE} with whitespace around both
+ * trimmed; {@code #} and {@code ;} comment lines; a line ending in a
+ * backslash continued by the next (the backslash becoming a space, comment
+ * lines inside skipped). Values are kept as written (quoting and specifiers
+ * are each directive's own business). Lines that are none of these are
+ * skipped, as systemd skips them with a warning.
+ */
+final class UnitFileReader {
+
+	/** One assignment, with the line it starts on (1-based). */
+	record Assignment(String section, String key, String value, int line) {
+		/** @return whether this is an empty assignment, which resets a list */
+		boolean isEmpty() {
+			return value.isEmpty();
+		}
+	}
+
+	private UnitFileReader() {
+	}
+
+	/** @param content the unit file; decoded as UTF-8, a bad byte replaced */
+	static List<Assignment> read(byte[] content) {
+		String text = new String(content, StandardCharsets.UTF_8);
+		List<Assignment> out = new ArrayList<>();
+		String section = "";
+		String[] lines = text.split("\n", -1);
+		for (int i = 0; i < lines.length; i++) {
+			int first = i + 1;
+			String line = strip(lines[i]);
+			if (line.isEmpty() || line.startsWith("#") || line.startsWith(";")) {
+				continue;
+			}
+			StringBuilder joined = new StringBuilder();
+			while (line.endsWith("\\") && i + 1 < lines.length) {
+				joined.append(line, 0, line.length() - 1).append(' ');
+				i++;
+				line = strip(lines[i]);
+				while ((line.startsWith("#") || line.startsWith(";")) && i + 1 < lines.length) {
+					i++;
+					line = strip(lines[i]);
+				}
+			}
+			joined.append(line.endsWith("\\") ? line.substring(0, line.length() - 1) : line);
+			String l = joined.toString();
+			if (l.startsWith("[") && l.endsWith("]")) {
+				section = l.substring(1, l.length() - 1);
+				continue;
+			}
+			int eq = l.indexOf('=');
+			if (eq <= 0) {
+				continue;
+			}
+			out.add(new Assignment(section, strip(l.substring(0, eq)), strip(l.substring(eq + 1)), first));
+		}
+		return out;
+	}
+
+	/** Strips what systemd counts as whitespace (space, tab, CR, LF). */
+	private static String strip(String s) {
+		int b = 0;
+		int e = s.length();
+		while (b < e && " \t\r\n".indexOf(s.charAt(b)) >= 0) {
+			b++;
+		}
+		while (e > b && " \t\r\n".indexOf(s.charAt(e - 1)) >= 0) {
+			e--;
+		}
+		return s.substring(b, e);
+	}
+}
