@@ -22,6 +22,7 @@ targets=(
 	"verity-sb       plugins/format-raw   psi.format.raw.internal.verity.VerityFuzzTargetTest#superblock"
 	"verity-sig      plugins/format-raw   psi.format.raw.internal.verity.VerityFuzzTargetTest#signature"
 	"os-release      bundles/core         psi.core.internal.OsReleaseFuzzTargetTest#osRelease"
+	"unit-file       bundles/core         psi.core.internal.UnitFileFuzzTargetTest#unit"
 	"sha256sums      plugins/verify-sums  psi.verify.sums.internal.Sha256SumsFuzzTargetTest#sums"
 	"openpgp-sig     plugins/verify-sums  psi.verify.sums.internal.OpenPgpFuzzTargetTest#signature  org.bouncycastle.**"
 	"openpgp-keyring plugins/verify-sums  psi.verify.sums.internal.OpenPgpFuzzTargetTest#keyring    org.bouncycastle.**"

@@ -103,7 +103,7 @@ public class PortableCommands {
 	@Descriptor("Attach a portable service image's units to the host")
 	public CommandOutput attach(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
-		@Descriptor("Security profile linked beside each service: default, nonetwork, strict, trusted or one of the host's") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
+		@Descriptor("Security profile linked beside each service: default, nonetwork, strict, trusted or one of the host's; a unit that would run outside it is refused (trusted allows all)") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
 		@Descriptor("Attach until the next reboot only (below /run)") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("How units and profiles get onto the host: auto (copy units, link profiles), copy, symlink, mixed") @Parameter(names = "--copy", absentValue = "auto") String copy,
 		@Descriptor("Attach even when a unit of the same name exists on the host") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
@@ -124,7 +124,7 @@ public class PortableCommands {
 	@Descriptor("Detach an image's units (any version of it) and attach the given version's, in one step")
 	public CommandOutput reattach(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
-		@Descriptor("Security profile linked beside each service") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
+		@Descriptor("Security profile linked beside each service; a unit that would run outside it is refused (trusted allows all)") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
 		@Descriptor("Reattach below /run") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("auto, copy, symlink or mixed, as for attach") @Parameter(names = "--copy", absentValue = "auto") String copy,
 		@Descriptor("Attach even when a unit of the same name exists on the host") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
@@ -292,7 +292,7 @@ public class PortableCommands {
 	public CommandOutput start(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor(VERIFY) @Parameter(names = "--verify", absentValue = "") String verify,
-		@Descriptor("Security profile linked beside each service") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
+		@Descriptor("Security profile linked beside each service; a unit that would run outside it is refused (trusted allows all)") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
 		@Descriptor("Attach below /run") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("auto, copy, symlink or mixed, as for attach") @Parameter(names = "--copy", absentValue = "auto") String copy,
 		@Descriptor("Image URL (https://, ssh://, file:///), name or path") String image,
