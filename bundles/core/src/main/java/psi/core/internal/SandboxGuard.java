@@ -46,7 +46,8 @@ import java.util.TreeSet;
  * such targets, {@code Conflicts=} with a host unit (which stops it),
  * {@code OnFailure=}/{@code OnSuccess=} starting a host unit, and a timer's,
  * path's or socket's {@code Unit=}/{@code Service=} naming a unit that is
- * not the image's own;</li>
+ * not the image's own; {@code Alias=} of another name and {@code Also=} of
+ * a host unit, which enabling would make;</li>
  * <li>units the profile does not reach at all (no profile and no root
  * directory is written for them, as by portabled): a socket's
  * {@code Exec*=} commands, which run on the host as root; its
@@ -192,6 +193,8 @@ final class SandboxGuard {
 			String why = null;
 			if (a.section().equals("Unit")) {
 				why = unitSection(k, v, own);
+			} else if (a.section().equals("Install")) {
+				why = install(unit, k, v, own);
 			} else if (a.section().equals("Service") && service) {
 				why = service(g, k, v, accounts);
 			} else if (a.section().equals("Socket") && socket) {
@@ -229,6 +232,38 @@ final class SandboxGuard {
 			}
 		}
 		return null;
+	}
+
+	/**
+	 * {@code Alias=} outside the unit's own name takes over a host unit's name
+	 * when enabled ({@code /etc/systemd/system} comes first); {@code Also=}
+	 * enables a host unit.
+	 */
+	private static String install(String unit, String k, String v, Set<String> own) {
+		for (String u : words(v)) {
+			if (own.contains(u)) {
+				continue;
+			}
+			if (k.equals("Alias") && !u.startsWith(stem(unit))) {
+				return "'" + UnitValues.show(u) + "' takes the name of a host unit when enabled, outside the sandbox";
+			}
+			if (k.equals("Also")) {
+				return "enables the host's '" + UnitValues.show(u) + "', outside the sandbox";
+			}
+		}
+		return null;
+	}
+
+	/** @return a unit name up to its first {@code @} or {@code .}: {@code app} of {@code app@.service} */
+	private static String stem(String unit) {
+		int end = unit.length();
+		for (char c : new char[] { '@', '.' }) {
+			int i = unit.indexOf(c);
+			if (i > 0 && i < end) {
+				end = i;
+			}
+		}
+		return unit.substring(0, end);
 	}
 
 	private static String service(Guarantees g, String k, String v, Accounts accounts) {

@@ -88,6 +88,8 @@ class SandboxGuardTest {
 			Arguments.of("app.socket", "[Socket]\nSymlinks=/etc/cron.d/app", "Symlinks", CONFINING),
 			Arguments.of("app.socket", "[Socket]\nService=ssh.service", "Service", CONFINING),
 			Arguments.of("app.timer", "[Timer]\nOnCalendar=daily\nUnit=systemd-poweroff.service", "Unit", CONFINING),
+			Arguments.of("app.service", "[Install]\nAlias=dbus.service", "Alias", CONFINING),
+			Arguments.of("app.service", "[Install]\nAlso=ssh.service", "Also", CONFINING),
 			// a continued line is one assignment, found where it starts
 			Arguments.of("app.service", "[Service]\nExecStart=\\\n  +/bin/sh -c id", "ExecStart", CONFINING));
 	}
@@ -149,6 +151,11 @@ class SandboxGuardTest {
 			StandardOutput=journal
 			Environment=A=1
 			EnvironmentFile=-/etc/default/app
+
+			[Install]
+			WantedBy=multi-user.target
+			Alias=app-main.service
+			Also=app.socket
 			""";
 		// "SystemCallFilter=~" alone is not a deny-list of anything: drop it, it is not systemd syntax anyone writes
 		unit = unit.replace("SystemCallFilter=~\n", "");
