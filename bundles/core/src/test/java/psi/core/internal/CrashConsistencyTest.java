@@ -209,30 +209,17 @@ class CrashConsistencyTest {
 	 * downloads; origin records without the time of their pull.
 	 */
 	static Map<String, String> snapshot(Path root) throws IOException {
-		Map<String, String> out = new TreeMap<>();
-		try (Stream<Path> s = Files.walk(root)) {
-			for (Path p : s.toList()) {
-				String rel = root.relativize(p).toString();
-				String name = p.getFileName().toString();
-				if (rel.equals("run") || rel.startsWith("run/") || rel.equals("var/lib/psi") || rel.equals("var/lib/psi/journal")
-					|| name.startsWith(".psi-") || name.startsWith(".#.psi-")) {
-					continue;
-				}
-				if (Files.isSymbolicLink(p)) {
-					out.put(rel, "link " + Files.readSymbolicLink(p));
-				} else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-					out.put(rel, "dir " + PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS)));
-				} else {
-					String content = new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1);
-					if (name.endsWith(".origin")) {
-						content = content.replaceAll("(?m)^(#.*|pulled=.*)\n", "");
-					}
-					out.put(rel, "file " + PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS)) + " "
-						+ sha256(content.getBytes(StandardCharsets.ISO_8859_1)));
-				}
+		return FaultInjectionTest.snapshot(root, p -> {
+			String rel = root.relativize(p).toString();
+			String name = p.getFileName().toString();
+			return rel.startsWith("run/") || name.startsWith(".psi-") || name.startsWith(".#.psi-");
+		}, (p, content) -> {
+			if (p.getFileName().toString().endsWith(".origin")) {
+				String text = new String(content, StandardCharsets.ISO_8859_1).replaceAll("(?m)^(#.*|pulled=.*)\n", "");
+				return FaultInjectionTest.sha256(text.getBytes(StandardCharsets.ISO_8859_1));
 			}
-		}
-		return out;
+			return FaultInjectionTest.sha256(content);
+		});
 	}
 
 	/** @return temporary files, things moved aside and journal files anywhere under the root */
@@ -269,13 +256,5 @@ class CrashConsistencyTest {
 			}
 		});
 		return sb.toString();
-	}
-
-	private static String sha256(byte[] b) {
-		try {
-			return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-		} catch (java.security.NoSuchAlgorithmException e) {
-			throw new IllegalStateException(e);
-		}
 	}
 }

@@ -178,14 +178,29 @@ class FaultInjectionTest {
 
 	/** Path → kind, mode, content hash and mtime (files) or target (links), of everything under the root but the lock. */
 	static Map<String, String> snapshot(Path root) throws IOException {
+		return snapshot(root, p -> false, (p, content) -> sha256(content) + " mtime "
+			+ Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis());
+	}
+
+	/** How a snapshot shows a file's content. */
+	@FunctionalInterface
+	interface Content {
+		String of(Path file, byte[] content) throws IOException;
+	}
+
+	/**
+	 * Path → kind, mode and content (files, as {@code content} shows it) or
+	 * target (links), of everything under the root but psi's lock, the
+	 * journal's directory (a file left in it counts) and what {@code skip} says.
+	 */
+	static Map<String, String> snapshot(Path root, java.util.function.Predicate<Path> skip, Content content) throws IOException {
 		Map<String, String> out = new TreeMap<>();
 		try (Stream<Path> s = Files.walk(root)) {
 			for (Path p : s.toList()) {
 				String rel = root.relativize(p).toString();
-				if (rel.equals("run") || rel.startsWith("run/psi")) {
+				if (rel.equals("run") || rel.startsWith("run/psi") || skip.test(p)) {
 					continue;
 				}
-				// the journal's directory stays once made; a file left in it is a leftover and counts
 				if ((rel.equals("var/lib/psi") || rel.equals(Journal.DIR.substring(1))) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
 					continue;
 				}
@@ -195,14 +210,14 @@ class FaultInjectionTest {
 					out.put(rel, "dir " + PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS)));
 				} else {
 					out.put(rel, "file " + PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS)) + " "
-						+ sha256(Files.readAllBytes(p)) + " mtime " + Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis());
+						+ content.of(p, Files.readAllBytes(p)));
 				}
 			}
 		}
 		return out;
 	}
 
-	private static String sha256(byte[] b) {
+	static String sha256(byte[] b) {
 		try {
 			return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
 		} catch (java.security.NoSuchAlgorithmException e) {
