@@ -1,6 +1,7 @@
 package psi.core.internal;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -185,6 +186,7 @@ final class Lifecycle {
 	private List<ChangeDTO> start(AttachRequestDTO request) throws IOException {
 		List<ChangeDTO> changes = new ArrayList<>();
 		String key = host.images().key(request.image);
+		refuseEscapes(host.index().units(key));
 		List<String> toStart = new ArrayList<>();
 		for (String u : UnitControl.startable(host.index().units(key).keySet())) {
 			if (control.running(u)) {
@@ -209,6 +211,47 @@ final class Lifecycle {
 			}
 		}
 		return changes;
+	}
+
+	/**
+	 * Units attached before psi guarded sandboxes (or by portablectl) are
+	 * checked again at start: one that would run outside the profile it was
+	 * attached with is not started ({@link SandboxGuard}).
+	 *
+	 * @param units attached unit → its attached directory
+	 */
+	private void refuseEscapes(Map<String, String> units) throws IOException {
+		HostLayout layout = host.layout();
+		String profile = null;
+		byte[] conf = null;
+		for (Map.Entry<String, String> u : units.entrySet()) {
+			String p = u.getValue() + "/" + u.getKey() + ".d/10-profile.conf";
+			if (layout.lstat(p).isPresent()) {
+				profile = host.profiles().of(Map.of(u.getKey(), u.getValue()));
+				conf = Files.readAllBytes(layout.host(layout.resolve(p).path()));
+				break;
+			}
+		}
+		if (conf == null) {
+			return;
+		}
+		SandboxGuard.Guarantees g = SandboxGuard.Guarantees.of(profile, conf);
+		if (!g.confines()) {
+			return;
+		}
+		SandboxGuard.Accounts accounts = SandboxGuard.Accounts.of(layout);
+		List<String> refused = new ArrayList<>();
+		for (Map.Entry<String, String> u : units.entrySet()) {
+			String file = u.getValue() + "/" + u.getKey();
+			byte[] content = Files.readAllBytes(layout.host(layout.resolve(file).path()));
+			for (SandboxGuard.Finding f : SandboxGuard.check(g, u.getKey(), content, units.keySet(), accounts)) {
+				refused.add(f.message(profile));
+			}
+		}
+		if (!refused.isEmpty()) {
+			throw new PsiException(String.join("\n", refused) + "\nNot started: attached before psi refused this (by portablectl or an older psi)."
+				+ " Detach the image, or attach it again with --profile trusted");
+		}
 	}
 
 	List<ChangeDTO> stop(String image) throws IOException {

@@ -205,6 +205,42 @@ class SandboxGuardTest {
 		assertTrue(Files.isRegularFile(root.resolve("etc/systemd/system.attached/esc.service")));
 	}
 
+	/** Attached by portablectl (or a psi before this guard) under default: psi start does not start it. */
+	@Test
+	void startRefusesAnEscapingUnitAttachedBefore(@org.junit.jupiter.api.io.TempDir Path root) throws IOException {
+		for (String p : List.of("default", "trusted")) {
+			Path conf = root.resolve("usr/lib/systemd/portable/profile/" + p + "/service.conf");
+			Files.createDirectories(conf.getParent());
+			Files.copy(PROFILES.resolve(p).resolve("service.conf"), conf);
+		}
+		Path img = root.resolve("var/lib/portables/esc_1");
+		Files.createDirectories(img.resolve("usr/lib/systemd/system"));
+		Files.writeString(img.resolve("usr/lib/os-release"), "ID=test\n");
+		Files.writeString(img.resolve("usr/lib/systemd/system/esc.service"), "[Service]\nExecStartPre=+/bin/id\nExecStart=/bin/true\n");
+		UnitControlTest.FakeManager manager = new UnitControlTest.FakeManager();
+		PortablesEngine engine = new PortablesEngine(HostLockWorker.config(root)) {
+			@Override
+			UnitControl control(String rootArg) {
+				return new UnitControl(manager, "", calls);
+			}
+		};
+		engine.formats = HostLockWorker.engine(root).formats;
+		psi.api.dto.AttachRequestDTO r = new psi.api.dto.AttachRequestDTO();
+		r.image = "esc_1";
+		r.prefixes = List.of();
+		r.profile = "trusted";
+		engine.attach(r);
+		// as portablectl attach --profile default would have left it
+		Path link = root.resolve("etc/systemd/system.attached/esc.service.d/10-profile.conf");
+		Files.delete(link);
+		Files.createSymbolicLink(link, Path.of("/usr/lib/systemd/portable/profile/default/service.conf"));
+		manager.calls.clear();
+		r.profile = null;
+		psi.api.PsiException e = org.junit.jupiter.api.Assertions.assertThrows(psi.api.PsiException.class, () -> engine.start(r, null));
+		assertTrue(e.getMessage().startsWith("esc.service:2: ExecStartPre= with '+' runs outside the sandbox (profile 'default';"), e.getMessage());
+		assertTrue(manager.calls.stream().noneMatch(c -> c.startsWith("start")), "nothing started: " + manager.calls);
+	}
+
 	@Test
 	void systemdsOwnProfilesConfineButTrusted() throws IOException {
 		for (String p : CONFINING) {
