@@ -55,10 +55,11 @@ final class UnitFileReader {
 				continue;
 			}
 			int eq = l.indexOf('=');
-			if (eq <= 0) {
-				continue;
+			String key = eq < 0 ? "" : strip(l.substring(0, eq));
+			if (key.isEmpty()) {
+				continue; // no '=' or no key: systemd ignores the line
 			}
-			out.add(new Assignment(section, strip(l.substring(0, eq)), strip(l.substring(eq + 1)), first));
+			out.add(new Assignment(section, key, strip(l.substring(eq + 1)), first));
 		}
 		return out;
 	}
