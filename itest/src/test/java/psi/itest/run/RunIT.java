@@ -168,7 +168,7 @@ class RunIT {
 			Result t = psi("attach", "--now", "--profile", "trusted", "esc");
 			assertEquals(0, t.rc(), "psi attach --now --profile trusted esc: " + t);
 			Result id = box.exec("cat", "/var/lib/portables/esc/var/tmp/esc-plus.txt");
-			assertTrue(id.out().startsWith("uid=0(root) gid=0(root)"), "under trusted the + command ran as root: " + id);
+			assertTrue(id.out().startsWith("uid=0") && id.out().contains(" gid=0"), "under trusted the + command ran as root: " + id);
 			Result st = psi("status", "esc");
 			assertTrue(st.out().contains("Profile: trusted (no sandbox"), "psi status says the image runs unsandboxed: " + st);
 		} finally {
