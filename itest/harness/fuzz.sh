@@ -50,8 +50,9 @@ run() {
 	local name="$1" module="$2" test="$3" extra="$4" log="target/fuzz/$1.log"
 	local include=()
 	[ -n "$extra" ] && include=(-Djazzer.instrumentation_includes="psi.**:$extra")
+	# a surefire directory of its own: runs in one module at once must not delete each other's booter;
 	# libFuzzer's arguments: argument 0 is a program name; the time limit of the run
-	JAZZER_FUZZ=1 mvn -B -o -pl "$module" surefire:test -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
+	JAZZER_FUZZ=1 mvn -B -o -pl "$module" surefire:test -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false -DtempDir="fuzz-$name" \
 		-Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_total_time="$seconds" -DargLine=-Xmx1g "${include[@]}" >"$log" 2>&1
 	local status=$?
 	local done cov
