@@ -170,9 +170,8 @@ class SandboxGuardTest {
 		}
 	}
 
-	/** Through the engine: refused with one line per setting and nothing written; attached under trusted. */
-	@Test
-	void attachRefusesAnEscapingImageAndWritesNothing(@org.junit.jupiter.api.io.TempDir Path root) throws IOException {
+	/** A root with systemd's default and trusted profiles and an image esc_1 whose esc.service is {@code unit}. */
+	private static void escapingImage(Path root, String unit) throws IOException {
 		for (String p : List.of("default", "trusted")) {
 			Path conf = root.resolve("usr/lib/systemd/portable/profile/" + p + "/service.conf");
 			Files.createDirectories(conf.getParent());
@@ -181,7 +180,13 @@ class SandboxGuardTest {
 		Path img = root.resolve("var/lib/portables/esc_1");
 		Files.createDirectories(img.resolve("usr/lib/systemd/system"));
 		Files.writeString(img.resolve("usr/lib/os-release"), "ID=test\n");
-		Files.writeString(img.resolve("usr/lib/systemd/system/esc.service"), """
+		Files.writeString(img.resolve("usr/lib/systemd/system/esc.service"), unit);
+	}
+
+	/** Through the engine: refused with one line per setting and nothing written; attached under trusted. */
+	@Test
+	void attachRefusesAnEscapingImageAndWritesNothing(@org.junit.jupiter.api.io.TempDir Path root) throws IOException {
+		escapingImage(root, """
 			[Service]
 			Type=oneshot
 			ExecStartPre=+/usr/bin/busybox sh -c "id > /var/tmp/esc-plus.txt"
@@ -208,15 +213,7 @@ class SandboxGuardTest {
 	/** Attached by portablectl (or a psi before this guard) under default: psi start does not start it. */
 	@Test
 	void startRefusesAnEscapingUnitAttachedBefore(@org.junit.jupiter.api.io.TempDir Path root) throws IOException {
-		for (String p : List.of("default", "trusted")) {
-			Path conf = root.resolve("usr/lib/systemd/portable/profile/" + p + "/service.conf");
-			Files.createDirectories(conf.getParent());
-			Files.copy(PROFILES.resolve(p).resolve("service.conf"), conf);
-		}
-		Path img = root.resolve("var/lib/portables/esc_1");
-		Files.createDirectories(img.resolve("usr/lib/systemd/system"));
-		Files.writeString(img.resolve("usr/lib/os-release"), "ID=test\n");
-		Files.writeString(img.resolve("usr/lib/systemd/system/esc.service"), "[Service]\nExecStartPre=+/bin/id\nExecStart=/bin/true\n");
+		escapingImage(root, "[Service]\nExecStartPre=+/bin/id\nExecStart=/bin/true\n");
 		UnitControlTest.FakeManager manager = new UnitControlTest.FakeManager();
 		PortablesEngine engine = new PortablesEngine(HostLockWorker.config(root)) {
 			@Override
