@@ -285,6 +285,9 @@ final class SandboxGuard {
 		}
 		switch (k) {
 			case "User", "Group" -> {
+				if (g.dynamicUser() && v.contains("%")) {
+					return "'" + UnitValues.show(v) + "' holds a specifier, which names the service manager's own user (root) on the host";
+				}
 				Set<String> existing = k.equals("User") ? accounts.users() : accounts.groups();
 				if (g.dynamicUser() && !v.isEmpty() && (existing.contains(v) || v.chars().allMatch(Character::isDigit))) {
 					return "'" + UnitValues.show(v) + "' exists on the host: with DynamicUser=yes the service runs as it, not as a dynamic user";
@@ -292,7 +295,7 @@ final class SandboxGuard {
 			}
 			case "SupplementaryGroups" -> {
 				for (String grp : words(v)) {
-					if (g.dynamicUser() && (accounts.groups().contains(grp) || grp.chars().allMatch(Character::isDigit))) {
+					if (g.dynamicUser() && (accounts.groups().contains(grp) || grp.chars().allMatch(Character::isDigit) || grp.contains("%"))) {
 						return "gives the host's group '" + UnitValues.show(grp) + "', outside the sandbox";
 					}
 				}

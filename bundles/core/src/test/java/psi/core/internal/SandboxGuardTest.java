@@ -47,6 +47,8 @@ class SandboxGuardTest {
 			Arguments.of("app.service", "[Service]\nPermissionsStartOnly=yes", "PermissionsStartOnly", CONFINING),
 			Arguments.of("app.service", "[Service]\nUser=root", "User", CONFINING),
 			Arguments.of("app.service", "[Service]\nUser=0", "User", CONFINING),
+			Arguments.of("app.service", "[Service]\nUser=%u", "User", CONFINING),
+			Arguments.of("app.service", "[Service]\nGroup=%G", "Group", CONFINING),
 			Arguments.of("app.service", "[Service]\nUser=www-data", "User", CONFINING),
 			Arguments.of("app.service", "[Service]\nGroup=disk", "Group", CONFINING),
 			Arguments.of("app.service", "[Service]\nSupplementaryGroups=adm disk", "SupplementaryGroups", CONFINING),
