@@ -8,8 +8,10 @@ import java.util.List;
  * Reads a unit file's assignments as systemd's {@code config_parse()} does:
  * {@code [Section]} headers; {@code KEY=VALUE} with whitespace around both
  * trimmed; {@code #} and {@code ;} comment lines; a line ending in a
- * backslash continued by the next (the backslash becoming a space, comment
- * lines inside skipped). Values are kept as written (quoting and specifiers
+ * backslash that is not itself escaped continued by the next (the backslash
+ * becoming a space, comment lines inside skipped); a byte order mark at the
+ * start skipped. Where this reader and systemd differ, an image could hide a
+ * line from the {@link SandboxGuard}: the tests hold it to systemd's rules. Values are kept as written (quoting and specifiers
  * are each directive's own business). Lines that are none of these are
  * skipped, as systemd skips them with a warning.
  */
@@ -29,6 +31,10 @@ final class UnitFileReader {
 	/** @param content the unit file; decoded as UTF-8, a bad byte replaced */
 	static List<Assignment> read(byte[] content) {
 		String text = new String(content, StandardCharsets.UTF_8);
+		// a byte order mark at the start is skipped, as systemd skips it
+		if (text.startsWith("\uFEFF")) {
+			text = text.substring(1);
+		}
 		List<Assignment> out = new ArrayList<>();
 		String section = "";
 		String[] lines = text.split("\n", -1);
@@ -39,7 +45,7 @@ final class UnitFileReader {
 				continue;
 			}
 			StringBuilder joined = new StringBuilder();
-			while (line.endsWith("\\") && i + 1 < lines.length) {
+			while (continues(line) && i + 1 < lines.length) {
 				joined.append(line, 0, line.length() - 1).append(' ');
 				i++;
 				line = strip(lines[i]);
@@ -48,7 +54,7 @@ final class UnitFileReader {
 					line = strip(lines[i]);
 				}
 			}
-			joined.append(line.endsWith("\\") ? line.substring(0, line.length() - 1) : line);
+			joined.append(continues(line) ? line.substring(0, line.length() - 1) : line);
 			String l = joined.toString();
 			if (l.startsWith("[") && l.endsWith("]")) {
 				section = l.substring(1, l.length() - 1);
@@ -62,6 +68,19 @@ final class UnitFileReader {
 			out.add(new Assignment(section, key, strip(l.substring(eq + 1)), first));
 		}
 		return out;
+	}
+
+	/**
+	 * Whether a line continues on the next: it ends in a backslash that is
+	 * not itself escaped (an odd run of backslashes), as systemd decides;
+	 * {@code x\\} ends the line.
+	 */
+	static boolean continues(String line) {
+		int n = 0;
+		for (int i = line.length() - 1; i >= 0 && line.charAt(i) == '\\'; i--) {
+			n++;
+		}
+		return n % 2 == 1;
 	}
 
 	/** Strips what systemd counts as whitespace (space, tab, CR, LF). */
