@@ -86,7 +86,7 @@ public class PortableCommands {
 	}
 
 	/** portablectl inspect. */
-	@Descriptor("Show an image's metadata and the unit files that match its prefixes")
+	@Descriptor("Show an image's metadata, the unit files that match its prefixes, and what attach would refuse in them (outside the default profile's sandbox)")
 	public CommandOutput inspect(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Print the os-release and unit files themselves") @Parameter(names = "--cat", presentValue = "true", absentValue = "false") boolean cat,
