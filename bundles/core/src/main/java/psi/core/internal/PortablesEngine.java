@@ -163,7 +163,16 @@ public class PortablesEngine implements Portables {
 			byName.put(n == null ? v.getValue().getClass().getName() : n.toString(), v.getValue());
 		}
 		ProgressListener l = listener == null ? ProgressListener.NONE : listener;
-		Delivery d = new Delivery(h.pool(), byScheme, byName, l, calls, () -> lock(h.layout(), l));
+		Delivery d = new Delivery(h.pool(), byScheme, byName, l, calls, () -> {
+			HostLock.Held held = lock(h.layout(), l);
+			try {
+				recovered(held, h.layout().root().toString(), l);
+			} catch (IOException | RuntimeException e) {
+				held.close();
+				throw e;
+			}
+			return held;
+		});
 		d.partialMaxAge = partialMaxAge;
 		return d;
 	}
