@@ -68,6 +68,17 @@ public interface Portables {
 	ImageMetadataDTO inspect(String root, String image, List<String> prefixes, boolean verify);
 
 	/**
+	 * As {@link #inspect(String, String, List, boolean)}, with each unit's
+	 * {@link psi.api.dto.UnitFileDTO#refused} judged under {@code profile}:
+	 * what {@code psi attach --profile PROFILE} would refuse.
+	 *
+	 * @param profile a profile name; {@code null} for {@code default}
+	 * @throws PsiException for a profile that does not exist
+	 * @since 2.1
+	 */
+	ImageMetadataDTO inspect(String root, String image, List<String> prefixes, boolean verify, String profile);
+
+	/**
 	 * Attaches an image's matching units to the host, all or nothing.
 	 *
 	 * @param request what to attach and how

@@ -163,7 +163,7 @@ class RunIT {
 			assertTrue(!exists("/var/lib/portables/esc/var/tmp/esc-plus.txt") && !exists("/var/tmp/esc-plus.txt"), "nothing ran");
 			Result i = psi("inspect", "esc");
 			assertEquals(0, i.rc(), "psi inspect esc: " + i);
-			assertTrue(i.out().contains("Refused by psi attach (outside the sandbox):\n\tesc.service:3: ExecStartPre= with '+'"),
+			assertTrue(i.out().contains("Refused by psi attach --profile default (outside the sandbox):\n\tesc.service:3: ExecStartPre= with '+'"),
 				"psi inspect esc shows what attach refuses: " + i);
 			Result t = psi("attach", "--now", "--profile", "trusted", "esc");
 			assertEquals(0, t.rc(), "psi attach --now --profile trusted esc: " + t);

@@ -23,4 +23,6 @@ public class ImageMetadataDTO extends DTO {
 	public Map<String, String> osRelease;
 	/** The units that match the requested prefixes, sorted by name. */
 	public List<UnitFileDTO> units;
+	/** The profile the units' {@link UnitFileDTO#refused} were judged under. */
+	public String profile;
 }

@@ -13,7 +13,8 @@ public class UnitFileDTO extends DTO {
 	/** Its content. */
 	public String content;
 	/**
-	 * What {@code psi attach} would refuse in it under the default profile,
+	 * What {@code psi attach} would refuse in it under the profile inspected
+	 * ({@link ImageMetadataDTO#profile}, {@code default} unless asked),
 	 * one line per setting that would run outside the sandbox
 	 * ({@code unit:line: Directive= why (profile ...)}); empty when it keeps inside.
 	 */

@@ -37,7 +37,11 @@ final class ImageCatalog {
 		this.profiles = profiles;
 	}
 
-	ImageMetadataDTO inspect(String nameOrPath, List<String> prefixes, boolean verify) throws IOException {
+	/** @param profileName the profile to judge the units under; {@code null} for {@code default} */
+	ImageMetadataDTO inspect(String nameOrPath, List<String> prefixes, boolean verify, String profileName) throws IOException {
+		String profile = profileName == null || profileName.isEmpty() ? Profiles.DEFAULT : profileName;
+		// an unknown profile asked for by name is refused before the image is read
+		Profiles.Profile asked = profileName == null || profileName.isEmpty() ? null : profiles.profile(profile);
 		List<String> matches = ImageResolver.matches(nameOrPath, prefixes);
 		try (ImageResolver.OpenImage img = images.open(nameOrPath)) {
 			// check first: nothing is read from an image that fails its check
@@ -55,13 +59,14 @@ final class ImageCatalog {
 			dto.osReleaseText = release.text();
 			dto.osRelease = new LinkedHashMap<>(release.release().fields());
 			dto.units = new ArrayList<>();
-			// what attach would refuse under the default profile, so an image's author sees it before shipping
+			// what attach would refuse under the profile, so an image's author sees it before shipping
 			SandboxGuard.Guarantees g;
 			try {
-				g = SandboxGuard.Guarantees.of(Profiles.DEFAULT, profiles.profile(Profiles.DEFAULT).content());
+				g = SandboxGuard.Guarantees.of(profile, (asked != null ? asked : profiles.profile(profile)).content());
 			} catch (psi.api.PsiException noProfile) {
-				g = SandboxGuard.Guarantees.of(Profiles.DEFAULT, new byte[0]); // no default profile here: nothing to keep inside
+				g = SandboxGuard.Guarantees.of(profile, new byte[0]); // no default profile here: nothing to keep inside
 			}
+			dto.profile = profile;
 			SandboxGuard.Accounts accounts = SandboxGuard.Accounts.of(layout);
 			for (ImageReader.UnitFile u : units.values()) {
 				UnitFileDTO f = new UnitFileDTO();
@@ -70,7 +75,7 @@ final class ImageCatalog {
 				f.content = new String(u.content(), StandardCharsets.UTF_8);
 				f.refused = new ArrayList<>();
 				for (SandboxGuard.Finding x : SandboxGuard.check(g, u.name(), u.content(), units.keySet(), accounts)) {
-					f.refused.add(x.message(Profiles.DEFAULT));
+					f.refused.add(x.message(profile));
 				}
 				dto.units.add(f);
 			}

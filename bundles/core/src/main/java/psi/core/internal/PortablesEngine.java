@@ -342,7 +342,12 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public ImageMetadataDTO inspect(String root, String image, List<String> prefixes, boolean verify) {
-		return read("inspect", root, h -> h.catalog().inspect(image, prefixes == null ? List.of() : prefixes, verify));
+		return inspect(root, image, prefixes, verify, null);
+	}
+
+	@Override
+	public ImageMetadataDTO inspect(String root, String image, List<String> prefixes, boolean verify, String profile) {
+		return read("inspect", root, h -> h.catalog().inspect(image, prefixes == null ? List.of() : prefixes, verify, profile));
 	}
 
 	@Override

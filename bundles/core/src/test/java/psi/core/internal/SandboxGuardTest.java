@@ -207,6 +207,10 @@ class SandboxGuardTest {
 			esc.service:5: User= 'root' exists on the host: with DynamicUser=yes the service runs as it, not as a dynamic user \
 			(profile 'default'; --profile trusted allows it)""", e.getMessage());
 		assertEquals(before, FaultInjectionTest.snapshot(root), "nothing written");
+		// inspect shows the same, under the profile asked for
+		assertEquals(List.of(e.getMessage().split("\n")), engine.inspect(null, "esc_1", List.of(), false, null).units.get(0).refused);
+		assertEquals(List.of(), engine.inspect(null, "esc_1", List.of(), false, "trusted").units.get(0).refused);
+		org.junit.jupiter.api.Assertions.assertThrows(psi.api.PsiException.class, () -> engine.inspect(null, "esc_1", List.of(), false, "nosuch"));
 		r.profile = "trusted";
 		engine.attach(r);
 		assertTrue(Files.isRegularFile(root.resolve("etc/systemd/system.attached/esc.service")));

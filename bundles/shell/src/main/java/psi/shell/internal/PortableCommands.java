@@ -86,16 +86,17 @@ public class PortableCommands {
 	}
 
 	/** portablectl inspect. */
-	@Descriptor("Show an image's metadata, the unit files that match its prefixes, and what attach would refuse in them (outside the default profile's sandbox)")
+	@Descriptor("Show an image's metadata, the unit files that match its prefixes, and what attach would refuse in them (outside the profile's sandbox)")
 	public CommandOutput inspect(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("The profile to judge the units under, as attach --profile would (default: default)") @Parameter(names = { "-p", "--profile" }, absentValue = "") String profile,
 		@Descriptor("Print the os-release and unit files themselves") @Parameter(names = "--cat", presentValue = "true", absentValue = "false") boolean cat,
 		@Descriptor("Also check the image's integrity block by block (the dm-verity hash tree of a raw image)") @Parameter(names = "--verify", presentValue = "true", absentValue = "false") boolean verify,
 		@Descriptor("Image name (searched in /etc/portables, /run/portables, /var/lib/portables, /usr/local/lib/portables, /usr/lib/portables) or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		List<String> p = Arrays.asList(prefixes);
 		notice(Render.matching(p, portables.matchPrefixes(image, p).get(0)));
-		ImageMetadataDTO m = portables.inspect(root(root), image(root, image), p, verify);
+		ImageMetadataDTO m = portables.inspect(root(root), image(root, image), p, verify, profile.isEmpty() ? null : profile);
 		return new Output(Render.inspect(m, cat), "", 0);
 	}
 

@@ -255,7 +255,7 @@ final class Render {
 		// only for an image that would step out of its sandbox: what portablectl prints stays as it is otherwise
 		List<String> refused = m.units.stream().filter(u -> u.refused != null).flatMap(u -> u.refused.stream()).toList();
 		if (!refused.isEmpty()) {
-			sb.append("Refused by psi attach (outside the sandbox):\n");
+			sb.append("Refused by psi attach --profile ").append(line(String.valueOf(m.profile))).append(" (outside the sandbox):\n");
 			refused.forEach(r -> sb.append('\t').append(line(r)).append('\n'));
 		}
 		return sb.toString();
