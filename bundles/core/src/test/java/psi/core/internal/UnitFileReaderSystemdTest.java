@@ -36,7 +36,11 @@ class UnitFileReaderSystemdTest {
 		"[Service]\nX=a \\\n# inside \\\n" + EXEC, // a comment inside a continuation, ending in a backslash
 		"[Service]\nX=a \\\n\n" + EXEC, // an empty line ends a continuation
 		"[Unit]\n" + EXEC, // another section
-		"[Service]\nExecStartPre =+psi-probe-relative" }) // spaces around the key
+		"[Service]\nExecStartPre =+psi-probe-relative", // spaces around the key
+		"[Service]\nX=a\\\\\\\n" + EXEC, // three backslashes: the last one continues
+		"[ Service ]\n" + EXEC, // a section named with spaces is another section
+		"[Service]\n\\\n" + EXEC, // a line that is only a backslash
+		"[Service]\nX=\u00ff \\\n" + EXEC }) // a continued line with a non-ASCII character
 	void theReaderSeesWhatSystemdSees(String body) throws Exception {
 		Path systemdAnalyze = Path.of("/usr/bin/systemd-analyze");
 		assertTrue(Files.isExecutable(systemdAnalyze), "systemd-analyze is missing: apt-get install systemd");
