@@ -3,6 +3,7 @@ package psi.core.internal;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -141,19 +142,11 @@ final class Attachments {
 	 * setting ({@link SandboxGuard}), before anything is written.
 	 */
 	private void refuseEscapes(String profileName, Profiles.Profile profile, Map<String, ImageReader.UnitFile> units) {
-		SandboxGuard.Guarantees g = SandboxGuard.Guarantees.of(profileName, profile.content());
-		if (!g.confines()) {
-			return;
-		}
-		SandboxGuard.Accounts accounts = SandboxGuard.Accounts.of(layout);
-		List<String> refused = new ArrayList<>();
-		for (ImageReader.UnitFile u : units.values()) {
-			for (SandboxGuard.Finding f : SandboxGuard.check(g, u.name(), u.content(), units.keySet(), accounts)) {
-				refused.add(f.message(profileName));
-			}
-		}
+		Map<String, byte[]> files = new LinkedHashMap<>();
+		units.values().forEach(u -> files.put(u.name(), u.content()));
+		String refused = SandboxGuard.joined(SandboxGuard.refusals(profileName, profile.content(), files, layout));
 		if (!refused.isEmpty()) {
-			throw new PsiException(String.join("\n", refused));
+			throw new PsiException(refused);
 		}
 	}
 

@@ -60,23 +60,22 @@ final class ImageCatalog {
 			dto.osRelease = new LinkedHashMap<>(release.release().fields());
 			dto.units = new ArrayList<>();
 			// what attach would refuse under the profile, so an image's author sees it before shipping
-			SandboxGuard.Guarantees g;
+			byte[] conf;
 			try {
-				g = SandboxGuard.Guarantees.of(profile, (asked != null ? asked : profiles.profile(profile)).content());
+				conf = (asked != null ? asked : profiles.profile(profile)).content();
 			} catch (psi.api.PsiException noProfile) {
-				g = SandboxGuard.Guarantees.of(profile, new byte[0]); // no default profile here: nothing to keep inside
+				conf = new byte[0]; // no default profile here: nothing to keep inside
 			}
 			dto.profile = profile;
-			SandboxGuard.Accounts accounts = SandboxGuard.Accounts.of(layout);
+			Map<String, byte[]> files = new LinkedHashMap<>();
+			units.values().forEach(u -> files.put(u.name(), u.content()));
+			Map<String, List<String>> refusals = SandboxGuard.refusals(profile, conf, files, layout);
 			for (ImageReader.UnitFile u : units.values()) {
 				UnitFileDTO f = new UnitFileDTO();
 				f.name = u.name();
 				f.path = u.path();
 				f.content = new String(u.content(), StandardCharsets.UTF_8);
-				f.refused = new ArrayList<>();
-				for (SandboxGuard.Finding x : SandboxGuard.check(g, u.name(), u.content(), units.keySet(), accounts)) {
-					f.refused.add(x.message(profile));
-				}
+				f.refused = refusals.get(u.name());
 				dto.units.add(f);
 			}
 			return dto;

@@ -235,21 +235,13 @@ final class Lifecycle {
 		if (conf == null) {
 			return;
 		}
-		SandboxGuard.Guarantees g = SandboxGuard.Guarantees.of(profile, conf);
-		if (!g.confines()) {
-			return;
-		}
-		SandboxGuard.Accounts accounts = SandboxGuard.Accounts.of(layout);
-		List<String> refused = new ArrayList<>();
+		Map<String, byte[]> files = new LinkedHashMap<>();
 		for (Map.Entry<String, String> u : units.entrySet()) {
-			String file = u.getValue() + "/" + u.getKey();
-			byte[] content = Files.readAllBytes(layout.host(layout.resolve(file).path()));
-			for (SandboxGuard.Finding f : SandboxGuard.check(g, u.getKey(), content, units.keySet(), accounts)) {
-				refused.add(f.message(profile));
-			}
+			files.put(u.getKey(), Files.readAllBytes(layout.host(layout.resolve(u.getValue() + "/" + u.getKey()).path())));
 		}
+		String refused = SandboxGuard.joined(SandboxGuard.refusals(profile, conf, files, layout));
 		if (!refused.isEmpty()) {
-			throw new PsiException(String.join("\n", refused) + "\nNot started: attached before psi refused this (by portablectl or an older psi)."
+			throw new PsiException(refused + "\nNot started: attached before psi refused this (by portablectl or an older psi)."
 				+ " Detach the image, or attach it again with --profile trusted");
 		}
 	}

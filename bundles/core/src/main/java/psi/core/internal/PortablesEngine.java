@@ -230,15 +230,8 @@ public class PortablesEngine implements Portables {
 		if (lg != null) {
 			lg.info(r.message());
 		}
-		if (r.committed()) {
-			return;
-		}
-		UnitControl c = control(rootArg);
-		if (c.present()) {
-			if (!r.disable().isEmpty()) {
-				c.disable(r.disable(), r.runtimeDisable());
-			}
-			c.reload(false);
+		if (!r.committed()) {
+			control(rootArg).undone(r);
 		}
 	}
 

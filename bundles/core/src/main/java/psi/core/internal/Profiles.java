@@ -44,7 +44,7 @@ final class Profiles {
 
 	/** @return whether the profile confines the service at all ({@code trusted} does not) */
 	boolean confines(String name) throws IOException {
-		return SandboxGuard.Guarantees.of(name, profile(name).content()).confines();
+		return ProfileGuarantees.of(name, profile(name).content()).confines();
 	}
 
 	Profile profile(String name) throws IOException {

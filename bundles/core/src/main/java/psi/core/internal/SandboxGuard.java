@@ -1,17 +1,16 @@
 package psi.core.internal;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+
 
 /**
  * An image cannot widen its own sandbox. The profile reaches a service as
@@ -56,13 +55,9 @@ import java.util.TreeSet;
  * </ul>
  * A profile that confines nothing ({@code trusted}) allows all of it, as
  * portablectl does: a profile confines when it sets any of
- * {@link #CONFINING}.
+ * {@link ProfileGuarantees#CONFINING}.
  */
 final class SandboxGuard {
-
-	/** The settings that make a profile a sandbox: a profile setting none of them (trusted) is not guarded. */
-	static final Set<String> CONFINING = Set.of("DynamicUser", "User", "CapabilityBoundingSet", "NoNewPrivileges", "PrivateUsers",
-		"ProtectSystem", "PrivateNetwork", "SystemCallFilter", "RestrictAddressFamilies");
 
 	private static final Set<String> EXEC = Set.of("ExecStart", "ExecStartPre", "ExecStartPost", "ExecCondition", "ExecReload",
 		"ExecStop", "ExecStopPost", "ExecStopPre");
@@ -86,57 +81,6 @@ final class SandboxGuard {
 		 */
 		String message(String profile) {
 			return unit + ":" + line + ": " + directive + "= " + why + " (profile '" + profile + "'; --profile trusted allows it)";
-		}
-	}
-
-	/** A list setting of the profile: its entries, and whether it resets what the unit set. */
-	record ListSetting(boolean resets, Set<String> values) {
-	}
-
-	/** What a profile guarantees, read from its {@code service.conf}. */
-	record Guarantees(String profile, boolean confines, boolean dynamicUser, Map<String, ListSetting> lists, Set<String> binds,
-		boolean ipDeny) {
-
-		/** @param conf the profile's {@code service.conf} */
-		static Guarantees of(String profile, byte[] conf) {
-			boolean confines = false;
-			boolean dynamicUser = false;
-			boolean ipDeny = false;
-			Map<String, ListSetting> lists = new HashMap<>();
-			Set<String> binds = new HashSet<>();
-			for (UnitFileReader.Assignment a : UnitFileReader.read(conf)) {
-				if (!a.section().equals("Service")) {
-					continue;
-				}
-				String k = a.key();
-				if (CONFINING.contains(k) && !a.isEmpty() && !isFalse(a.value())) {
-					confines = true;
-				}
-				switch (k) {
-					case "DynamicUser" -> dynamicUser = isTrue(a.value());
-					case "IPAddressDeny" -> ipDeny = !a.isEmpty();
-					case "BindPaths", "BindReadOnlyPaths" -> words(a.value()).forEach(w -> binds.add(source(w)));
-					case "CapabilityBoundingSet", "RestrictAddressFamilies", "SystemCallFilter", "SystemCallArchitectures" -> {
-						ListSetting before = lists.get(k);
-						if (a.isEmpty()) {
-							lists.put(k, new ListSetting(true, Set.of()));
-						} else {
-							Set<String> v = new LinkedHashSet<>(before == null ? Set.of() : before.values());
-							v.addAll(words(a.value()));
-							lists.put(k, new ListSetting(before != null && before.resets(), v));
-						}
-					}
-					default -> {
-					}
-				}
-			}
-			return new Guarantees(profile, confines, dynamicUser, lists, binds, ipDeny);
-		}
-
-		/** @return whether the unit's list is replaced by the profile's, or merged into it */
-		private ListSetting list(String key) {
-			ListSetting l = lists.get(key);
-			return l == null || l.resets() ? null : l;
 		}
 	}
 
@@ -168,9 +112,34 @@ final class SandboxGuard {
 		}
 	}
 
-	private static final Map<String, Set<String>> SYSCALL_GROUPS = syscallGroups();
-
 	private SandboxGuard() {
+	}
+
+	/**
+	 * Judges the units an image attaches together under a profile.
+	 *
+	 * @param conf the profile's {@code service.conf}
+	 * @param units unit name → its file
+	 * @return unit → the admin's lines of what it may not have (empty when it keeps inside), in the units' order; the
+	 *         host's accounts are read only for a profile that confines
+	 */
+	static Map<String, List<String>> refusals(String profile, byte[] conf, Map<String, byte[]> units, HostLayout layout) {
+		ProfileGuarantees g = ProfileGuarantees.of(profile, conf);
+		Accounts accounts = g.confines() ? Accounts.of(layout) : Accounts.NONE;
+		Map<String, List<String>> out = new LinkedHashMap<>();
+		for (Map.Entry<String, byte[]> u : units.entrySet()) {
+			List<String> lines = new ArrayList<>();
+			for (Finding f : check(g, u.getKey(), u.getValue(), units.keySet(), accounts)) {
+				lines.add(f.message(profile));
+			}
+			out.put(u.getKey(), lines);
+		}
+		return out;
+	}
+
+	/** @return every line of {@link #refusals}, one per line, or empty */
+	static String joined(Map<String, List<String>> refusals) {
+		return String.join("\n", refusals.values().stream().flatMap(List::stream).toList());
 	}
 
 	/**
@@ -180,7 +149,7 @@ final class SandboxGuard {
 	 * @param own the image's units being attached with it
 	 * @return what the unit may not have under the profile, in line order; empty under a profile that confines nothing
 	 */
-	static List<Finding> check(Guarantees g, String unit, byte[] content, Set<String> own, Accounts accounts) {
+	static List<Finding> check(ProfileGuarantees g, String unit, byte[] content, Set<String> own, Accounts accounts) {
 		List<Finding> out = new ArrayList<>();
 		if (!g.confines()) {
 			return out;
@@ -217,7 +186,7 @@ final class SandboxGuard {
 			return "joins the namespaces of '" + UnitValues.show(v) + "', outside the sandbox";
 		}
 		if (STARTS.contains(k)) {
-			for (String u : words(v)) {
+			for (String u : ProfileGuarantees.words(v)) {
 				if (own.contains(u)) {
 					continue;
 				}
@@ -240,7 +209,7 @@ final class SandboxGuard {
 	 * enables a host unit.
 	 */
 	private static String install(String unit, String k, String v, Set<String> own) {
-		for (String u : words(v)) {
+		for (String u : ProfileGuarantees.words(v)) {
 			if (own.contains(u)) {
 				continue;
 			}
@@ -266,7 +235,7 @@ final class SandboxGuard {
 		return unit.substring(0, end);
 	}
 
-	private static String service(Guarantees g, String k, String v, Accounts accounts) {
+	private static String service(ProfileGuarantees g, String k, String v, Accounts accounts) {
 		if (EXEC.contains(k)) {
 			String prefix = execPrefix(v);
 			if (prefix.contains("+")) {
@@ -277,7 +246,7 @@ final class SandboxGuard {
 			}
 			return null;
 		}
-		if (k.equals("PermissionsStartOnly") && isTrue(v)) {
+		if (k.equals("PermissionsStartOnly") && ProfileGuarantees.isTrue(v)) {
 			return "yes runs the start, stop and reload commands outside the sandbox";
 		}
 		if (HOST_REACHING.contains(k) && !v.isEmpty()) {
@@ -294,16 +263,16 @@ final class SandboxGuard {
 				}
 			}
 			case "SupplementaryGroups" -> {
-				for (String grp : words(v)) {
+				for (String grp : ProfileGuarantees.words(v)) {
 					if (g.dynamicUser() && (accounts.groups().contains(grp) || grp.chars().allMatch(Character::isDigit) || grp.contains("%"))) {
 						return "gives the host's group '" + UnitValues.show(grp) + "', outside the sandbox";
 					}
 				}
 			}
 			case "BindPaths", "BindReadOnlyPaths" -> {
-				for (String w : words(v)) {
-					if (!g.binds().contains(source(w))) {
-						return "binds the host's " + UnitValues.show(source(w)) + " into the sandbox";
+				for (String w : ProfileGuarantees.words(v)) {
+					if (!g.binds().contains(ProfileGuarantees.source(w))) {
+						return "binds the host's " + UnitValues.show(ProfileGuarantees.source(w)) + " into the sandbox";
 					}
 				}
 			}
@@ -313,7 +282,7 @@ final class SandboxGuard {
 				}
 			}
 			case "Delegate" -> {
-				if (!v.isEmpty() && !isFalse(v)) {
+				if (!v.isEmpty() && !ProfileGuarantees.isFalse(v)) {
 					return "'" + UnitValues.show(v) + "' hands the service part of the host's cgroup tree, outside the sandbox";
 				}
 			}
@@ -346,7 +315,7 @@ final class SandboxGuard {
 				return beyond(g, k, v, "architectures", Set::of);
 			}
 			case "SystemCallFilter" -> {
-				return beyond(g, k, v, "system calls", SandboxGuard::syscalls);
+				return beyond(g, k, v, "system calls", SyscallGroups::of);
 			}
 			default -> {
 			}
@@ -385,8 +354,8 @@ final class SandboxGuard {
 	 * A list setting systemd merges: refused when the profile sets it (without
 	 * resetting it) and the unit's entries go beyond the profile's, or invert it.
 	 */
-	private static String beyond(Guarantees g, String k, String v, String what, java.util.function.Function<String, Set<String>> expand) {
-		ListSetting p = g.list(k);
+	private static String beyond(ProfileGuarantees g, String k, String v, String what, java.util.function.Function<String, Set<String>> expand) {
+		ProfileGuarantees.ListSetting p = g.list(k);
 		if (p == null || v.isEmpty()) {
 			return null;
 		}
@@ -398,7 +367,7 @@ final class SandboxGuard {
 			allowed.addAll(expand.apply(strip(w)));
 		}
 		Set<String> extra = new TreeSet<>();
-		for (String w : words(v)) {
+		for (String w : ProfileGuarantees.words(v)) {
 			for (String e : expand.apply(strip(w))) {
 				if (!allowed.contains(e) && !(k.equals("SystemCallArchitectures") && e.equals("native"))) {
 					extra.add(e);
@@ -419,49 +388,6 @@ final class SandboxGuard {
 		return colon > 0 ? w.substring(0, colon) : w;
 	}
 
-	/** @return the system calls of a name or {@code @group}, groups expanded */
-	static Set<String> syscalls(String name) {
-		Set<String> out = new TreeSet<>();
-		expand(name, out, new HashSet<>());
-		return out;
-	}
-
-	private static void expand(String name, Set<String> out, Set<String> seen) {
-		if (!name.startsWith("@")) {
-			out.add(name);
-			return;
-		}
-		if (!seen.add(name)) {
-			return;
-		}
-		Set<String> members = SYSCALL_GROUPS.get(name);
-		if (members == null) {
-			out.add(name); // a group this systemd does not know: kept as a name, so it is beyond any profile
-			return;
-		}
-		for (String m : members) {
-			expand(m, out, seen);
-		}
-	}
-
-	private static Map<String, Set<String>> syscallGroups() {
-		Map<String, Set<String>> out = new HashMap<>();
-		try (InputStream in = SandboxGuard.class.getResourceAsStream("syscall-groups.txt")) {
-			if (in == null) {
-				throw new IllegalStateException("syscall-groups.txt is missing from psi.core");
-			}
-			for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-				int colon = line.indexOf(':');
-				if (line.startsWith("@") && colon > 0) {
-					out.put(line.substring(0, colon), new LinkedHashSet<>(words(line.substring(colon + 1))));
-				}
-			}
-		} catch (IOException e) {
-			throw new IllegalStateException("cannot read syscall-groups.txt", e);
-		}
-		return out;
-	}
-
 	/** @return the prefix characters of a command line: {@code @-:+!} */
 	static String execPrefix(String v) {
 		int i = 0;
@@ -471,30 +397,5 @@ final class SandboxGuard {
 		return v.substring(0, i);
 	}
 
-	/** @return the source of a {@code BindPaths=} entry: {@code -/a:/b:rbind} gives {@code /a} */
-	private static String source(String w) {
-		String s = w.startsWith("-") ? w.substring(1) : w;
-		int colon = s.indexOf(':');
-		return colon >= 0 ? s.substring(0, colon) : s;
-	}
 
-	private static List<String> words(String v) {
-		List<String> out = new ArrayList<>();
-		for (String w : v.trim().split("\\s+")) {
-			if (!w.isEmpty()) {
-				out.add(w.length() >= 2 && (w.startsWith("\"") && w.endsWith("\"") || w.startsWith("'") && w.endsWith("'"))
-					? w.substring(1, w.length() - 1)
-					: w);
-			}
-		}
-		return out;
-	}
-
-	private static boolean isTrue(String v) {
-		return Set.of("1", "yes", "y", "true", "t", "on").contains(v.toLowerCase(Locale.ROOT));
-	}
-
-	private static boolean isFalse(String v) {
-		return Set.of("0", "no", "n", "false", "f", "off").contains(v.toLowerCase(Locale.ROOT));
-	}
 }

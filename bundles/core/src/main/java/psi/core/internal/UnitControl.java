@@ -106,6 +106,20 @@ final class UnitControl {
 		}
 	}
 
+	/**
+	 * After a change the manager may have seen was undone by a recovery: has it
+	 * disable what it had been told to enable, and reload. Nothing without a manager.
+	 */
+	void undone(Journal.Recovery r) throws IOException {
+		if (manager == null) {
+			return;
+		}
+		if (!r.disable().isEmpty()) {
+			disable(r.disable(), r.runtimeDisable());
+		}
+		reload(false);
+	}
+
 	/** Enables unit files as portable units; the changes as portabled reports them. */
 	List<ChangeDTO> enable(String attachedDir, Collection<String> units, boolean runtime) throws IOException {
 		List<Path> files = new ArrayList<>();

@@ -31,10 +31,10 @@ class SandboxGuardTest {
 	private static final SandboxGuard.Accounts HOST = new SandboxGuard.Accounts(Set.of("root", "daemon", "www-data"),
 		Set.of("root", "disk", "adm", "www-data"));
 
-	static SandboxGuard.Guarantees profile(String name) throws IOException {
+	static ProfileGuarantees profile(String name) throws IOException {
 		Path conf = PROFILES.resolve(name).resolve("service.conf");
 		assertTrue(Files.isRegularFile(conf), conf + " is missing: apt-get install systemd-container");
-		return SandboxGuard.Guarantees.of(name, Files.readAllBytes(conf));
+		return ProfileGuarantees.of(name, Files.readAllBytes(conf));
 	}
 
 	/** unit, its [Section] body line, the directive refused, the profiles it widens (the others keep it in). */
@@ -263,10 +263,10 @@ class SandboxGuardTest {
 
 	@Test
 	void systemCallGroupsExpandAsSystemdLists() {
-		Set<String> service = SandboxGuard.syscalls("@system-service");
+		Set<String> service = SyscallGroups.of("@system-service");
 		assertTrue(service.contains("read") && service.contains("openat") && !service.contains("mount") && !service.contains("init_module"),
 			"@system-service");
-		assertTrue(service.containsAll(SandboxGuard.syscalls("@basic-io")));
-		assertTrue(!service.containsAll(SandboxGuard.syscalls("@mount")));
+		assertTrue(service.containsAll(SyscallGroups.of("@basic-io")));
+		assertTrue(!service.containsAll(SyscallGroups.of("@mount")));
 	}
 }

@@ -15,9 +15,9 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
  */
 class UnitFileFuzzTargetTest {
 
-	private static final SandboxGuard.Guarantees DEFAULT = guarantees();
+	private static final ProfileGuarantees DEFAULT = guarantees();
 
-	private static SandboxGuard.Guarantees guarantees() {
+	private static ProfileGuarantees guarantees() {
 		try {
 			return SandboxGuardTest.profile("default");
 		} catch (IOException e) {
