@@ -132,18 +132,12 @@ public record VeritySignature(byte[] rootHash, Optional<byte[]> certificateFinge
 			throw new ImageException(what + " is not an even number of hex digits");
 		}
 		for (int i = 0; i < s.length(); i++) {
-			if (Character.digit(s.charAt(i), 16) < 0) {
-				throw new ImageException(what + " is not hex: character " + i + " is '" + show(String.valueOf(s.charAt(i))) + "'");
+			if (!HexFormat.isHexDigit(s.charAt(i))) {
+				throw new ImageException(
+					what + " is not hex: character " + i + " is '" + VeritySuperblock.printable(String.valueOf(s.charAt(i))) + "'");
 			}
 		}
 		return HexFormat.of().parseHex(s);
-	}
-
-	/** @return {@code s} with control characters C-escaped, so that a message quoting it stays one line */
-	static String show(String s) {
-		StringBuilder sb = new StringBuilder();
-		s.chars().forEach(c -> sb.append(c < 0x20 || c == 0x7f ? String.format("\\x%02x", c) : String.valueOf((char) c)));
-		return sb.toString();
 	}
 
 	/**
@@ -383,7 +377,7 @@ public record VeritySignature(byte[] rootHash, Optional<byte[]> certificateFinge
 
 		/** @param why may quote the input: control characters in it are shown C-escaped, so the message stays one line */
 		private ImageException bad(String why) {
-			return new ImageException(what + ": bad signature JSON at character " + i + ": " + show(why));
+			return new ImageException(what + ": bad signature JSON at character " + i + ": " + VeritySuperblock.printable(why));
 		}
 	}
 }

@@ -179,7 +179,8 @@ public record VeritySuperblock(int version, int hashType, UUID uuid, String algo
 		return size >= MIN_BLOCK && size <= MAX_BLOCK && (size & (size - 1)) == 0;
 	}
 
-	private static String printable(String s) {
+	/** @return {@code s} with what is not printable ASCII C-escaped, so that a message quoting it stays one line */
+	static String printable(String s) {
 		StringBuilder out = new StringBuilder();
 		for (char c : s.toCharArray()) {
 			out.append(c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format("\\x%02x", (int) c));
