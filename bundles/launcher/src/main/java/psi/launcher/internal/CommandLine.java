@@ -22,6 +22,9 @@ final class CommandLine {
 	/** Options that may come before the command and apply to it. */
 	static final List<String> GLOBAL_VALUE_OPTIONS = List.of("--root");
 
+	/** The global option that makes the client run the command in-process rather than in the daemon. */
+	static final String NO_DAEMON = "--no-daemon";
+
 	private CommandLine() {
 	}
 
@@ -50,6 +53,11 @@ final class CommandLine {
 
 	/** An option of a command, from its {@code @Parameter}. */
 	record Option(List<String> names, boolean takesValue, String description, String metavar) {
+
+		/** @return the longest of its names: {@code --profile} of {@code -p, --profile} */
+		String longest() {
+			return names.stream().max(java.util.Comparator.comparingInt(String::length)).orElseThrow();
+		}
 	}
 
 	/** @return the options of the command's methods, by every name */
@@ -81,12 +89,31 @@ final class CommandLine {
 	 * @return the arguments as Gogo takes them
 	 */
 	static List<String> normalize(String command, List<String> args, Map<String, Option> options) throws UsageException {
+		return parse(command, args, options).gogo();
+	}
+
+	/**
+	 * A command's arguments, parsed.
+	 *
+	 * @param gogo as Gogo takes them
+	 * @param options each option given, by its longest name ({@code --profile} for {@code -p}), with its value
+	 *            ({@code "true"} for a flag); the last one wins
+	 * @param positional the arguments that are no option, in order
+	 */
+	record Parsed(List<String> gogo, Map<String, String> options, List<String> positional) {
+	}
+
+	/** As {@link #normalize}, also telling options from positional arguments. */
+	static Parsed parse(String command, List<String> args, Map<String, Option> options) throws UsageException {
 		List<String> out = new ArrayList<>();
+		Map<String, String> given = new LinkedHashMap<>();
+		List<String> positional = new ArrayList<>();
 		boolean positionalOnly = false;
 		for (int i = 0; i < args.size(); i++) {
 			String a = args.get(i);
 			if (positionalOnly || !a.startsWith("-") || a.equals("-")) {
 				out.add(a);
+				positional.add(a);
 				continue;
 			}
 			if (a.equals("--")) {
@@ -113,11 +140,14 @@ final class CommandLine {
 					value = args.get(++i);
 				}
 				out.add(value);
+				given.put(o.longest(), value);
 			} else if (value != null) {
 				throw new UsageException("psi " + command + ": option '" + name + "' takes no value");
+			} else {
+				given.put(o.longest(), "true");
 			}
 		}
-		return out;
+		return new Parsed(out, given, positional);
 	}
 
 	/** @return a Gogo command line running {@code scope:function} with each argument quoted */

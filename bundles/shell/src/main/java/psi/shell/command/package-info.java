@@ -3,7 +3,7 @@
  * interactive shell, the {@code psi} launcher): presentation, not engine API.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package psi.shell.command;
 
 import org.osgi.annotation.bundle.Export;

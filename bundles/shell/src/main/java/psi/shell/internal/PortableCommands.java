@@ -58,7 +58,7 @@ public class PortableCommands {
 	 * path seen from DIR. Names, absolute paths and URLs pass as they are.
 	 */
 	static String image(String root, String arg) {
-		return ImageArguments.resolve(root(root), java.nio.file.Path.of("").toAbsolutePath(), arg);
+		return ImageArguments.resolve(root(root), Invocation.current().cwd(), arg);
 	}
 
 	/**
@@ -67,12 +67,13 @@ public class PortableCommands {
 	 * when the work then fails too.
 	 */
 	private static void notice(String line) {
-		System.err.print(line);
-		System.err.flush();
+		java.io.PrintStream err = Invocation.current().err();
+		err.print(line);
+		err.flush();
 	}
 
 	private static String arrow() {
-		return Render.arrow(System.getenv());
+		return Render.arrow(Invocation.current().env());
 	}
 
 	/** portablectl list. */
@@ -117,7 +118,7 @@ public class PortableCommands {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
 		flags(req, now, enable, noBlock, noReload);
 		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
-		List<ChangeDTO> changes = portables.attach(req, TerminalProgress.onStderr());
+		List<ChangeDTO> changes = portables.attach(req, TerminalProgress.of(Invocation.current()));
 		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 
@@ -138,7 +139,7 @@ public class PortableCommands {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
 		flags(req, now, enable, noBlock, noReload);
 		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
-		List<ChangeDTO> changes = portables.reattach(req, TerminalProgress.onStderr());
+		List<ChangeDTO> changes = portables.reattach(req, TerminalProgress.of(Invocation.current()));
 		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 
@@ -178,7 +179,7 @@ public class PortableCommands {
 		req.root = root(root);
 		req.runtime = runtime;
 		req.image = image(root, image);
-		List<ChangeDTO> changes = portables.detach(req, TerminalProgress.onStderr());
+		List<ChangeDTO> changes = portables.detach(req, TerminalProgress.of(Invocation.current()));
 		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 
@@ -224,13 +225,13 @@ public class PortableCommands {
 			if (images.length > 0) {
 				throw new PsiException("remove --partial takes no image");
 			}
-			List<ChangeDTO> changes = portables.removePartials(root(root), TerminalProgress.onStderr());
+			List<ChangeDTO> changes = portables.removePartials(root(root), TerminalProgress.of(Invocation.current()));
 			return new Output("", Render.changes(changes, arrow()), 0);
 		}
 		if (images.length == 0) {
 			throw new PsiException("remove needs at least one image");
 		}
-		portables.remove(root(root), Arrays.stream(images).map(i -> image(root, i)).toList(), TerminalProgress.onStderr());
+		portables.remove(root(root), Arrays.stream(images).map(i -> image(root, i)).toList(), TerminalProgress.of(Invocation.current()));
 		return Output.of("");
 	}
 
@@ -274,7 +275,7 @@ public class PortableCommands {
 		}
 		PullRequestDTO req = pullRequest(root, verify, url);
 		req.name = name.length == 1 ? name[0] : null;
-		PullResultDTO r = portables.pull(req, TerminalProgress.onStderr());
+		PullResultDTO r = portables.pull(req, TerminalProgress.of(Invocation.current()));
 		return Output.of(Render.pulled(r));
 	}
 
@@ -284,7 +285,7 @@ public class PortableCommands {
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor(VERIFY) @Parameter(names = "--verify", absentValue = "") String verify,
 		@Descriptor("An image URL, path or name") String image) {
-		PullResultDTO r = portables.verify(pullRequest(root, verify, image(root, image)), TerminalProgress.onStderr());
+		PullResultDTO r = portables.verify(pullRequest(root, verify, image(root, image)), TerminalProgress.of(Invocation.current()));
 		return Output.of(Render.verified(r));
 	}
 
@@ -300,7 +301,7 @@ public class PortableCommands {
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, false, image, prefixes);
 		req.verify = verifyLevel(verify);
-		List<ChangeDTO> changes = portables.start(req, TerminalProgress.onStderr());
+		List<ChangeDTO> changes = portables.start(req, TerminalProgress.of(Invocation.current()));
 		int status = Render.status(changes);
 		String log = "";
 		if (status != 0) {
@@ -332,7 +333,11 @@ public class PortableCommands {
 		@Descriptor("Image name or path") String image) {
 		ImageStatusDTO s = portables.status(root(root), image(root, image));
 		List<String> log = List.of();
-		if (s.managerProblem == null && !s.units.isEmpty()) {
+		if (!Invocation.current().journal()) {
+			// as systemctl status tells a user who cannot read the system journal
+			log = List.of("Hint: You are currently not seeing messages from the system.",
+				"      Users in groups 'adm', 'systemd-journal' can see all messages.");
+		} else if (s.managerProblem == null && !s.units.isEmpty()) {
 			try {
 				log = portables.logs(root(root), image(root, image), lines);
 			} catch (PsiException e) {
@@ -353,7 +358,7 @@ public class PortableCommands {
 			List<String> l = portables.logs(root(root), image(root, image), lines);
 			return Output.of(l.isEmpty() ? "" : String.join("\n", l) + "\n");
 		}
-		java.io.PrintStream out = System.out;
+		java.io.PrintStream out = Invocation.current().out();
 		try (LogFollower f = portables.followLogs(root(root), image(root, image), lines, line -> {
 			out.println(line);
 			out.flush();

@@ -16,6 +16,7 @@ final class TerminalProgress implements ProgressListener {
 
 	private final PrintStream err;
 	private final boolean terminal;
+	private final int columns;
 	private long startNanos;
 	private long lastDraw;
 	private boolean drawn;
@@ -25,13 +26,18 @@ final class TerminalProgress implements ProgressListener {
 	 * @param terminal whether it is a terminal
 	 */
 	TerminalProgress(PrintStream err, boolean terminal) {
-		this.err = err;
-		this.terminal = terminal;
+		this(err, terminal, 80);
 	}
 
-	/** @return a progress printer on standard error, drawing transfers when there is a terminal */
-	static TerminalProgress onStderr() {
-		return new TerminalProgress(System.err, System.console() != null && !"dumb".equals(System.getenv("TERM")));
+	private TerminalProgress(PrintStream err, boolean terminal, int columns) {
+		this.err = err;
+		this.terminal = terminal;
+		this.columns = columns;
+	}
+
+	/** @return a progress printer on the caller's standard error, drawing transfers when it is a terminal */
+	static TerminalProgress of(Invocation caller) {
+		return new TerminalProgress(caller.err(), caller.terminal(), caller.columns());
 	}
 
 	@Override
@@ -63,7 +69,9 @@ final class TerminalProgress implements ProgressListener {
 		}
 		lastDraw = now;
 		drawn = true;
-		err.print("\r\033[K" + line(what, bytes, total, now - startNanos));
+		String line = line(what, bytes, total, now - startNanos);
+		// one line less than the width: a full line would wrap on some terminals and the redraw then stacks
+		err.print("\r\033[K" + (line.length() < columns ? line : line.substring(0, columns - 1)));
 		err.flush();
 	}
 

@@ -1,0 +1,354 @@
+package psi.launcher.internal;
+
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.apache.felix.service.command.CommandSession;
+import org.apache.felix.service.command.Converter;
+import org.apache.felix.service.command.Descriptor;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
+
+import psi.api.PsiException;
+import psi.shell.command.CommandOutput;
+import psi.shell.command.SessionVariables;
+
+/**
+ * Runs one psi command line, {@code psi [--root DIR] COMMAND [ARGS...]}, for
+ * a caller: checks it against the command's own annotations, asks the
+ * caller's gate, runs the Gogo command in a session holding the caller's
+ * streams, directory, terminal and environment, and renders its answer and
+ * its failures as one line each. The one-shot launcher and the daemon both
+ * run commands here, so that their output and exit status are the same.
+ */
+@Component(service = CommandRunner.class)
+public class CommandRunner {
+
+	/** The scope of psi's Gogo commands. */
+	static final String SCOPE = "psi";
+
+	/** The exit status of a command the caller interrupted (Ctrl-C), as a shell reports SIGINT. */
+	static final int INTERRUPTED = 130;
+
+	private final BundleContext context;
+	private final CommandProcessor processor;
+
+	/**
+	 * @param context this bundle's context
+	 * @param processor Gogo
+	 */
+	@Activate
+	public CommandRunner(BundleContext context, @Reference CommandProcessor processor) {
+		this.context = context;
+		this.processor = processor;
+	}
+
+	/** @return a Gogo session with the caller's streams, directory, terminal and environment */
+	CommandSession session(Caller caller) {
+		CommandSession session = processor.createSession(caller.in(), caller.out(), caller.err());
+		session.currentDir(caller.cwd());
+		session.put(SessionVariables.TERMINAL, caller.terminal());
+		session.put(SessionVariables.ENVIRONMENT, Map.copyOf(caller.env()));
+		session.put(SessionVariables.JOURNAL, caller.gate().mayReadJournal());
+		return session;
+	}
+
+	/** What the command line names: the command and its arguments, global options first. */
+	record Line(String command, String function, List<String> args) {
+	}
+
+	/**
+	 * Splits off the global options.
+	 *
+	 * @return the command, or {@code null} when the line was answered here (help, an error), with its status in {@code status[0]}
+	 */
+	Line line(List<String> argv, Caller caller, int[] status) {
+		List<String> global = new ArrayList<>();
+		int i = 0;
+		while (i < argv.size() && argv.get(i).startsWith("-")) {
+			String a = argv.get(i);
+			if (a.equals("-h") || a.equals("--help")) {
+				caller.out().print(overview());
+				status[0] = 0;
+				return null;
+			}
+			if (a.equals(CommandLine.NO_DAEMON)) {
+				i++; // the client's: running here is running in-process
+			} else if (CommandLine.GLOBAL_VALUE_OPTIONS.contains(a) && i + 1 < argv.size()) {
+				global.add(a);
+				global.add(argv.get(i + 1));
+				i += 2;
+			} else if (a.startsWith("--") && CommandLine.GLOBAL_VALUE_OPTIONS.contains(a.split("=", 2)[0])) {
+				global.add(a);
+				i++;
+			} else {
+				caller.err().println("psi: unknown option '" + oneLine(a) + "'; see psi --help");
+				status[0] = 1;
+				return null;
+			}
+		}
+		if (i >= argv.size()) {
+			caller.err().println("psi: no command given; see psi --help");
+			status[0] = 1;
+			return null;
+		}
+		String command = argv.get(i);
+		List<String> rest = new ArrayList<>(global);
+		rest.addAll(argv.subList(i + 1, argv.size()));
+		return new Line(command, CommandLine.function(command), rest);
+	}
+
+	/**
+	 * Runs a command line.
+	 *
+	 * @param argv the arguments after {@code psi}
+	 * @param caller who runs it
+	 * @return the exit status
+	 */
+	int run(List<String> argv, Caller caller) {
+		return run(argv, caller, s -> {
+		});
+	}
+
+	/**
+	 * As {@link #run(List, Caller)}, telling {@code sessions} the Gogo session
+	 * the command runs in (to interrupt it) before it starts.
+	 */
+	int run(List<String> argv, Caller caller, java.util.function.Consumer<CommandSession> sessions) {
+		int[] status = { 0 };
+		Line line = line(argv, caller, status);
+		if (line == null) {
+			return status[0];
+		}
+		String command = line.command();
+		Object target = command(line.function());
+		if (target == null) {
+			caller.err().println("psi: unknown command '" + oneLine(command) + "'; see psi --help");
+			return 1;
+		}
+		List<Method> methods = methods(target, line.function());
+		if (line.args().contains("--help") || line.args().contains("-h")) {
+			caller.out().print(CommandLine.help(command, methods));
+			return 0;
+		}
+		CommandSession session = session(caller);
+		sessions.accept(session);
+		try {
+			CommandLine.Parsed parsed = CommandLine.parse(command, line.args(), CommandLine.options(methods));
+			String refusal = caller.gate().refusal(line.function(), parsed);
+			if (refusal != null) {
+				caller.err().println(oneLine(refusal));
+				return 1;
+			}
+			Object result = session.execute(CommandLine.gogo(SCOPE, line.function(), parsed.gogo()));
+			if (result instanceof CommandOutput o) {
+				caller.err().print(o.notice());
+				caller.out().print(o.text());
+				return o.exitStatus();
+			}
+			if (result != null) {
+				caller.out().println(session.format(result, Converter.INSPECT));
+			}
+			return 0;
+		} catch (CommandLine.UsageException e) {
+			caller.err().println(oneLine(e.getMessage()));
+			return 1;
+		} catch (PsiException e) {
+			if (interrupted(e)) {
+				caller.err().println("psi " + command + ": interrupted: " + oneLine(e.getMessage()));
+				return INTERRUPTED;
+			}
+			if (e.getMessage() != null) {
+				caller.err().println(oneLine(e.getMessage()));
+			}
+			for (Throwable s : e.getSuppressed()) {
+				caller.err().println("psi: also: " + oneLine(s.getMessage()));
+				for (Throwable t : s.getSuppressed()) {
+					caller.err().println("psi:   " + oneLine(t.toString()));
+				}
+			}
+			return e.exitStatus();
+		} catch (InterruptedException e) {
+			caller.err().println("psi " + command + ": interrupted");
+			return INTERRUPTED;
+		} catch (IllegalArgumentException e) {
+			if (String.valueOf(e.getMessage()).startsWith("Cannot coerce")) {
+				caller.err().println("psi " + command + ": wrong number or kind of arguments; see psi " + command + " --help");
+				return 1;
+			}
+			return internal(command, e, caller);
+		} catch (Exception e) {
+			if (interrupted(e)) {
+				caller.err().println("psi " + command + ": interrupted");
+				return INTERRUPTED;
+			}
+			return internal(command, e, caller);
+		} finally {
+			session.close();
+		}
+	}
+
+	/** @return whether a failure is the caller's interrupt (Ctrl-C in the client) */
+	private static boolean interrupted(Throwable e) {
+		for (Throwable t = e; t != null; t = t.getCause()) {
+			if (t instanceof InterruptedException || t instanceof java.io.InterruptedIOException
+				|| t instanceof java.nio.channels.ClosedByInterruptException) {
+				return true;
+			}
+		}
+		return Thread.currentThread().isInterrupted();
+	}
+
+	/** @return a message as one line on a terminal: control characters (from an image, a server) C-escaped */
+	static String oneLine(String m) {
+		if (m == null) {
+			return "";
+		}
+		StringBuilder sb = new StringBuilder(m.length());
+		for (int i = 0; i < m.length(); i++) {
+			char c = m.charAt(i);
+			if (c < 0x20 || c >= 0x7f && c <= 0x9f) {
+				sb.append(c == '\n' ? "\\n" : c == '\t' ? "\\t" : String.format("\\x%02x", (int) c));
+			} else {
+				sb.append(c);
+			}
+		}
+		return sb.toString();
+	}
+
+	private static int internal(String command, Exception e, Caller caller) {
+		caller.err().println("psi " + oneLine(command) + ": " + oneLine(e.toString()));
+		if (caller.env().get("PSI_DEBUG") != null || System.getenv("PSI_DEBUG") != null) {
+			e.printStackTrace(caller.err());
+		}
+		return 1;
+	}
+
+	/**
+	 * @return the service providing {@code psi:function}, or {@code null} once
+	 *         DS has processed every component and there is none
+	 */
+	Object command(String function) {
+		long deadline = System.nanoTime() + 10_000_000_000L;
+		while (true) {
+			boolean settled = scrSettled();
+			try {
+				ServiceReference<?>[] refs = context.getAllServiceReferences(null,
+					"(&(" + CommandProcessor.COMMAND_SCOPE + "=" + SCOPE + ")(" + CommandProcessor.COMMAND_FUNCTION + "=" + function + "))");
+				if (refs != null && refs.length > 0) {
+					Object s = context.getService(refs[0]);
+					if (s != null) {
+						return s;
+					}
+				}
+			} catch (InvalidSyntaxException e) {
+				return null; // a function name no filter can hold is no command
+			}
+			if (settled || System.nanoTime() > deadline) {
+				return null;
+			}
+			try {
+				Thread.sleep(2);
+			} catch (InterruptedException e) {
+				Thread.currentThread().interrupt();
+				return null;
+			}
+		}
+	}
+
+	/**
+	 * Whether SCR has processed every component of every active bundle: SCR
+	 * enables components asynchronously, so a command may register a little
+	 * after its bundle started.
+	 */
+	private boolean scrSettled() {
+		ServiceReference<ServiceComponentRuntime> ref = context.getServiceReference(ServiceComponentRuntime.class);
+		ServiceComponentRuntime scr = ref == null ? null : context.getService(ref);
+		if (scr == null) {
+			return false;
+		}
+		try {
+			for (Bundle b : context.getBundles()) {
+				if (b.getState() == Bundle.ACTIVE && b.getHeaders("").get("Service-Component") != null
+					&& scr.getComponentDescriptionDTOs(b).isEmpty()) {
+					return false;
+				}
+			}
+			for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs()) {
+				if (scr.isComponentEnabled(d) && scr.getComponentConfigurationDTOs(d).isEmpty()
+					&& !"require".equals(d.configurationPolicy)) {
+					return false;
+				}
+			}
+			return true;
+		} finally {
+			context.ungetService(ref);
+		}
+	}
+
+	/** @return the methods implementing {@code function} */
+	static List<Method> methods(Object target, String function) {
+		List<Method> out = new ArrayList<>();
+		for (Method m : target.getClass().getMethods()) {
+			if (m.getName().toLowerCase(Locale.ROOT).equals(function)) {
+				out.add(m);
+			}
+		}
+		return out;
+	}
+
+	/** @return the options of a command by every name, or an empty map when there is no such command */
+	Map<String, CommandLine.Option> options(String function) {
+		Object target = command(function);
+		return target == null ? new HashMap<>() : CommandLine.options(methods(target, function));
+	}
+
+	private String overview() {
+		Map<String, String> commands = new TreeMap<>();
+		try {
+			ServiceReference<?>[] refs = context.getAllServiceReferences(null, "(" + CommandProcessor.COMMAND_SCOPE + "=" + SCOPE + ")");
+			for (ServiceReference<?> ref : refs == null ? new ServiceReference<?>[0] : refs) {
+				Object fs = ref.getProperty(CommandProcessor.COMMAND_FUNCTION);
+				Object target = context.getService(ref);
+				if (target == null) {
+					continue;
+				}
+				for (String f : fs instanceof String[] a ? a : new String[] { String.valueOf(fs) }) {
+					String doc = "";
+					for (Method m : methods(target, f)) {
+						Descriptor d = m.getAnnotation(Descriptor.class);
+						if (d != null) {
+							doc = d.value();
+						}
+					}
+					commands.put(CommandLine.typed(f), doc);
+				}
+			}
+		} catch (InvalidSyntaxException e) {
+			throw new IllegalStateException(e);
+		}
+		StringBuilder sb = new StringBuilder();
+		sb.append("psi: portable system services\n\n");
+		sb.append("Usage: psi [--root DIR] [--no-daemon] COMMAND [OPTIONS] [ARGS...]   run one command and exit with its status\n");
+		sb.append("       psi                                                       open the interactive Gogo shell (commands psi:NAME)\n\n");
+		sb.append("A psi daemon (psi daemon) runs the commands when one listens on /run/psi/psi.sock (DIR/run/psi/psi.sock with\n");
+		sb.append("--root DIR, or $PSI_SOCKET); else, or with --no-daemon, this process runs them.\n\n");
+		sb.append("Commands:\n");
+		commands.forEach((c, d) -> sb.append(String.format("  %-14s %s%n", c, d)));
+		sb.append("\nSee psi COMMAND --help for a command's options.\n");
+		return sb.toString();
+	}
+}
