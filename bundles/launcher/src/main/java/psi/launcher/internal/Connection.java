@@ -15,7 +15,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.felix.service.command.CommandSession;
-import org.apache.felix.service.command.Job;
 
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
@@ -36,8 +35,9 @@ final class Connection {
 	private final Daemon.Server server;
 	private final SocketChannel channel;
 	private final Object writeLock = new Object();
-	private volatile CommandSession session;
 	private volatile boolean interrupted;
+	/** The threads the command runs on (the session's own pool: no other command's). */
+	private final java.util.Set<Thread> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
 	Connection(Daemon daemon, Daemon.Server server, SocketChannel channel) {
 		this.daemon = daemon;
@@ -114,7 +114,12 @@ final class Connection {
 			if (req.args().isEmpty()) {
 				status = shell(caller, access);
 			} else {
-				status = daemon.runner().run(req.args(), caller, s -> session = s);
+				status = daemon.runner().run(req.args(), caller, s -> {
+					s.put(psi.shell.command.SessionVariables.INTERRUPTS, (java.util.function.Consumer<Thread>) this::running);
+				});
+				synchronized (threads) {
+					threads.clear(); // done: the session's threads are no longer this command's
+				}
 			}
 			out.flush();
 			err.flush();
@@ -137,7 +142,7 @@ final class Connection {
 			return 1;
 		}
 		CommandSession s = daemon.runner().session(caller);
-		session = s;
+		s.put(psi.shell.command.SessionVariables.INTERRUPTS, (java.util.function.Consumer<Thread>) this::running);
 		try {
 			s.execute("gosh --login --noshutdown");
 			return 0;
@@ -179,15 +184,23 @@ final class Connection {
 		}
 	}
 
-	/** Interrupts the command running for this client (Ctrl-C, the client gone, the daemon stopping). */
+	/**
+	 * Interrupts the command running for this client (Ctrl-C, the client
+	 * gone, the daemon stopping): its own threads, so that it stops as it
+	 * would on any interrupt (a pull keeps its partial file, a change rolls
+	 * back) and the client still gets its last words and status.
+	 */
 	void interrupt() {
 		interrupted = true;
-		CommandSession s = session;
-		if (s == null) {
-			return;
+		synchronized (threads) {
+			threads.forEach(Thread::interrupt);
 		}
-		for (Job j : s.jobs()) {
-			j.interrupt();
+	}
+
+	/** The command's thread, while it runs. */
+	void running(Thread t) {
+		synchronized (threads) {
+			threads.add(t);
 		}
 	}
 

@@ -18,6 +18,14 @@ public final class SessionVariables {
 	/** {@code Boolean}: the caller may read the system journal (as members of {@code adm} and {@code systemd-journal}); {@code status} shows log lines only then. */
 	public static final String JOURNAL = ".psi.journal";
 
+	/**
+	 * {@code java.util.function.Consumer<Thread>}: told the thread a command
+	 * runs on when it starts, so that the front end can interrupt the command
+	 * (the client's Ctrl-C) and still wait for it to finish: interrupting
+	 * Gogo's job instead returns at once and leaves the command running.
+	 */
+	public static final String INTERRUPTS = ".psi.interrupts";
+
 	private SessionVariables() {
 	}
 }

@@ -27,7 +27,11 @@ import psi.shell.command.SessionVariables;
  */
 record Invocation(Path cwd, PrintStream out, PrintStream err, boolean terminal, Map<String, String> env, boolean journal) {
 
-	/** @return the invocation of the command running on this thread */
+	/**
+	 * @return the invocation of the command running on this thread, which is
+	 *         made interruptible by its front end (every command that works
+	 *         long asks for it before it starts)
+	 */
 	static Invocation current() {
 		Process p = Process.Utils.current();
 		Job job = p == null ? null : p.job();
@@ -35,6 +39,11 @@ record Invocation(Path cwd, PrintStream out, PrintStream err, boolean terminal, 
 		Path cwd = s == null || s.currentDir() == null ? Path.of("").toAbsolutePath() : s.currentDir();
 		PrintStream out = p == null ? System.out : p.out();
 		PrintStream err = p == null ? System.err : p.err();
+		if (s != null && s.get(SessionVariables.INTERRUPTS) instanceof java.util.function.Consumer<?> c) {
+			@SuppressWarnings("unchecked")
+			java.util.function.Consumer<Thread> threads = (java.util.function.Consumer<Thread>) c;
+			threads.accept(Thread.currentThread());
+		}
 		Object t = s == null ? null : s.get(SessionVariables.TERMINAL);
 		Object e = s == null ? null : s.get(SessionVariables.ENVIRONMENT);
 		@SuppressWarnings("unchecked")
