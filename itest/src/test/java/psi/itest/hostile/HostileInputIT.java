@@ -45,8 +45,27 @@ class HostileInputIT {
 	record Case(String name, String why, List<String> setup, String run, int exit, String stderr, String stdout, boolean changes) {
 	}
 
+	/** The psi daemon the cases run through the second time, serving a root of its own (root may name any --root). */
+	static Process daemon;
+	static Path daemonDir;
+
+	@org.junit.jupiter.api.AfterAll
+	static void stopDaemon() throws Exception {
+		if (daemon != null) {
+			new ProcessBuilder("kill", "-TERM", Long.toString(daemon.pid())).start().waitFor();
+			if (!daemon.waitFor(60, TimeUnit.SECONDS)) {
+				daemon.destroyForcibly();
+				fail("psi daemon did not stop on SIGTERM");
+			}
+		}
+		if (daemonDir != null) {
+			psi.itest.box.TestBox.deleteTree(daemonDir);
+		}
+	}
+
+	/** Every case twice: in-process (no daemon answers: the client runs it itself), then through a psi daemon. */
 	@TestFactory
-	Stream<DynamicTest> everyCase() throws IOException {
+	Stream<DynamicTest> everyCase() throws Exception {
 		Path base = Paths.get(System.getProperty("psi.basedir", "..")).toAbsolutePath().normalize();
 		Path psi = base.resolve("distribution/psi");
 		assertTrue(Files.isRegularFile(base.resolve("distribution/target/psi.jar")), "build psi first: mvn -B install -DskipTests");
@@ -54,7 +73,19 @@ class HostileInputIT {
 		String prelude = Files.readString(dir.resolve("prelude.sh"));
 		List<Case> cases = parse(Files.readAllLines(dir.resolve("cases.txt")));
 		assertTrue(cases.size() >= 30, "the corpus holds " + cases.size() + " cases");
-		return cases.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> run(c, psi, prelude)));
+		daemonDir = Files.createTempDirectory("psi-hostile-daemon");
+		Path log = daemonDir.resolve("daemon.log");
+		daemon = new ProcessBuilder(psi.toString(), "daemon", "--root", Files.createDirectories(daemonDir.resolve("root")).toString())
+			.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+		long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+		while (!Files.readString(log).contains("listening on")) {
+			assertTrue(daemon.isAlive() && System.nanoTime() < deadline, "psi daemon did not start: " + Files.readString(log));
+			Thread.sleep(50);
+		}
+		String socket = daemonDir.resolve("root/run/psi/psi.sock").toString();
+		return Stream.concat(
+			cases.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> run(c, psi, prelude, daemonDir.resolve("nothing-listens-here.sock").toString()))),
+			cases.stream().map(c -> DynamicTest.dynamicTest("through the daemon: " + c.name(), () -> run(c, psi, prelude, socket))));
 	}
 
 	static List<Case> parse(List<String> lines) {
@@ -103,8 +134,8 @@ class HostileInputIT {
 		return v.get(0);
 	}
 
-	private void run(Case c, Path psi, String prelude) throws Exception {
-		Path dir = scratch.resolve(c.name());
+	private void run(Case c, Path psi, String prelude, String socket) throws Exception {
+		Path dir = scratch.resolve((socket.endsWith("nothing-listens-here.sock") ? "" : "daemon-") + c.name());
 		Path root = dir.resolve("root");
 		Path repo = dir.resolve("repo");
 		Path outside = dir.resolve("outside");
@@ -113,7 +144,7 @@ class HostileInputIT {
 		Files.createDirectories(outside);
 		Files.writeString(outside.resolve("sentinel"), "outside the root\n");
 		Map<String, String> env = Map.of("ROOT", root.toString(), "REPO", repo.toString(), "OUT", outside.toString(), "CASE",
-			dir.toString(), "PSI", psi.toString());
+			dir.toString(), "PSI", psi.toString(), "PSI_SOCKET", socket);
 		for (String s : c.setup()) {
 			Result r = sh(prelude + "\n" + s, env);
 			assertEquals(0, r.exit(), c.name() + ": setup failed: " + s + "\n" + r.stderr());
