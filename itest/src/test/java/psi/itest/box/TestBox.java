@@ -158,7 +158,7 @@ public final class TestBox implements AutoCloseable {
 	public static final String PSI = "/opt/psi/psi";
 
 	/**
-	 * Copies the built psi (distribution/psi, target/psi.jar, etc/) into the
+	 * Copies the built psi (distribution/psi, target/psi.jar, target/psi-client, etc/) into the
 	 * box's /opt/psi; fails the test when it is not built.
 	 */
 	public void installPsi() throws IOException {
@@ -170,6 +170,12 @@ public final class TestBox implements AutoCloseable {
 		Files.copy(jar, opt.resolve("psi.jar"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
 		Files.copy(basedir.resolve("distribution/psi"), opt.resolve("psi"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
 		Files.setPosixFilePermissions(opt.resolve("psi"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+		// the thin client: with no daemon in the box it hands every command back to the launcher script
+		Path client = basedir.resolve("distribution/target/psi-client");
+		if (!Files.isRegularFile(client))
+			fail(client + " missing: build first (mvn -B -o -q install -DskipTests)");
+		Files.copy(client, opt.resolve("psi-client"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+		Files.setPosixFilePermissions(opt.resolve("psi-client"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
 		Path etc = basedir.resolve("distribution/etc");
 		if (Files.isDirectory(etc)) {
 			Result r = run(List.of("cp", "-a", etc.toString(), opt.toString() + "/"), Duration.ofMinutes(1));

@@ -36,6 +36,8 @@ final class Connection {
 	private final SocketChannel channel;
 	private final Object writeLock = new Object();
 	private volatile boolean interrupted;
+	/** Set before the exit status is sent: the client may go from then on. */
+	private volatile boolean finished;
 	/** The threads the command runs on (the session's own pool: no other command's). */
 	private final java.util.Set<Thread> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -123,6 +125,7 @@ final class Connection {
 			}
 			out.flush();
 			err.flush();
+			finished = true;
 			synchronized (writeLock) {
 				byte[] x = Frames.exit(status);
 				Frames.write(c, Frames.EXIT, x, 0, x.length);
@@ -179,7 +182,7 @@ final class Connection {
 		} catch (IOException e) {
 			// nothing reads it any more
 		}
-		if (channel.isOpen()) {
+		if (channel.isOpen() && !finished) {
 			interrupt();
 		}
 	}

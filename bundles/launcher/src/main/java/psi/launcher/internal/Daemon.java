@@ -162,6 +162,10 @@ public class Daemon {
 					sleep(50);
 					continue;
 				}
+				if (stopping) {
+					close(c); // our own wake-up, or a client just too late: it sees the connection closed
+					break;
+				}
 				Connection conn = new Connection(Daemon.this, this, c);
 				if (running.size() >= config.maxClients()) {
 					workers.execute(() -> conn.busy(config.maxClients()));
@@ -190,9 +194,16 @@ public class Daemon {
 			stopping = true;
 			log("psi daemon: stopping (" + why + ")" + (running.isEmpty() ? "" : ", " + running.size() + " command(s) running"));
 			try {
-				channel.close();
+				if (socket == null) {
+					// systemd's socket stays open: closing an inherited channel makes the JDK point
+					// standard error at /dev/null (its inetd heritage), and the last log lines would be
+					// lost. A connection of our own wakes the accept instead.
+					SocketChannel.open(channel.getLocalAddress()).close();
+				} else {
+					channel.close();
+				}
 			} catch (IOException e) {
-				// closing a listening socket does not fail in a way that matters here
+				// closed already
 			}
 			synchronized (stopped) {
 				long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(config.stopTimeout() + 15L);
@@ -362,6 +373,14 @@ public class Daemon {
 		Server s = new Server(ssc, socket, root, log, toFile);
 		s.log("psi daemon: listening on " + socket + ", serving the root " + root + " (pid " + ProcessHandle.current().pid() + ")");
 		return s;
+	}
+
+	private static void close(SocketChannel c) {
+		try {
+			c.close();
+		} catch (IOException e) {
+			// nothing to tell
+		}
 	}
 
 	private static void sleep(long ms) {
