@@ -8,6 +8,9 @@
 #      running psi, and cold (JVM start to exit), vs portablectl through a warm
 #      portabled (which loop-mounts the image)
 #   4. the cold `psi list`: JVM start to exit, median of 10
+#   5. `psi list` and `psi inspect` of the GPT image through a resident psi
+#      daemon (the thin client), vs `portablectl list` / `inspect` through a
+#      warm portabled: N runs each, whole commands, in the box
 # Prints the figures and the ratios. Needs root, systemd-container, busybox-static,
 # and a built distribution (mvn -B install -DskipTests).
 set -euo pipefail
@@ -26,7 +29,7 @@ pid=$("$box" start "$state")
 R=/proc/$pid/root
 mkdir -p "$R/var/lib/portables" "$R/opt/psi/etc"
 cp -a "$images/single" "$images/raw/verity.raw" "$R/var/lib/portables/"
-cp "$top/distribution/psi" "$top/distribution/target/psi.jar" "$R/opt/psi/"
+cp "$top/distribution/psi" "$top/distribution/target/psi.jar" "$top/distribution/target/psi-client" "$R/opt/psi/"
 : > "$R/opt/psi/etc/gosh_profile"
 inbox() { "$box" exec "$state" "$@"; }
 . "$(dirname "$(readlink -f "$0")")/bench-lib.sh"
@@ -71,6 +74,23 @@ inspect_cold=$( (for k in $(seq 10); do t0=$(now); inbox /opt/psi/psi inspect ve
 
 list_cold=$( (for k in $(seq 10); do t0=$(now); inbox /opt/psi/psi list >/dev/null; t1=$(now); echo $((t1 - t0)); done) | median)
 
+# 5. through the daemon (psi daemon --background: detached, logging to /var/log/psi/psi.log)
+inbox /opt/psi/psi daemon --background >/dev/null 2>&1 || fail "psi daemon --background did not start"
+loop() { # ns for N runs of the command line $1 in the box, each must succeed
+	local t0 t1
+	t0=$(now); inbox sh -c "for i in \$(seq $N); do $1 >/dev/null 2>&1 || exit 1; done" || fail "$1 failed"; t1=$(now)
+	echo $(( (t1 - t0) / N ))
+}
+loop "/opt/psi/psi list" >/dev/null; loop "/opt/psi/psi inspect verity" >/dev/null   # warm the daemon
+before=$(inbox grep -c -- ' -> 0 ' /var/log/psi/psi.log)
+daemon_list=$( (for k in 1 2 3; do loop "/opt/psi/psi list"; done) | median)
+daemon_inspect=$( (for k in 1 2 3; do loop "/opt/psi/psi inspect verity"; done) | median)
+served=$(( $(inbox grep -c -- ' -> 0 ' /var/log/psi/psi.log) - before ))
+[ "$served" -eq $((6 * N)) ] || fail "the daemon served $served of $((6 * N)) commands: some ran in-process"
+pctl_list=$( (for k in 1 2 3; do loop "portablectl list"; done) | median)
+pctl_inspect2=$( (for k in 1 2 3; do loop "portablectl inspect verity"; done) | median)
+rss=$(inbox sh -c 'awk "/^VmRSS/ {printf \"%.1f\", \$2 / 1024}" /proc/$(pgrep -f "java.*psi.jar daemon" | head -1)/status')
+
 ms() { awk -v ns="$1" 'BEGIN {printf "%.2f ms", ns / 1e6}'; }
 echo "attach+detach cycle of directory image 'single', $N cycles each, in the systemd box:"
 echo "  psi (inside one running psi)            $(ms "$psi_cycle")"
@@ -83,3 +103,7 @@ echo "  psi cold (JVM start to exit, median of 10)      $(ms "$inspect_cold")"
 echo "  portablectl (warm portabled, loop-mounts)       $(ms "$pctl_inspect")"
 echo "  psi/portablectl = $(ratio "$psi_inspect" "$pctl_inspect") warm, $(ratio "$psi_inspect_verify" "$pctl_inspect") warm with --verify, $(ratio "$inspect_cold" "$pctl_inspect") cold"
 echo "cold 'psi list' (JVM start to exit, median of 10): $(ms "$list_cold")"
+echo "through the daemon (thin client to a resident psi) vs portablectl (warm portabled), whole commands, $N runs, median of 3:"
+echo "  psi list $(ms "$daemon_list")   portablectl list $(ms "$pctl_list")   psi/portablectl = $(ratio "$daemon_list" "$pctl_list")"
+echo "  psi inspect verity $(ms "$daemon_inspect")   portablectl inspect verity $(ms "$pctl_inspect2")   psi/portablectl = $(ratio "$daemon_inspect" "$pctl_inspect2")"
+echo "  the daemon's resident memory after these $((8 * N + 10)) commands: $rss MB"

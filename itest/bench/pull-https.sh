@@ -12,7 +12,8 @@
 # so neither the JVM start nor the JIT's warm-up is counted), and cold (`psi pull` from JVM start to exit, median
 # of N); curl: median of N, with and without an fsync of its file (psi fsyncs before the
 # rename), each followed by the rm of the file as psi's loop removes its image. Prints the
-# figures and the ratios psi/curl.
+# figures and the ratios psi/curl. Last, the same pulls through a resident psi
+# daemon (psi daemon --background in the box, the thin client).
 # Needs root, nginx-light, gnupg, curl, squashfs-tools, fdisk, systemd-container, and
 # a built distribution (mvn -B install -DskipTests).
 set -euo pipefail
@@ -46,7 +47,7 @@ url=https://127.0.0.1:$PORT
 pid=$("$box" start "$state")
 R=/proc/$pid/root
 mkdir -p "$R/var/lib/portables" "$R/opt/psi/etc" "$R/etc/psi/ca.d" "$R/etc/psi/trusted.gpg.d" "$R/etc/verity.d"
-cp "$top/distribution/psi" "$top/distribution/target/psi.jar" "$R/opt/psi/"
+cp "$top/distribution/psi" "$top/distribution/target/psi.jar" "$top/distribution/target/psi-client" "$R/opt/psi/"
 : > "$R/opt/psi/etc/gosh_profile"
 cp "$srv/pki/ca.crt" "$R/etc/psi/ca.d/bench.crt"
 cp "$srv/trusted.gpg" "$R/etc/psi/trusted.gpg.d/bench.gpg"
@@ -96,10 +97,32 @@ curl_run() {
 	done | median
 }
 
+# psi_daemon PATH: per pull through a resident psi daemon (the thin client, whole
+# commands, each followed by a remove), after 2 warm-up pulls; median of N
+psi_daemon() {
+	for ((i = 0; i < N + 2; i++)); do
+		local t0 t1
+		t0=$(now); inbox /opt/psi/psi pull "$url/$1" > /dev/null 2>&1 || fail "psi pull $1 through the daemon failed"; t1=$(now)
+		inbox /opt/psi/psi remove big_1 >/dev/null
+		[ "$i" -ge 2 ] && echo $((t1 - t0))
+	done | median
+}
+
+declare -A curl_ns
 for kind in gpt verity; do
 	path=big_1.psi; [ $kind = verity ] && path=verity/big_1.psi
 	c=$(curl_run "$path"); cs=$(curl_run "$path" sync); w=$(psi_warm "$path"); k=$(psi_cold "$path")
+	curl_ns[$kind]=$c
 	size=$(stat -c %s "$srv/www/$path")
 	echo "$kind ($((size >> 20)) MiB): curl $(ms "$c") ms, curl+fsync $(ms "$cs") ms; psi pull in a running psi $(ms "$w") ms" \
 		"($(ratio "$w" "$c")x curl, $(ratio "$w" "$cs")x curl+fsync); cold psi pull $(ms "$k") ms ($(ratio "$k" "$c")x curl)"
 done
+# through the daemon: started only now, so that the cold pulls above ran in-process
+inbox /opt/psi/psi daemon --background >/dev/null 2>&1 || fail "psi daemon --background did not start"
+for kind in gpt verity; do
+	path=big_1.psi; [ $kind = verity ] && path=verity/big_1.psi
+	d=$(psi_daemon "$path")
+	echo "$kind: psi pull through the daemon $(ms "$d") ms ($(ratio "$d" "${curl_ns[$kind]}")x curl)"
+done
+served=$(inbox grep -c -- 'pull .* -> 0 ' /var/log/psi/psi.log)
+[ "$served" -eq $((2 * (N + 2))) ] || fail "the daemon served $served of $((2 * (N + 2))) pulls: some ran in-process"
