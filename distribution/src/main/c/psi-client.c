@@ -176,6 +176,8 @@ int main(int argc, char **argv)
 	if (fd < 0)
 		die("socket");
 	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+		if (getenv("PSI_DEBUG"))
+			fprintf(stderr, "psi: no daemon at %s (%s): running in-process\n", addr.sun_path, strerror(errno));
 		if (errno == ENOENT || errno == ECONNREFUSED || errno == ENOTDIR || errno == EACCES)
 			in_process(argv);
 		die(addr.sun_path);

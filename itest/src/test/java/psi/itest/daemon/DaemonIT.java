@@ -252,6 +252,14 @@ class DaemonIT {
 		Result hidden = psi("nobody", Map.of(), "--root", root.toString(), "inspect", secret.resolve("hidden_1").toString());
 		assertEquals(1, hidden.rc(), hidden.toString());
 		assertTrue(hidden.err().contains("is not readable by nobody"), hidden.toString());
+		for (String[] sneaky : new String[][] { { "inspect", "--", "--cat", secret.resolve("hidden_1").toString() },
+			{ "inspect", "--cat", "app0_1", "app0", secret.resolve("hidden_1").toString() } }) {
+			List<String> a = new ArrayList<>(List.of("--root", root.toString()));
+			a.addAll(List.of(sneaky));
+			Result r = psi("nobody", Map.of(), a.toArray(String[]::new));
+			assertEquals(1, r.rc(), String.join(" ", sneaky) + ": " + r);
+			assertFalse(r.out().contains("hidden.service"), "nobody read a unit of an image it cannot read: " + r);
+		}
 		Result elsewhere = psi("nobody", Map.of("PSI_SOCKET", daemon.socket().toString()), "--root", twin.toString(), "list");
 		assertEquals(1, elsewhere.rc(), elsewhere.toString());
 		assertTrue(elsewhere.err().contains("serves the root " + root), elsewhere.toString());

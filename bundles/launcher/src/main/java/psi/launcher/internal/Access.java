@@ -129,8 +129,8 @@ final class Access implements Caller.Gate {
 		if (command.equals("logs") && !journal) {
 			return "psi logs: refused for user " + who() + ": reading the system journal needs group adm or systemd-journal (as journalctl)";
 		}
-		if (!args.positional().isEmpty() && !command.equals("list") && !command.equals("profiles")) {
-			String image = args.positional().get(0);
+		// every argument that names a path (the image; a prefix never does) must be one the peer could read
+		for (String image : args.positional()) {
 			if (image.indexOf('/') >= 0 || image.equals(".") || image.equals("..")) {
 				Path host = cwd.resolve(image).normalize();
 				if (image.startsWith("/") && !root.toString().equals("/")) {

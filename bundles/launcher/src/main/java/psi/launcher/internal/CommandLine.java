@@ -111,6 +111,10 @@ final class CommandLine {
 		boolean positionalOnly = false;
 		for (int i = 0; i < args.size(); i++) {
 			String a = args.get(i);
+			if (positionalOnly && a.startsWith("-") && !a.equals("-")) {
+				// Gogo has no "--": it would read the argument as an option of the command
+				throw new UsageException("psi " + command + ": '" + a + "' after -- would still be read as an option; for a file of that name give ./" + a);
+			}
 			if (positionalOnly || !a.startsWith("-") || a.equals("-")) {
 				out.add(a);
 				positional.add(a);

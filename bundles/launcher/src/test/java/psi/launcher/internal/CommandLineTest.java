@@ -32,10 +32,20 @@ class CommandLineTest {
 	@Test
 	void splitsOptionValuesAndKeepsPositionals() throws Exception {
 		var opts = CommandLine.options(attach());
-		assertEquals(List.of("--profile", "strict", "--runtime", "img", "a", "-p", "x", "-y"),
-			CommandLine.normalize("attach", List.of("--profile=strict", "--runtime", "img", "a", "-p", "x", "--", "-y"), opts));
-		// after "--" everything is positional
-		assertEquals(List.of("img", "-y"), CommandLine.normalize("attach", List.of("img", "--", "-y"), opts));
+		assertEquals(List.of("--profile", "strict", "--runtime", "img", "a", "-p", "x", "y"),
+			CommandLine.normalize("attach", List.of("--profile=strict", "--runtime", "img", "a", "-p", "x", "--", "y"), opts));
+		// after "--" everything is positional; Gogo has no "--", so what looks like an option there is refused
+		assertEquals(List.of("img", "-"), CommandLine.normalize("attach", List.of("img", "--", "-"), opts));
+		var e = assertThrows(CommandLine.UsageException.class, () -> CommandLine.normalize("attach", List.of("--", "--runtime", "/x"), opts));
+		assertTrue(e.getMessage().contains("give ./--runtime"), e.getMessage());
+	}
+
+	@Test
+	void parsingTellsOptionsFromPositionals() throws Exception {
+		var opts = CommandLine.options(attach());
+		CommandLine.Parsed p = CommandLine.parse("attach", List.of("-p", "strict", "--runtime", "--root=/r", "img", "a"), opts);
+		assertEquals(java.util.Map.of("--profile", "strict", "--runtime", "true", "--root", "/r"), p.options());
+		assertEquals(List.of("img", "a"), p.positional());
 	}
 
 	@Test
