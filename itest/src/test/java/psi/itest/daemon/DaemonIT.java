@@ -11,15 +11,12 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -34,6 +31,8 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
+
+import psi.itest.RootSnapshot;
 import psi.itest.box.TestBox;
 
 /**
@@ -542,25 +541,7 @@ class DaemonIT {
 	 * and empty journal directory).
 	 */
 	static Map<String, String> snapshot(Path dir) throws IOException, java.security.NoSuchAlgorithmException {
-		Map<String, String> out = new TreeMap<>();
-		try (Stream<Path> s = Files.walk(dir)) {
-			for (Path p : s.toList()) {
-				String rel = dir.relativize(p).toString();
-				if (rel.equals("run") || rel.startsWith("run/psi") || rel.startsWith("var/lib/psi") || rel.isEmpty()) {
-					continue;
-				}
-				if (Files.isSymbolicLink(p)) {
-					out.put(rel, "link " + Files.readSymbolicLink(p).toString().replace(dir.toString(), "ROOT"));
-				} else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-					out.put(rel, "dir " + PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS)));
-				} else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-					out.put(rel, "file " + PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS)) + " "
-						+ HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
-				} else {
-					out.put(rel, "special");
-				}
-			}
-		}
-		return out;
+		return RootSnapshot.of(dir, (rel, p) -> rel.equals("run") || rel.startsWith("run/psi") || rel.startsWith("var/lib/psi") || rel.isEmpty());
 	}
+
 }

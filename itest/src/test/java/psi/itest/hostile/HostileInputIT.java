@@ -10,10 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -23,6 +20,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
+
+import psi.itest.RootSnapshot;
 
 /**
  * The hostile-input corpus ({@code src/test/resources/hostile/cases.txt}):
@@ -207,26 +206,9 @@ class HostileInputIT {
 	 * {@code dir} but psi's lock and its journal's empty directory.
 	 */
 	private static Map<String, String> snapshot(Path dir) throws IOException, java.security.NoSuchAlgorithmException {
-		Map<String, String> out = new TreeMap<>();
-		try (Stream<Path> s = Files.walk(dir)) {
-			for (Path p : s.toList()) {
-				String rel = dir.relativize(p).toString();
-				if (rel.equals("run/psi") || rel.startsWith("run/psi/") || rel.equals("run") && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
-					|| (rel.equals("var/lib/psi") || rel.equals("var/lib/psi/journal")) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-					continue;
-				}
-				if (Files.isSymbolicLink(p)) {
-					out.put(rel, "link " + Files.readSymbolicLink(p));
-				} else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-					out.put(rel, "dir " + PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS)));
-				} else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-					out.put(rel, "file " + PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS)) + " "
-						+ HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
-				} else {
-					out.put(rel, "special");
-				}
-			}
-		}
-		return out;
+		return RootSnapshot.of(dir, (rel, p) -> rel.equals("run/psi") || rel.startsWith("run/psi/")
+			|| rel.equals("run") && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
+			|| (rel.equals("var/lib/psi") || rel.equals("var/lib/psi/journal")) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS));
 	}
+
 }

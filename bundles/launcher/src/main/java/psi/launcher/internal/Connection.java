@@ -126,10 +126,7 @@ final class Connection {
 			out.flush();
 			err.flush();
 			finished = true;
-			synchronized (writeLock) {
-				byte[] x = Frames.exit(status);
-				Frames.write(c, Frames.EXIT, x, 0, x.length);
-			}
+			send(Frames.EXIT, Frames.exit(status));
 		} catch (IOException | RuntimeException e) {
 			server.log("psi daemon: client " + who + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
 		} finally {
@@ -210,14 +207,17 @@ final class Connection {
 	/** Tells a client beyond {@code maxClients} to come back later. */
 	void busy(int max) {
 		try (SocketChannel c = channel) {
-			byte[] m = ("psi: the daemon runs " + max + " commands already (maxClients of psi.daemon); try again\n").getBytes(StandardCharsets.UTF_8);
-			synchronized (writeLock) {
-				Frames.write(c, Frames.STDERR, m, 0, m.length);
-				byte[] x = Frames.exit(75);
-				Frames.write(c, Frames.EXIT, x, 0, x.length);
-			}
+			send(Frames.STDERR, ("psi: the daemon runs " + max + " commands already (maxClients of psi.daemon); try again\n").getBytes(StandardCharsets.UTF_8));
+			send(Frames.EXIT, Frames.exit(75));
 		} catch (IOException e) {
 			// it went away
+		}
+	}
+
+	/** Sends one frame, between the frames the command's streams write. */
+	private void send(byte type, byte[] data) throws IOException {
+		synchronized (writeLock) {
+			Frames.write(channel, type, data, 0, data.length);
 		}
 	}
 
