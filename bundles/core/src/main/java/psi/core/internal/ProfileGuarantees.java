@@ -1,5 +1,7 @@
 package psi.core.internal;
 
+import psi.spi.unit.SyscallGroups;
+import psi.spi.unit.UnitFile;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -41,7 +43,7 @@ record ProfileGuarantees(String profile, boolean confines, boolean dynamicUser, 
 		boolean ipDeny = false;
 		Map<String, ListSetting> lists = new HashMap<>();
 		Set<String> binds = new HashSet<>();
-		for (UnitFileReader.Assignment a : UnitFileReader.read(conf)) {
+		for (UnitFile.Assignment a : UnitFile.read(conf)) {
 			if (!a.section().equals("Service")) {
 				continue;
 			}

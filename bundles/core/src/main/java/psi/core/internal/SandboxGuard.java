@@ -1,5 +1,7 @@
 package psi.core.internal;
 
+import psi.spi.unit.SyscallGroups;
+import psi.spi.unit.UnitFile;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -156,7 +158,7 @@ final class SandboxGuard {
 		}
 		boolean service = unit.endsWith(".service");
 		boolean socket = unit.endsWith(".socket");
-		for (UnitFileReader.Assignment a : UnitFileReader.read(content)) {
+		for (UnitFile.Assignment a : UnitFile.read(content)) {
 			String k = a.key();
 			String v = a.value();
 			String why = null;

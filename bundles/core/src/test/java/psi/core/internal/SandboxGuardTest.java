@@ -1,5 +1,7 @@
 package psi.core.internal;
 
+import psi.spi.unit.SyscallGroups;
+import psi.spi.unit.UnitFile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

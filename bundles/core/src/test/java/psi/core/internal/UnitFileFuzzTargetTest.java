@@ -1,5 +1,7 @@
 package psi.core.internal;
 
+import psi.spi.unit.SyscallGroups;
+import psi.spi.unit.UnitFile;
 import java.io.IOException;
 import java.util.Set;
 
@@ -28,7 +30,7 @@ class UnitFileFuzzTargetTest {
 	@FuzzTest(maxDuration = "10m")
 	void unit(byte[] data) {
 		long lines = 1 + new String(data, java.nio.charset.StandardCharsets.UTF_8).chars().filter(c -> c == '\n').count();
-		for (UnitFileReader.Assignment a : UnitFileReader.read(data)) {
+		for (UnitFile.Assignment a : UnitFile.read(data)) {
 			if (a.key().isEmpty() || a.key().contains("=") || a.key().contains("\n") || a.line() < 1 || a.line() > lines) {
 				throw new AssertionError("a bad assignment: " + a);
 			}

@@ -1,5 +1,7 @@
 package psi.core.internal;
 
+import psi.spi.unit.SyscallGroups;
+import psi.spi.unit.UnitFile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,7 +52,7 @@ class UnitFileReaderSystemdTest {
 		String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
 		assertTrue(p.waitFor(60, TimeUnit.SECONDS), "systemd-analyze verify did not end");
 		boolean systemd = out.contains("psi-probe-relative");
-		boolean reader = UnitFileReader.read(Files.readAllBytes(unit)).stream()
+		boolean reader = UnitFile.read(Files.readAllBytes(unit)).stream()
 			.anyMatch(a -> a.section().equals("Service") && a.key().equals("ExecStartPre"));
 		assertEquals(systemd, reader, "systemd " + (systemd ? "sees" : "does not see") + " the ExecStartPre= line of\n" + body
 			+ "\nsystemd-analyze said:\n" + out);

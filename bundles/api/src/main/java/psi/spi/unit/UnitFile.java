@@ -1,4 +1,4 @@
-package psi.core.internal;
+package psi.spi.unit;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -11,25 +11,26 @@ import java.util.List;
  * backslash that is not itself escaped continued by the next (the backslash
  * becoming a space, comment lines inside skipped); a byte order mark at the
  * start skipped. Where this reader and systemd differ, an image could hide a
- * line from the {@link SandboxGuard}: the tests hold it to systemd's rules. Values are kept as written (quoting and specifiers
+ * line from psi's sandbox guard or run it differently from systemd: the
+ * tests hold it to systemd's rules. Values are kept as written (quoting and specifiers
  * are each directive's own business). Lines that are none of these are
  * skipped, as systemd skips them with a warning.
  */
-final class UnitFileReader {
+public final class UnitFile {
 
 	/** One assignment, with the line it starts on (1-based). */
-	record Assignment(String section, String key, String value, int line) {
+	public record Assignment(String section, String key, String value, int line) {
 		/** @return whether this is an empty assignment, which resets a list */
-		boolean isEmpty() {
+		public boolean isEmpty() {
 			return value.isEmpty();
 		}
 	}
 
-	private UnitFileReader() {
+	private UnitFile() {
 	}
 
 	/** @param content the unit file; decoded as UTF-8, a bad byte replaced */
-	static List<Assignment> read(byte[] content) {
+	public static List<Assignment> read(byte[] content) {
 		String text = new String(content, StandardCharsets.UTF_8);
 		// a byte order mark at the start is skipped, as systemd skips it
 		if (text.startsWith("\uFEFF")) {

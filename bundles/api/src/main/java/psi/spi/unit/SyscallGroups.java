@@ -1,4 +1,4 @@
-package psi.core.internal;
+package psi.spi.unit;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -13,9 +14,9 @@ import java.util.TreeSet;
 /**
  * systemd 252's system call groups ({@code syscall-groups.txt}, as
  * {@code systemd-analyze syscall-filter} lists them), to compare a unit's
- * {@code SystemCallFilter=} with a profile's.
+ * {@code SystemCallFilter=} with a profile's, or to compile a filter.
  */
-final class SyscallGroups {
+public final class SyscallGroups {
 
 	private static final Map<String, Set<String>> SYSCALL_GROUPS = load();
 
@@ -24,7 +25,7 @@ final class SyscallGroups {
 	}
 
 	/** @return the system calls of a name or {@code @group}, groups expanded */
-	static Set<String> of(String name) {
+	public static Set<String> of(String name) {
 		Set<String> out = new TreeSet<>();
 		expand(name, out, new HashSet<>());
 		return out;
@@ -52,12 +53,12 @@ final class SyscallGroups {
 		Map<String, Set<String>> out = new HashMap<>();
 		try (InputStream in = SyscallGroups.class.getResourceAsStream("syscall-groups.txt")) {
 			if (in == null) {
-				throw new IllegalStateException("syscall-groups.txt is missing from psi.core");
+				throw new IllegalStateException("syscall-groups.txt is missing from psi.api");
 			}
 			for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
 				int colon = line.indexOf(':');
 				if (line.startsWith("@") && colon > 0) {
-					out.put(line.substring(0, colon), new LinkedHashSet<>(ProfileGuarantees.words(line.substring(colon + 1))));
+					out.put(line.substring(0, colon), new LinkedHashSet<>(List.of(line.substring(colon + 1).trim().split("\\s+"))));
 				}
 			}
 		} catch (IOException e) {

@@ -1,4 +1,4 @@
-package psi.core.internal;
+package psi.spi.unit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -12,10 +12,10 @@ import org.junit.jupiter.api.Test;
  * them: a line it joined that systemd does not (or the other way round)
  * would hide a setting from the sandbox guard.
  */
-class UnitFileReaderTest {
+class UnitFileTest {
 
 	private static List<String> read(String unit) {
-		return UnitFileReader.read(unit.getBytes(StandardCharsets.UTF_8)).stream()
+		return UnitFile.read(unit.getBytes(StandardCharsets.UTF_8)).stream()
 			.map(a -> a.section() + "|" + a.key() + "|" + a.value() + "|" + a.line()).toList();
 	}
 
