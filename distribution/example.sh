@@ -4,7 +4,13 @@
 # squashfs hello_1.raw in a little repository DIR/repo with its SHA256SUMS;
 # then, under the scratch root DIR (default /tmp/psi-example), pull it with
 # psi (fetched, checked against SHA256SUMS, placed in the pool), inspect it
-# and attach it, and print what was written. Nothing outside DIR is touched.
+# and attach it, and print what was written; then run it: a psi daemon serving
+# DIR starts it with psi's own service manager in a bubblewrap sandbox (the
+# default profile), curl fetches its page, psi status and psi logs show it,
+# psi stop stops it, and the daemon ends. Nothing outside DIR is touched but
+# the port 127.0.0.1:8080 while the service runs. (systemd runs the units of
+# the host's own root only: for a scratch root DIR psi's own manager runs
+# them, also where systemd is PID 1.)
 set -eu
 here=$(dirname "$(readlink -f "$0")")
 root=${1:-/tmp/psi-example}
@@ -12,7 +18,12 @@ psi="$here/psi"
 [ -x /bin/busybox ] || { echo "example.sh: /bin/busybox missing: apt-get install busybox-static" >&2; exit 1; }
 command -v mksquashfs >/dev/null || { echo "example.sh: mksquashfs missing: apt-get install squashfs-tools" >&2; exit 1; }
 
-rm -rf "$root"
+# a daemon a run before left serving DIR (interrupted): stopped first, with its service
+old=$(sed -n 's/.*listening on .*(pid \([0-9]*\)).*/\1/p' "$root/var/log/psi/psi.log" 2>/dev/null | tail -n 1)
+if [ -n "$old" ] && tr "\\0" " " < "/proc/$old/cmdline" 2>/dev/null | grep -q "psi.jar daemon --root $root" && kill -TERM "$old"; then
+	while kill -0 "$old" 2>/dev/null; do sleep 0.1; done
+fi
+rm -rf --one-file-system "$root"
 img="$root/build/hello"
 mkdir -p "$img/usr/bin" "$img/usr/lib/systemd/system" "$img/etc" "$img/srv/www" \
 	"$img/proc" "$img/sys" "$img/dev" "$img/run" "$img/tmp" "$img/var/tmp"
@@ -32,7 +43,7 @@ cat > "$img/usr/lib/systemd/system/hello.service" <<'UNIT'
 Description=psi example: busybox httpd on 127.0.0.1:8080
 
 [Service]
-ExecStart=/usr/bin/busybox httpd -f -p 127.0.0.1:8080 -h /srv/www
+ExecStart=/usr/bin/busybox httpd -f -v -p 127.0.0.1:8080 -h /srv/www
 
 [Install]
 WantedBy=multi-user.target
@@ -56,3 +67,16 @@ echo "Files written under $root:"
 echo
 echo "$root/etc/systemd/system.attached/hello.service.d/20-portable.conf:"
 cat "$root/etc/systemd/system.attached/hello.service.d/20-portable.conf"
+
+echo
+echo "Running it:"
+"$psi" daemon --background --root "$root"
+pid=$(sed -n 's/.*listening on .*(pid \([0-9]*\)).*/\1/p' "$root/var/log/psi/psi.log" | tail -n 1)
+trap 'kill -TERM "$pid" 2>/dev/null; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done' EXIT
+set -x
+"$psi" start --root "$root" hello
+"$psi" status --root "$root" hello
+curl -fsS --retry 20 --retry-delay 0 --retry-connrefused --max-time 10 http://127.0.0.1:8080/
+"$psi" logs --root "$root" hello
+"$psi" stop --root "$root" hello
+{ set +x; } 2>/dev/null

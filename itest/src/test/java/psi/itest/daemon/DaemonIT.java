@@ -195,7 +195,6 @@ class DaemonIT {
 			List.of("inspect", "app0_1"), List.of("inspect", "--cat", "app0_1"), List.of("inspect", "--profile", "strict", "app1_1", "app1"), //
 			List.of("inspect", "/var/lib/portables/app2_1"), List.of("is-attached", "app0_1"), //
 			List.of("attach", "app0_1"), List.of("attach", "app0_1"), List.of("is-attached", "app0_1"), List.of("list"), //
-			List.of("status", "app0_1"), List.of("status", "-n", "3", "app0_1"), //
 			List.of("attach", "--copy=symlink", "--runtime", "app1_1"), List.of("is-attached", "app1_1"), //
 			List.of("reattach", "app1_1"), List.of("detach", "app0_1"), List.of("detach", "--runtime", "app1_1"), //
 			List.of("read-only", "app3_1", "maybe"), List.of("remove"), List.of("remove", "spare_1"), List.of("list"), //
@@ -213,6 +212,17 @@ class DaemonIT {
 			Result b = psi(through.toArray(String[]::new));
 			assertEquals(served(a, twin), served(b, root), "psi " + String.join(" ", c) + ": in-process and through the daemon differ");
 		}
+		// status differs, as it should: the daemon runs psi's own service manager for its root and knows the units
+		assertEquals(0, psi("--no-daemon", "--root", twin.toString(), "attach", "app7_1").rc());
+		assertEquals(0, psi("--root", root.toString(), "attach", "app7_1").rc());
+		Result inProcessStatus = psi("--no-daemon", "--root", twin.toString(), "status", "app7_1");
+		Result daemonStatus = psi("--root", root.toString(), "status", "app7_1");
+		assertEquals(0, psi("--no-daemon", "--root", twin.toString(), "detach", "app7_1").rc());
+		assertEquals(0, psi("--root", root.toString(), "detach", "app7_1").rc());
+		assertEquals(3, inProcessStatus.rc(), inProcessStatus.toString());
+		assertEquals(3, daemonStatus.rc(), daemonStatus.toString());
+		assertTrue(inProcessStatus.out().contains("psi's own service manager runs services only inside the psi daemon"), inProcessStatus.toString());
+		assertTrue(daemonStatus.out().contains("Loaded: loaded") && daemonStatus.out().contains("Active: inactive (dead)"), daemonStatus.toString());
 		String logged = Files.readString(daemon.log()).substring(daemonLogBefore.length());
 		assertTrue(logged.lines().filter(l -> l.startsWith("psi daemon: root: ")).count() >= commands.size(),
 			"the daemon ran the commands (each one logged line):\n" + logged);

@@ -29,6 +29,11 @@ public class AttachRequestDTO extends DTO {
 	public boolean noBlock;
 	/** Do not make the service manager reload its units afterwards. */
 	public boolean noReload;
+	/**
+	 * Start units even where the service manager lacks sandbox directives
+	 * they ask for (psi's own manager; shown by status). @since 2.2
+	 */
+	public boolean allowUnsandboxed;
 
 	/**
 	 * For {@code psi start}: the level that must be reached

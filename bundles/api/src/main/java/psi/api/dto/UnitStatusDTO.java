@@ -28,4 +28,8 @@ public class UnitStatusDTO extends DTO {
 	public String result;
 	/** Whether it counts as running: active, reloading, activating or deactivating. */
 	public boolean running;
+	/** CPU time used, nanoseconds, -1 when unknown. @since 2.2 */
+	public long cpuNanos = -1;
+	/** What the manager says the admin should know: directives it does not implement, one line each. @since 2.2 */
+	public java.util.List<String> warnings = new java.util.ArrayList<>();
 }

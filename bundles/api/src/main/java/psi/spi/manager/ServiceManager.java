@@ -28,6 +28,19 @@ public interface ServiceManager {
 	/** How long {@link #start}, {@link #stop} and {@link #restart} wait for their job by default. */
 	Duration JOB_TIMEOUT = Duration.ofSeconds(90);
 
+	/**
+	 * The root whose units this manager runs: {@code /} for systemd; for a
+	 * manager that runs services itself, the root the resident psi serves
+	 * ({@link ResidentFramework}). The engine asks a manager only about units
+	 * attached under its root.
+	 *
+	 * @return the root, absolute and normalized
+	 * @since 2.1
+	 */
+	default Path root() {
+		return Path.of("/");
+	}
+
 	/** @return whether this manager can act on this host now (for systemd: PID 1 and its bus answers) */
 	boolean available();
 
@@ -56,6 +69,21 @@ public interface ServiceManager {
 	 * @return the job's result ({@code done} when it succeeded); {@code queued} when not waiting
 	 */
 	JobResult start(String unit, boolean wait) throws IOException;
+
+	/**
+	 * Starts a unit, the admin having said whether it may run without sandbox
+	 * directives this manager does not implement ({@code --allow-unsandboxed});
+	 * a manager that implements them all (systemd) ignores the flag.
+	 *
+	 * @param unit a unit name
+	 * @param wait whether to wait for the job to finish
+	 * @param allowUnsandboxed whether the unit may run without the sandbox directives the manager lacks
+	 * @return the job's result
+	 * @since 2.1
+	 */
+	default JobResult start(String unit, boolean wait, boolean allowUnsandboxed) throws IOException {
+		return start(unit, wait);
+	}
 
 	/**
 	 * Stops a unit (job mode {@code replace}).
@@ -181,6 +209,14 @@ public interface ServiceManager {
 		public long activeEnterTimestamp;
 		/** The unit's result, e.g. {@code success}, {@code exit-code}. */
 		public String result;
+		/** CPU time used, nanoseconds, -1 when unknown. @since 2.1 */
+		public long cpuUsageNSec = -1;
+		/**
+		 * What the admin should know about how the unit runs, one line each:
+		 * directives the manager does not implement, a sandbox asked to be
+		 * lowered ({@code --allow-unsandboxed}). @since 2.1
+		 */
+		public List<String> warnings = new java.util.ArrayList<>();
 
 		/** @return whether the unit counts as running ({@link ActiveState#running()}) */
 		public boolean isRunning() {

@@ -195,7 +195,7 @@ final class Lifecycle {
 				toStart.add(u);
 			}
 		}
-		changes.addAll(control.jobs(JobDTO.Kind.START, toStart, true));
+		changes.addAll(control.jobs(JobDTO.Kind.START, toStart, true, request.allowUnsandboxed));
 		// a service that fails at once has started (its job is done) and failed a moment later
 		if (!toStart.isEmpty()) {
 			try {

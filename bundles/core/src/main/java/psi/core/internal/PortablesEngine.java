@@ -299,27 +299,30 @@ public class PortablesEngine implements Portables {
 
 
 	/**
-	 * The service manager for a root: the highest ranked available one, and
-	 * only for the running host's root (a scratch --root has no running systemd).
+	 * The service manager for a root: the highest ranked available one whose
+	 * root it is (systemd's is the running host's /; psi's own runs services
+	 * for the root the daemon serves).
 	 */
 	UnitControl control(String rootArg) {
 		Path r = rootArg == null || rootArg.isEmpty() ? root : Path.of(rootArg).toAbsolutePath().normalize();
-		if (!r.toString().equals("/")) {
-			return new UnitControl(null, "the root is " + r + ", not the running host's /", calls);
-		}
 		List<String> reasons = new ArrayList<>();
 		for (ServiceManager sm : highestFirst(managers)) {
 			try {
-				if (Boolean.TRUE.equals(calls.call(PluginCalls.Kind.MANAGER, sm, "asking whether it is available", sm::available))) {
+				if (!Boolean.TRUE.equals(calls.call(PluginCalls.Kind.MANAGER, sm, "asking whether it is available", sm::available))) {
+					reasons.add(calls.call(PluginCalls.Kind.MANAGER, sm, "asking why it is not available", sm::unavailableReason));
+					continue;
+				}
+				Path managed = calls.call(PluginCalls.Kind.MANAGER, sm, "asking for its root", sm::root);
+				if (r.equals(managed)) {
 					return new UnitControl(sm, "", calls);
 				}
-				reasons.add(calls.call(PluginCalls.Kind.MANAGER, sm, "asking why it is not available", sm::unavailableReason));
+				reasons.add("the root is " + r + ", not " + (managed.toString().equals("/") ? "the running host's /" : managed + ", whose services psi runs"));
 			} catch (IOException | PsiException e) {
 				reasons.add(e.getMessage());
 			}
 		}
 		String reason = reasons.isEmpty() ? "no service manager is installed"
-			: String.join("; ", reasons.stream().filter(x -> x != null && !x.isEmpty()).toList());
+			: String.join("; ", reasons.stream().filter(x -> x != null && !x.isEmpty()).distinct().toList());
 		return new UnitControl(null, reason, calls);
 	}
 
@@ -461,6 +464,7 @@ public class PortablesEngine implements Portables {
 		c.noBlock = a.noBlock;
 		c.noReload = a.noReload;
 		c.verify = a.verify;
+		c.allowUnsandboxed = a.allowUnsandboxed;
 		return c;
 	}
 
@@ -479,12 +483,12 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public List<String> logs(String root, String image, int lines) {
-		return read("logs", root, h -> journal().journal(portableOf(h, image), lines));
+		return read("logs", root, h -> journal(root).journal(portableOf(h, image), lines));
 	}
 
 	@Override
 	public LogFollower followLogs(String root, String image, int lines, Consumer<String> sink) {
-		ServiceManager.JournalFollower f = read("logs", root, h -> journal().follow(portableOf(h, image), lines, sink));
+		ServiceManager.JournalFollower f = read("logs", root, h -> journal(root).follow(portableOf(h, image), lines, sink));
 		return new LogFollower() {
 			@Override
 			public void await() throws InterruptedException {
@@ -507,8 +511,16 @@ public class PortablesEngine implements Portables {
 		}
 	}
 
-	/** The journal is the running host's: read through the highest ranked manager, available or not. */
-	private UnitControl journal() {
+	/**
+	 * The logs of a root's services: kept by the manager that runs them; else
+	 * the running host's journal, read through the highest ranked manager,
+	 * available or not.
+	 */
+	private UnitControl journal(String root) {
+		UnitControl c = control(root);
+		if (c.present()) {
+			return c;
+		}
 		List<ServiceManager> m = highestFirst(managers);
 		return new UnitControl(null, m.isEmpty() ? null : m.get(0), "", calls);
 	}

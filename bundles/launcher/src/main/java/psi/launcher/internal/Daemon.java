@@ -30,6 +30,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.Parameter;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -41,6 +43,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 import psi.api.PsiException;
 import psi.shell.command.CommandOutput;
+import psi.spi.manager.ResidentFramework;
 
 /**
  * {@code psi daemon}: psi resident. Serves psi commands to clients on a
@@ -82,17 +85,20 @@ public class Daemon {
 	}
 
 	private final CommandRunner runner;
+	private final BundleContext context;
 	private volatile Config config;
 	private final Set<Connection> running = ConcurrentHashMap.newKeySet();
 	private volatile Server server;
 
 	/**
 	 * @param runner runs the commands
+	 * @param context registers the daemon's presence for the managers that run services themselves
 	 * @param config the configuration
 	 */
 	@Activate
-	public Daemon(@Reference CommandRunner runner, Config config) {
+	public Daemon(@Reference CommandRunner runner, BundleContext context, Config config) {
 		this.runner = runner;
+		this.context = context;
 		this.config = config;
 	}
 
@@ -113,6 +119,9 @@ public class Daemon {
 	final class Server {
 		final ServerSocketChannel channel;
 		final Path socket; // null when systemd owns it
+		volatile ServiceRegistration<ResidentFramework> resident;
+		/** Said once the daemon serves: after psi's own service manager has taken over the root. */
+		volatile String listening = "";
 		final Path root;
 		final PrintStream log;
 		final boolean logToFile;
@@ -235,6 +244,15 @@ public class Daemon {
 				}
 				workers.shutdownNow();
 				timers.shutdownNow();
+				if (resident != null) {
+					// psi's own service manager stops the services it runs for this root
+					try {
+						resident.unregister();
+					} catch (IllegalStateException gone) {
+						// the framework stops: it went already
+					}
+					resident = null;
+				}
 				log("psi daemon: stopped");
 			} finally {
 				synchronized (stopped) {
@@ -305,6 +323,12 @@ public class Daemon {
 				t.start();
 			}
 		});
+		// while it is registered, psi's own service manager runs services for this root; they stop when
+		// it goes. Registered once the socket is ours (no other daemon serves this root), before the
+		// daemon says it listens: what a killed daemon left running is stopped by then
+		ResidentFramework resident = () -> r;
+		s.resident = context.registerService(ResidentFramework.class, resident, null);
+		s.log(s.listening);
 		try {
 			s.serve();
 		} finally {
@@ -337,7 +361,7 @@ public class Daemon {
 		Channel inherited = System.inheritedChannel();
 		if (inherited instanceof ServerSocketChannel ssc && ssc.getLocalAddress() instanceof UnixDomainSocketAddress a) {
 			Server s = new Server(ssc, null, root, log, toFile);
-			s.log("psi daemon: listening on " + a.getPath() + " (passed by the service manager), serving the root " + root);
+			s.listening = "psi daemon: listening on " + a.getPath() + " (passed by the service manager), serving the root " + root;
 			return s;
 		}
 		Path socket = root.resolve(SOCKET);
@@ -371,7 +395,7 @@ public class Daemon {
 			throw e;
 		}
 		Server s = new Server(ssc, socket, root, log, toFile);
-		s.log("psi daemon: listening on " + socket + ", serving the root " + root + " (pid " + ProcessHandle.current().pid() + ")");
+		s.listening = "psi daemon: listening on " + socket + ", serving the root " + root + " (pid " + ProcessHandle.current().pid() + ")";
 		return s;
 	}
 

@@ -297,10 +297,12 @@ public class PortableCommands {
 		@Descriptor("Security profile linked beside each service; a unit that would run outside it is refused (trusted allows all)") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
 		@Descriptor("Attach below /run") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("auto, copy, symlink or mixed, as for attach") @Parameter(names = "--copy", absentValue = "auto") String copy,
+		@Descriptor("Run units even without sandbox directives psi's own service manager lacks (psi status shows it)") @Parameter(names = "--allow-unsandboxed", presentValue = "true", absentValue = "false") boolean allowUnsandboxed,
 		@Descriptor("Image URL (https://, ssh://, file:///), name or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, false, image, prefixes);
 		req.verify = verifyLevel(verify);
+		req.allowUnsandboxed = allowUnsandboxed;
 		List<ChangeDTO> changes = portables.start(req, TerminalProgress.of(Invocation.current()));
 		int status = Render.status(changes);
 		String log = "";

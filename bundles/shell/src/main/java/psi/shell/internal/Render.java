@@ -62,6 +62,18 @@ final class Render {
 						case RESTART -> "RestartUnit";
 					};
 					String result = c.job.result;
+					if (c.job.job == null || c.job.job.isEmpty()) {
+						// a manager without job objects (psi's own): what happened, in the words systemctl logs it
+						String done = switch (c.job.kind) {
+							case START -> "Started";
+							case STOP -> "Stopped";
+							case RESTART -> "Restarted";
+						};
+						if (result == null || result.equals("done")) {
+							sb.append(done).append(" portable service ").append(line(c.path)).append(".\n");
+							continue;
+						}
+					}
 					sb.append("Queued ").append(c.job.job == null ? "" : c.job.job).append(" to call ").append(method)
 						.append(" on portable service ").append(line(c.path)).append('.')
 						.append(result != null && !result.equals("done") && !result.equals("queued") ? " (" + result + ")" : "").append('\n');
@@ -305,11 +317,31 @@ final class Render {
 			if (u.memory >= 0 && up) {
 				sb.append("       Memory: ").append(bytes(u.memory)).append('\n');
 			}
+			if (u.cpuNanos >= 0 && up) {
+				sb.append("          CPU: ").append(cpu(u.cpuNanos)).append('\n');
+			}
+			if (u.warnings != null) {
+				for (String w : u.warnings) {
+					sb.append("      Warning: ").append(line(w)).append('\n');
+				}
+			}
 		}
 		if (!log.isEmpty()) {
 			sb.append('\n');
 			log.forEach(l -> sb.append(l).append('\n'));
 		}
 		return sb.toString();
+	}
+
+	/** CPU time as systemctl status shows it: {@code 12ms}, {@code 1.204s}, {@code 2min 3.100s}. */
+	static String cpu(long nanos) {
+		long ms = nanos / 1_000_000;
+		if (ms < 1000) {
+			return ms + "ms";
+		}
+		if (ms < 60_000) {
+			return String.format(java.util.Locale.ROOT, "%.3fs", ms / 1000.0);
+		}
+		return (ms / 60_000) + "min " + String.format(java.util.Locale.ROOT, "%.3fs", (ms % 60_000) / 1000.0);
 	}
 }

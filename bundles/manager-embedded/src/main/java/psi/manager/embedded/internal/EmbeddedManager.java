@@ -1,0 +1,542 @@
+package psi.manager.embedded.internal;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import psi.spi.manager.ActiveState;
+import psi.spi.manager.ResidentFramework;
+import psi.spi.manager.ServiceManager;
+import psi.spi.manager.ServiceManagerName;
+import psi.spi.unit.UnitFile;
+import psi.spi.unit.Words;
+
+/**
+ * psi's own service manager: runs the attached units of the root the psi
+ * daemon serves, where systemd is not PID 1 (containers, CI machines, WSL,
+ * minimal hosts), each service in a bubblewrap sandbox translated from its
+ * unit, drop-ins and profile, tracked in a control group, its output kept
+ * under {@code /var/log/psi/}. Available only inside the daemon
+ * ({@link ResidentFramework}), since services must outlive the command that
+ * starts them; they stop when the daemon stops, and what a killed daemon
+ * left running is stopped when the next one starts.
+ */
+@Component(service = ServiceManager.class, immediate = true, configurationPid = EmbeddedManager.PID, property = "service.ranking:Integer=-10")
+@ServiceManagerName(name = "embedded")
+@Designate(ocd = EmbeddedManager.Config.class)
+public final class EmbeddedManager implements ServiceManager {
+
+	/** The configuration PID. */
+	static final String PID = "psi.manager.embedded";
+
+	/** psi's own service manager. */
+	@ObjectClassDefinition(name = "psi's own service manager")
+	public @interface Config {
+		/** @return bubblewrap */
+		@AttributeDefinition(description = "bubblewrap, which builds each service's sandbox (Debian package bubblewrap)")
+		String bwrap() default "/usr/bin/bwrap";
+
+		/** @return psi-exec */
+		@AttributeDefinition(description = "psi-exec, psi's static credentials helper; empty: the one beside the psi launcher, else /usr/lib/psi/psi-exec")
+		String exec() default "";
+
+		/** @return the size a service's log file may reach before it is rotated */
+		@AttributeDefinition(description = "Bytes a service's log file under /var/log/psi may reach before it is rotated")
+		long logMaxBytes() default 8L << 20;
+
+		/** @return how many rotated files are kept */
+		@AttributeDefinition(description = "Rotated log files kept per service")
+		int logKeep() default 2;
+
+		/** @return whether to run services also where systemd is PID 1 */
+		@AttributeDefinition(description = "Run services with psi's own manager even where systemd is PID 1 (raise service.ranking above systemd's too)")
+		boolean whereSystemdRuns() default false;
+	}
+
+	private volatile Config config;
+	private final Map<String, Service> services = new ConcurrentHashMap<>();
+	/** The units the admin allowed to run without the sandbox directives psi lacks (--allow-unsandboxed), until started without. */
+	private final java.util.Set<String> unsandboxed = ConcurrentHashMap.newKeySet();
+	private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+		Thread t = new Thread(r, "psi-embedded-timers");
+		t.setDaemon(true);
+		return t;
+	});
+	private final CGroups.Layout cgroups = CGroups.Layout.detect();
+	private volatile Path root;
+	private volatile Context context;
+
+	/** @param config the configuration */
+	@Activate
+	public EmbeddedManager(Config config) {
+		this.config = config;
+	}
+
+	@Modified
+	void modified(Config c) {
+		this.config = c;
+	}
+
+	@Deactivate
+	void deactivate() {
+		stopAll();
+		timers.shutdownNow();
+	}
+
+	@Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+	void bindResident(ResidentFramework resident) {
+		Path r = resident.root().toAbsolutePath().normalize();
+		synchronized (this) {
+			root = r;
+			context = new Context(r);
+		}
+		cleanLeftovers(context);
+		startEnabled(context);
+	}
+
+	void unbindResident(ResidentFramework resident) {
+		stopAll();
+		synchronized (this) {
+			root = null;
+			context = null;
+		}
+	}
+
+	private void stopAll() {
+		List<Thread> stops = new ArrayList<>();
+		for (Service s : services.values()) {
+			Thread t = new Thread(s::shutdown, "psi-stop-" + s.name);
+			t.start();
+			stops.add(t);
+		}
+		for (Thread t : stops) {
+			try {
+				t.join();
+			} catch (InterruptedException e) {
+				Thread.currentThread().interrupt();
+				break;
+			}
+		}
+		services.clear();
+	}
+
+	/** What the services of one root share. */
+	final class Context implements Service.Context {
+		private final Path root;
+		private final UnitLoader loader;
+		private final LogStore logs;
+		private final Sandbox sandbox;
+		private final String hostname;
+
+		Context(Path root) {
+			this.root = root;
+			this.loader = new UnitLoader(root);
+			this.hostname = readHostname();
+			this.logs = new LogStore(root.resolve("var/log/psi"), config.logMaxBytes(), config.logKeep(), hostname);
+			this.sandbox = new Sandbox(root, Path.of(config.bwrap()), helper());
+		}
+
+		@Override
+		public Path root() {
+			return root;
+		}
+
+		@Override
+		public UnitLoader loader() {
+			return loader;
+		}
+
+		@Override
+		public LogStore logs() {
+			return logs;
+		}
+
+		@Override
+		public Sandbox sandbox() {
+			return sandbox;
+		}
+
+		@Override
+		public CGroups.Layout cgroups() {
+			return cgroups;
+		}
+
+		@Override
+		public ScheduledExecutorService timers() {
+			return timers;
+		}
+
+		@Override
+		public boolean allowedUnsandboxed(String unit) {
+			return unsandboxed.contains(unit);
+		}
+
+		@Override
+		public String hostname() {
+			return hostname;
+		}
+	}
+
+	private static String readHostname() {
+		try {
+			String h = Files.readString(Path.of("/proc/sys/kernel/hostname")).trim();
+			return h.isEmpty() ? InetAddress.getLocalHost().getHostName() : h;
+		} catch (IOException e) {
+			return "localhost";
+		}
+	}
+
+	/** @return psi-exec: configured, beside the launcher, or installed */
+	private Path helper() {
+		String c = config.exec();
+		if (!c.isEmpty()) {
+			return Path.of(c);
+		}
+		String p = System.getProperty("psi.exec");
+		if (p != null && !p.isEmpty()) {
+			return Path.of(p);
+		}
+		return Path.of("/usr/lib/psi/psi-exec");
+	}
+
+	@Override
+	public Path root() {
+		Path r = root;
+		return r == null ? Path.of("/") : r;
+	}
+
+	@Override
+	public boolean available() {
+		return unavailableReason().isEmpty();
+	}
+
+	@Override
+	public String unavailableReason() {
+		Path r = root;
+		if (r == null) {
+			return "psi's own service manager runs services only inside the psi daemon: start one with 'psi daemon --background' (and --root DIR to serve DIR)";
+		}
+		if (r.toString().equals("/") && Files.isDirectory(Path.of("/run/systemd/system")) && !config.whereSystemdRuns()) {
+			return "systemd is PID 1 here: psi's own service manager stands aside";
+		}
+		if (!Files.isExecutable(Path.of(config.bwrap()))) {
+			return config.bwrap() + " is missing: psi's own service manager needs bubblewrap (apt-get install bubblewrap)";
+		}
+		if (!Files.isExecutable(helper())) {
+			return helper() + " is missing: psi's own service manager needs psi-exec, built with psi";
+		}
+		if (!cgroups.problem().isEmpty()) {
+			return cgroups.problem();
+		}
+		return "";
+	}
+
+	private Context context() throws IOException {
+		Context c = context;
+		if (c == null) {
+			throw new IOException(unavailableReason());
+		}
+		return c;
+	}
+
+	private Service service(String unit) throws IOException {
+		Context c = context();
+		UnitLoader.checkName(unit);
+		return services.computeIfAbsent(unit, u -> new Service(u, c));
+	}
+
+	@Override
+	public void reload() {
+		// units are read at each start, as they are when the job runs
+	}
+
+	@Override
+	public UnitStatus status(String unit) throws IOException {
+		Context c = context();
+		boolean loaded;
+		try {
+			loaded = c.loader().load(unit) != null;
+		} catch (UnitConfig.UnitException e) {
+			loaded = false;
+		}
+		Service s = services.get(unit);
+		if (s == null) {
+			UnitStatus st = new UnitStatus();
+			st.name = unit;
+			st.loadState = loaded ? "loaded" : "not-found";
+			st.activeState = ActiveState.INACTIVE.label();
+			st.subState = "dead";
+			st.result = "success";
+			return st;
+		}
+		return s.status(loaded);
+	}
+
+	@Override
+	public JobResult start(String unit, boolean wait) throws IOException {
+		return start(unit, wait, false);
+	}
+
+	@Override
+	public JobResult start(String unit, boolean wait, boolean allowUnsandboxed) throws IOException {
+		Service s = service(unit);
+		if (allowUnsandboxed) {
+			unsandboxed.add(unit);
+		} else {
+			unsandboxed.remove(unit);
+		}
+		try {
+			return s.job("start", wait, s::start);
+		} catch (UnitConfig.UnitException e) {
+			throw new IOException(e.getMessage());
+		}
+	}
+
+	@Override
+	public JobResult stop(String unit, boolean wait) throws IOException {
+		Service s = services.get(unit);
+		if (s == null) {
+			context();
+			return new JobResult(unit, "", "done");
+		}
+		return s.job("stop", wait, s::stop);
+	}
+
+	@Override
+	public JobResult restart(String unit, boolean wait) throws IOException {
+		Service s = service(unit);
+		return s.job("restart", wait, () -> {
+			s.stop();
+			return s.start();
+		});
+	}
+
+	@Override
+	public List<String> enable(List<Path> unitFiles, boolean runtime) throws IOException {
+		Context c = context();
+		List<String> changes = new ArrayList<>();
+		Path base = c.root().resolve(runtime ? "run/systemd/system" : "etc/systemd/system");
+		for (Path f : unitFiles) {
+			String unit = f.getFileName().toString();
+			Path file = c.root().resolve(c.root().getRoot().relativize(f.toAbsolutePath()));
+			for (String target : wantedBy(file)) {
+				Path link = base.resolve(target + ".wants").resolve(unit);
+				Files.createDirectories(link.getParent());
+				if (!Files.exists(link, LinkOption.NOFOLLOW_LINKS)) {
+					Path tmp = link.resolveSibling("." + unit + ".psi-tmp");
+					Files.deleteIfExists(tmp);
+					Files.createSymbolicLink(tmp, f);
+					Files.move(tmp, link, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+					changes.add("symlink /" + c.root().relativize(link) + " " + f);
+				}
+			}
+		}
+		return changes;
+	}
+
+	@Override
+	public List<String> disable(List<String> units, boolean runtime) throws IOException {
+		Context c = context();
+		List<String> changes = new ArrayList<>();
+		Path base = c.root().resolve(runtime ? "run/systemd/system" : "etc/systemd/system");
+		if (!Files.isDirectory(base)) {
+			return changes;
+		}
+		try (var dirs = Files.list(base)) {
+			for (Path d : (Iterable<Path>) dirs::iterator) {
+				if (!d.getFileName().toString().endsWith(".wants") && !d.getFileName().toString().endsWith(".requires")) {
+					continue;
+				}
+				for (String u : units) {
+					Path link = d.resolve(u);
+					if (Files.deleteIfExists(link)) {
+						changes.add("unlink /" + c.root().relativize(link) + " ");
+					}
+				}
+			}
+		}
+		return changes;
+	}
+
+	/** @return the targets of a unit file's [Install] WantedBy= and RequiredBy= */
+	private static List<String> wantedBy(Path file) throws IOException {
+		List<String> out = new ArrayList<>();
+		if (!Files.isRegularFile(file)) {
+			return out;
+		}
+		for (UnitFile.Assignment a : UnitFile.read(Files.readAllBytes(file))) {
+			if (a.section().equals("Install") && (a.key().equals("WantedBy") || a.key().equals("RequiredBy"))) {
+				if (a.isEmpty()) {
+					out.clear();
+				} else {
+					out.addAll(Words.split(a.value()));
+				}
+			}
+		}
+		return out;
+	}
+
+	/** Starts, in the background, the attached units enabled in a {@code *.wants/} directory. */
+	private void startEnabled(Context c) {
+		List<String> units = new ArrayList<>();
+		for (String dir : List.of("etc/systemd/system", "run/systemd/system")) {
+			Path base = c.root().resolve(dir);
+			if (!Files.isDirectory(base)) {
+				continue;
+			}
+			try (var dirs = Files.list(base)) {
+				for (Path d : (Iterable<Path>) dirs::iterator) {
+					if (!d.getFileName().toString().endsWith(".wants") || !Files.isDirectory(d)) {
+						continue;
+					}
+					try (var links = Files.list(d)) {
+						for (Path l : (Iterable<Path>) links::iterator) {
+							if (Files.isSymbolicLink(l) && Files.readSymbolicLink(l).toString().contains("/system.attached/")
+								&& !units.contains(l.getFileName().toString())) {
+								units.add(l.getFileName().toString());
+							}
+						}
+					}
+				}
+			} catch (IOException e) {
+				// nothing enabled to read
+			}
+		}
+		for (String u : units) {
+			try {
+				start(u, false);
+			} catch (IOException | RuntimeException e) {
+				c.logs().append(u, 0, "psi", "", "psi", "not started at the daemon's start: " + e.getMessage());
+			}
+		}
+	}
+
+	/** Stops what a daemon that was killed left: processes in psi's groups, image mounts. */
+	private void cleanLeftovers(Context c) {
+		for (String unit : CGroups.leftovers(cgroups, c.root())) {
+			CGroups g = new CGroups(cgroups, c.root(), unit);
+			boolean running = !g.pids().isEmpty();
+			g.signal("KILL");
+			long deadline = System.nanoTime() + 5_000_000_000L;
+			while (!g.pids().isEmpty() && System.nanoTime() < deadline) {
+				try {
+					Thread.sleep(20);
+				} catch (InterruptedException e) {
+					Thread.currentThread().interrupt();
+					return;
+				}
+			}
+			g.remove();
+			if (running) {
+				String portable;
+				try {
+					portable = Service.portable(c.loader().load(unit));
+				} catch (IOException | RuntimeException e) {
+					portable = "";
+				}
+				c.logs().append(unit, 0, "psi", portable, "psi", "stopped: left running by a psi daemon that ended without stopping it");
+			}
+		}
+		Path units = c.root().resolve("run/psi/embedded/units");
+		if (Files.isDirectory(units)) {
+			try (var s = Files.list(units)) {
+				for (Path u : (Iterable<Path>) s::iterator) {
+					ImageMount.unmount(u.resolve("root"));
+					Service.deleteTree(u);
+				}
+			} catch (IOException e) {
+				// nothing left to clean
+			}
+		}
+	}
+
+	@Override
+	public List<String> listUnits(List<String> patterns) throws IOException {
+		context();
+		List<Pattern> ps = new ArrayList<>();
+		for (String p : patterns) {
+			ps.add(Pattern.compile(glob(p)));
+		}
+		List<String> out = new ArrayList<>();
+		for (Service s : services.values()) {
+			if (s.state() == ActiveState.INACTIVE) {
+				continue;
+			}
+			if (ps.isEmpty() || ps.stream().anyMatch(p -> p.matcher(s.name).matches())) {
+				out.add(s.name);
+			}
+		}
+		out.sort(null);
+		return out;
+	}
+
+	private static String glob(String g) {
+		StringBuilder b = new StringBuilder();
+		for (char ch : g.toCharArray()) {
+			switch (ch) {
+				case '*' -> b.append(".*");
+				case '?' -> b.append('.');
+				default -> b.append(Pattern.quote(String.valueOf(ch)));
+			}
+		}
+		return b.toString();
+	}
+
+	@Override
+	public void resetFailed(String unit) throws IOException {
+		context();
+		Service s = services.get(unit);
+		if (s != null && s.state() == ActiveState.FAILED) {
+			services.remove(unit);
+		}
+	}
+
+	@Override
+	public List<String> journal(String portable, int lines) throws IOException {
+		return context().logs().tail(portable, lines);
+	}
+
+	@Override
+	public JournalFollower followJournal(String portable, int lines, Consumer<String> sink) throws IOException {
+		Context c = context();
+		for (String l : c.logs().tail(portable, lines)) {
+			sink.accept(l);
+		}
+		LogStore.Follower f = c.logs().follow(portable, sink);
+		CountDownLatch done = new CountDownLatch(1);
+		return new JournalFollower() {
+			@Override
+			public void await() throws InterruptedException {
+				done.await();
+			}
+
+			@Override
+			public void close() {
+				c.logs().unfollow(f);
+				done.countDown();
+			}
+		};
+	}
+}

@@ -1,0 +1,419 @@
+package psi.itest.embedded;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import psi.itest.box.TestBox;
+
+/**
+ * psi's own service manager (issue 12) on this very host, where systemd is
+ * not PID 1: real images (a directory and a naked squashfs made by
+ * mksquashfs) holding busybox, attached under the real profiles, started by
+ * a real {@code psi daemon} in real bubblewrap sandboxes. The services
+ * answer; a probe service records from inside its sandbox who it runs as
+ * and what it can reach, and the test checks the record; a crashing service
+ * is restarted until start-rate limiting stops it; a forking service is
+ * tracked; a daemon killed with SIGKILL leaves nothing running once the
+ * next one starts.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class EmbeddedIT {
+
+	static final Duration CMD = Duration.ofSeconds(120);
+
+	static Path base;
+	static Path psi;
+	static Path work;
+	static Path root;
+	static Process daemon;
+	static Path daemonLog;
+	static int webPort;
+	static int forkPort;
+	static HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+	record Result(int rc, String out, String err) {
+		@Override
+		public String toString() {
+			return "rc=" + rc + "\nstdout: " + out + "\nstderr: " + err;
+		}
+	}
+
+	@BeforeAll
+	static void up() throws Exception {
+		base = TestBox.basedir();
+		psi = base.resolve("distribution/psi");
+		assertTrue(Files.isExecutable(base.resolve("distribution/target/psi-exec")), "build psi first: mvn -B install -DskipTests");
+		for (String tool : List.of("/usr/bin/bwrap", "/bin/busybox", "/usr/bin/mksquashfs", "/usr/bin/systemd-dissect")) {
+			assertTrue(Files.isExecutable(Path.of(tool)), tool + " is missing: the README's apt-get line installs it");
+		}
+		work = Files.createTempDirectory(Path.of("/var/tmp"), "psi-embedded-");
+		Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
+		root = Files.createDirectories(work.resolve("root"));
+		webPort = freePort();
+		forkPort = freePort();
+		Path pool = Files.createDirectories(root.resolve("var/lib/portables"));
+		image(pool.resolve("web_1"), Map.of("web.service", """
+			[Unit]
+			Description=psi test: busybox httpd
+
+			[Service]
+			ExecStart=/usr/bin/busybox httpd -f -v -p 127.0.0.1:%d -h /srv/www
+			""".formatted(webPort)));
+		image(pool.resolve("probe_1"), Map.of("probe.service", """
+			[Service]
+			Type=oneshot
+			StateDirectory=probe
+			ExecStart=/usr/bin/busybox sh /usr/lib/probe.sh %d
+			""".formatted(webPort)));
+		image(pool.resolve("crash_1"), Map.of("crash.service", """
+			[Unit]
+			StartLimitIntervalSec=60s
+			StartLimitBurst=3
+
+			[Service]
+			ExecStart=/usr/bin/busybox sh -c 'echo crashing; exit 3'
+			Restart=on-failure
+			RestartSec=200ms
+			"""));
+		image(pool.resolve("fork_1"), Map.of("fork.service", """
+			[Service]
+			Type=forking
+			ExecStart=/usr/bin/busybox httpd -p 127.0.0.1:%d -h /srv/www
+			""".formatted(forkPort)));
+		image(pool.resolve("dev_1"), Map.of("dev.service", """
+			[Service]
+			DeviceAllow=/dev/null rw
+			ExecStart=/usr/bin/busybox sleep 600
+			"""));
+		// the same probe as a naked squashfs, a RootImage=
+		Path tree = work.resolve("sqprobe");
+		image(tree, Map.of("sqprobe.service", """
+			[Service]
+			Type=oneshot
+			StateDirectory=sqprobe
+			ExecStart=/usr/bin/busybox sh /usr/lib/probe.sh %d
+			""".formatted(webPort)));
+		Files.createDirectories(tree.resolve("var/lib/sqprobe"));
+		Result mk = run(List.of("mksquashfs", tree.toString(), pool.resolve("sqprobe_1.raw").toString(), "-all-root", "-noappend", "-quiet", "-no-progress"));
+		assertEquals(0, mk.rc(), mk.toString());
+		startDaemon();
+	}
+
+	@AfterAll
+	static void down() throws Exception {
+		if (daemon != null && daemon.isAlive()) {
+			new ProcessBuilder("kill", "-TERM", Long.toString(daemon.pid())).start().waitFor();
+			if (!daemon.waitFor(60, TimeUnit.SECONDS)) {
+				daemon.destroyForcibly();
+			}
+		}
+		if (work != null) {
+			TestBox.deleteTree(work);
+		}
+	}
+
+	static int freePort() throws IOException {
+		try (ServerSocket s = new ServerSocket(0)) {
+			return s.getLocalPort();
+		}
+	}
+
+	/** A directory image: busybox, a page, the probe script, the units; the files the profiles bind onto. */
+	static void image(Path dir, Map<String, String> units) throws IOException {
+		for (String d : List.of("usr/bin", "usr/lib/systemd/system", "etc", "srv/www", "proc", "sys", "dev", "run", "tmp", "var/tmp", "var/lib", "home/alice")) {
+			Files.createDirectories(dir.resolve(d));
+		}
+		Files.copy(Path.of("/bin/busybox"), dir.resolve("usr/bin/busybox"));
+		Files.writeString(dir.resolve("usr/lib/os-release"), "ID=psi-test\nVERSION_ID=1\n");
+		Files.writeString(dir.resolve("etc/machine-id"), "");
+		Files.writeString(dir.resolve("etc/resolv.conf"), "");
+		Files.writeString(dir.resolve("home/alice/notes"), "private\n");
+		Files.writeString(dir.resolve("srv/www/index.html"), "hello from " + dir.getFileName() + "\n");
+		Files.writeString(dir.resolve("usr/lib/probe.sh"), """
+			exec > "$STATE_DIRECTORY/facts" 2>&1
+			echo "uid=$(/usr/bin/busybox id -u)"
+			echo "home=$(/usr/bin/busybox ls -A /home | /usr/bin/busybox wc -l)"
+			/usr/bin/busybox touch /usr/psi-probe 2>/dev/null && echo usr=writable || echo usr=readonly
+			/usr/bin/busybox touch /srv/psi-probe 2>/dev/null && echo srv=writable || echo srv=readonly
+			echo inside > /tmp/psi-probe-marker && echo tmp=writable
+			/usr/bin/busybox grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status | /usr/bin/busybox tr -d '\\t '
+			/usr/bin/busybox unshare -U /usr/bin/busybox true 2>/dev/null && echo userns=allowed || echo userns=refused
+			/usr/bin/busybox swapon /tmp/psi-probe-marker 2>&1 | /usr/bin/busybox grep -q 'Operation not permitted' && echo swapon=EPERM || echo swapon=other
+			/usr/bin/busybox nc -w 3 127.0.0.1 $1 </dev/null >/dev/null 2>&1 && echo host-loopback=reached || echo host-loopback=unreachable
+			echo done
+			""");
+		for (Map.Entry<String, String> u : units.entrySet()) {
+			Files.writeString(dir.resolve("usr/lib/systemd/system/" + u.getKey()), u.getValue());
+			Files.createDirectories(dir.resolve("var/lib/" + u.getKey().substring(0, u.getKey().indexOf('.'))));
+		}
+	}
+
+	static void startDaemon() throws Exception {
+		daemonLog = work.resolve("daemon-" + System.nanoTime() + ".log");
+		ProcessBuilder pb = new ProcessBuilder(psi.toString(), "daemon", "--root", root.toString());
+		pb.redirectErrorStream(true).redirectOutput(daemonLog.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+		daemon = pb.start();
+		long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+		while (!(Files.isRegularFile(daemonLog) && Files.readString(daemonLog).contains("listening on"))) {
+			if (!daemon.isAlive() || System.nanoTime() > deadline) {
+				daemon.destroyForcibly();
+				fail("psi daemon did not start: " + Files.readString(daemonLog));
+			}
+			Thread.sleep(50);
+		}
+	}
+
+	static Result psi(String... args) throws Exception {
+		List<String> cmd = new ArrayList<>(List.of(psi.toString(), "--root", root.toString()));
+		cmd.addAll(List.of(args));
+		return run(cmd);
+	}
+
+	static Result run(List<String> cmd) throws Exception {
+		Path out = Files.createTempFile(work, "out", ".txt");
+		Path err = Files.createTempFile(work, "err", ".txt");
+		try {
+			ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+			pb.environment().remove("PSI_SOCKET");
+			Process p = pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+			if (!p.waitFor(CMD.toSeconds(), TimeUnit.SECONDS)) {
+				p.destroyForcibly();
+				fail("no answer in " + CMD.toSeconds() + " s: " + cmd);
+			}
+			return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+		} finally {
+			Files.deleteIfExists(out);
+			Files.deleteIfExists(err);
+		}
+	}
+
+	static String get(int port) {
+		try {
+			HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/")).timeout(Duration.ofSeconds(3)).build(),
+				HttpResponse.BodyHandlers.ofString());
+			return r.statusCode() + " " + r.body().trim();
+		} catch (IOException e) {
+			return "unreachable: " + e;
+		} catch (InterruptedException e) {
+			Thread.currentThread().interrupt();
+			return "interrupted";
+		}
+	}
+
+	static String awaitGet(int port, String expected) throws InterruptedException {
+		String last = "";
+		for (int i = 0; i < 100; i++) {
+			last = get(port);
+			if (last.equals(expected)) {
+				return last;
+			}
+			Thread.sleep(100);
+		}
+		return last;
+	}
+
+	/** @return the probe's record, key to value */
+	static Map<String, String> facts(String unit) throws IOException {
+		Path f = root.resolve("var/lib/private/" + unit + "/facts");
+		assertTrue(Files.isRegularFile(f), "the probe wrote no record at " + f);
+		Map<String, String> m = new TreeMap<>();
+		for (String l : Files.readAllLines(f)) {
+			int i = l.indexOf(l.contains("=") ? '=' : ':');
+			m.put(i > 0 ? l.substring(0, i) : l, i > 0 ? l.substring(i + 1) : "");
+		}
+		assertEquals("", m.getOrDefault("done", "missing"), "the probe ran to its end: " + m);
+		return m;
+	}
+
+	/** @return the processes in a unit's control group: psi.embedded/ROOT-AS-NAME/UNIT, ROOT escaped as systemd escapes paths */
+	static List<String> cgroupProcs(String unit) throws IOException {
+		String scope = root.toString().substring(1).replace("-", "\\x2d").replace("/", "-");
+		for (String base : List.of("/sys/fs/cgroup/unified/psi.embedded", "/sys/fs/cgroup/psi.embedded")) {
+			Path p = Path.of(base, scope, unit, "cgroup.procs");
+			if (Files.exists(p)) {
+				return Files.readAllLines(p).stream().filter(l -> !l.isBlank()).toList();
+			}
+		}
+		return List.of();
+	}
+
+	// ------------------------------------------------------------------
+
+	@Test
+	@Order(1)
+	void aWebServiceStartsAnswersLogsAndStops() throws Exception {
+		Result start = psi("start", "web_1");
+		assertEquals(0, start.rc(), start.toString());
+		assertTrue(start.err().contains("Started portable service web.service."), start.toString());
+		assertEquals("200 hello from web_1", awaitGet(webPort, "200 hello from web_1"));
+		Result status = psi("status", "web_1");
+		assertEquals(0, status.rc(), status.toString());
+		assertTrue(status.out().contains("Active: active (running)"), status.out());
+		assertTrue(status.out().contains("Memory:") && status.out().contains("Tasks:"), status.out());
+		Result logs = psi("logs", "web_1");
+		assertEquals(0, logs.rc(), logs.toString());
+		assertTrue(logs.out().contains("response:200"), "httpd -v logged the request: " + logs);
+		assertFalse(cgroupProcs("web.service").isEmpty(), "tracked in its control group");
+
+		Result stop = psi("stop", "web_1");
+		assertEquals(0, stop.rc(), stop.toString());
+		assertTrue(get(webPort).startsWith("unreachable"), "stopped: " + get(webPort));
+		assertEquals(List.of(), cgroupProcs("web.service"), "no process left");
+		Result after = psi("status", "web_1");
+		assertEquals(3, after.rc(), after.toString());
+		assertTrue(after.out().contains("inactive (dead)"), after.out());
+	}
+
+	/** The sandbox as the profiles ask, seen from inside: default for the directory image and the squashfs, nonetwork with a network test. */
+	@Test
+	@Order(2)
+	void theSandboxSeenFromInside() throws Exception {
+		// a listener on the host's loopback, for the network assertions
+		assertEquals(0, psi("start", "web_1").rc());
+		assertEquals("200 hello from web_1", awaitGet(webPort, "200 hello from web_1"));
+		try {
+			Result r = psi("start", "probe_1");
+			assertEquals(0, r.rc(), r.toString());
+			Map<String, String> dflt = facts("probe");
+			Result sq = psi("start", "sqprobe_1");
+			assertEquals(0, sq.rc(), sq.toString());
+			Map<String, String> squash = facts("sqprobe");
+			assertEquals(0, psi("detach", "probe_1").rc());
+			Result nonet = psi("start", "--profile", "nonetwork", "probe_1");
+			assertEquals(0, nonet.rc(), nonet.toString());
+			Map<String, String> nonetwork = facts("probe");
+
+			for (Map<String, String> f : List.of(dflt, squash, nonetwork)) {
+				int uid = Integer.parseInt(f.get("uid"));
+				assertTrue(uid >= 61184 && uid <= 65519, "a dynamic uid: " + f);
+				assertEquals("0", f.get("home").trim(), "ProtectHome=yes: /home is empty: " + f);
+				assertEquals("readonly", f.get("usr"), "ProtectSystem=strict: " + f);
+				assertEquals("readonly", f.get("srv"), "the image is read-only: " + f);
+				assertEquals("writable", f.get("tmp"), f.toString());
+				assertEquals("2", f.get("Seccomp"), "a seccomp filter: " + f);
+				assertEquals("1", f.get("NoNewPrivs"), f.toString());
+				assertEquals("0000000000000000", f.get("CapEff"), f.toString());
+				assertEquals("refused", f.get("userns"), "RestrictNamespaces=yes: " + f);
+				assertEquals("EPERM", f.get("swapon"), "SystemCallErrorNumber=EPERM: " + f);
+			}
+			assertEquals("reached", dflt.get("host-loopback"), "default shares the host's network: " + dflt);
+			assertEquals("reached", squash.get("host-loopback"), squash.toString());
+			assertEquals("unreachable", nonetwork.get("host-loopback"), "nonetwork: PrivateNetwork=yes: " + nonetwork);
+			assertFalse(Files.exists(Path.of("/tmp/psi-probe-marker")), "PrivateTmp=yes: the host's /tmp is not the service's");
+			assertFalse(Files.exists(root.resolve("tmp/psi-probe-marker")), "PrivateTmp=yes");
+			// the state directory belongs to the dynamic user, under /var/lib/private with the /var/lib link
+			assertTrue(Files.isSymbolicLink(root.resolve("var/lib/probe")), "the /var/lib/probe link");
+			assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(root.resolve("var/lib/private"))));
+		} finally {
+			psi("stop", "web_1");
+		}
+	}
+
+	@Test
+	@Order(3)
+	void aCrashLoopIsRestartedThenStoppedByTheStartLimit() throws Exception {
+		Result r = psi("start", "crash_1");
+		long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+		Result status;
+		do {
+			Thread.sleep(200);
+			status = psi("status", "crash_1");
+		} while (!status.out().contains("start-limit-hit") && System.nanoTime() < deadline);
+		assertTrue(status.out().contains("Active: failed") && status.out().contains("start-limit-hit"), status + "\nstart: " + r);
+		assertEquals(3, status.rc(), status.toString());
+		Result logs = psi("logs", "-n", "50", "crash_1");
+		assertEquals(3, logs.out().lines().filter(l -> l.endsWith(": crashing")).count(), "started 3 times (StartLimitBurst=3): " + logs);
+		assertTrue(logs.out().contains("Start request repeated too quickly."), logs.toString());
+	}
+
+	@Test
+	@Order(4)
+	void aForkingServiceIsTrackedAndStopped() throws Exception {
+		Result r = psi("start", "fork_1");
+		assertEquals(0, r.rc(), r.toString());
+		assertEquals("200 hello from fork_1", awaitGet(forkPort, "200 hello from fork_1"));
+		Result status = psi("status", "fork_1");
+		assertTrue(status.out().contains("active (running)") && status.out().contains("Main PID:"), status.out());
+		assertEquals(1, cgroupProcs("fork.service").size(), "the daemonized httpd alone: " + cgroupProcs("fork.service"));
+		assertEquals(0, psi("stop", "fork_1").rc());
+		assertTrue(get(forkPort).startsWith("unreachable"));
+		assertEquals(List.of(), cgroupProcs("fork.service"));
+	}
+
+	/** A sandbox directive psi's own manager lacks refuses the start, unless the admin says --allow-unsandboxed, which status shows. */
+	@Test
+	@Order(4)
+	void aSandboxDirectiveItLacksRefusesTheStart() throws Exception {
+		Result refused = psi("start", "dev_1");
+		assertEquals(1, refused.rc(), refused.toString());
+		assertTrue(refused.err().contains("does not implement DeviceAllow=") && refused.err().contains("--allow-unsandboxed"), refused.toString());
+		assertEquals(1, refused.err().lines().count(), "one line: " + refused);
+		assertEquals(List.of(), cgroupProcs("dev.service"), "nothing runs");
+		Result allowed = psi("start", "--allow-unsandboxed", "dev_1");
+		assertEquals(0, allowed.rc(), allowed.toString());
+		Result status = psi("status", "dev_1");
+		assertEquals(0, status.rc(), status.toString());
+		assertTrue(status.out().contains("Warning: running WITHOUT DeviceAllow="), status.out());
+		assertEquals(0, psi("stop", "dev_1").rc());
+	}
+
+	/**
+	 * Services stop with the daemon; what a daemon killed with SIGKILL left
+	 * (a forking service's daemon, which bubblewrap's --die-with-parent does
+	 * not reach) is stopped by the next one.
+	 */
+	@Test
+	@Order(5)
+	void servicesDoNotOutliveTheirDaemon() throws Exception {
+		assertEquals(0, psi("start", "web_1").rc());
+		assertEquals(0, psi("start", "fork_1").rc());
+		assertEquals("200 hello from web_1", awaitGet(webPort, "200 hello from web_1"));
+		assertEquals("200 hello from fork_1", awaitGet(forkPort, "200 hello from fork_1"));
+		new ProcessBuilder("kill", "-KILL", Long.toString(daemon.pid())).start().waitFor();
+		assertTrue(daemon.waitFor(30, TimeUnit.SECONDS));
+		assertEquals("200 hello from fork_1", get(forkPort), "the forked daemon outlived the killed psi daemon, for now");
+		startDaemon();
+		assertTrue(get(forkPort).startsWith("unreachable"), "the next daemon stopped what the killed one left: " + get(forkPort));
+		assertTrue(get(webPort).startsWith("unreachable"), get(webPort));
+		assertEquals(List.of(), cgroupProcs("fork.service"));
+		assertEquals(List.of(), cgroupProcs("web.service"));
+		Result status = psi("status", "fork_1");
+		assertEquals(3, status.rc(), status.toString());
+		assertTrue(Files.readString(root.resolve("var/log/psi/fork.service.log")).contains("left running by a psi daemon that ended"));
+
+		// and SIGTERM stops the daemon's services with it
+		assertEquals(0, psi("start", "web_1").rc());
+		assertEquals("200 hello from web_1", awaitGet(webPort, "200 hello from web_1"));
+		new ProcessBuilder("kill", "-TERM", Long.toString(daemon.pid())).start().waitFor();
+		assertTrue(daemon.waitFor(120, TimeUnit.SECONDS));
+		assertEquals(0, daemon.exitValue(), Files.readString(daemonLog));
+		assertTrue(get(webPort).startsWith("unreachable"), "stopped with its daemon");
+		assertEquals(List.of(), cgroupProcs("web.service"));
+	}
+}
