@@ -55,6 +55,7 @@ class EmbeddedIT {
 	static Path daemonLog;
 	static int webPort;
 	static int forkPort;
+	static Path escMarker;
 	static HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
 	record Result(int rc, String out, String err) {
@@ -111,6 +112,43 @@ class EmbeddedIT {
 			DeviceAllow=/dev/null rw
 			ExecStart=/usr/bin/busybox sleep 600
 			"""));
+		image(pool.resolve("tick_1"), Map.of("tick.timer", """
+			[Timer]
+			OnActiveSec=1s
+			OnUnitActiveSec=1s
+			AccuracySec=1ms
+			""", "tick.service", """
+			[Service]
+			Type=oneshot
+			ExecStart=/usr/bin/busybox echo tick
+			""", "tick-cal.timer", """
+			[Timer]
+			OnCalendar=*:*:0/2
+			Unit=tick-cal.service
+			""", "tick-cal.service", """
+			[Service]
+			Type=oneshot
+			ExecStart=/usr/bin/busybox echo calendar
+			"""));
+		image(pool.resolve("need_1"), Map.of("need.service", """
+			[Unit]
+			Requires=need-gone.service
+			Wants=need-other.service
+
+			[Service]
+			ExecStart=/usr/bin/busybox sleep 600
+			""", "need-other.service", """
+			[Service]
+			ExecStart=/usr/bin/busybox sleep 600
+			"""));
+		escMarker = Path.of("/var/tmp", "psi-esc-" + System.nanoTime() + ".txt");
+		image(pool.resolve("esc_1"), Map.of("esc.service", """
+			[Service]
+			Type=oneshot
+			RemainAfterExit=yes
+			ExecStartPre=+/usr/bin/busybox sh -c "id > %s"
+			ExecStart=/usr/bin/busybox true
+			""".formatted(escMarker)));
 		// the same probe as a naked squashfs, a RootImage=
 		Path tree = work.resolve("sqprobe");
 		image(tree, Map.of("sqprobe.service", """
@@ -368,7 +406,7 @@ class EmbeddedIT {
 
 	/** A sandbox directive psi's own manager lacks refuses the start, unless the admin says --allow-unsandboxed, which status shows. */
 	@Test
-	@Order(4)
+	@Order(5)
 	void aSandboxDirectiveItLacksRefusesTheStart() throws Exception {
 		Result refused = psi("start", "dev_1");
 		assertEquals(1, refused.rc(), refused.toString());
@@ -384,12 +422,70 @@ class EmbeddedIT {
 	}
 
 	/**
+	 * Issue 19 under psi's own manager: an image cannot widen its sandbox; the
+	 * refusal comes at psi start, before anything is written or run; under
+	 * --profile trusted the same unit runs its + command as root, as it asks.
+	 */
+	@Test
+	@Order(6)
+	void anImageCannotWidenItsSandboxAtStart() throws Exception {
+		Path attached = root.resolve("etc/systemd/system.attached/esc.service");
+		Result refused = psi("start", "esc_1");
+		assertEquals(1, refused.rc(), refused.toString());
+		assertTrue(refused.err().contains("esc.service:4: ExecStartPre= with '+' runs outside the sandbox (profile 'default'; --profile trusted allows it)"), refused.toString());
+		assertFalse(Files.exists(attached), "nothing attached");
+		assertFalse(Files.exists(escMarker), "nothing ran");
+		Result trusted = psi("start", "--profile", "trusted", "esc_1");
+		try {
+			assertEquals(0, trusted.rc(), trusted.toString());
+			assertTrue(Files.readString(escMarker).startsWith("uid=0(root) gid=0(root)"), Files.readString(escMarker));
+			assertEquals(0, psi("stop", "esc_1").rc());
+			assertEquals(0, psi("detach", "esc_1").rc());
+		} finally {
+			Files.deleteIfExists(escMarker);
+		}
+	}
+
+	/** Requires= of a unit that does not exist fails the start (dependency); Wants= starts what exists. */
+	@Test
+	@Order(7)
+	void dependencies() throws Exception {
+		Result r = psi("start", "need_1");
+		assertEquals(1, r.rc(), r.toString());
+		assertTrue(r.err().contains("need.service failed (job dependency)"), r.toString());
+		assertEquals(List.of(), cgroupProcs("need.service"), "not started");
+		assertFalse(cgroupProcs("need-other.service").isEmpty(), "the wanted unit runs: " + r);
+		assertEquals(0, psi("stop", "need_1").rc());
+		assertEquals(List.of(), cgroupProcs("need-other.service"));
+	}
+
+	/** Timers: a monotonic one (OnActiveSec=, OnUnitActiveSec=) and a calendar one (every 2 s) start their services. */
+	@Test
+	@Order(8)
+	void timersFire() throws Exception {
+		Result r = psi("start", "tick_1");
+		assertEquals(0, r.rc(), r.toString());
+		Thread.sleep(5500);
+		Result status = psi("status", "tick_1");
+		assertTrue(status.out().contains("tick.timer") && status.out().contains("active (waiting)") && status.out().contains("Trigger:"), status.out());
+		Result logs = psi("logs", "-n", "100", "tick_1");
+		long ticks = logs.out().lines().filter(l -> l.endsWith(": tick")).count();
+		long calendar = logs.out().lines().filter(l -> l.endsWith(": calendar")).count();
+		assertTrue(ticks >= 3 && ticks <= 6, "OnActiveSec=1s, then every 1 s after each start, for 5.5 s: " + ticks + "\n" + logs.out());
+		assertTrue(calendar >= 2 && calendar <= 3, "every 2 s for 5.5 s: " + calendar + "\n" + logs.out());
+		assertEquals(0, psi("stop", "tick_1").rc());
+		Thread.sleep(2500);
+		long after = psi("logs", "-n", "100", "tick_1").out().lines().filter(l -> l.endsWith(": tick") || l.endsWith(": calendar")).count();
+		assertEquals(ticks + calendar, after, "stopped timers start nothing");
+	}
+
+	/**
 	 * Services stop with the daemon; what a daemon killed with SIGKILL left
 	 * (a forking service's daemon, which bubblewrap's --die-with-parent does
 	 * not reach) is stopped by the next one.
 	 */
 	@Test
-	@Order(5)
+	@Order(9)
 	void servicesDoNotOutliveTheirDaemon() throws Exception {
 		assertEquals(0, psi("start", "web_1").rc());
 		assertEquals(0, psi("start", "fork_1").rc());

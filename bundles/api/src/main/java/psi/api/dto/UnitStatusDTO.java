@@ -28,6 +28,8 @@ public class UnitStatusDTO extends DTO {
 	public String result;
 	/** Whether it counts as running: active, reloading, activating or deactivating. */
 	public boolean running;
+	/** For a timer: when it elapses next, µs since the epoch, 0 when not armed. @since 2.2 */
+	public long nextElapse;
 	/** CPU time used, nanoseconds, -1 when unknown. @since 2.2 */
 	public long cpuNanos = -1;
 	/** What the manager says the admin should know: directives it does not implement, one line each. @since 2.2 */

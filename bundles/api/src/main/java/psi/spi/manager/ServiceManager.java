@@ -209,6 +209,8 @@ public interface ServiceManager {
 		public long activeEnterTimestamp;
 		/** The unit's result, e.g. {@code success}, {@code exit-code}. */
 		public String result;
+		/** For a timer: when it elapses next, µs since the epoch, 0 when not armed. @since 2.1 */
+		public long nextElapse;
 		/** CPU time used, nanoseconds, -1 when unknown. @since 2.1 */
 		public long cpuUsageNSec = -1;
 		/**

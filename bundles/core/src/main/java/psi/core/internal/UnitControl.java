@@ -247,6 +247,7 @@ final class UnitControl {
 		d.result = s.result;
 		d.running = s.isRunning();
 		d.cpuNanos = s.cpuUsageNSec;
+		d.nextElapse = s.nextElapse;
 		d.warnings = s.warnings == null ? new ArrayList<>() : new ArrayList<>(s.warnings);
 		return d;
 	}

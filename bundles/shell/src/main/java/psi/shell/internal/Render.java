@@ -308,6 +308,9 @@ final class Render {
 				sb.append("; result ").append(u.result).append(", status ").append(u.execMainStatus);
 			}
 			sb.append('\n');
+			if (u.nextElapse > 0) {
+				sb.append("      Trigger: ").append(time(u.nextElapse)).append('\n');
+			}
 			if (u.mainPid > 0) {
 				sb.append("     Main PID: ").append(u.mainPid).append('\n');
 			}

@@ -32,6 +32,9 @@ final class Directives {
 
 	static final Set<String> INSTALL = Set.of("WantedBy", "RequiredBy", "Alias", "Also", "DefaultInstance");
 
+	static final Set<String> TIMER = Set.of("OnCalendar", "OnActiveSec", "OnBootSec", "OnStartupSec", "OnUnitActiveSec", "OnUnitInactiveSec",
+		"Persistent", "RandomizedDelaySec", "AccuracySec", "Unit", "RemainAfterElapse");
+
 	/**
 	 * Directives that restrict what a service may do: left out, the service
 	 * would run with less protection than its unit asks for.
@@ -57,6 +60,7 @@ final class Directives {
 				case "Unit" -> UNIT;
 				case "Service" -> SERVICE;
 				case "Install" -> INSTALL;
+				case "Timer" -> TIMER;
 				default -> null;
 			};
 			if (known == null) {
@@ -75,7 +79,9 @@ final class Directives {
 					continue; // a private network namespace has nothing but its own loopback
 				}
 				if (key.equals("RemoveIPC")) {
-					warnings.add("RemoveIPC= is not done: IPC objects the service leaves stay until the host removes them");
+					continue;
+				}
+				if (Limits.OPTIONS.containsKey(key)) {
 					continue;
 				}
 				if (key.startsWith("Limit") || key.startsWith("Condition") || key.startsWith("Assert")) {

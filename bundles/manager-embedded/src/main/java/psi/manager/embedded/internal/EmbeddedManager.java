@@ -77,6 +77,8 @@ public final class EmbeddedManager implements ServiceManager {
 
 	private volatile Config config;
 	private final Map<String, Service> services = new ConcurrentHashMap<>();
+	private final Map<String, Timer> timerUnits = new ConcurrentHashMap<>();
+	private volatile long daemonStart;
 	/** The units the admin allowed to run without the sandbox directives psi lacks (--allow-unsandboxed), until started without. */
 	private final java.util.Set<String> unsandboxed = ConcurrentHashMap.newKeySet();
 	private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -111,6 +113,7 @@ public final class EmbeddedManager implements ServiceManager {
 		synchronized (this) {
 			root = r;
 			context = new Context(r);
+			daemonStart = System.currentTimeMillis() * 1000;
 		}
 		cleanLeftovers(context);
 		startEnabled(context);
@@ -125,6 +128,8 @@ public final class EmbeddedManager implements ServiceManager {
 	}
 
 	private void stopAll() {
+		timerUnits.values().forEach(Timer::stop);
+		timerUnits.clear();
 		List<Thread> stops = new ArrayList<>();
 		for (Service s : services.values()) {
 			Thread t = new Thread(s::shutdown, "psi-stop-" + s.name);
@@ -261,6 +266,23 @@ public final class EmbeddedManager implements ServiceManager {
 		return c;
 	}
 
+	private Timer timer(String unit) throws IOException {
+		Context c = context();
+		UnitLoader.checkName(unit);
+		Timer.Starter starter = new Timer.Starter() {
+			@Override
+			public void start(String u) throws IOException {
+				EmbeddedManager.this.start(u, false);
+			}
+
+			@Override
+			public Service service(String u) throws IOException {
+				return EmbeddedManager.this.service(u);
+			}
+		};
+		return timerUnits.computeIfAbsent(unit, u -> new Timer(u, c, starter, daemonStart));
+	}
+
 	private Service service(String unit) throws IOException {
 		Context c = context();
 		UnitLoader.checkName(unit);
@@ -280,6 +302,10 @@ public final class EmbeddedManager implements ServiceManager {
 			loaded = c.loader().load(unit) != null;
 		} catch (UnitConfig.UnitException e) {
 			loaded = false;
+		}
+		Timer t = timerUnits.get(unit);
+		if (t != null) {
+			return t.status(loaded);
 		}
 		Service s = services.get(unit);
 		if (s == null) {
@@ -301,12 +327,69 @@ public final class EmbeddedManager implements ServiceManager {
 
 	@Override
 	public JobResult start(String unit, boolean wait, boolean allowUnsandboxed) throws IOException {
-		Service s = service(unit);
+		service(unit);
 		if (allowUnsandboxed) {
 			unsandboxed.add(unit);
 		} else {
 			unsandboxed.remove(unit);
 		}
+		return start(unit, wait, new java.util.HashSet<>());
+	}
+
+	/**
+	 * Starts a unit after what it needs, as systemd orders a start job: the
+	 * units it conflicts with stopped, its {@code Requires=} and
+	 * {@code BindsTo=} started first (one failing fails this start with result
+	 * {@code dependency}), its {@code Wants=} started first where they exist
+	 * (a failure does not matter). A target is reached when its dependencies are.
+	 */
+	private JobResult start(String unit, boolean wait, java.util.Set<String> seen) throws IOException {
+		Context c = context();
+		if (!seen.add(unit)) {
+			return new JobResult(unit, "", "done");
+		}
+		UnitConfig cfg;
+		try {
+			cfg = c.loader().load(unit);
+		} catch (UnitConfig.UnitException e) {
+			throw new IOException(e.getMessage());
+		}
+		if (cfg != null) {
+			for (String other : names(cfg, "Conflicts")) {
+				stop(other, true);
+			}
+			for (String need : names(cfg, "Requires", "BindsTo")) {
+				JobResult r;
+				try {
+					r = start(need, true, seen);
+				} catch (IOException e) {
+					c.logs().append(unit, 0, "psi", Service.portable(cfg), "psi", "Dependency failed for " + unit + ": " + need + ": " + e.getMessage());
+					r = new JobResult(need, "", "failed");
+				}
+				if (!r.ok()) {
+					return new JobResult(unit, "", "dependency");
+				}
+			}
+			for (String want : names(cfg, "Wants")) {
+				try {
+					if (c.loader().load(want) != null) {
+						start(want, true, seen);
+					}
+				} catch (IOException | RuntimeException e) {
+					c.logs().append(unit, 0, "psi", Service.portable(cfg), "psi", "Wanted " + want + " did not start: " + e.getMessage());
+				}
+			}
+		}
+		if (unit.endsWith(".target")) {
+			if (cfg == null) {
+				throw new IOException("Unit " + unit + " not found.");
+			}
+			return new JobResult(unit, "", "done");
+		}
+		if (unit.endsWith(".timer")) {
+			return timer(unit).start();
+		}
+		Service s = service(unit);
 		try {
 			return s.job("start", wait, s::start);
 		} catch (UnitConfig.UnitException e) {
@@ -314,14 +397,57 @@ public final class EmbeddedManager implements ServiceManager {
 		}
 	}
 
+	/** @return the unit names a [Unit] dependency directive lists */
+	private static List<String> names(UnitConfig cfg, String... keys) {
+		List<String> out = new ArrayList<>();
+		for (String k : keys) {
+			for (UnitConfig.Setting s : cfg.all("Unit", k)) {
+				try {
+					for (String w : Words.split(s.value())) {
+						if (!out.contains(w)) {
+							out.add(w);
+						}
+					}
+				} catch (IllegalArgumentException e) {
+					throw new UnitConfig.UnitException(cfg.name() + ": " + k + "= at " + s.where() + ": " + e.getMessage());
+				}
+			}
+		}
+		return out;
+	}
+
 	@Override
 	public JobResult stop(String unit, boolean wait) throws IOException {
-		Service s = services.get(unit);
-		if (s == null) {
-			context();
+		return stop(unit, wait, new java.util.HashSet<>());
+	}
+
+	private JobResult stop(String unit, boolean wait, java.util.Set<String> seen) throws IOException {
+		Context c = context();
+		if (!seen.add(unit)) {
 			return new JobResult(unit, "", "done");
 		}
-		return s.job("stop", wait, s::stop);
+		Timer t = timerUnits.get(unit);
+		if (t != null) {
+			t.stop();
+			return new JobResult(unit, "", "done");
+		}
+		Service s = services.get(unit);
+		JobResult r = s == null ? new JobResult(unit, "", "done") : s.job("stop", wait, s::stop);
+		// what requires, is bound to or is part of this unit stops with it, as systemd propagates a stop
+		for (Service other : List.copyOf(services.values())) {
+			if (other == s || other.state() == ActiveState.INACTIVE || other.state() == ActiveState.FAILED) {
+				continue;
+			}
+			try {
+				UnitConfig cfg = c.loader().load(other.name);
+				if (cfg != null && names(cfg, "Requires", "BindsTo", "PartOf").contains(unit)) {
+					stop(other.name, wait, seen);
+				}
+			} catch (IOException | RuntimeException e) {
+				c.logs().append(other.name, 0, "psi", "", "psi", "not stopped with " + unit + ": " + e.getMessage());
+			}
+		}
+		return r;
 	}
 
 	@Override
@@ -486,6 +612,11 @@ public final class EmbeddedManager implements ServiceManager {
 			}
 			if (ps.isEmpty() || ps.stream().anyMatch(p -> p.matcher(s.name).matches())) {
 				out.add(s.name);
+			}
+		}
+		for (Timer t : timerUnits.values()) {
+			if (t.state() != ActiveState.INACTIVE && (ps.isEmpty() || ps.stream().anyMatch(p -> p.matcher(t.name).matches()))) {
+				out.add(t.name);
 			}
 		}
 		out.sort(null);

@@ -74,6 +74,9 @@ final class Service {
 	private volatile long activeEnter;
 	private volatile String description = "";
 	private volatile List<String> warnings = List.of();
+	private volatile long inactiveEnter;
+	private volatile long lastActivation;
+	private final List<Runnable> downListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
 	// owned by the job thread
 	private UnitConfig config;
@@ -185,6 +188,7 @@ final class Service {
 			return "failed";
 		}
 		stopping = false;
+		lastActivation = Instant.now().toEpochMilli() * 1000;
 		state = ActiveState.ACTIVATING;
 		sub = "start-pre";
 		result = "success";
@@ -349,6 +353,7 @@ final class Service {
 			}
 			b.append("echo ").append(Integer.parseInt(oom)).append(" > /proc/self/oom_score_adj || exit 206; ");
 		}
+		b.append(Limits.prlimit(c));
 		String nice = c.get("Service", "Nice");
 		if (nice != null) {
 			if (!nice.matches("-?[0-9]{1,2}") || Integer.parseInt(nice) < -20 || Integer.parseInt(nice) > 19) {
@@ -662,6 +667,30 @@ final class Service {
 		state = clean ? ActiveState.INACTIVE : ActiveState.FAILED;
 		sub = clean ? "dead" : "failed";
 		mainPid = 0;
+		inactiveEnter = Instant.now().toEpochMilli() * 1000;
+		for (Runnable r : downListeners) {
+			ctx.timers().execute(r);
+		}
+	}
+
+	/** Told (on the manager's timer thread) each time the service goes down: timers that count from it. */
+	void onDown(Runnable r) {
+		downListeners.add(r);
+	}
+
+	/** @return when it last became active, µs since the epoch, 0 if never */
+	long activeEnter() {
+		return activeEnter;
+	}
+
+	/** @return when a start of it last began, µs since the epoch, 0 if never */
+	long lastActivation() {
+		return lastActivation;
+	}
+
+	/** @return when it last went down, µs since the epoch, 0 if never */
+	long inactiveEnter() {
+		return inactiveEnter;
 	}
 
 	private void tearDown() {
@@ -676,6 +705,9 @@ final class Service {
 			cgroup.remove();
 		}
 		if (prepared != null) {
+			if (config != null && prepared.user != null && (config.bool("Service", "RemoveIPC", false) || prepared.user.dynamic())) {
+				Ipc.remove(prepared.user.uid());
+			}
 			if (prepared.imageMount != null) {
 				ImageMount.unmount(prepared.imageMount);
 			}

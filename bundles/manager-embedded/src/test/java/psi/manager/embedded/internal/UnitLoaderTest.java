@@ -88,4 +88,17 @@ class UnitLoaderTest {
 		write("etc/systemd/system/b.service", "[Service]\nExecStart=/bin/a\nPrivateNetwork=yes\nIPAddressDeny=any\n");
 		assertEquals(List.of(), Directives.check(new UnitLoader(root).load("b.service")).unsandboxed(), "IPAddressDeny=any holds in a private network");
 	}
+
+	@Test
+	void limitsAsPrlimitSetsThem() throws Exception {
+		write("etc/systemd/system/l.service", "[Service]\nLimitNOFILE=1024:4096\nLimitCORE=infinity\nLimitAS=1G\nLimitCPU=1min 30s\nLimitNICE=-5\n");
+		String p = Limits.prlimit(new UnitLoader(root).load("l.service"));
+		assertTrue(p.contains("--nofile=1024:4096 "), p);
+		assertTrue(p.contains("--core=unlimited:unlimited "), p);
+		assertTrue(p.contains("--as=1073741824:1073741824 "), p);
+		assertTrue(p.contains("--cpu=90:90 "), p);
+		assertTrue(p.contains("--nice=25:25 "), p);
+		write("etc/systemd/system/bad.service", "[Service]\nLimitNOFILE=$(reboot)\n");
+		assertThrows(UnitConfig.UnitException.class, () -> Limits.prlimit(new UnitLoader(root).load("bad.service")), "nothing but numbers reach the shell");
+	}
 }
