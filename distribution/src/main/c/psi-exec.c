@@ -6,6 +6,9 @@
  * user namespace (PrivateUsers=, root and the service's user mapped), the
  * capability bounding set, ambient capabilities, groups, the user switch,
  * NoNewPrivileges=, the seccomp filter psi compiled, the umask; then exec.
+ * The kernel forgets a process's parent-death signal when its credentials
+ * change: psi-exec sets SIGKILL again after the user switch, so that the
+ * service dies with bubblewrap (--die-with-parent), which dies with psi.
  * Statically linked: it runs in any image. It is bound read-only into the
  * sandbox by psi; it is no setuid program and does nothing for a caller
  * that is not root.
@@ -211,6 +214,7 @@ int main(int argc, char **argv) {
 		errno = EPERM;
 		fail(EXIT_USER, "psi-exec runs as root only");
 	}
+	pid_t parent = getppid();
 
 	/* the filter is read while the file is still reachable as root */
 	struct sock_filter filter[MAX_FILTER / 8];
@@ -259,6 +263,14 @@ int main(int argc, char **argv) {
 				}
 			}
 		}
+	}
+	/* the user switch cleared the parent-death signal bubblewrap set: again, and the parent checked */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+		fail(EXIT_USER, "PR_SET_PDEATHSIG");
+	}
+	if (getppid() != parent) {
+		errno = ESRCH;
+		fail(EXIT_USER, "the sandbox's monitor is gone");
 	}
 	if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		fail(EXIT_NO_NEW_PRIVILEGES, "PR_SET_NO_NEW_PRIVS");

@@ -55,6 +55,7 @@ class EmbeddedIT {
 	static Path daemonLog;
 	static int webPort;
 	static int forkPort;
+	static int gptPort;
 	static Path escMarker;
 	static HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
@@ -160,6 +161,24 @@ class EmbeddedIT {
 		Files.createDirectories(tree.resolve("var/lib/sqprobe"));
 		Result mk = run(List.of("mksquashfs", tree.toString(), pool.resolve("sqprobe_1.raw").toString(), "-all-root", "-noappend", "-quiet", "-no-progress"));
 		assertEquals(0, mk.rc(), mk.toString());
+		// a GPT disk image: the squashfs in a root partition of this architecture's Discoverable Partitions type
+		gptPort = freePort();
+		Path gtree = work.resolve("gptweb");
+		image(gtree, Map.of("gptweb.service", """
+			[Service]
+			ExecStart=/usr/bin/busybox httpd -f -p 127.0.0.1:%d -h /srv/www
+			""".formatted(gptPort)));
+		Path sq = work.resolve("gptweb.squashfs");
+		assertEquals(0, run(List.of("mksquashfs", gtree.toString(), sq.toString(), "-all-root", "-noappend", "-quiet", "-no-progress")).rc());
+		long sectors = (Files.size(sq) + 511) / 512;
+		Path raw = pool.resolve("gptweb_1.raw");
+		try (var f = java.nio.channels.FileChannel.open(raw, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+			f.write(java.nio.ByteBuffer.wrap(new byte[1]), (2048 + sectors + 2048) * 512 - 1);
+		}
+		String rootType = System.getProperty("os.arch").equals("aarch64") ? "b921b045-1df0-41c3-af44-4c6f280d3fae" : "4f68bce3-e8cd-4db1-96e7-fbcaf984b709";
+		Result part = run(List.of("sh", "-c", "printf 'label: gpt\\nstart=2048, size=%d, type=%s\\n' \"$1\" \"$2\" | sfdisk -q \"$3\" && dd if=\"$4\" of=\"$3\" bs=512 seek=2048 conv=notrunc status=none",
+			"sh", Long.toString(sectors), rootType, raw.toString(), sq.toString()));
+		assertEquals(0, part.rc(), part.toString());
 		startDaemon();
 	}
 
@@ -326,6 +345,16 @@ class EmbeddedIT {
 		Result after = psi("status", "web_1");
 		assertEquals(3, after.rc(), after.toString());
 		assertTrue(after.out().contains("inactive (dead)"), after.out());
+
+		// the same from a GPT disk image (RootImage=, mounted read-only by systemd-dissect)
+		Result gpt = psi("start", "gptweb_1");
+		assertEquals(0, gpt.rc(), gpt.toString());
+		assertEquals("200 hello from gptweb", awaitGet(gptPort, "200 hello from gptweb"));
+		assertEquals(0, psi("stop", "gptweb_1").rc());
+		assertTrue(get(gptPort).startsWith("unreachable"));
+		assertEquals(List.of(), cgroupProcs("gptweb.service"));
+		Result mounts = run(List.of("grep", "-c", root.toString(), "/proc/self/mounts"));
+		assertEquals("0", mounts.out().strip(), "the image is unmounted after the stop");
 	}
 
 	/** The sandbox as the profiles ask, seen from inside: default for the directory image and the squashfs, nonetwork with a network test. */
@@ -494,6 +523,13 @@ class EmbeddedIT {
 		new ProcessBuilder("kill", "-KILL", Long.toString(daemon.pid())).start().waitFor();
 		assertTrue(daemon.waitFor(30, TimeUnit.SECONDS));
 		assertEquals("200 hello from fork_1", get(forkPort), "the forked daemon outlived the killed psi daemon, for now");
+		// a service that did not fork died with its sandbox, which died with psi (the parent-death signal)
+		String web = get(webPort);
+		for (int i = 0; i < 50 && !web.startsWith("unreachable"); i++) {
+			Thread.sleep(100);
+			web = get(webPort);
+		}
+		assertTrue(web.startsWith("unreachable"), "the httpd outlived its killed daemon: " + web);
 		startDaemon();
 		assertTrue(get(forkPort).startsWith("unreachable"), "the next daemon stopped what the killed one left: " + get(forkPort));
 		assertTrue(get(webPort).startsWith("unreachable"), get(webPort));
@@ -511,5 +547,41 @@ class EmbeddedIT {
 		assertEquals(0, daemon.exitValue(), Files.readString(daemonLog));
 		assertTrue(get(webPort).startsWith("unreachable"), "stopped with its daemon");
 		assertEquals(List.of(), cgroupProcs("web.service"));
+	}
+
+	/**
+	 * An admin's psi start with no daemon serving the root: root's psi starts
+	 * one in the background (psi's own manager must outlive the command), says
+	 * so, and the service runs; stopping that daemon stops it.
+	 */
+	@Test
+	@Order(20)
+	void psiStartStartsTheDaemonItNeeds() throws Exception {
+		Path other = Files.createDirectories(work.resolve("other"));
+		image(Files.createDirectories(other.resolve("var/lib/portables")).resolve("web_1"), Map.of("web.service", """
+			[Service]
+			ExecStart=/usr/bin/busybox httpd -f -p 127.0.0.1:%d -h /srv/www
+			""".formatted(webPort)));
+		List<String> cmd = List.of(psi.toString(), "--root", other.toString(), "start", "web_1");
+		Result r = run(cmd);
+		long pid = 0;
+		try {
+			assertEquals(0, r.rc(), r.toString());
+			assertTrue(r.err().contains("no psi daemon serves the root " + other + ": starting one in the background"), r.toString());
+			assertEquals("200 hello from web_1", awaitGet(webPort, "200 hello from web_1"));
+			String log = Files.readString(other.resolve("var/log/psi/psi.log"));
+			java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(pid ([0-9]+)\\)").matcher(log);
+			assertTrue(m.find(), log);
+			pid = Long.parseLong(m.group(1));
+		} finally {
+			if (pid > 0) {
+				new ProcessBuilder("kill", "-TERM", Long.toString(pid)).start().waitFor();
+				for (int i = 0; i < 600 && ProcessHandle.of(pid).isPresent(); i++) {
+					Thread.sleep(100);
+				}
+			}
+		}
+		assertFalse(ProcessHandle.of(pid).isPresent(), "the daemon stopped");
+		assertTrue(get(webPort).startsWith("unreachable"), "its service stopped with it");
 	}
 }

@@ -369,12 +369,15 @@ class RunIT {
 	void noServiceManagerOnHost() {
 		assertTrue(!Files.isDirectory(Path.of("/run/systemd/system")),
 				"this host runs systemd as PID 1: the test needs a host without it");
+		// in-process (--no-daemon): without a daemon, psi's own manager cannot run services either
+		// (root's plain psi start would start a daemon for /: EmbeddedIT tries that on a scratch root)
 		Path launcher = TestBox.basedir().resolve("distribution/psi");
-		Result r = TestBox.run(List.of("sh", launcher.toString(), "start", "single"), CMD);
+		Result r = TestBox.run(List.of("sh", launcher.toString(), "--no-daemon", "start", "single"), CMD);
 		assertNotEquals(0, r.rc(), "host psi start single: " + r);
 		List<String> lines = (r.out() + r.err()).lines().filter(l -> !l.isBlank()).toList();
 		assertEquals(1, lines.size(), "one line expected from host psi start single: " + r);
 		assertTrue(lines.get(0).contains("systemd is not running as PID 1"), "host psi start single: " + r);
+		assertTrue(lines.get(0).contains("psi's own service manager runs services only inside the psi daemon"), "host psi start single: " + r);
 	}
 
 	// ------------------------------------------------------------------

@@ -72,6 +72,7 @@ final class CGroups {
 	private final String unit;
 	private final List<Path> dirs = new ArrayList<>();
 	private final List<String> warnings = new ArrayList<>();
+	private final java.util.Set<Path> required = new java.util.HashSet<>();
 
 	/**
 	 * @param layout the host's hierarchies
@@ -105,10 +106,18 @@ final class CGroups {
 		return b.toString();
 	}
 
-	/** Makes the service's groups (empty) and applies its limits; @return the {@code cgroup.procs} files to join */
-	List<Path> create(UnitConfig c) throws IOException {
+	/**
+	 * Makes the service's groups (empty) and applies its limits.
+	 *
+	 * @return the {@code cgroup.procs} files to join: the tracking group's and
+	 *         those carrying a limit must be joined; the others, for figures
+	 *         only, are marked with a leading {@code ?}: a v1 hierarchy another
+	 *         systemd on the host re-binds (the throwaway box does) may be gone
+	 */
+	List<String> create(UnitConfig c) throws IOException {
 		dirs.clear();
 		warnings.clear();
+		required.clear();
 		if (layout.unified() != null) {
 			dirs.add(mk(layout.unified().resolve(BASE).resolve(scope).resolve(unit)));
 		}
@@ -122,9 +131,11 @@ final class CGroups {
 		}
 		String tasks = c.get("Service", "TasksMax");
 		if (tasks != null) {
-			String t = tasks.equals("infinity") ? "max" : tasks.matches("[0-9]+") ? tasks : null;
+			// + 1: bubblewrap's own process, which stays in the group beside the service's while it runs
+			String t = tasks.equals("infinity") ? "max" : tasks.matches("[0-9]{1,9}") ? Long.toString(Long.parseLong(tasks) + 1)
+				: tasks.matches("[0-9]{1,3}%") ? Long.toString(systemTasks() * Long.parseLong(tasks.substring(0, tasks.length() - 1)) / 100 + 1) : null;
 			if (t == null) {
-				throw c.bad("Service", "TasksMax", new IllegalArgumentException("psi supports a number or infinity, not " + psi.spi.unit.Values.show(tasks)));
+				throw c.bad("Service", "TasksMax", new IllegalArgumentException("not a number, a percentage or infinity: " + psi.spi.unit.Values.show(tasks)));
 			}
 			apply("TasksMax", "pids.max", t, "pids", "pids.max", t);
 		}
@@ -147,11 +158,25 @@ final class CGroups {
 		if (c.get("Service", "IOWeight") != null) {
 			warnings.add("IOWeight= is not applied: psi's own service manager does not drive the io controller");
 		}
-		List<Path> procs = new ArrayList<>();
-		for (Path d : dirs) {
-			procs.add(d.resolve("cgroup.procs"));
+		List<String> procs = new ArrayList<>();
+		for (int i = 0; i < dirs.size(); i++) {
+			Path d = dirs.get(i);
+			procs.add((i == 0 || required.contains(d) ? "" : "?") + d.resolve("cgroup.procs"));
 		}
 		return procs;
+	}
+
+	/** @return the tasks the kernel allows at most, what a TasksMax= percentage is of (as systemd: pid_max and threads-max, the lower) */
+	private static long systemTasks() {
+		long max = Long.MAX_VALUE;
+		for (String f : List.of("/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max")) {
+			try {
+				max = Math.min(max, Long.parseLong(Files.readString(Path.of(f)).trim()));
+			} catch (IOException | NumberFormatException e) {
+				// not readable: the other one
+			}
+		}
+		return max == Long.MAX_VALUE ? 4194304 : max;
 	}
 
 	private static long parse(UnitConfig c, String key, String v) {
@@ -179,6 +204,7 @@ final class CGroups {
 		if (v1 != null) {
 			Path f = v1.resolve(BASE).resolve(scope).resolve(unit).resolve(v1file);
 			if (Files.exists(f) && write(f, v1value)) {
+				required.add(f.getParent());
 				return;
 			}
 		}
@@ -240,8 +266,23 @@ final class CGroups {
 		return read(List.of("memory.current"), "memory", "memory.usage_in_bytes");
 	}
 
-	/** @return tasks, -1 when unknown */
+	/** @return the service's tasks, bubblewrap's own processes not counted (systemd has none); -1 when unknown */
 	long tasks() {
+		long t = allTasks();
+		if (t <= 0) {
+			return t;
+		}
+		long bwrap = pids().stream().filter(p -> {
+			try {
+				return Files.readString(Path.of("/proc", Long.toString(p), "comm")).trim().equals("bwrap");
+			} catch (IOException e) {
+				return false;
+			}
+		}).count();
+		return Math.max(0, t - bwrap);
+	}
+
+	private long allTasks() {
 		long t = read(List.of("pids.current"), "pids", "pids.current");
 		if (t >= 0 || layout.unified() == null) {
 			return t;

@@ -227,12 +227,15 @@ final class Sandbox {
 					b.add("--remount-ro");
 					b.add(d);
 				} else {
+					// yes: inaccessible (an empty directory of mode 0000, as systemd's); tmpfs: empty and read-only
+					if (!home.equals("tmpfs")) {
+						b.add("--perms");
+						b.add("0000");
+					}
 					b.add("--tmpfs");
 					b.add(d);
-					if (!home.equals("tmpfs")) {
-						b.add("--remount-ro");
-						b.add(d);
-					}
+					b.add("--remount-ro");
+					b.add(d);
 				}
 			}
 		}
@@ -252,6 +255,8 @@ final class Sandbox {
 				String path = optional ? w.substring(1) : w;
 				Path inRoot = rootSource.resolve(path.substring(1));
 				if (Files.isDirectory(inRoot)) {
+					b.add("--perms");
+					b.add("0000");
 					b.add("--tmpfs");
 					b.add(path);
 					b.add("--remount-ro");

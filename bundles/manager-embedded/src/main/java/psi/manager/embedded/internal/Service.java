@@ -60,7 +60,9 @@ final class Service {
 	}
 
 	private static final long DEFAULT_TIMEOUT_US = 90_000_000L;
-	private static final String WRAPPER = "while [ \"$1\" != -- ]; do echo $$ > \"$1\" || { echo \"psi: cannot join the control group $1\" >&2; exit 219; }; shift; done; shift; ";
+	/** Joins the control groups, then runs the rest: a group marked ? (figures only) may be missing. */
+	private static final String WRAPPER = "while [ \"$1\" != -- ]; do case $1 in \\?*) echo $$ 2>/dev/null > \"${1#?}\" ;; "
+		+ "*) echo $$ > \"$1\" || { echo \"psi: cannot join the control group $1\" >&2; exit 219; } ;; esac; shift; done; shift; ";
 
 	final String name;
 	private final Context ctx;
@@ -81,7 +83,7 @@ final class Service {
 	// owned by the job thread
 	private UnitConfig config;
 	private CGroups cgroup;
-	private List<Path> procs = List.of();
+	private List<String> procs = List.of();
 	private Sandbox.Prepared prepared;
 	private Map<String, String> env = Map.of();
 	private Process main;
@@ -316,9 +318,7 @@ final class Service {
 	/** Starts one command in the sandbox, its output into the log. */
 	private Process spawn(ExecCommand cmd, String what) throws IOException {
 		List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", WRAPPER + prelude(config) + "exec \"$@\"", "psi-exec"));
-		for (Path p : procs) {
-			argv.add(p.toString());
-		}
+		argv.addAll(procs);
 		argv.add("--");
 		argv.addAll(ctx.sandbox().command(prepared, cmd, env));
 		ProcessBuilder pb = new ProcessBuilder(argv);
