@@ -139,8 +139,28 @@ class EmbeddedIT {
 			[Service]
 			ExecStart=/usr/bin/busybox sleep 600
 			""", "need-other.service", """
+			[Unit]
+			Conflicts=need-rival.service
+
 			[Service]
 			ExecStart=/usr/bin/busybox sleep 600
+			""", "need-rival.service", """
+			[Service]
+			ExecStart=/usr/bin/busybox sleep 600
+			"""));
+		image(pool.resolve("ord_1"), Map.of("ord-a.service", """
+			[Unit]
+			After=ord-b.service
+
+			[Service]
+			Type=oneshot
+			RemainAfterExit=yes
+			ExecStart=/usr/bin/busybox echo first-by-name
+			""", "ord-b.service", """
+			[Service]
+			Type=oneshot
+			RemainAfterExit=yes
+			ExecStart=/usr/bin/busybox echo second-by-name
 			"""));
 		escMarker = Path.of("/var/tmp", "psi-esc-" + System.nanoTime() + ".txt");
 		image(pool.resolve("esc_1"), Map.of("esc.service", """
@@ -337,6 +357,23 @@ class EmbeddedIT {
 		assertEquals(0, logs.rc(), logs.toString());
 		assertTrue(logs.out().contains("response:200"), "httpd -v logged the request: " + logs);
 		assertFalse(cgroupProcs("web.service").isEmpty(), "tracked in its control group");
+		// psi logs -f: a line appears as the service writes it
+		Path followed = work.resolve("follow.out");
+		Process follow = new ProcessBuilder(psi.toString(), "--root", root.toString(), "logs", "-f", "-n", "0", "web_1")
+			.redirectOutput(followed.toFile()).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+		try {
+			Thread.sleep(1000);
+			assertEquals("200 hello from web_1", get(webPort));
+			String seen = "";
+			for (int i = 0; i < 100 && !seen.contains("response:200"); i++) {
+				Thread.sleep(100);
+				seen = Files.readString(followed);
+			}
+			assertTrue(seen.contains("response:200"), "psi logs -f showed the new line: " + seen);
+		} finally {
+			follow.destroy();
+			follow.waitFor(10, TimeUnit.SECONDS);
+		}
 
 		Result stop = psi("stop", "web_1");
 		assertEquals(0, stop.rc(), stop.toString());
@@ -483,14 +520,30 @@ class EmbeddedIT {
 		assertEquals(1, r.rc(), r.toString());
 		assertTrue(r.err().contains("need.service failed (job dependency)"), r.toString());
 		assertEquals(List.of(), cgroupProcs("need.service"), "not started");
-		assertFalse(cgroupProcs("need-other.service").isEmpty(), "the wanted unit runs: " + r);
+		assertFalse(cgroupProcs("need-other.service").isEmpty() && cgroupProcs("need-rival.service").isEmpty(), "the wanted unit runs: " + r);
+		// need-other and need-rival conflict: of the two, the one started last runs (name order: need-rival)
+		assertEquals(List.of(), cgroupProcs("need-other.service"), "stopped by the start of the unit it conflicts with");
+		assertFalse(cgroupProcs("need-rival.service").isEmpty());
 		assertEquals(0, psi("stop", "need_1").rc());
+		assertEquals(List.of(), cgroupProcs("need-rival.service"));
 		assertEquals(List.of(), cgroupProcs("need-other.service"));
+	}
+
+	/** After= orders an image's units: ord-a, first by name, starts after ord-b. */
+	@Test
+	@Order(8)
+	void afterOrdersTheStarts() throws Exception {
+		Result r = psi("start", "ord_1");
+		assertEquals(0, r.rc(), r.toString());
+		assertTrue(r.err().indexOf("Started portable service ord-b.service.") < r.err().indexOf("Started portable service ord-a.service."), r.toString());
+		List<String> lines = psi("logs", "ord_1").out().lines().toList();
+		assertTrue(lines.size() == 2 && lines.get(0).endsWith("second-by-name") && lines.get(1).endsWith("first-by-name"), lines.toString());
+		assertEquals(0, psi("stop", "ord_1").rc());
 	}
 
 	/** Timers: a monotonic one (OnActiveSec=, OnUnitActiveSec=) and a calendar one (every 2 s) start their services. */
 	@Test
-	@Order(8)
+	@Order(9)
 	void timersFire() throws Exception {
 		Result r = psi("start", "tick_1");
 		assertEquals(0, r.rc(), r.toString());
@@ -514,7 +567,7 @@ class EmbeddedIT {
 	 * not reach) is stopped by the next one.
 	 */
 	@Test
-	@Order(9)
+	@Order(10)
 	void servicesDoNotOutliveTheirDaemon() throws Exception {
 		assertEquals(0, psi("start", "web_1").rc());
 		assertEquals(0, psi("start", "fork_1").rc());
@@ -555,7 +608,7 @@ class EmbeddedIT {
 	 * so, and the service runs; stopping that daemon stops it.
 	 */
 	@Test
-	@Order(20)
+	@Order(11)
 	void psiStartStartsTheDaemonItNeeds() throws Exception {
 		Path other = Files.createDirectories(work.resolve("other"));
 		image(Files.createDirectories(other.resolve("var/lib/portables")).resolve("web_1"), Map.of("web.service", """

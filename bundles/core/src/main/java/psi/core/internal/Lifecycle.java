@@ -60,7 +60,9 @@ final class Lifecycle {
 				}
 			});
 			if (request.now) {
-				changes.addAll(now(units, wasRunning, request.noBlock));
+				Map<String, String> where = new LinkedHashMap<>();
+				units.forEach(u -> where.put(u, HostLayout.attachedDir(request.runtime)));
+				changes.addAll(now(ordered(units, where), wasRunning, request.noBlock));
 			}
 		}
 		return changes;
@@ -171,7 +173,7 @@ final class Lifecycle {
 		List<ChangeDTO> changes = new ArrayList<>();
 		List<String> restart = new ArrayList<>();
 		List<String> start = new ArrayList<>();
-		for (String u : units.stream().filter(u -> !UnitControl.isTemplate(u)).sorted().toList()) {
+		for (String u : units.stream().filter(u -> !UnitControl.isTemplate(u)).toList()) {
 			(Boolean.TRUE.equals(wasRunning.get(u)) ? restart : start).add(u);
 		}
 		List<String> gone = wasRunning.entrySet().stream().filter(e -> e.getValue() && !units.contains(e.getKey()))
@@ -182,13 +184,102 @@ final class Lifecycle {
 		return changes;
 	}
 
+	/** The largest attached unit file or drop-in read for its ordering. */
+	private static final int MAX_UNIT = 1 << 20;
+
+	/**
+	 * The units of an image in the order their {@code After=} and
+	 * {@code Before=} ask for among themselves (each start is waited for, so
+	 * the order is what systemd's transaction would give), else by name; a
+	 * cycle is broken where the name order puts it, as systemd breaks one by
+	 * dropping an ordering.
+	 *
+	 * @param units the units to start, by name
+	 * @param where each unit's attached directory
+	 */
+	List<String> ordered(List<String> units, Map<String, String> where) {
+		Map<String, Set<String>> before = new LinkedHashMap<>(); // unit -> the units to start first
+		for (String u : units) {
+			before.put(u, new TreeSet<>());
+		}
+		for (String u : units) {
+			for (String[] order : ordering(u, where.get(u))) {
+				String first = order[0].equals("After") ? null : u;
+				for (String other : order[1].split(" ")) {
+					if (!before.containsKey(other) || other.equals(u)) {
+						continue;
+					}
+					if (first == null) {
+						before.get(u).add(other);
+					} else {
+						before.get(other).add(u);
+					}
+				}
+			}
+		}
+		List<String> out = new ArrayList<>();
+		Set<String> left = new TreeSet<>(units);
+		while (!left.isEmpty()) {
+			String next = null;
+			for (String u : left) {
+				if (out.containsAll(before.get(u))) {
+					next = u;
+					break;
+				}
+			}
+			if (next == null) {
+				next = left.iterator().next(); // a cycle: name order breaks it
+			}
+			out.add(next);
+			left.remove(next);
+		}
+		return out;
+	}
+
+	/** @return the After= and Before= values of an attached unit and its drop-ins, as {"After"|"Before", "a b"} */
+	private List<String[]> ordering(String unit, String dir) {
+		List<String[]> out = new ArrayList<>();
+		if (dir == null) {
+			return out;
+		}
+		List<java.nio.file.Path> files = new ArrayList<>();
+		files.add(host.layout().host(dir + "/" + unit));
+		java.nio.file.Path dropIns = host.layout().host(dir + "/" + unit + ".d");
+		if (Files.isDirectory(dropIns)) {
+			try (var s = Files.list(dropIns)) {
+				s.filter(p -> p.getFileName().toString().endsWith(".conf")).sorted().forEach(files::add);
+			} catch (IOException e) {
+				// no drop-ins to read: the fragment's order alone
+			}
+		}
+		for (java.nio.file.Path f : files) {
+			try {
+				if (!Files.isRegularFile(f) || Files.size(f) > MAX_UNIT) {
+					continue;
+				}
+				for (psi.spi.unit.UnitFile.Assignment a : psi.spi.unit.UnitFile.read(Files.readAllBytes(f))) {
+					if (a.section().equals("Unit") && (a.key().equals("After") || a.key().equals("Before")) && !a.isEmpty()) {
+						try {
+							out.add(new String[] { a.key(), String.join(" ", psi.spi.unit.Words.split(a.value())) });
+						} catch (IllegalArgumentException bad) {
+							// the manager refuses the line as it stands; no order from it
+						}
+					}
+				}
+			} catch (IOException e) {
+				// unreadable: no order from it
+			}
+		}
+		return out;
+	}
+
 	/** Starts the startable units of an attached image; what runs already is said to run. */
 	private List<ChangeDTO> start(AttachRequestDTO request) throws IOException {
 		List<ChangeDTO> changes = new ArrayList<>();
 		String key = host.images().key(request.image);
 		refuseEscapes(host.index().units(key));
 		List<String> toStart = new ArrayList<>();
-		for (String u : UnitControl.startable(host.index().units(key).keySet())) {
+		for (String u : ordered(UnitControl.startable(host.index().units(key).keySet()), host.index().units(key))) {
 			if (control.running(u)) {
 				changes.add(ChangeDTO.of(ChangeDTO.Type.RUNNING, u, null));
 			} else {

@@ -355,8 +355,22 @@ public final class EmbeddedManager implements ServiceManager {
 			throw new IOException(e.getMessage());
 		}
 		if (cfg != null) {
+			// Conflicts= works both ways, as in systemd: what this unit names, and what names this unit
 			for (String other : names(cfg, "Conflicts")) {
 				stop(other, true);
+			}
+			for (Service other : List.copyOf(services.values())) {
+				if (other.name.equals(unit) || other.state() == ActiveState.INACTIVE || other.state() == ActiveState.FAILED) {
+					continue;
+				}
+				try {
+					UnitConfig oc = c.loader().load(other.name);
+					if (oc != null && names(oc, "Conflicts").contains(unit)) {
+						stop(other.name, true);
+					}
+				} catch (UnitConfig.UnitException e) {
+					// a unit that no longer loads names nothing
+				}
 			}
 			for (String need : names(cfg, "Requires", "BindsTo")) {
 				JobResult r;

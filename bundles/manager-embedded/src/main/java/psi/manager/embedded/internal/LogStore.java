@@ -43,7 +43,52 @@ final class LogStore {
 	private final Map<String, Object> locks = new HashMap<>();
 	private final List<Follower> followers = new CopyOnWriteArrayList<>();
 
-	record Follower(String portable, Consumer<String> sink) {
+	/**
+	 * A reader following the lines of an image's units ({@code psi logs -f}).
+	 * Lines reach it through a bounded queue and a thread of its own, so that
+	 * a slow reader never holds up a service's output; when it falls more than
+	 * {@link #QUEUE} lines behind, lines are dropped and it is told how many.
+	 */
+	static final class Follower {
+		static final int QUEUE = 10_000;
+		private final String portable;
+		private final java.util.concurrent.BlockingQueue<String> queue = new java.util.concurrent.ArrayBlockingQueue<>(QUEUE);
+		private final java.util.concurrent.atomic.AtomicLong dropped = new java.util.concurrent.atomic.AtomicLong();
+		private final Thread thread;
+
+		Follower(String portable, Consumer<String> sink) {
+			this.portable = portable;
+			this.thread = new Thread(() -> {
+				try {
+					while (true) {
+						String l = queue.take();
+						long d = dropped.getAndSet(0);
+						if (d > 0) {
+							sink.accept("-- psi: " + d + " lines not shown: the reader fell behind --");
+						}
+						sink.accept(l);
+					}
+				} catch (InterruptedException e) {
+					// unfollowed
+				}
+			}, "psi-logs-follower");
+			thread.setDaemon(true);
+			thread.start();
+		}
+
+		String portable() {
+			return portable;
+		}
+
+		void offer(String line) {
+			if (!queue.offer(line)) {
+				dropped.incrementAndGet();
+			}
+		}
+
+		void close() {
+			thread.interrupt();
+		}
 	}
 
 	LogStore(Path dir, long maxBytes, int keep, String host) {
@@ -79,7 +124,7 @@ final class LogStore {
 		}
 		for (Follower fo : followers) {
 			if (fo.portable().equals(portable)) {
-				fo.sink().accept(format(new Entry(now, pid, stream, portable, ident, m, unit)));
+				fo.offer(format(new Entry(now, pid, stream, portable, ident, m, unit)));
 			}
 		}
 	}
@@ -162,6 +207,7 @@ final class LogStore {
 
 	void unfollow(Follower f) {
 		followers.remove(f);
+		f.close();
 	}
 
 	/** Copies a process's stream into the log, line by line, until it ends. */
