@@ -357,6 +357,8 @@ class EmbeddedIT {
 		assertEquals(0, logs.rc(), logs.toString());
 		assertTrue(logs.out().contains("response:200"), "httpd -v logged the request: " + logs);
 		assertFalse(cgroupProcs("web.service").isEmpty(), "tracked in its control group");
+		// its private /tmp lives under a directory of root's alone: no other host user reaches it
+		assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(root.resolve("run/psi/embedded/units/web.service"))));
 		// psi logs -f: a line appears as the service writes it
 		Path followed = work.resolve("follow.out");
 		Process follow = new ProcessBuilder(psi.toString(), "--root", root.toString(), "logs", "-f", "-n", "0", "web_1")

@@ -195,6 +195,7 @@ final class Sandbox {
 
 		if (c.bool("Service", "PrivateTmp", false)) {
 			Path base = Files.createDirectories(runDir.resolve("private-tmp"));
+			Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx------"));
 			for (String d : List.of("tmp", "var/tmp")) {
 				if (!Files.isDirectory(rootSource.resolve(d))) {
 					continue;

@@ -292,6 +292,8 @@ final class Service {
 		Path runDir = ctx.root().resolve("run/psi/embedded/units").resolve(name);
 		deleteTree(runDir);
 		Files.createDirectories(runDir);
+		// root's alone: the private /tmp and /var/tmp under it are the service's, not the host users'
+		Files.setPosixFilePermissions(runDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
 		cgroup = new CGroups(ctx.cgroups(), ctx.root(), name);
 		procs = cgroup.create(c);
 		Identity.User user = Identity.resolve(ctx.root(), c);
