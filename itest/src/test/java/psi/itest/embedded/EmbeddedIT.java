@@ -99,7 +99,7 @@ class EmbeddedIT {
 			StartLimitBurst=3
 
 			[Service]
-			ExecStart=/usr/bin/busybox sh -c 'echo crashing; exit 3'
+			ExecStart=/usr/bin/busybox sh -c 'printf "\\033[2Jcleared\\n"; echo crashing; exit 3'
 			Restart=on-failure
 			RestartSec=200ms
 			"""));
@@ -456,6 +456,8 @@ class EmbeddedIT {
 		Result logs = psi("logs", "-n", "50", "crash_1");
 		assertEquals(3, logs.out().lines().filter(l -> l.endsWith(": crashing")).count(), "started 3 times (StartLimitBurst=3): " + logs);
 		assertTrue(logs.out().contains("Start request repeated too quickly."), logs.toString());
+		// a hostile service cannot drive the admin's terminal: its escape sequence is shown, not sent
+		assertTrue(logs.out().contains(": \\x1b[2Jcleared") && !logs.out().contains("\u001b"), logs.toString());
 	}
 
 	@Test

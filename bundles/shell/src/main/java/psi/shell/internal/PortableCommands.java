@@ -357,12 +357,13 @@ public class PortableCommands {
 		@Descriptor("How many of the newest lines") @Parameter(names = { "-n", "--lines" }, absentValue = "50") int lines,
 		@Descriptor("Image name or path") String image) {
 		if (!follow) {
-			List<String> l = portables.logs(root(root), image(root, image), lines);
+			// a service's own words: control characters escaped, so that no image writes to the admin's terminal
+			List<String> l = portables.logs(root(root), image(root, image), lines).stream().map(Render::text).toList();
 			return Output.of(l.isEmpty() ? "" : String.join("\n", l) + "\n");
 		}
 		java.io.PrintStream out = Invocation.current().out();
 		try (LogFollower f = portables.followLogs(root(root), image(root, image), lines, line -> {
-			out.println(line);
+			out.println(Render.text(line));
 			out.flush();
 		})) {
 			f.await();

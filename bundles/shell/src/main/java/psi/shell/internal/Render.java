@@ -331,7 +331,8 @@ final class Render {
 		}
 		if (!log.isEmpty()) {
 			sb.append('\n');
-			log.forEach(l -> sb.append(l).append('\n'));
+			// a service's own words: control characters escaped, so that no image writes to the admin's terminal
+			log.forEach(l -> sb.append(text(l)).append('\n'));
 		}
 		return sb.toString();
 	}
