@@ -110,6 +110,30 @@ public class Launcher {
 		});
 	}
 
+	/**
+	 * Waits (at most 2 s) until Gogo's shell has run its start job
+	 * ({@code gosh --nointeractive}) on its thread "Gogo shell": a command that
+	 * ends at once would otherwise stop the framework under that job, which
+	 * then prints "Command not found: gosh" after the command's own answer.
+	 */
+	private static void awaitGogoShell() {
+		pollUntil(2_000_000_000L, () -> {
+			for (java.util.Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
+				if (!e.getKey().getName().equals("Gogo shell")) {
+					continue;
+				}
+				// idle: back in its executor, waiting for a next job
+				for (StackTraceElement f : e.getValue()) {
+					if (f.getMethodName().equals("getTask") && f.getClassName().endsWith("ThreadPoolExecutor")) {
+						return true;
+					}
+				}
+				return false;
+			}
+			return true; // no shell thread (yet or any more): nothing to wait for
+		});
+	}
+
 	/** @return whether {@code done} became true, asked every 2 ms, within {@code nanos} */
 	private static boolean pollUntil(long nanos, java.util.function.BooleanSupplier done) {
 		long deadline = System.nanoTime() + nanos;
@@ -129,6 +153,7 @@ public class Launcher {
 
 	int run(List<String> argv, PrintStream out, PrintStream err) {
 		awaitBundles();
+		awaitGogoShell();
 		awaitConfiguration();
 		err.print(configProblems);
 		return runner.run(argv, Caller.self(System.in, out, err));
