@@ -15,7 +15,21 @@
  *
  * psi-exec [--private-users] [--uid U] [--gid G] [--groups G1,G2]
  *          [--bounding HEX] [--ambient HEX] [--no-new-privileges]
- *          [--seccomp FILE] [--umask OCTAL] [--argv0 NAME] -- COMMAND [ARG...]
+ *          [--seccomp FILE] [--umask OCTAL] [--argv0 NAME]
+ *          [--pid-env NAME]... [--stdin-fd3] [--stdout-fd3]
+ *          [--stderr-fd3] -- COMMAND [ARG...]
+ *
+ * --pid-env sets NAME to the process's own pid (LISTEN_PID, WATCHDOG_PID:
+ * the command keeps it, as exec keeps the pid); --stdin-fd3/--stdout-fd3/--stderr-fd3
+ * make the passed socket the command's standard input/output/error
+ * (StandardInput=socket, StandardOutput=socket).
+ *
+ * psi-exec --recv-fds SOCKET N -- COMMAND [ARG...]
+ *
+ * A step before bubblewrap: connects to psi's UNIX socket SOCKET, receives N
+ * file descriptors (SCM_RIGHTS: the listening sockets of socket activation,
+ * which a process psi starts cannot inherit), puts them at 3..N+2 and runs
+ * COMMAND, which inherits them. Status 224 (systemd's "sockets") on failure.
  *
  * Exit statuses on failure are systemd's (216 group, 217 user, 218
  * capabilities, 203 exec, 226 namespace, 227 no new privileges, 228 seccomp),
@@ -34,6 +48,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -47,6 +63,9 @@
 #define EXIT_NAMESPACE 226
 #define EXIT_NO_NEW_PRIVILEGES 227
 #define EXIT_SECCOMP 228
+#define EXIT_SOCKETS 224
+#define MAX_FDS 250
+#define MAX_PID_ENV 4
 #define MAX_GROUPS 64
 #define MAX_FILTER (4096 * 8)
 
@@ -157,7 +176,88 @@ static void set_caps(uint64_t keep) {
 	}
 }
 
+/* psi-exec --recv-fds SOCKET N -- COMMAND...: the fds from psi at 3..N+2, then COMMAND */
+static int receive_fds(int argc, char **argv) {
+	if (argc < 6 || strcmp(argv[4], "--") != 0) {
+		usage("usage: psi-exec --recv-fds SOCKET N -- COMMAND [ARG...]");
+	}
+	int n = (int) number(argv[3], 10, "bad --recv-fds count");
+	if (n < 1 || n > MAX_FDS) {
+		usage("bad --recv-fds count");
+	}
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (strlen(argv[2]) < sizeof a.sun_path) {
+		strcpy(a.sun_path, argv[2]);
+	} else {
+		/* a deep --root: the same file through the opened directory */
+		char *slash = strrchr(argv[2], '/');
+		if (slash == NULL || slash == argv[2]) {
+			usage("--recv-fds socket path too long");
+		}
+		*slash = '\0';
+		int dir = open(argv[2], O_PATH | O_CLOEXEC);
+		*slash = '/';
+		if (dir < 0) {
+			fail(EXIT_SOCKETS, "opening the directory of the sockets' hand-off");
+		}
+		int n = snprintf(a.sun_path, sizeof a.sun_path, "/proc/self/fd/%d/%s", dir, slash + 1);
+		if (n < 0 || (size_t) n >= sizeof a.sun_path) {
+			usage("--recv-fds socket name too long");
+		}
+	}
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *) &a, sizeof a) < 0) {
+		fail(EXIT_SOCKETS, "connecting to psi for the sockets");
+	}
+	char byte;
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+		struct cmsghdr align;
+	} control;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+	ssize_t r;
+	do {
+		r = recvmsg(s, &m, MSG_CMSG_CLOEXEC);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		fail(EXIT_SOCKETS, "receiving the sockets");
+	}
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	if (r != 1 || (m.msg_flags & MSG_CTRUNC) || c == NULL || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS
+		|| c->cmsg_len != CMSG_LEN(sizeof(int) * (size_t) n)) {
+		errno = EPROTO;
+		fail(EXIT_SOCKETS, "receiving the sockets");
+	}
+	int fds[MAX_FDS];
+	memcpy(fds, CMSG_DATA(c), sizeof(int) * (size_t) n);
+	close(s);
+	/* out of the way of 3..N+2 first, then into place (dup2 clears close-on-exec) */
+	for (int k = 0; k < n; k++) {
+		int high = fcntl(fds[k], F_DUPFD_CLOEXEC, 3 + MAX_FDS);
+		if (high < 0) {
+			fail(EXIT_SOCKETS, "moving a socket");
+		}
+		close(fds[k]);
+		fds[k] = high;
+	}
+	for (int k = 0; k < n; k++) {
+		if (dup2(fds[k], 3 + k) < 0) {
+			fail(EXIT_SOCKETS, "placing a socket");
+		}
+		close(fds[k]);
+	}
+	execvp(argv[5], &argv[5]);
+	fprintf(stderr, "psi-exec: executing %s: %s\n", argv[5], strerror(errno));
+	return EXIT_EXEC;
+}
+
 int main(int argc, char **argv) {
+	if (argc > 1 && strcmp(argv[1], "--recv-fds") == 0) {
+		return receive_fds(argc, argv);
+	}
+	const char *pid_env[MAX_PID_ENV];
+	int npid_env = 0, stdin_fd3 = 0, stdout_fd3 = 0, stderr_fd3 = 0;
 	int private = 0, nnp = 0, have_umask = 0, ngroups = -1;
 	uid_t uid = 0;
 	gid_t gid = 0;
@@ -177,6 +277,12 @@ int main(int argc, char **argv) {
 			private = 1;
 		} else if (strcmp(a, "--no-new-privileges") == 0) {
 			nnp = 1;
+		} else if (strcmp(a, "--stdin-fd3") == 0) {
+			stdin_fd3 = 1;
+		} else if (strcmp(a, "--stdout-fd3") == 0) {
+			stdout_fd3 = 1;
+		} else if (strcmp(a, "--stderr-fd3") == 0) {
+			stderr_fd3 = 1;
 		} else if (i + 1 >= argc) {
 			usage("an option lacks its value");
 		} else if (strcmp(a, "--uid") == 0) {
@@ -198,6 +304,11 @@ int main(int argc, char **argv) {
 			ambient = number(argv[++i], 16, "bad --ambient");
 		} else if (strcmp(a, "--seccomp") == 0) {
 			seccomp = argv[++i];
+		} else if (strcmp(a, "--pid-env") == 0) {
+			if (npid_env >= MAX_PID_ENV) {
+				usage("too many --pid-env");
+			}
+			pid_env[npid_env++] = argv[++i];
 		} else if (strcmp(a, "--argv0") == 0) {
 			argv0 = argv[++i];
 		} else if (strcmp(a, "--umask") == 0) {
@@ -286,6 +397,16 @@ int main(int argc, char **argv) {
 				|| prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) {
 				fail(EXIT_SECCOMP, "installing the seccomp filter");
 			}
+		}
+	}
+	if ((stdin_fd3 && dup2(3, 0) < 0) || (stdout_fd3 && dup2(3, 1) < 0) || (stderr_fd3 && dup2(3, 2) < 0)) {
+		fail(EXIT_SOCKETS, "the socket as standard input or output");
+	}
+	char pid[24];
+	snprintf(pid, sizeof pid, "%ld", (long) getpid());
+	for (int k = 0; k < npid_env; k++) {
+		if (setenv(pid_env[k], pid, 1) < 0) {
+			fail(EXIT_EXEC, "setting the pid in the environment");
 		}
 	}
 	const char *file = argv[i];

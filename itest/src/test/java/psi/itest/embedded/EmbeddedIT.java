@@ -57,6 +57,10 @@ class EmbeddedIT {
 	static int forkPort;
 	static int gptPort;
 	static Path escMarker;
+	static Path tool;
+	static int sockPort;
+	static int inetdPort;
+	static int pidPort;
 	static HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
 	record Result(int rc, String out, String err) {
@@ -162,6 +166,72 @@ class EmbeddedIT {
 			RemainAfterExit=yes
 			ExecStart=/usr/bin/busybox echo second-by-name
 			"""));
+		// sd_notify and socket activation, with a static tool of the tests' own (busybox has no datagram UNIX sockets)
+		tool = work.resolve("psi-test-tool");
+		Result cc = run(List.of("cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-static", "-o", tool.toString(),
+			base.resolve("itest/src/test/c/psi-test-tool.c").toString()));
+		assertEquals(0, cc.rc(), "the test tool builds: " + cc);
+		image(pool.resolve("notify_1"), Map.of("notify.service", """
+			[Service]
+			Type=notify
+			ExecStart=/usr/bin/busybox sh -c 'echo preparing; /usr/bin/busybox sleep 2; exec /usr/bin/psi-test-tool notify "READY=1\\nSTATUS=serving requests" -- /usr/bin/busybox sleep 600'
+			""", "notify-all.service", """
+			[Service]
+			Type=notify
+			NotifyAccess=all
+			ExecStart=/usr/bin/busybox sh -c '/usr/bin/psi-test-tool notify READY=1; /usr/bin/busybox sleep 600'
+			"""));
+		image(pool.resolve("nchild_1"), Map.of("nchild.service", """
+			[Service]
+			Type=notify
+			TimeoutStartSec=3s
+			ExecStart=/usr/bin/busybox sh -c '/usr/bin/psi-test-tool notify READY=1; /usr/bin/busybox sleep 600'
+			"""));
+		image(pool.resolve("dog_1"), Map.of("dog.service", """
+			[Service]
+			Type=notify
+			WatchdogSec=1s
+			ExecStart=/usr/bin/busybox sh -c 'exec /usr/bin/psi-test-tool notify READY=1 -- /usr/bin/busybox sleep 600'
+			""", "dog-fed.service", """
+			[Service]
+			WatchdogSec=1s
+			NotifyAccess=all
+			ExecStart=/usr/bin/busybox sh -c 'while :; do /usr/bin/psi-test-tool notify WATCHDOG=1; /usr/bin/busybox sleep 0.2; done'
+			"""));
+		sockPort = freePort();
+		inetdPort = freePort();
+		image(pool.resolve("sock_1"), Map.of("sock.socket", """
+			[Socket]
+			ListenStream=127.0.0.1:%d
+			FileDescriptorName=web
+			""".formatted(sockPort), "sock.service", """
+			[Service]
+			ExecStart=/usr/bin/psi-test-tool serve-fd3 activated
+			"""));
+		image(pool.resolve("inetd_1"), Map.of("inetd.socket", """
+			[Socket]
+			ListenStream=127.0.0.1:%d
+			Accept=yes
+			""".formatted(inetdPort), "inetd@.service", """
+			[Service]
+			StandardInput=socket
+			StandardError=journal
+			ExecStart=/usr/bin/busybox httpd -i -v -h /srv/www
+			""", "inetd-fifo.socket", """
+			[Socket]
+			ListenFIFO=/run/psi-test-inetd.fifo
+			""", "inetd-fifo.service", """
+			[Service]
+			ExecStart=/usr/bin/busybox sh -c 'while read line <&3; do echo "fifo said: $line"; done'
+			"""));
+		pidPort = freePort();
+		image(pool.resolve("pidf_1"), Map.of("pidf.service", """
+			[Service]
+			Type=forking
+			RuntimeDirectory=pidf
+			PIDFile=/run/pidf/main.pid
+			ExecStart=/usr/bin/busybox sh -c '/usr/bin/busybox httpd -f -p 127.0.0.1:%d -h /srv/www & echo $! > /run/pidf/main.pid; /usr/bin/busybox sleep 600 & exit 0'
+			""".formatted(pidPort)));
 		escMarker = Path.of("/var/tmp", "psi-esc-" + System.nanoTime() + ".txt");
 		image(pool.resolve("esc_1"), Map.of("esc.service", """
 			[Service]
@@ -227,6 +297,9 @@ class EmbeddedIT {
 			Files.createDirectories(dir.resolve(d));
 		}
 		Files.copy(Path.of("/bin/busybox"), dir.resolve("usr/bin/busybox"));
+		if (tool != null && Files.exists(tool)) {
+			Files.copy(tool, dir.resolve("usr/bin/psi-test-tool"));
+		}
 		Files.writeString(dir.resolve("usr/lib/os-release"), "ID=psi-test\nVERSION_ID=1\n");
 		Files.writeString(dir.resolve("etc/machine-id"), "");
 		Files.writeString(dir.resolve("etc/resolv.conf"), "");
@@ -560,9 +633,171 @@ class EmbeddedIT {
 		assertTrue(ticks >= 3 && ticks <= 6, "OnActiveSec=1s, then every 1 s after each start, for 5.5 s: " + ticks + "\n" + logs.out());
 		assertTrue(calendar >= 2 && calendar <= 3, "every 2 s for 5.5 s: " + calendar + "\n" + logs.out());
 		assertEquals(0, psi("stop", "tick_1").rc());
+		// counted once stopped (a trigger may have fired between the count above and the stop)
+		long stopped = psi("logs", "-n", "100", "tick_1").out().lines().filter(l -> l.endsWith(": tick") || l.endsWith(": calendar")).count();
 		Thread.sleep(2500);
 		long after = psi("logs", "-n", "100", "tick_1").out().lines().filter(l -> l.endsWith(": tick") || l.endsWith(": calendar")).count();
-		assertEquals(ticks + calendar, after, "stopped timers start nothing");
+		assertEquals(stopped, after, "stopped timers start nothing");
+	}
+
+	/** Type=notify: psi start returns when the service says READY=1, and status shows its STATUS=. */
+	@Test
+	@Order(12)
+	void aNotifyServiceIsStartedWhenItSaysSo() throws Exception {
+		Result r = psi("start", "notify_1");
+		assertEquals(0, r.rc(), r.toString());
+		// the start waited for READY=1 (sent 2 s after the start): already active, with the status it sent
+		Result status = psi("status", "notify_1");
+		String notify = unitBlock(status.out(), "notify.service");
+		assertTrue(notify.contains("Active: active (running)") && notify.contains("Status: \"serving requests\""), status.out());
+		// NotifyAccess=all: READY=1 from a child of the main process is heard
+		assertTrue(unitBlock(status.out(), "notify-all.service").contains("Active: active (running)"), status.out());
+		assertEquals(0, psi("stop", "notify_1").rc());
+		assertEquals(3, psi("status", "notify_1").rc());
+		assertTrue(Files.notExists(root.resolve("run/psi/embedded/notify/notify.service")), "the notification socket is gone with the service");
+
+		// NotifyAccess=main (the default): it is not; the start times out and fails
+		Result child = psi("start", "nchild_1");
+		assertTrue(child.rc() != 0, child.toString());
+		status = psi("status", "nchild_1");
+		assertTrue(status.out().contains("Active: failed") && status.out().contains("result timeout"), status.out());
+		String logs = psi("logs", "-n", "50", "nchild_1").out();
+		assertTrue(logs.contains("Got notification message from PID") && logs.contains("reception only permitted for main PID"), logs);
+		assertEquals(List.of(), cgroupProcs("nchild.service"), "nothing left of the failed start");
+	}
+
+	/** WatchdogSec=: a service that stops pinging is aborted with result watchdog; one that pings runs on. */
+	@Test
+	@Order(13)
+	void theWatchdogAbortsAServiceThatHangs() throws Exception {
+		Result r = psi("start", "dog_1");
+		assertEquals(0, r.rc(), r.toString());
+		Result status = psi("status", "dog_1");
+		long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+		while (!unitBlock(status.out(), "dog.service").contains("result watchdog") && System.nanoTime() < deadline) {
+			Thread.sleep(200);
+			status = psi("status", "dog_1");
+		}
+		assertTrue(unitBlock(status.out(), "dog.service").contains("Active: failed") && unitBlock(status.out(), "dog.service").contains("result watchdog"), status.out());
+		assertTrue(unitBlock(status.out(), "dog-fed.service").contains("Active: active (running)"), "the fed one runs on: " + status.out());
+		assertTrue(psi("logs", "-n", "50", "dog_1").out().contains("Watchdog timeout (limit 1s)!"));
+		assertEquals(0, psi("stop", "dog_1").rc());
+	}
+
+	/** A .socket unit (Accept=no): psi listens, the service starts on the first connection and gets the socket as fd 3. */
+	@Test
+	@Order(14)
+	void aSocketStartsItsServiceOnTheFirstConnection() throws Exception {
+		Result r = psi("start", "sock_1");
+		assertEquals(0, r.rc(), r.toString());
+		Result status = psi("status", "sock_1");
+		assertTrue(unitBlock(status.out(), "sock.socket").contains("Active: active (listening)"), status.out());
+		assertTrue(cgroupProcs("sock.service").isEmpty(), "nothing runs before a connection");
+		assertEquals("activated LISTEN_FDS=1 LISTEN_FDNAMES=web LISTEN_PID=mine", line(sockPort));
+		assertEquals("activated LISTEN_FDS=1 LISTEN_FDNAMES=web LISTEN_PID=mine", line(sockPort), "the same service answers again");
+		status = psi("status", "sock_1");
+		assertTrue(unitBlock(status.out(), "sock.service").contains("Active: active (running)"), status.out());
+		assertTrue(unitBlock(status.out(), "sock.socket").contains("Active: active (running)"), status.out());
+		assertEquals(0, psi("stop", "sock_1").rc());
+		assertTrue(line(sockPort).startsWith("unreachable"), "the socket is closed with the stop");
+		assertEquals(List.of(), cgroupProcs("sock.service"));
+	}
+
+	/** Accept=yes: one instance of the template per connection (inetd style, StandardInput=socket); a FIFO starts its service. */
+	@Test
+	@Order(15)
+	void anAcceptingSocketStartsOneInstancePerConnection() throws Exception {
+		Result r = psi("start", "inetd_1");
+		assertEquals(0, r.rc(), r.toString());
+		assertEquals("200 hello from inetd_1", get(inetdPort), () -> diagnose("inetd_1"));
+		assertEquals("200 hello from inetd_1", get(inetdPort), () -> diagnose("inetd_1"));
+		Result logs = psi("logs", "-n", "100", "inetd_1");
+		for (int i = 0; i < 50 && logs.out().lines().filter(l -> l.contains("response:200")).count() < 2; i++) {
+			Thread.sleep(100);
+			logs = psi("logs", "-n", "100", "inetd_1");
+		}
+		// two connections, two processes (httpd -i serves one), each an instance in a group of its own, gone when done
+		assertEquals(2, logs.out().lines().filter(l -> l.contains("response:200")).map(l -> l.replaceAll(".*busybox\\[([0-9]+)\\].*", "$1")).distinct().count(),
+			logs.out());
+		String scope = root.toString().substring(1).replace("-", "\\x2d").replace("/", "-");
+		Path groups = Path.of(Files.isDirectory(Path.of("/sys/fs/cgroup/unified/psi.embedded")) ? "/sys/fs/cgroup/unified/psi.embedded" : "/sys/fs/cgroup/psi.embedded", scope);
+		if (Files.isDirectory(groups)) {
+			try (var g = Files.list(groups)) {
+				assertEquals(List.of(), g.map(x -> x.getFileName().toString()).filter(x -> x.startsWith("inetd@")).toList(), "the instances' groups are gone");
+			}
+		}
+		// their lines are in the template's log file, not one file per connection
+		try (var files = Files.list(root.resolve("var/log/psi"))) {
+			assertEquals(List.of("inetd@.service.log"), files.map(f -> f.getFileName().toString()).filter(f -> f.startsWith("inetd@")).toList());
+		}
+		assertTrue(Files.readString(root.resolve("var/log/psi/inetd@.service.log")).contains("response:200"));
+		// the FIFO: a line written to it starts the service, which reads it from fd 3
+		Files.writeString(root.resolve("run/psi-test-inetd.fifo"), "ping\n");
+		for (int i = 0; i < 50 && !logs.out().contains("fifo said: ping"); i++) {
+			Thread.sleep(100);
+			logs = psi("logs", "-n", "100", "inetd_1");
+		}
+		assertTrue(logs.out().contains("fifo said: ping"), logs.out());
+		assertEquals(0, psi("stop", "inetd_1").rc());
+		assertTrue(get(inetdPort).startsWith("unreachable"), get(inetdPort));
+		assertEquals(List.of(), cgroupProcs("inetd-fifo.service"));
+	}
+
+	/** Type=forking with PIDFile=: the main process is the one the file names, though two are left. */
+	@Test
+	@Order(16)
+	void aForkingServiceIsFoundByItsPidFile() throws Exception {
+		Result r = psi("start", "pidf_1");
+		assertEquals(0, r.rc(), r.toString());
+		assertEquals("200 hello from pidf_1", awaitGet(pidPort, "200 hello from pidf_1"));
+		String pid = Files.readString(root.resolve("run/pidf/main.pid")).strip();
+		Result status = psi("status", "pidf_1");
+		assertTrue(status.out().contains("Main PID: " + pid + "\n"), "the main PID is the PID file's " + pid + ": " + status.out());
+		assertEquals(2, cgroupProcs("pidf.service").size(), cgroupProcs("pidf.service").toString());
+		assertEquals(0, psi("stop", "pidf_1").rc());
+		assertTrue(get(pidPort).startsWith("unreachable"));
+		assertEquals(List.of(), cgroupProcs("pidf.service"));
+	}
+
+	/** @return what an admin would look at when an image's service does not answer */
+	static String diagnose(String image) {
+		try {
+			return psi("status", image).out() + "\n" + psi("logs", "-n", "30", image).out() + "\n" + Files.readString(daemonLog);
+		} catch (Exception e) {
+			return e.toString();
+		}
+	}
+
+	/** @return one unit's part of psi status's output */
+	static String unitBlock(String status, String unit) {
+		int i = status.indexOf(" " + unit);
+		if (i < 0) {
+			return "";
+		}
+		int end = status.indexOf("\n\n", i);
+		int next = status.indexOf("\n  \u25cf ", i + 1);
+		int next2 = status.indexOf("\n  \u00d7 ", i + 1);
+		int next3 = status.indexOf("\n  \u25cb ", i + 1);
+		int stop = status.length();
+		for (int n : new int[] {end, next, next2, next3}) {
+			if (n > i && n < stop) {
+				stop = n;
+			}
+		}
+		return status.substring(i, stop);
+	}
+
+	/** @return the first line a TCP server on 127.0.0.1 sends, or "unreachable: ..." */
+	static String line(int port) {
+		try (java.net.Socket so = new java.net.Socket()) {
+			so.connect(new java.net.InetSocketAddress("127.0.0.1", port), 2000);
+			so.setSoTimeout(10_000);
+			java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(so.getInputStream(), StandardCharsets.UTF_8));
+			String l = in.readLine();
+			return l == null ? "unreachable: closed" : l;
+		} catch (IOException e) {
+			return "unreachable: " + e;
+		}
 	}
 
 	/**
@@ -571,7 +806,7 @@ class EmbeddedIT {
 	 * not reach) is stopped by the next one.
 	 */
 	@Test
-	@Order(10)
+	@Order(20)
 	void servicesDoNotOutliveTheirDaemon() throws Exception {
 		assertEquals(0, psi("start", "web_1").rc());
 		assertEquals(0, psi("start", "fork_1").rc());
@@ -612,7 +847,7 @@ class EmbeddedIT {
 	 * so, and the service runs; stopping that daemon stops it.
 	 */
 	@Test
-	@Order(11)
+	@Order(21)
 	void psiStartStartsTheDaemonItNeeds() throws Exception {
 		Path other = Files.createDirectories(work.resolve("other"));
 		image(Files.createDirectories(other.resolve("var/lib/portables")).resolve("web_1"), Map.of("web.service", """

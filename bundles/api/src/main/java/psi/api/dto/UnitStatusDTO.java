@@ -34,4 +34,6 @@ public class UnitStatusDTO extends DTO {
 	public long cpuNanos = -1;
 	/** What the manager says the admin should know: directives it does not implement, one line each. @since 2.2 */
 	public java.util.List<String> warnings = new java.util.ArrayList<>();
+	/** What the service last said of itself ({@code STATUS=} of {@code sd_notify}), empty if nothing. @since 2.3 */
+	public String statusText = "";
 }

@@ -219,6 +219,8 @@ public interface ServiceManager {
 		 * lowered ({@code --allow-unsandboxed}). @since 2.1
 		 */
 		public List<String> warnings = new java.util.ArrayList<>();
+		/** What the service last said of itself ({@code STATUS=} of {@code sd_notify}), empty if nothing. @since 2.2 */
+		public String statusText = "";
 
 		/** @return whether the unit counts as running ({@link ActiveState#running()}) */
 		public boolean isRunning() {

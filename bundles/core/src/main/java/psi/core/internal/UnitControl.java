@@ -248,6 +248,7 @@ final class UnitControl {
 		d.running = s.isRunning();
 		d.cpuNanos = s.cpuUsageNSec;
 		d.nextElapse = s.nextElapse;
+		d.statusText = s.statusText == null ? "" : s.statusText;
 		d.warnings = s.warnings == null ? new ArrayList<>() : new ArrayList<>(s.warnings);
 		return d;
 	}

@@ -314,6 +314,9 @@ final class Render {
 			if (u.mainPid > 0) {
 				sb.append("     Main PID: ").append(u.mainPid).append('\n');
 			}
+			if (u.statusText != null && !u.statusText.isEmpty()) {
+				sb.append("       Status: \"").append(line(u.statusText)).append("\"\n");
+			}
 			if (u.tasks >= 0 && up) {
 				sb.append("        Tasks: ").append(u.tasks).append('\n');
 			}

@@ -28,12 +28,16 @@ final class Directives {
 		"SystemCallErrorNumber", "SystemCallArchitectures", "RestrictAddressFamilies", "RestrictNamespaces", "LockPersonality",
 		"RestrictRealtime", "RestrictSUIDSGID", "MemoryDenyWriteExecute", "StateDirectory", "CacheDirectory", "LogsDirectory",
 		"RuntimeDirectory", "ConfigurationDirectory", "StateDirectoryMode", "CacheDirectoryMode", "LogsDirectoryMode",
-		"RuntimeDirectoryMode", "ConfigurationDirectoryMode", "LogExtraFields", "SyslogIdentifier", "NotifyAccess", "Slice");
+		"RuntimeDirectoryMode", "ConfigurationDirectoryMode", "LogExtraFields", "SyslogIdentifier", "NotifyAccess", "Slice", "WatchdogSec", "WatchdogSignal");
 
 	static final Set<String> INSTALL = Set.of("WantedBy", "RequiredBy", "Alias", "Also", "DefaultInstance");
 
 	static final Set<String> TIMER = Set.of("OnCalendar", "OnActiveSec", "OnBootSec", "OnStartupSec", "OnUnitActiveSec", "OnUnitInactiveSec",
 		"Persistent", "RandomizedDelaySec", "AccuracySec", "Unit", "RemainAfterElapse");
+
+	static final Set<String> SOCKET = Set.of("ListenStream", "ListenDatagram", "ListenSequentialPacket", "ListenFIFO", "Accept", "Service",
+		"FileDescriptorName", "SocketUser", "SocketGroup", "SocketMode", "Backlog", "ReusePort", "BindIPv6Only", "MaxConnections",
+		"TriggerLimitIntervalSec", "TriggerLimitBurst", "RemoveOnStop");
 
 	/**
 	 * Directives that restrict what a service may do: left out, the service
@@ -61,6 +65,7 @@ final class Directives {
 				case "Service" -> SERVICE;
 				case "Install" -> INSTALL;
 				case "Timer" -> TIMER;
+				case "Socket" -> SOCKET;
 				default -> null;
 			};
 			if (known == null) {

@@ -78,6 +78,9 @@ public final class EmbeddedManager implements ServiceManager {
 	private volatile Config config;
 	private final Map<String, Service> services = new ConcurrentHashMap<>();
 	private final Map<String, Timer> timerUnits = new ConcurrentHashMap<>();
+	private final Map<String, SocketUnit> socketUnits = new ConcurrentHashMap<>();
+	/** Started with the first root: the notification and listening sockets are watched there. */
+	private volatile Poller poller;
 	private volatile long daemonStart;
 	/** The units the admin allowed to run without the sandbox directives psi lacks (--allow-unsandboxed), until started without. */
 	private final java.util.Set<String> unsandboxed = ConcurrentHashMap.newKeySet();
@@ -105,12 +108,23 @@ public final class EmbeddedManager implements ServiceManager {
 	void deactivate() {
 		stopAll();
 		timers.shutdownNow();
+		Poller p = poller;
+		if (p != null) {
+			p.close();
+		}
 	}
 
 	@Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
 	void bindResident(ResidentFramework resident) {
 		Path r = resident.root().toAbsolutePath().normalize();
 		synchronized (this) {
+			if (poller == null) {
+				try {
+					poller = new Poller();
+				} catch (IOException | RuntimeException | LinkageError e) {
+					System.err.println("psi: the embedded manager cannot watch sockets (no Type=notify, no .socket units): " + e.getMessage());
+				}
+			}
 			root = r;
 			context = new Context(r);
 			daemonStart = System.currentTimeMillis() * 1000;
@@ -130,6 +144,8 @@ public final class EmbeddedManager implements ServiceManager {
 	private void stopAll() {
 		timerUnits.values().forEach(Timer::stop);
 		timerUnits.clear();
+		socketUnits.values().forEach(SocketUnit::stop);
+		socketUnits.clear();
 		List<Thread> stops = new ArrayList<>();
 		for (Service s : services.values()) {
 			Thread t = new Thread(s::shutdown, "psi-stop-" + s.name);
@@ -201,6 +217,15 @@ public final class EmbeddedManager implements ServiceManager {
 		@Override
 		public String hostname() {
 			return hostname;
+		}
+
+		@Override
+		public Poller poller() {
+			Poller p = poller;
+			if (p == null) {
+				throw new UnitConfig.UnitException("psi's own service manager cannot watch sockets on this host (jnr did not load): see the daemon's log");
+			}
+			return p;
 		}
 	}
 
@@ -283,6 +308,34 @@ public final class EmbeddedManager implements ServiceManager {
 		return timerUnits.computeIfAbsent(unit, u -> new Timer(u, c, starter, daemonStart));
 	}
 
+	private SocketUnit socket(String unit) throws IOException {
+		Context c = context();
+		UnitLoader.checkName(unit);
+		SocketUnit.Starter starter = new SocketUnit.Starter() {
+			@Override
+			public void start(String u, List<SocketUnit.Fd> fds) throws IOException {
+				Service s = EmbeddedManager.this.service(u);
+				s.passFds(fds);
+				EmbeddedManager.this.start(u, false, new java.util.HashSet<>(), true);
+			}
+
+			@Override
+			public Service service(String u) throws IOException {
+				Service s = EmbeddedManager.this.service(u);
+				if (u.contains("@") && !u.contains("@.")) {
+					// a connection's instance: forgotten when it ends, as systemd collects it
+					s.onDown(() -> {
+						if (s.state() == ActiveState.INACTIVE) {
+							services.remove(u, s);
+						}
+					});
+				}
+				return s;
+			}
+		};
+		return socketUnits.computeIfAbsent(unit, u -> new SocketUnit(u, c, starter, c.poller()));
+	}
+
 	private Service service(String unit) throws IOException {
 		Context c = context();
 		UnitLoader.checkName(unit);
@@ -306,6 +359,10 @@ public final class EmbeddedManager implements ServiceManager {
 		Timer t = timerUnits.get(unit);
 		if (t != null) {
 			return t.status(loaded);
+		}
+		SocketUnit so = socketUnits.get(unit);
+		if (so != null) {
+			return so.status(loaded);
 		}
 		Service s = services.get(unit);
 		if (s == null) {
@@ -333,7 +390,7 @@ public final class EmbeddedManager implements ServiceManager {
 		} else {
 			unsandboxed.remove(unit);
 		}
-		return start(unit, wait, new java.util.HashSet<>());
+		return start(unit, wait, new java.util.HashSet<>(), false);
 	}
 
 	/**
@@ -343,7 +400,7 @@ public final class EmbeddedManager implements ServiceManager {
 	 * {@code dependency}), its {@code Wants=} started first where they exist
 	 * (a failure does not matter). A target is reached when its dependencies are.
 	 */
-	private JobResult start(String unit, boolean wait, java.util.Set<String> seen) throws IOException {
+	private JobResult start(String unit, boolean wait, java.util.Set<String> seen, boolean bySocket) throws IOException {
 		Context c = context();
 		if (!seen.add(unit)) {
 			return new JobResult(unit, "", "done");
@@ -375,7 +432,7 @@ public final class EmbeddedManager implements ServiceManager {
 			for (String need : names(cfg, "Requires", "BindsTo")) {
 				JobResult r;
 				try {
-					r = start(need, true, seen);
+					r = start(need, true, seen, false);
 				} catch (IOException e) {
 					c.logs().append(unit, 0, "psi", Service.portable(cfg), "psi", "Dependency failed for " + unit + ": " + need + ": " + e.getMessage());
 					r = new JobResult(need, "", "failed");
@@ -387,7 +444,7 @@ public final class EmbeddedManager implements ServiceManager {
 			for (String want : names(cfg, "Wants")) {
 				try {
 					if (c.loader().load(want) != null) {
-						start(want, true, seen);
+						start(want, true, seen, false);
 					}
 				} catch (IOException | RuntimeException e) {
 					c.logs().append(unit, 0, "psi", Service.portable(cfg), "psi", "Wanted " + want + " did not start: " + e.getMessage());
@@ -403,7 +460,20 @@ public final class EmbeddedManager implements ServiceManager {
 		if (unit.endsWith(".timer")) {
 			return timer(unit).start();
 		}
+		if (unit.endsWith(".socket")) {
+			return socket(unit).start();
+		}
 		Service s = service(unit);
+		if (!bySocket) {
+			// started by itself: it still gets the sockets that listen for it, as systemd passes them
+			List<SocketUnit.Fd> fds = new ArrayList<>();
+			for (SocketUnit so : socketUnits.values()) {
+				if (so.serves(unit)) {
+					fds.addAll(so.fds());
+				}
+			}
+			s.passFds(fds);
+		}
 		try {
 			return s.job("start", wait, s::start);
 		} catch (UnitConfig.UnitException e) {
@@ -443,6 +513,11 @@ public final class EmbeddedManager implements ServiceManager {
 		Timer t = timerUnits.get(unit);
 		if (t != null) {
 			t.stop();
+			return new JobResult(unit, "", "done");
+		}
+		SocketUnit so = socketUnits.get(unit);
+		if (so != null) {
+			so.stop();
 			return new JobResult(unit, "", "done");
 		}
 		Service s = services.get(unit);
@@ -631,6 +706,11 @@ public final class EmbeddedManager implements ServiceManager {
 		for (Timer t : timerUnits.values()) {
 			if (t.state() != ActiveState.INACTIVE && (ps.isEmpty() || ps.stream().anyMatch(p -> p.matcher(t.name).matches()))) {
 				out.add(t.name);
+			}
+		}
+		for (SocketUnit so : socketUnits.values()) {
+			if (so.state() != ActiveState.INACTIVE && (ps.isEmpty() || ps.stream().anyMatch(p -> p.matcher(so.name).matches()))) {
+				out.add(so.name);
 			}
 		}
 		out.sort(null);

@@ -103,7 +103,16 @@ final class LogStore {
 	}
 
 	/** Appends one line; rotates first when the file is full. */
-	void append(String unit, long pid, String stream, String portable, String ident, String message) {
+	/** @return the name of a unit's log file: its own, or its template's for an instance */
+	static String file(String unit) {
+		int at = unit.indexOf('@');
+		int dot = unit.lastIndexOf('.');
+		return at > 0 && dot > at + 1 ? unit.substring(0, at + 1) + unit.substring(dot) : unit;
+	}
+
+	void append(String instance, long pid, String stream, String portable, String ident, String message) {
+		// the instances of a template (one per connection of an Accept=yes socket) share the template's file
+		String unit = file(instance);
 		String m = message.length() > MAX_LINE ? message.substring(0, MAX_LINE) : message;
 		m = m.replace('\n', ' ');
 		long now = Instant.now().toEpochMilli() * 1000 + (System.nanoTime() / 1000) % 1000;
@@ -124,7 +133,7 @@ final class LogStore {
 		}
 		for (Follower fo : followers) {
 			if (fo.portable().equals(portable)) {
-				fo.offer(format(new Entry(now, pid, stream, portable, ident, m, unit)));
+				fo.offer(format(new Entry(now, pid, stream, portable, ident, m, instance)));
 			}
 		}
 	}

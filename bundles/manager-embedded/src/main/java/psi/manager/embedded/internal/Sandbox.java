@@ -61,6 +61,8 @@ final class Sandbox {
 		Path imageMount;
 		Identity.User user;
 		boolean hostRoot;
+		/** Whether /run in the sandbox is a tmpfs of its own. */
+		boolean runTmpfs;
 	}
 
 	private final Path root;
@@ -312,6 +314,7 @@ final class Sandbox {
 
 		// credentials, inside
 		List<String> e = p.exec;
+		p.runTmpfs = runTmpfs;
 		if (!runTmpfs && !p.hostRoot) {
 			throw c.bad("Service", "MountAPIVFS", new IllegalArgumentException(
 				"psi's own service manager needs /run in an image's sandbox to be a tmpfs (MountAPIVFS=yes or TemporaryFileSystem=/run)"));
@@ -403,6 +406,14 @@ final class Sandbox {
 	 * a {@code +} command runs as it is, outside the sandbox, as systemd runs it.
 	 */
 	List<String> command(Prepared p, ExecCommand cmd, Map<String, String> env) {
+		return command(p, cmd, env, List.of());
+	}
+
+	/**
+	 * The command line of one command, with more options for psi-exec
+	 * ({@code --pid-env}, {@code --stdin-fd3}, ...).
+	 */
+	List<String> command(Prepared p, ExecCommand cmd, Map<String, String> env, List<String> execOptions) {
 		List<String> argv = cmd.argv(env);
 		String path = cmd.path();
 		List<String> out = new ArrayList<>();
@@ -419,6 +430,7 @@ final class Sandbox {
 		}
 		out.add("--");
 		out.addAll(p.exec);
+		out.addAll(execOptions);
 		out.addAll(credentials(p.user, cmd.has(ExecCommand.Prefix.NO_SETUID) || cmd.has(ExecCommand.Prefix.AMBIENT_FALLBACK)));
 		if (cmd.has(ExecCommand.Prefix.ARGV0)) {
 			out.add("--argv0");
@@ -428,6 +440,35 @@ final class Sandbox {
 		out.add(path);
 		out.addAll(argv.subList(1, argv.size()));
 		return out;
+	}
+
+	/**
+	 * The first step of a command that gets sockets: psi-exec on the host
+	 * fetches them from a hand-off socket and runs the rest.
+	 */
+	List<String> receiveFds(Path handoff, int count) {
+		return List.of(helper.toString(), "--recv-fds", handoff.toString(), Integer.toString(count), "--");
+	}
+
+	/**
+	 * Makes a socket of the host reachable in the sandbox: where the sandbox
+	 * sees the host's own path, that; else bound at {@code inside}.
+	 *
+	 * @return its path in the sandbox
+	 */
+	String reach(Prepared p, Path host, String inside) {
+		if (p.hostRoot && !(p.runTmpfs && host.startsWith("/run"))) {
+			return host.toString();
+		}
+		// the directories bubblewrap makes on the way are root's alone: the service's user must pass
+		String parent = inside.substring(0, inside.lastIndexOf('/'));
+		if (!parent.isEmpty()) {
+			p.bwrap.addAll(List.of("--perms", "0755", "--dir", parent));
+		}
+		p.bwrap.add("--bind");
+		p.bwrap.add(host.toString());
+		p.bwrap.add(inside);
+		return inside;
 	}
 
 	private void bindPaths(UnitConfig c, Prepared p, String key, String option, Path rootSource, boolean readOnlyRoot) {

@@ -57,6 +57,9 @@ final class Service {
 		boolean allowedUnsandboxed(String unit);
 
 		String hostname();
+
+		/** The manager's poller: notification sockets are watched there. */
+		Poller poller();
 	}
 
 	private static final long DEFAULT_TIMEOUT_US = 90_000_000L;
@@ -92,6 +95,16 @@ final class Service {
 	private volatile boolean stopping;
 	private ScheduledFuture<?> restartTimer;
 	private final Deque<Long> starts = new ArrayDeque<>();
+	/** Sockets for the next start's main process (socket activation); a connection's is owned. */
+	private volatile List<SocketUnit.Fd> socketFds = List.of();
+	private Notify notify;
+	private volatile String notifyAccess = "none";
+	private volatile CompletableFuture<Boolean> ready;
+	private volatile String statusText = "";
+	private volatile long watchdogUsec;
+	private volatile long lastPing;
+	private volatile boolean watchdogFired;
+	private ScheduledFuture<?> watchdog;
 
 	Service(String name, Context ctx) {
 		this.name = name;
@@ -122,6 +135,7 @@ final class Service {
 			s.cpuUsageNSec = cg.cpuNanos();
 		}
 		s.warnings = new ArrayList<>(warnings);
+		s.statusText = statusText;
 		return s;
 	}
 
@@ -178,9 +192,6 @@ final class Service {
 			}
 			w.add("running WITHOUT " + String.join(", ", report.unsandboxed()) + " (--allow-unsandboxed)");
 		}
-		if (!c.all("Service", "Type").isEmpty() && c.get("Service", "Type").equals("notify")) {
-			w.add("Type=notify is run as Type=simple: psi's own service manager does not read READY=1 yet");
-		}
 		warnings = w;
 		if (!startLimit(c)) {
 			state = ActiveState.FAILED;
@@ -196,6 +207,11 @@ final class Service {
 		result = "success";
 		mainPid = 0;
 		execMainStatus = 0;
+		statusText = "";
+		watchdogFired = false;
+		extendedUntil = Long.MIN_VALUE;
+		List<SocketUnit.Fd> fds = socketFds;
+		socketFds = List.of();
 		try {
 			setUp(c);
 			String type = c.get("Service", "Type", c.all("Service", "ExecStart").isEmpty() ? "oneshot" : "simple");
@@ -237,8 +253,15 @@ final class Service {
 					watch(ProcessHandle.of(pid).orElse(null), null);
 				}
 				case "simple", "exec", "idle", "notify" -> {
-					Process p = spawn(startCmds.get(0), "main");
+					CompletableFuture<Boolean> r = new CompletableFuture<>();
+					ready = r;
+					Process p = spawnMain(startCmds.get(0), fds);
+					fds = List.of();
 					watch(p.toHandle(), p);
+					armWatchdog(c);
+					if (type.equals("notify") && !awaitReady(r, p, timeout)) {
+						return "failed";
+					}
 				}
 				default -> throw c.bad("Service", "Type", new IllegalArgumentException("unknown type " + Values.show(type)));
 			}
@@ -259,11 +282,197 @@ final class Service {
 		} catch (UnitConfig.UnitException | IOException e) {
 			log(e.getMessage());
 			result = "resources";
+			closeOwned(fds);
 			tearDown();
 			state = ActiveState.FAILED;
 			sub = "failed";
 			throw e instanceof IOException io ? io : new IOException(e.getMessage());
 		}
+	}
+
+	/**
+	 * Type=notify: waits for {@code READY=1}, the main process's end or the
+	 * start timeout ({@code EXTEND_TIMEOUT_USEC=} extends it).
+	 *
+	 * @return whether it became ready; if not, the start has failed
+	 */
+	private boolean awaitReady(CompletableFuture<Boolean> r, Process p, long timeoutUs) throws IOException {
+		sub = "start";
+		long deadline = timeoutUs == Values.INFINITY ? Long.MAX_VALUE : System.nanoTime() + timeoutUs * 1000;
+		CompletableFuture<Object> either = CompletableFuture.anyOf(r, p.onExit());
+		while (!either.isDone()) {
+			long limit = Math.max(deadline, extendedUntil);
+			long now = System.nanoTime();
+			if (now >= limit) {
+				log("start operation timed out. Terminating.");
+				result = "timeout";
+				runStop(false);
+				failStart();
+				return false;
+			}
+			try {
+				either.get(Math.min(limit - now, 1_000_000_000L), TimeUnit.NANOSECONDS);
+			} catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+				// checked again above
+			} catch (InterruptedException e) {
+				Thread.currentThread().interrupt();
+				throw new IOException("interrupted");
+			}
+		}
+		if (r.getNow(false)) {
+			return true;
+		}
+		// the main process ended before READY=1: its end handled here, as a failed start
+		if (p.exitValue() == 0 && result.equals("success")) {
+			result = "protocol";
+			log("Main process exited before it sent READY=1.");
+		}
+		mainExited(generation);
+		return false;
+	}
+
+	private volatile long extendedUntil = Long.MIN_VALUE;
+
+	/** @return a timespan as systemd shows it in messages: {@code 2s}, {@code 1min 30s}, {@code 500ms} */
+	static String timespan(long us) {
+		StringBuilder b = new StringBuilder();
+		long[] units = {3_600_000_000L, 60_000_000L, 1_000_000L, 1000L, 1L};
+		String[] names = {"h", "min", "s", "ms", "us"};
+		for (int i = 0; i < units.length && us > 0; i++) {
+			if (us >= units[i]) {
+				b.append(b.length() == 0 ? "" : " ").append(us / units[i]).append(names[i]);
+				us %= units[i];
+			}
+		}
+		return b.length() == 0 ? "0" : b.toString();
+	}
+
+	/** A notification: on the poller's thread; what changes state goes to the service's thread. */
+	private void notified(long pid, long uid, Map<String, String> f) {
+		if (!accepts(pid, uid)) {
+			log("Got notification message from PID " + pid + ", but reception only permitted for "
+				+ switch (notifyAccess) {
+					case "main" -> "main PID " + mainPid;
+					case "none" -> "none";
+					default -> "the service's processes";
+				} + ".");
+			return;
+		}
+		String st = f.get("STATUS");
+		if (st != null) {
+			statusText = st.length() > 256 ? st.substring(0, 256) : st;
+		}
+		String ext = f.get("EXTEND_TIMEOUT_USEC");
+		if (ext != null && ext.matches("[0-9]{1,15}")) {
+			extendedUntil = System.nanoTime() + Long.parseLong(ext) * 1000;
+		}
+		String w = f.get("WATCHDOG_USEC");
+		if (w != null && w.matches("[0-9]{1,15}") && Long.parseLong(w) > 0) {
+			watchdogUsec = Long.parseLong(w);
+			lastPing = System.nanoTime();
+		}
+		if ("1".equals(f.get("WATCHDOG"))) {
+			lastPing = System.nanoTime();
+		} else if ("trigger".equals(f.get("WATCHDOG"))) {
+			jobs.submit(() -> watchdogTimeout(generation));
+		}
+		String m = f.get("MAINPID");
+		if (m != null && m.matches("[0-9]{1,10}")) {
+			long newMain = Long.parseLong(m);
+			jobs.submit(() -> {
+				if (cgroup != null && cgroup.pids().contains(newMain) && newMain != mainPid) {
+					watch(ProcessHandle.of(newMain).orElse(null), null);
+				} else if (newMain != mainPid) {
+					log("New main PID " + newMain + " does not belong to service, and PID file is not owned by root. Refusing.");
+				}
+			});
+		}
+		if ("1".equals(f.get("STOPPING")) && state == ActiveState.ACTIVE) {
+			state = ActiveState.DEACTIVATING;
+			sub = "stop-sigterm";
+		}
+		if ("1".equals(f.get("RELOADING")) && state == ActiveState.ACTIVE) {
+			state = ActiveState.RELOADING;
+			sub = "reload";
+		}
+		if ("1".equals(f.get("READY"))) {
+			CompletableFuture<Boolean> r = ready;
+			if (r != null) {
+				r.complete(true);
+			}
+			if (state == ActiveState.RELOADING) {
+				state = ActiveState.ACTIVE;
+				sub = "running";
+			}
+		}
+		if (f.containsKey("FDSTORE")) {
+			log("FDSTORE= is not supported by psi's own service manager: the file descriptors are dropped.");
+		}
+	}
+
+	/**
+	 * @return whether NotifyAccess= lets a process send: main (the main
+	 *         process, inside its sandbox), exec and all (any of the
+	 *         service's: in its group, or, when it has already ended, as
+	 *         {@code systemd-notify} often has, of the service's own user)
+	 */
+	private boolean accepts(long pid, long uid) {
+		String a = notifyAccess;
+		if (a.equals("none") || pid <= 0) {
+			return false;
+		}
+		CGroups cg = cgroup;
+		if (cg == null) {
+			return false;
+		}
+		if (!cg.pids().contains(pid)) {
+			Sandbox.Prepared p = prepared;
+			return !a.equals("main") && ProcessHandle.of(pid).isEmpty() && p != null && p.user != null && uid == p.user.uid();
+		}
+		if (!a.equals("main")) {
+			return true;
+		}
+		long m = mainPid;
+		return pid == m || parent(pid) == m;
+	}
+
+	private static long parent(long pid) {
+		return ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(ProcessHandle::pid).orElse(-1L);
+	}
+
+	/** WatchdogSec=: checks for pings at a quarter of the interval while the main process runs. */
+	private void armWatchdog(UnitConfig c) {
+		cancelWatchdog();
+		if (watchdogUsec <= 0) {
+			return;
+		}
+		lastPing = System.nanoTime();
+		long gen = generation;
+		long every = Math.max(10_000, watchdogUsec / 4);
+		watchdog = ctx.timers().scheduleAtFixedRate(() -> {
+			if (watchdogUsec > 0 && System.nanoTime() - lastPing > watchdogUsec * 1000) {
+				jobs.submit(() -> watchdogTimeout(gen));
+			}
+		}, every, every, TimeUnit.MICROSECONDS);
+	}
+
+	private void cancelWatchdog() {
+		if (watchdog != null) {
+			watchdog.cancel(false);
+			watchdog = null;
+		}
+	}
+
+	/** No ping in time (or WATCHDOG=trigger): the main process gets WatchdogSignal= (SIGABRT), as in systemd. */
+	private void watchdogTimeout(long gen) {
+		if (gen != generation || watchdogFired || mainHandle == null || stopping) {
+			return;
+		}
+		watchdogFired = true;
+		cancelWatchdog();
+		log("Watchdog timeout (limit " + timespan(watchdogUsec) + ")!");
+		String signal = Signals.name(config.get("Service", "WatchdogSignal", "SIGABRT"));
+		Signals.send(signal == null ? "ABRT" : signal, List.of(mainHandle.pid()));
 	}
 
 	private boolean startLimit(UnitConfig c) {
@@ -303,6 +512,20 @@ final class Service {
 		w.addAll(prepared.warnings);
 		warnings = w;
 		env = environment(c, prepared);
+		String type = c.get("Service", "Type", "simple");
+		long wd = c.timespan("Service", "WatchdogSec", 0);
+		notifyAccess = c.get("Service", "NotifyAccess", type.equals("notify") || wd > 0 && wd != Values.INFINITY ? "main" : "none");
+		if (!List.of("none", "main", "exec", "all").contains(notifyAccess)) {
+			throw c.bad("Service", "NotifyAccess", new IllegalArgumentException("not none, main, exec or all: " + Values.show(notifyAccess)));
+		}
+		if (!notifyAccess.equals("none")) {
+			notify = Notify.open(ctx.root().resolve("run/psi/embedded/notify").resolve(name), ctx.poller(), this::notified);
+			env.put("NOTIFY_SOCKET", ctx.sandbox().reach(prepared, notify.path(), "/run/systemd/notify"));
+		}
+		watchdogUsec = wd == Values.INFINITY ? 0 : wd;
+		if (watchdogUsec > 0) {
+			env.put("WATCHDOG_USEC", Long.toString(watchdogUsec));
+		}
 	}
 
 	private String failStart() {
@@ -317,12 +540,98 @@ final class Service {
 
 	// ---- processes
 
+	/**
+	 * Starts the main process: with the sockets of socket activation
+	 * ({@code LISTEN_FDS}; a connection also as standard input and output
+	 * with {@code StandardInput=socket}) and {@code WATCHDOG_PID}.
+	 */
+	private Process spawnMain(ExecCommand cmd, List<SocketUnit.Fd> fds) throws IOException {
+		List<String> inner = new ArrayList<>();
+		if (watchdogUsec > 0) {
+			inner.add("--pid-env");
+			inner.add("WATCHDOG_PID");
+		}
+		String in = config.get("Service", "StandardInput", "null");
+		if (fds.isEmpty()) {
+			if (in.equals("socket")) {
+				throw config.bad("Service", "StandardInput", new IllegalArgumentException("StandardInput=socket is for a service a socket starts with Accept=yes"));
+			}
+			return spawn(cmd, List.of(), inner, null);
+		}
+		if (in.equals("socket")) {
+			if (fds.size() != 1) {
+				throw config.bad("Service", "StandardInput", new IllegalArgumentException("StandardInput=socket needs exactly one socket (Accept=yes)"));
+			}
+			inner.add("--stdin-fd3");
+			String out = config.get("Service", "StandardOutput", "inherit");
+			String err = config.get("Service", "StandardError", "inherit");
+			if (out.equals("inherit") || out.equals("socket")) {
+				inner.add("--stdout-fd3");
+				if (err.equals("inherit") || err.equals("socket")) {
+					inner.add("--stderr-fd3");
+				}
+			} else if (err.equals("socket")) {
+				inner.add("--stderr-fd3");
+			}
+		} else {
+			inner.add("--pid-env");
+			inner.add("LISTEN_PID");
+		}
+		Map<String, String> saved = env;
+		Map<String, String> e = new LinkedHashMap<>(env);
+		if (!in.equals("socket")) {
+			e.put("LISTEN_FDS", Integer.toString(fds.size()));
+			e.put("LISTEN_FDNAMES", String.join(":", fds.stream().map(SocketUnit.Fd::name).toList()));
+		}
+		env = e;
+		Path path = ctx.root().resolve("run/psi/embedded/units").resolve(name).resolve("fds");
+		try (Handoff h = Handoff.listen(path)) {
+			Process p = spawn(cmd, ctx.sandbox().receiveFds(path, fds.size()), inner, in.equals("socket") ? "socket" : null);
+			try {
+				h.send(fds.stream().mapToInt(SocketUnit.Fd::fd).toArray(), p.toHandle(), 10_000);
+			} catch (IOException x) {
+				p.destroyForcibly();
+				throw x;
+			}
+			return p;
+		} finally {
+			env = saved;
+			closeOwned(fds);
+		}
+	}
+
+	private static void closeOwned(List<SocketUnit.Fd> fds) {
+		for (SocketUnit.Fd f : fds) {
+			if (f.owned()) {
+				Native.close(f.fd());
+			}
+		}
+	}
+
+	/** Sockets for the next start's main process; the owned ones are closed when it has them, or when the start fails. */
+	void passFds(List<SocketUnit.Fd> fds) {
+		closeOwned(socketFds);
+		socketFds = List.copyOf(fds);
+	}
+
 	/** Starts one command in the sandbox, its output into the log. */
 	private Process spawn(ExecCommand cmd, String what) throws IOException {
+		return spawn(cmd, List.of(), List.of(), null);
+	}
+
+	/**
+	 * Starts one command in the sandbox, its output into the log.
+	 *
+	 * @param outer steps before bubblewrap (psi-exec receiving sockets)
+	 * @param inner more options for psi-exec in the sandbox
+	 * @param stdio {@code socket} when the command's output is its socket
+	 */
+	private Process spawn(ExecCommand cmd, List<String> outer, List<String> inner, String stdio) throws IOException {
 		List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", WRAPPER + prelude(config) + "exec \"$@\"", "psi-exec"));
 		argv.addAll(procs);
 		argv.add("--");
-		argv.addAll(ctx.sandbox().command(prepared, cmd, env));
+		argv.addAll(outer);
+		argv.addAll(ctx.sandbox().command(prepared, cmd, env, inner));
 		ProcessBuilder pb = new ProcessBuilder(argv);
 		pb.environment().clear();
 		pb.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
@@ -330,10 +639,14 @@ final class Service {
 			pb.environment().putAll(env);
 		}
 		pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-		String out = config.get("Service", "StandardOutput", "journal");
+		// a stream psi-exec puts the socket on is not psi's to read
+		boolean sock = "socket".equals(stdio);
+		String out = config.get("Service", "StandardOutput", sock ? "socket" : "journal");
+		out = sock && out.equals("inherit") ? "socket" : out;
 		String err = config.get("Service", "StandardError", "inherit");
-		pb.redirectOutput(redirect(out));
-		pb.redirectError(err.equals("inherit") ? redirect(out) : redirect(err));
+		err = err.equals("inherit") ? out : err;
+		pb.redirectOutput(redirect(out.equals("socket") ? "null" : out));
+		pb.redirectError(redirect(err.equals("socket") ? "null" : err));
 		Process p = pb.start();
 		String ident = config.get("Service", "SyslogIdentifier", Path.of(cmd.path()).getFileName().toString());
 		if (pb.redirectOutput() == ProcessBuilder.Redirect.PIPE) {
@@ -476,8 +789,12 @@ final class Service {
 		mainHandle = null;
 		main = null;
 		mainPid = 0;
-		boolean clean = status == 0 || successStatus(status);
-		if (!clean) {
+		if (watchdogFired) {
+			result = "watchdog";
+		}
+		// a result set on the way (watchdog, protocol) makes it a failure whatever the status
+		boolean clean = result.equals("success") && (status == 0 || successStatus(status));
+		if (!clean && result.equals("success")) {
 			result = status > 128 && status < 160 ? "signal" : "exit-code";
 			log("Main process exited, status=" + status + "/" + (result.equals("signal") ? "signal " + (status - 128) : "FAILURE"));
 		}
@@ -507,7 +824,7 @@ final class Service {
 			case "always" -> true;
 			case "on-success" -> success;
 			case "on-failure" -> !success && !result.equals("start-limit-hit") && !result.equals("resources");
-			case "on-abnormal" -> signal || timeout;
+			case "on-abnormal" -> signal || timeout || result.equals("watchdog");
 			case "on-abort" -> signal;
 			case "on-watchdog" -> result.equals("watchdog");
 			default -> false;
@@ -696,6 +1013,16 @@ final class Service {
 	}
 
 	private void tearDown() {
+		cancelWatchdog();
+		if (notify != null) {
+			notify.close();
+			notify = null;
+		}
+		CompletableFuture<Boolean> r = ready;
+		if (r != null) {
+			r.complete(false);
+			ready = null;
+		}
 		if (cgroup != null && !cgroup.pids().isEmpty()) {
 			cgroup.signal("KILL");
 			long kd = System.nanoTime() + 5_000_000_000L;

@@ -78,12 +78,12 @@ class UnitLoaderTest {
 
 	@Test
 	void unimplementedSandboxDirectivesAreNamedOthersWarned() throws Exception {
-		write("etc/systemd/system/a.service", "[Service]\nExecStart=/bin/a\nDeviceAllow=/dev/null rw\nIPAddressDeny=any\nWatchdogSec=5\nX-Mine=1\n"
+		write("etc/systemd/system/a.service", "[Service]\nExecStart=/bin/a\nDeviceAllow=/dev/null rw\nIPAddressDeny=any\nOOMPolicy=stop\nX-Mine=1\n"
 			+ "[Frobnicate]\nX=1\n");
 		Directives.Report r = Directives.check(new UnitLoader(root).load("a.service"));
 		assertEquals(2, r.unsandboxed().size(), r.toString());
 		assertTrue(r.unsandboxed().get(0).startsWith("DeviceAllow="), r.toString());
-		assertTrue(r.warnings().stream().anyMatch(w -> w.startsWith("WatchdogSec=")), r.toString());
+		assertTrue(r.warnings().stream().anyMatch(w -> w.startsWith("OOMPolicy=")), r.toString());
 		assertTrue(r.warnings().stream().anyMatch(w -> w.contains("[Frobnicate]")), r.toString());
 		write("etc/systemd/system/b.service", "[Service]\nExecStart=/bin/a\nPrivateNetwork=yes\nIPAddressDeny=any\n");
 		assertEquals(List.of(), Directives.check(new UnitLoader(root).load("b.service")).unsandboxed(), "IPAddressDeny=any holds in a private network");

@@ -52,6 +52,7 @@ final class UnitProperties {
 		s.tasksCurrent = number(type, "TasksCurrent", -1);
 		s.activeEnterTimestamp = number(unit, "ActiveEnterTimestamp", 0);
 		s.result = string(type, "Result");
+		s.statusText = string(type, "StatusText");
 		return s;
 	}
 
