@@ -232,6 +232,13 @@ class EmbeddedIT {
 			PIDFile=/run/pidf/main.pid
 			ExecStart=/usr/bin/busybox sh -c '/usr/bin/busybox httpd -f -p 127.0.0.1:%d -h /srv/www & echo $! > /run/pidf/main.pid; /usr/bin/busybox sleep 600 & exit 0'
 			""".formatted(pidPort)));
+		// a GPT image with a signed dm-verity root hash, made by systemd-repart (itest/box/raw-lib.sh)
+		Result verity = run(List.of("bash", "-c", "set -e; work=\"$1\"; \"$2/itest/box/make-images.sh\" \"$1/dirs\" >/dev/null; . \"$2/itest/box/raw-lib.sh\"; "
+			+ "verity_image vfoo \"$3\" \"$1/verity.key\" \"$1/verity.crt\"", "bash", Files.createDirectories(work.resolve("verity")).toString(), base.toString(),
+			pool.resolve("vfoo_1.raw").toString()));
+		assertEquals(0, verity.rc(), verity.toString());
+		// its signing certificate trusted, as an admin installs one
+		Files.copy(work.resolve("verity/verity.crt"), Files.createDirectories(root.resolve("etc/verity.d")).resolve("psi-test.crt"));
 		escMarker = Path.of("/var/tmp", "psi-esc-" + System.nanoTime() + ".txt");
 		image(pool.resolve("esc_1"), Map.of("esc.service", """
 			[Service]
@@ -757,6 +764,33 @@ class EmbeddedIT {
 		assertEquals(0, psi("stop", "pidf_1").rc());
 		assertTrue(get(pidPort).startsWith("unreachable"));
 		assertEquals(List.of(), cgroupProcs("pidf.service"));
+	}
+
+	/**
+	 * An image with dm-verity runs only through the kernel's dm-verity, which
+	 * checks every block as it is read, as systemd runs it. Where the kernel
+	 * has no device-mapper (these machines), psi refuses to run it rather
+	 * than run it unchecked.
+	 */
+	@Test
+	@Order(17)
+	void aVerityImageRunsOnlyThroughDmVerity() throws Exception {
+		// the kernel's device-mapper registers its misc device (a /dev/mapper/control node alone proves nothing)
+		boolean dm = Files.readString(Path.of("/proc/misc")).contains("device-mapper");
+		Result r = psi("start", "vfoo_1");
+		if (dm) {
+			assertEquals(0, r.rc(), r.toString());
+			assertTrue(psi("status", "vfoo_1").out().contains("active (running)"));
+			assertEquals(0, psi("stop", "vfoo_1").rc());
+			return;
+		}
+		System.err.println("EmbeddedIT: this kernel has no device-mapper: the verity image must be refused, not run unchecked");
+		assertTrue(r.rc() != 0, r.toString());
+		Result status = psi("status", "vfoo_1");
+		assertTrue(status.out().contains("Active: failed"), status.out());
+		assertTrue(psi("logs", "-n", "20", "vfoo_1").out().contains("the kernel has no device-mapper, which a verity-protected image needs"), diagnose("vfoo_1"));
+		assertEquals("0", run(List.of("grep", "-c", root.toString(), "/proc/self/mounts")).out().strip(), "nothing of it stays mounted");
+		assertEquals(0, psi("detach", "vfoo_1").rc());
 	}
 
 	/** @return what an admin would look at when an image's service does not answer */
