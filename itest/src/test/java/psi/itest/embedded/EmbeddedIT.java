@@ -187,6 +187,16 @@ class EmbeddedIT {
 			TimeoutStartSec=3s
 			ExecStart=/usr/bin/busybox sh -c '/usr/bin/psi-test-tool notify READY=1; /usr/bin/busybox sleep 600'
 			"""));
+		image(pool.resolve("execok_1"), Map.of("execok.service", """
+			[Service]
+			Type=exec
+			ExecStart=/usr/bin/busybox sleep 600
+			"""));
+		image(pool.resolve("execbad_1"), Map.of("execbad.service", """
+			[Service]
+			Type=exec
+			ExecStart=/usr/bin/no-such-program
+			"""));
 		image(pool.resolve("dog_1"), Map.of("dog.service", """
 			[Service]
 			Type=notify
@@ -791,6 +801,21 @@ class EmbeddedIT {
 		assertTrue(psi("logs", "-n", "20", "vfoo_1").out().contains("the kernel has no device-mapper, which a verity-protected image needs"), diagnose("vfoo_1"));
 		assertEquals("0", run(List.of("grep", "-c", root.toString(), "/proc/self/mounts")).out().strip(), "nothing of it stays mounted");
 		assertEquals(0, psi("detach", "vfoo_1").rc());
+	}
+
+	/** Type=exec: started once the program runs; a program that cannot run fails the start with status 203. */
+	@Test
+	@Order(18)
+	void anExecServiceFailsItsStartWhenItsProgramCannotRun() throws Exception {
+		Result ok = psi("start", "execok_1");
+		assertEquals(0, ok.rc(), ok.toString());
+		assertTrue(psi("status", "execok_1").out().contains("active (running)"));
+		assertEquals(0, psi("stop", "execok_1").rc());
+		Result bad = psi("start", "execbad_1");
+		assertTrue(bad.rc() != 0, bad.toString());
+		Result status = psi("status", "execbad_1");
+		assertTrue(status.out().contains("Active: failed") && status.out().contains("result exit-code, status 203"), status.out());
+		assertTrue(psi("logs", "-n", "20", "execbad_1").out().contains("/usr/bin/no-such-program: No such file or directory"), diagnose("execbad_1"));
 	}
 
 	/** @return what an admin would look at when an image's service does not answer */

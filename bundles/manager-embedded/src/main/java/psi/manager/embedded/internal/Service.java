@@ -262,6 +262,9 @@ final class Service {
 					if (type.equals("notify") && !awaitReady(r, p, timeout)) {
 						return "failed";
 					}
+					if (type.equals("exec") && !awaitExec(p, timeout)) {
+						return "failed";
+					}
 				}
 				default -> throw c.bad("Service", "Type", new IllegalArgumentException("unknown type " + Values.show(type)));
 			}
@@ -332,6 +335,47 @@ final class Service {
 	}
 
 	private volatile long extendedUntil = Long.MIN_VALUE;
+
+	/**
+	 * Type=exec: waits until the service's own program runs (psi-exec's
+	 * execve done), as systemd waits for the execve; a program that cannot
+	 * be run fails the start (status 203, as systemd's EXEC step).
+	 *
+	 * @return whether it runs; if not, the start has failed
+	 */
+	private boolean awaitExec(Process p, long timeoutUs) throws IOException {
+		long deadline = timeoutUs == Values.INFINITY ? Long.MAX_VALUE : System.nanoTime() + timeoutUs * 1000;
+		while (p.isAlive()) {
+			if (execDone(p.toHandle())) {
+				return true;
+			}
+			if (System.nanoTime() >= deadline) {
+				log("start operation timed out. Terminating.");
+				result = "timeout";
+				runStop(false);
+				failStart();
+				return false;
+			}
+			sleep(5);
+		}
+		if (p.exitValue() == 0) {
+			return true; // ran and ended at once: its end is handled as any main process's
+		}
+		mainExited(generation);
+		return false;
+	}
+
+	/** @return whether a process or one below it runs something other than the sandbox's own steps */
+	private static boolean execDone(ProcessHandle h) {
+		for (ProcessHandle x : Stream.concat(Stream.of(h), h.descendants()).toList()) {
+			String cmd = x.info().command().orElse("");
+			if (!cmd.isEmpty() && !cmd.endsWith("/bwrap") && !cmd.endsWith("psi-exec") && !cmd.equals("/bin/sh") && !cmd.equals("/usr/bin/dash")
+				&& !cmd.equals("/bin/dash")) {
+				return true;
+			}
+		}
+		return false;
+	}
 
 	/** @return a timespan as systemd shows it in messages: {@code 2s}, {@code 1min 30s}, {@code 500ms} */
 	static String timespan(long us) {
