@@ -73,6 +73,13 @@ public final class EmbeddedManager implements ServiceManager {
 		/** @return whether to run services also where systemd is PID 1 */
 		@AttributeDefinition(description = "Run services with psi's own manager even where systemd is PID 1 (raise service.ranking above systemd's too)")
 		boolean whereSystemdRuns() default false;
+
+		/** @return how a RootImage= is mounted */
+		@AttributeDefinition(description = "How a RootImage= is mounted: auto (loop devices through systemd-dissect, with dm-verity, where the host has them; "
+			+ "else squashfuse, which refuses images with verity data), loop, or squashfuse", options = {
+				@org.osgi.service.metatype.annotations.Option(value = "auto"), @org.osgi.service.metatype.annotations.Option(value = "loop"),
+				@org.osgi.service.metatype.annotations.Option(value = "squashfuse")})
+		String imageMount() default "auto";
 	}
 
 	private volatile Config config;
@@ -176,7 +183,7 @@ public final class EmbeddedManager implements ServiceManager {
 			this.loader = new UnitLoader(root);
 			this.hostname = readHostname();
 			this.logs = new LogStore(root.resolve("var/log/psi"), config.logMaxBytes(), config.logKeep(), hostname);
-			this.sandbox = new Sandbox(root, Path.of(config.bwrap()), helper());
+			this.sandbox = new Sandbox(root, Path.of(config.bwrap()), helper(), config.imageMount());
 		}
 
 		@Override

@@ -68,6 +68,7 @@ final class Sandbox {
 	private final Path root;
 	private final Path bwrap;
 	private final Path helper;
+	private final String imageMount;
 
 	/**
 	 * @param root the root whose services these are (host paths in units are under it)
@@ -75,6 +76,14 @@ final class Sandbox {
 	 * @param helper psi-exec
 	 */
 	Sandbox(Path root, Path bwrap, Path helper) {
+		this(root, bwrap, helper, "auto");
+	}
+
+	/**
+	 * @param imageMount how a RootImage= is mounted: {@code auto}, {@code loop}, {@code squashfuse}
+	 */
+	Sandbox(Path root, Path bwrap, Path helper, String imageMount) {
+		this.imageMount = imageMount;
 		this.root = root;
 		this.bwrap = bwrap;
 		this.helper = helper;
@@ -112,7 +121,11 @@ final class Sandbox {
 			if (!Files.isRegularFile(image) && !Files.isDirectory(image)) {
 				throw c.bad("Service", "RootImage", new IllegalArgumentException(image + " does not exist"));
 			}
-			p.imageMount = ImageMount.mount(image, runDir.resolve("root"));
+			boolean fuse = imageMount.equals("squashfuse") || imageMount.equals("auto") && !ImageMount.loopDevices();
+			p.imageMount = ImageMount.mount(image, runDir.resolve("root"), imageMount);
+			if (fuse) {
+				p.warnings.add("RootImage= read through squashfuse (" + (imageMount.equals("squashfuse") ? "as configured" : "this host has no loop devices") + ")");
+			}
 			rootSource = p.imageMount;
 		} else if (rootDir != null) {
 			rootSource = host(rootDir);
