@@ -197,6 +197,12 @@ class EmbeddedIT {
 			Type=exec
 			ExecStart=/usr/bin/no-such-program
 			"""));
+		image(pool.resolve("never_1"), Map.of("never.service", """
+			[Service]
+			Type=notify
+			TimeoutStartSec=infinity
+			ExecStart=/usr/bin/busybox sleep 600
+			"""));
 		image(pool.resolve("dog_1"), Map.of("dog.service", """
 			[Service]
 			Type=notify
@@ -681,6 +687,28 @@ class EmbeddedIT {
 		String logs = psi("logs", "-n", "50", "nchild_1").out();
 		assertTrue(logs.contains("Got notification message from PID") && logs.contains("reception only permitted for main PID"), logs);
 		assertEquals(List.of(), cgroupProcs("nchild.service"), "nothing left of the failed start");
+
+		// a stop while the start still waits for READY=1 (never, here) ends that start, as systemd's stop job replaces it
+		Thread starter = new Thread(() -> {
+			try {
+				psi("start", "never_1");
+			} catch (Exception e) {
+				// its result does not matter: the stop does
+			}
+		});
+		starter.start();
+		Result waiting = psi("status", "never_1");
+		for (int i = 0; i < 100 && !waiting.out().contains("activating (start)"); i++) {
+			Thread.sleep(100);
+			waiting = psi("status", "never_1");
+		}
+		assertTrue(waiting.out().contains("activating (start)"), waiting.out());
+		Result stop = psi("stop", "never_1");
+		assertEquals(0, stop.rc(), stop.toString());
+		starter.join(TimeUnit.SECONDS.toMillis(30));
+		assertFalse(starter.isAlive(), "the waiting start ended with the stop");
+		assertEquals(List.of(), cgroupProcs("never.service"));
+		assertEquals(3, psi("status", "never_1").rc());
 	}
 
 	/** WatchdogSec=: a service that stops pinging is aborted with result watchdog; one that pings runs on. */

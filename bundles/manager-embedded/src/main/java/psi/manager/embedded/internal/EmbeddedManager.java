@@ -91,6 +91,12 @@ public final class EmbeddedManager implements ServiceManager {
 	private volatile long daemonStart;
 	/** The units the admin allowed to run without the sandbox directives psi lacks (--allow-unsandboxed), until started without. */
 	private final java.util.Set<String> unsandboxed = ConcurrentHashMap.newKeySet();
+	/** Starts what sockets activate, one after the other, off the poller's thread. */
+	private final java.util.concurrent.ExecutorService activations = Executors.newSingleThreadExecutor(r -> {
+		Thread t = new Thread(r, "psi-embedded-activations");
+		t.setDaemon(true);
+		return t;
+	});
 	private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
 		Thread t = new Thread(r, "psi-embedded-timers");
 		t.setDaemon(true);
@@ -115,6 +121,7 @@ public final class EmbeddedManager implements ServiceManager {
 	void deactivate() {
 		stopAll();
 		timers.shutdownNow();
+		activations.shutdownNow();
 		Poller p = poller;
 		if (p != null) {
 			p.close();
@@ -227,6 +234,17 @@ public final class EmbeddedManager implements ServiceManager {
 		}
 
 		@Override
+		public List<SocketUnit.Fd> sockets(String service) {
+			List<SocketUnit.Fd> fds = new ArrayList<>();
+			for (SocketUnit so : socketUnits.values()) {
+				if (so.serves(service)) {
+					fds.addAll(so.fds());
+				}
+			}
+			return fds;
+		}
+
+		@Override
 		public Poller poller() {
 			Poller p = poller;
 			if (p == null) {
@@ -323,7 +341,15 @@ public final class EmbeddedManager implements ServiceManager {
 			public void start(String u, List<SocketUnit.Fd> fds) throws IOException {
 				Service s = EmbeddedManager.this.service(u);
 				s.passFds(fds);
-				EmbeddedManager.this.start(u, false, new java.util.HashSet<>(), true);
+				// off the poller's thread: the start of what the service requires is waited for
+				activations.execute(() -> {
+					try {
+						EmbeddedManager.this.start(u, false, new java.util.HashSet<>());
+					} catch (IOException | RuntimeException e) {
+						s.passFds(List.of());
+						c.logs().append(u, 0, "psi", "", "psi", "Failed to start on activation: " + e.getMessage());
+					}
+				});
 			}
 
 			@Override
@@ -397,7 +423,7 @@ public final class EmbeddedManager implements ServiceManager {
 		} else {
 			unsandboxed.remove(unit);
 		}
-		return start(unit, wait, new java.util.HashSet<>(), false);
+		return start(unit, wait, new java.util.HashSet<>());
 	}
 
 	/**
@@ -407,7 +433,7 @@ public final class EmbeddedManager implements ServiceManager {
 	 * {@code dependency}), its {@code Wants=} started first where they exist
 	 * (a failure does not matter). A target is reached when its dependencies are.
 	 */
-	private JobResult start(String unit, boolean wait, java.util.Set<String> seen, boolean bySocket) throws IOException {
+	private JobResult start(String unit, boolean wait, java.util.Set<String> seen) throws IOException {
 		Context c = context();
 		if (!seen.add(unit)) {
 			return new JobResult(unit, "", "done");
@@ -439,7 +465,7 @@ public final class EmbeddedManager implements ServiceManager {
 			for (String need : names(cfg, "Requires", "BindsTo")) {
 				JobResult r;
 				try {
-					r = start(need, true, seen, false);
+					r = start(need, true, seen);
 				} catch (IOException e) {
 					c.logs().append(unit, 0, "psi", Service.portable(cfg), "psi", "Dependency failed for " + unit + ": " + need + ": " + e.getMessage());
 					r = new JobResult(need, "", "failed");
@@ -451,7 +477,7 @@ public final class EmbeddedManager implements ServiceManager {
 			for (String want : names(cfg, "Wants")) {
 				try {
 					if (c.loader().load(want) != null) {
-						start(want, true, seen, false);
+						start(want, true, seen);
 					}
 				} catch (IOException | RuntimeException e) {
 					c.logs().append(unit, 0, "psi", Service.portable(cfg), "psi", "Wanted " + want + " did not start: " + e.getMessage());
@@ -471,16 +497,6 @@ public final class EmbeddedManager implements ServiceManager {
 			return socket(unit).start();
 		}
 		Service s = service(unit);
-		if (!bySocket) {
-			// started by itself: it still gets the sockets that listen for it, as systemd passes them
-			List<SocketUnit.Fd> fds = new ArrayList<>();
-			for (SocketUnit so : socketUnits.values()) {
-				if (so.serves(unit)) {
-					fds.addAll(so.fds());
-				}
-			}
-			s.passFds(fds);
-		}
 		try {
 			return s.job("start", wait, s::start);
 		} catch (UnitConfig.UnitException e) {
@@ -528,6 +544,9 @@ public final class EmbeddedManager implements ServiceManager {
 			return new JobResult(unit, "", "done");
 		}
 		Service s = services.get(unit);
+		if (s != null) {
+			s.cancelStart();
+		}
 		JobResult r = s == null ? new JobResult(unit, "", "done") : s.job("stop", wait, s::stop);
 		// what requires, is bound to or is part of this unit stops with it, as systemd propagates a stop
 		for (Service other : List.copyOf(services.values())) {

@@ -60,6 +60,9 @@ final class Service {
 
 		/** The manager's poller: notification sockets are watched there. */
 		Poller poller();
+
+		/** @return the sockets that listen for a service ({@code Accept=no} socket units), for its main process */
+		List<SocketUnit.Fd> sockets(String service);
 	}
 
 	private static final long DEFAULT_TIMEOUT_US = 90_000_000L;
@@ -209,8 +212,10 @@ final class Service {
 		execMainStatus = 0;
 		statusText = "";
 		watchdogFired = false;
+		startCanceled = false;
 		extendedUntil = Long.MIN_VALUE;
-		List<SocketUnit.Fd> fds = socketFds;
+		// a connection's socket given for this start, else the sockets that listen for it (at every start, restarts too)
+		List<SocketUnit.Fd> fds = socketFds.isEmpty() ? ctx.sockets(name) : socketFds;
 		socketFds = List.of();
 		try {
 			setUp(c);
@@ -325,6 +330,18 @@ final class Service {
 		if (r.getNow(false)) {
 			return true;
 		}
+		if (startCanceled) {
+			startCanceled = false;
+			log("Start canceled: a stop was asked.");
+			stopping = true;
+			try {
+				runStop(true);
+			} finally {
+				finish(true);
+				stopping = false;
+			}
+			return false;
+		}
 		// the main process ended before READY=1: its end handled here, as a failed start
 		if (p.exitValue() == 0 && result.equals("success")) {
 			result = "protocol";
@@ -335,6 +352,20 @@ final class Service {
 	}
 
 	private volatile long extendedUntil = Long.MIN_VALUE;
+	private volatile boolean startCanceled;
+
+	/**
+	 * A stop for a service whose start still waits (for READY=1): that start
+	 * gives up now, as systemd's stop job replaces the start job, instead of
+	 * the stop waiting out the start timeout.
+	 */
+	void cancelStart() {
+		CompletableFuture<Boolean> r = ready;
+		if (r != null && !r.isDone() && state == ActiveState.ACTIVATING) {
+			startCanceled = true;
+			r.complete(false);
+		}
+	}
 
 	/**
 	 * Type=exec: waits until the service's own program runs (psi-exec's
@@ -567,9 +598,6 @@ final class Service {
 			env.put("NOTIFY_SOCKET", ctx.sandbox().reach(prepared, notify.path(), "/run/systemd/notify"));
 		}
 		watchdogUsec = wd == Values.INFINITY ? 0 : wd;
-		if (watchdogUsec > 0) {
-			env.put("WATCHDOG_USEC", Long.toString(watchdogUsec));
-		}
 	}
 
 	private String failStart() {
@@ -596,11 +624,21 @@ final class Service {
 			inner.add("WATCHDOG_PID");
 		}
 		String in = config.get("Service", "StandardInput", "null");
+		Map<String, String> saved = env;
+		Map<String, String> e = new LinkedHashMap<>(env);
+		if (watchdogUsec > 0) {
+			e.put("WATCHDOG_USEC", Long.toString(watchdogUsec)); // the main process's alone, as in systemd
+		}
 		if (fds.isEmpty()) {
 			if (in.equals("socket")) {
 				throw config.bad("Service", "StandardInput", new IllegalArgumentException("StandardInput=socket is for a service a socket starts with Accept=yes"));
 			}
-			return spawn(cmd, List.of(), inner, null);
+			env = e;
+			try {
+				return spawn(cmd, List.of(), inner, null);
+			} finally {
+				env = saved;
+			}
 		}
 		if (in.equals("socket")) {
 			if (fds.size() != 1) {
@@ -621,8 +659,6 @@ final class Service {
 			inner.add("--pid-env");
 			inner.add("LISTEN_PID");
 		}
-		Map<String, String> saved = env;
-		Map<String, String> e = new LinkedHashMap<>(env);
 		if (!in.equals("socket")) {
 			e.put("LISTEN_FDS", Integer.toString(fds.size()));
 			e.put("LISTEN_FDNAMES", String.join(":", fds.stream().map(SocketUnit.Fd::name).toList()));
