@@ -43,6 +43,7 @@ class BothEnginesIT {
 	static Path root;
 	static Process daemon;
 	static ServerSocket listener;
+	static int actPort;
 
 	@BeforeAll
 	static void up() throws Exception {
@@ -70,13 +71,32 @@ class BothEnginesIT {
 			StateDirectory=probe
 			ExecStart=/usr/bin/busybox sh /usr/lib/probe.sh %d
 			""".formatted(listener.getLocalPort())));
+		// socket activation and sd_notify, with the tests' own tool (EmbeddedIT.buildTool)
+		EmbeddedIT.work = work;
+		EmbeddedIT.tool = EmbeddedIT.buildTool(work);
+		actPort = EmbeddedIT.freePort();
+		Path act = work.resolve("img/act_1");
+		EmbeddedIT.image(act, Map.of("act.socket", """
+			[Socket]
+			ListenStream=127.0.0.1:%d
+			FileDescriptorName=web
+			""".formatted(actPort), "act.service", """
+			[Service]
+			ExecStart=/usr/bin/psi-test-tool serve-fd3 activated
+			""", "act-notify.service", """
+			[Service]
+			Type=notify
+			ExecStart=/usr/bin/busybox sh -c '/usr/bin/busybox sleep 1; exec /usr/bin/psi-test-tool notify "READY=1\\nSTATUS=serving requests" -- /usr/bin/busybox sleep 600'
+			"""));
 		root = work.resolve("root");
 		Files.createDirectories(root.resolve("var/lib/portables"));
 		copy(image, root.resolve("var/lib/portables/probe_1"));
+		copy(act, root.resolve("var/lib/portables/act_1"));
 
 		box = TestBox.boot("both");
 		Files.createDirectories(box.root().resolve("var/lib/portables"));
 		copy(image, box.root().resolve("var/lib/portables/probe_1"));
+		copy(act, box.root().resolve("var/lib/portables/act_1"));
 		box.installPsi();
 
 		Path log = work.resolve("daemon.log");
@@ -116,6 +136,59 @@ class BothEnginesIT {
 	static void copy(Path from, Path to) {
 		TestBox.Result r = TestBox.run(List.of("cp", "-a", from.toString(), to.toString()), Duration.ofMinutes(1));
 		assertEquals(0, r.rc(), r.toString());
+	}
+
+	/**
+	 * Socket activation and sd_notify under both engines: the socket listens
+	 * and its service is not running; the first connection starts it and it
+	 * answers with what it was passed (LISTEN_FDS, LISTEN_FDNAMES, whether
+	 * LISTEN_PID is its own); the Type=notify service is running when psi
+	 * start returns (READY=1 came a second after the start), with its
+	 * STATUS= in psi status. The test prints both.
+	 */
+	@Test
+	void socketActivationAndNotifyAreTheSameUnderBothEngines() throws Exception {
+		Map<String, List<String>> seen = new LinkedHashMap<>();
+		for (String engine : List.of("systemd", "embedded")) {
+			List<String> psi = new ArrayList<>(List.of(TestBox.basedir().resolve("distribution/psi").toString(), "--root", root.toString()));
+			java.util.function.Function<String[], TestBox.Result> run = args -> {
+				if (engine.equals("systemd")) {
+					return box.psi("both", CMD, args);
+				}
+				List<String> cmd = new ArrayList<>(psi);
+				cmd.addAll(List.of(args));
+				return TestBox.run(cmd, CMD);
+			};
+			TestBox.Result start = run.apply(new String[] {"start", "act_1"});
+			assertEquals(0, start.rc(), engine + ": " + start);
+			String status = run.apply(new String[] {"status", "act_1"}).out();
+			String before = state(EmbeddedIT.unitBlock(status, "act.socket")) + ", " + state(EmbeddedIT.unitBlock(status, "act.service"));
+			String answer = EmbeddedIT.line(actPort);
+			status = run.apply(new String[] {"status", "act_1"}).out();
+			String after = state(EmbeddedIT.unitBlock(status, "act.socket")) + ", " + state(EmbeddedIT.unitBlock(status, "act.service"));
+			String notify = state(EmbeddedIT.unitBlock(status, "act-notify.service"));
+			java.util.regex.Matcher m = java.util.regex.Pattern.compile("Status: (\"[^\n]*)").matcher(EmbeddedIT.unitBlock(status, "act-notify.service"));
+			seen.put(engine, List.of(before, answer, after, notify, m.find() ? m.group(1) : "(no status)"));
+			TestBox.Result stop = run.apply(new String[] {"detach", "--now", "act_1"});
+			assertEquals(0, stop.rc(), engine + ": " + stop);
+			assertTrue(EmbeddedIT.line(actPort).startsWith("unreachable"), engine + ": the socket closed with the detach");
+		}
+		StringBuilder table = new StringBuilder("[both] socket activation and sd_notify, systemd 252 (box) | psi's own manager (here):\n");
+		List<String> rows = List.of("before a connection", "the service answers", "after it", "Type=notify after start", "its STATUS=");
+		for (int i = 0; i < rows.size(); i++) {
+			table.append(String.format("  %-24s| %-62s| %s%n", rows.get(i), seen.get("systemd").get(i), seen.get("embedded").get(i)));
+		}
+		System.out.print(table);
+		assertEquals(seen.get("systemd"), seen.get("embedded"), "the two engines differ\n" + table);
+		assertEquals("activated LISTEN_FDS=1 LISTEN_FDNAMES=web LISTEN_PID=mine", seen.get("systemd").get(1), table.toString());
+		assertEquals("active (listening), inactive (dead)", seen.get("systemd").get(0), table.toString());
+		assertEquals("\"serving requests\"", seen.get("systemd").get(4), table.toString());
+	}
+
+	/** @return the words of a unit's Active: line, without the time */
+	static String state(String block) {
+		java.util.regex.Matcher m = java.util.regex.Pattern.compile("Active: ([a-z-]+ \\([a-z-]+\\))").matcher(block);
+		return m.find() ? m.group(1) : "(none)";
 	}
 
 	/** @return the probe's record, with the uid replaced by whether it is a dynamic one */

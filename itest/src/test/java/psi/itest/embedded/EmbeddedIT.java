@@ -167,10 +167,7 @@ class EmbeddedIT {
 			ExecStart=/usr/bin/busybox echo second-by-name
 			"""));
 		// sd_notify and socket activation, with a static tool of the tests' own (busybox has no datagram UNIX sockets)
-		tool = work.resolve("psi-test-tool");
-		Result cc = run(List.of("cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-static", "-o", tool.toString(),
-			base.resolve("itest/src/test/c/psi-test-tool.c").toString()));
-		assertEquals(0, cc.rc(), "the test tool builds: " + cc);
+		tool = buildTool(work);
 		image(pool.resolve("notify_1"), Map.of("notify.service", """
 			[Service]
 			Type=notify
@@ -345,6 +342,15 @@ class EmbeddedIT {
 			Files.writeString(dir.resolve("usr/lib/systemd/system/" + u.getKey()), u.getValue());
 			Files.createDirectories(dir.resolve("var/lib/" + u.getKey().substring(0, u.getKey().indexOf('.'))));
 		}
+	}
+
+	/** @return itest/src/test/c/psi-test-tool.c built static in a folder, for images (see there) */
+	static Path buildTool(Path dir) throws Exception {
+		Path t = dir.resolve("psi-test-tool");
+		Result cc = run(List.of("cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-static", "-o", t.toString(),
+			TestBox.basedir().resolve("itest/src/test/c/psi-test-tool.c").toString()));
+		assertEquals(0, cc.rc(), "the test tool builds: " + cc);
+		return t;
 	}
 
 	static void startDaemon() throws Exception {
