@@ -61,6 +61,7 @@ class EmbeddedIT {
 	static int sockPort;
 	static int inetdPort;
 	static int pidPort;
+	static int udpPort;
 	static HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
 	record Result(int rc, String out, String err) {
@@ -236,6 +237,23 @@ class EmbeddedIT {
 			""", "inetd-fifo.service", """
 			[Service]
 			ExecStart=/usr/bin/busybox sh -c 'while read line <&3; do echo "fifo said: $line"; done'
+			"""));
+		udpPort = freePort();
+		image(pool.resolve("more_1"), Map.of("more-udp.socket", """
+			[Socket]
+			ListenDatagram=127.0.0.1:%d
+			""".formatted(udpPort), "more-udp.service", """
+			[Service]
+			ExecStart=/usr/bin/busybox sh -c 'while :; do /usr/bin/busybox dd bs=512 count=1 status=none <&3; done'
+			""", "more-unix.socket", """
+			[Socket]
+			ListenStream=/run/psi-test-more.sock
+			Accept=yes
+			SocketMode=0600
+			""", "more-unix@.service", """
+			[Service]
+			StandardInput=socket
+			ExecStart=/usr/bin/busybox sh -c 'read line; echo "unix said: $line"'
 			"""));
 		pidPort = freePort();
 		image(pool.resolve("pidf_1"), Map.of("pidf.service", """
@@ -792,6 +810,38 @@ class EmbeddedIT {
 		assertEquals(0, psi("stop", "inetd_1").rc());
 		assertTrue(get(inetdPort).startsWith("unreachable"), get(inetdPort));
 		assertEquals(List.of(), cgroupProcs("inetd-fifo.service"));
+	}
+
+	/** ListenDatagram= (UDP): the first datagram starts the service, which reads it from fd 3; a UNIX socket with Accept=yes, SocketMode=. */
+	@Test
+	@Order(19)
+	void datagramAndUnixSockets() throws Exception {
+		Result r = psi("start", "more_1");
+		assertEquals(0, r.rc(), r.toString());
+		try (java.net.DatagramSocket d = new java.net.DatagramSocket()) {
+			byte[] m = "a datagram for psi\n".getBytes(StandardCharsets.UTF_8);
+			d.send(new java.net.DatagramPacket(m, m.length, java.net.InetAddress.getLoopbackAddress(), udpPort));
+		}
+		Result logs = psi("logs", "-n", "50", "more_1");
+		for (int i = 0; i < 50 && !logs.out().contains("a datagram for psi"); i++) {
+			Thread.sleep(100);
+			logs = psi("logs", "-n", "50", "more_1");
+		}
+		assertTrue(logs.out().contains(": a datagram for psi"), diagnose("more_1"));
+
+		Path sock = root.resolve("run/psi-test-more.sock");
+		assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)), "SocketMode=0600");
+		try (java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(sock))) {
+			c.write(java.nio.ByteBuffer.wrap("knock knock\n".getBytes(StandardCharsets.UTF_8)));
+			java.nio.ByteBuffer in = java.nio.ByteBuffer.allocate(100);
+			long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+			while (c.read(in) >= 0 && System.nanoTime() < deadline && !new String(in.array(), 0, in.position(), StandardCharsets.UTF_8).contains("\n")) {
+				// until the line
+			}
+			assertEquals("unix said: knock knock\n", new String(in.array(), 0, in.position(), StandardCharsets.UTF_8), diagnose("more_1"));
+		}
+		assertEquals(0, psi("stop", "more_1").rc());
+		assertEquals(List.of(), cgroupProcs("more-udp.service"));
 	}
 
 	/** Type=forking with PIDFile=: the main process is the one the file names, though two are left. */
