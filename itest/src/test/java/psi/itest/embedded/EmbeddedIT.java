@@ -238,6 +238,22 @@ class EmbeddedIT {
 			[Service]
 			ExecStart=/usr/bin/busybox sh -c 'while read line <&3; do echo "fifo said: $line"; done'
 			"""));
+		image(pool.resolve("pers_1"), Map.of("pers.timer", """
+			[Timer]
+			OnCalendar=*-*-* 00:00:00
+			Persistent=true
+			""", "pers.service", """
+			[Service]
+			Type=oneshot
+			ExecStart=/usr/bin/busybox echo caught up
+			"""));
+		image(pool.resolve("clash_1"), Map.of("clash.socket", """
+			[Socket]
+			ListenStream=/run/psi-test-clash
+			""", "clash.service", """
+			[Service]
+			ExecStart=/usr/bin/psi-test-tool serve-fd3 clash
+			"""));
 		udpPort = freePort();
 		image(pool.resolve("more_1"), Map.of("more-udp.socket", """
 			[Socket]
@@ -842,6 +858,15 @@ class EmbeddedIT {
 		}
 		assertEquals(0, psi("stop", "more_1").rc());
 		assertEquals(List.of(), cgroupProcs("more-udp.service"));
+
+		// a socket path where a file of the host's is: the file is left as it is, the start refused
+		Path precious = Files.createDirectories(root.resolve("run")).resolve("psi-test-clash");
+		Files.writeString(precious, "precious\n");
+		Result clash = psi("start", "clash_1");
+		assertTrue(clash.rc() != 0, clash.toString());
+		assertEquals("precious\n", Files.readString(precious));
+		assertTrue(psi("logs", "-n", "20", "clash_1").out().contains("exists and is no socket: not replaced"), diagnose("clash_1"));
+		assertEquals(0, psi("detach", "clash_1").rc());
 	}
 
 	/** Type=forking with PIDFile=: the main process is the one the file names, though two are left. */
@@ -941,6 +966,26 @@ class EmbeddedIT {
 		} catch (IOException e) {
 			return "unreachable: " + e;
 		}
+	}
+
+	/** Persistent=: a daily event missed while the timer was not running (its last trigger two days ago) fires at the start. */
+	@Test
+	@Order(10)
+	void aPersistentTimerCatchesUpOnAMissedEvent() throws Exception {
+		Path stamp = Files.createDirectories(root.resolve("var/lib/psi/timers")).resolve("stamp-pers.timer");
+		long twoDaysAgo = (System.currentTimeMillis() - TimeUnit.DAYS.toMillis(2)) * 1000;
+		Files.writeString(stamp, Long.toString(twoDaysAgo));
+		Result r = psi("start", "pers_1");
+		assertEquals(0, r.rc(), r.toString());
+		Result logs = psi("logs", "-n", "20", "pers_1");
+		for (int i = 0; i < 100 && !logs.out().contains(": caught up"); i++) {
+			Thread.sleep(100);
+			logs = psi("logs", "-n", "20", "pers_1");
+		}
+		assertTrue(logs.out().contains(": caught up"), diagnose("pers_1"));
+		assertTrue(Long.parseLong(Files.readString(stamp).strip()) > twoDaysAgo, "the trigger is kept for the next start");
+		assertTrue(psi("status", "pers_1").out().contains("Trigger:"), "and it waits for the next midnight");
+		assertEquals(0, psi("stop", "pers_1").rc());
 	}
 
 	/**

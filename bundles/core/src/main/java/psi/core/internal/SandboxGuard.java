@@ -337,7 +337,9 @@ final class SandboxGuard {
 				return "opens the host's " + UnitValues.show(v) + " as root, outside the sandbox";
 			}
 			case "ListenStream", "ListenDatagram", "ListenSequentialPacket", "ListenFIFO", "ListenUSBFunction", "ListenMessageQueue" -> {
-				if (v.startsWith("/") && !v.startsWith("/run/")) {
+				// "/run/../etc/x" is outside /run too: the path as the kernel resolves it
+				if (v.startsWith("/") && (!v.startsWith("/run/") || !java.nio.file.Path.of(v).normalize().toString().equals(v.replaceAll("/+$", ""))
+					|| v.contains("/./") || v.endsWith("/."))) {
 					return "creates " + UnitValues.show(v) + " on the host as root, outside /run";
 				}
 			}

@@ -87,6 +87,8 @@ class SandboxGuardTest {
 			Arguments.of("app.service", "[Unit]\nOnFailure=rescue.target", "OnFailure", CONFINING),
 			Arguments.of("app.service", "[Unit]\nOnSuccess=other.service", "OnSuccess", CONFINING),
 			Arguments.of("app.socket", "[Socket]\nListenStream=/run/app.sock\nExecStartPre=/bin/sh -c id", "ExecStartPre", CONFINING),
+			Arguments.of("app.socket", "[Socket]\nListenStream=/run/../etc/app.sock", "ListenStream", CONFINING),
+			Arguments.of("app.socket", "[Socket]\nListenFIFO=/run/./x/../../etc/app.fifo", "ListenFIFO", CONFINING),
 			Arguments.of("app.socket", "[Socket]\nListenStream=/etc/app.sock", "ListenStream", CONFINING),
 			Arguments.of("app.socket", "[Socket]\nListenSpecial=/dev/sda", "ListenSpecial", CONFINING),
 			Arguments.of("app.socket", "[Socket]\nSymlinks=/etc/cron.d/app", "Symlinks", CONFINING),

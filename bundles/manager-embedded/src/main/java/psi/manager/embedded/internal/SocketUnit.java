@@ -189,10 +189,15 @@ final class SocketUnit {
 		int flags = accept ? Native.SOCK_CLOEXEC | Native.SOCK_NONBLOCK : Native.SOCK_CLOEXEC;
 		Native.LibC libc = Native.libc();
 		if (address.startsWith("/") || address.startsWith("@")) {
-			Path path = address.startsWith("/") ? ctx.sandbox().host(address) : null;
+			Path path = address.startsWith("/") ? hostPath(c, kind, address) : null;
 			if (path != null) {
-				Files.createDirectories(path.getParent());
-				Files.deleteIfExists(path);
+				// an old socket is replaced, as systemd replaces it; anything else is left alone and refused
+				if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+					if (!"s".equals(kind(path))) {
+						throw c.bad("Socket", kind, new IllegalArgumentException(path + " exists and is no socket: not replaced"));
+					}
+					Files.delete(path);
+				}
 			}
 			int fd = Native.check(libc.socket(Native.AF_UNIX, type | flags, 0), kind + "=" + address);
 			try {
@@ -271,8 +276,7 @@ final class SocketUnit {
 		if (!address.startsWith("/")) {
 			throw c.bad("Socket", "ListenFIFO", new IllegalArgumentException("not an absolute path: " + Values.show(address)));
 		}
-		Path path = ctx.sandbox().host(address);
-		Files.createDirectories(path.getParent());
+		Path path = hostPath(c, "ListenFIFO", address);
 		if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !"p".equals(kind(path))) {
 			throw c.bad("Socket", "ListenFIFO", new IllegalArgumentException(path + " exists and is no FIFO"));
 		}
@@ -285,10 +289,34 @@ final class SocketUnit {
 		return new Listen("ListenFIFO", address, fd, path);
 	}
 
+	/**
+	 * @return a socket's or FIFO's path on the host, its directory made; the
+	 *         path must stay under the root, also through symbolic links
+	 *         ({@code /var/run} is {@code /run})
+	 */
+	private Path hostPath(UnitConfig c, String key, String address) throws IOException {
+		Path path = ctx.sandbox().host(address);
+		Path root = ctx.root().toRealPath();
+		Path existing = path.getParent();
+		while (existing != null && !Files.exists(existing)) {
+			existing = existing.getParent();
+		}
+		if (existing == null || !existing.toRealPath().startsWith(root) || path.getFileName() == null) {
+			throw c.bad("Socket", key, new IllegalArgumentException("outside the root: " + Values.show(address)));
+		}
+		Files.createDirectories(path.getParent());
+		Path real = path.getParent().toRealPath().resolve(path.getFileName());
+		if (!real.startsWith(root)) {
+			throw c.bad("Socket", key, new IllegalArgumentException("outside the root: " + Values.show(address)));
+		}
+		return real;
+	}
+
 	private static String kind(Path p) {
 		try {
 			Object mode = Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-			return ((Integer) mode & 0170000) == 0010000 ? "p" : "-";
+			int type = (Integer) mode & 0170000;
+			return type == 0010000 ? "p" : type == 0140000 ? "s" : "-";
 		} catch (IOException | RuntimeException e) {
 			return "?";
 		}
@@ -506,8 +534,17 @@ final class SocketUnit {
 		result = why;
 	}
 
+	/** Logs under its image's name: a socket unit's drop-in carries no LogExtraFields=, its service's does. */
 	private void log(String message) {
-		ctx.logs().append(name, 0, "psi", Service.portable(config), "psi", message);
+		String portable = Service.portable(config);
+		if (portable.isEmpty()) {
+			try {
+				portable = Service.portable(ctx.loader().load(service()));
+			} catch (IOException | RuntimeException e) {
+				// logged without it
+			}
+		}
+		ctx.logs().append(name, 0, "psi", portable, "psi", message);
 	}
 
 	ActiveState state() {
