@@ -248,6 +248,30 @@ public interface Portables {
 	List<ChangeDTO> stop(String root, String image);
 
 	/**
+	 * Restarts the units of an image that {@link #start} starts, as
+	 * {@code systemctl restart}: running ones are stopped and started, the
+	 * others started.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param image an image name or path
+	 * @return the jobs, as {@link #start}
+	 * @since 2.2
+	 */
+	List<ChangeDTO> restart(String root, String image);
+
+	/**
+	 * Reloads the running services of an image that can reload
+	 * ({@code ExecReload=}), as {@code systemctl reload}.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param image an image name or path
+	 * @return the jobs, as {@link #start}
+	 * @throws PsiException when none of its running services can reload
+	 * @since 2.2
+	 */
+	List<ChangeDTO> reload(String root, String image);
+
+	/**
 	 * The image and the state of its attached units.
 	 *
 	 * @param root the host root, or {@code null}

@@ -87,6 +87,7 @@ class BothEnginesIT {
 			[Service]
 			Type=notify
 			ExecStart=/usr/bin/busybox sh -c '/usr/bin/busybox sleep 1; exec /usr/bin/psi-test-tool notify "READY=1\\nSTATUS=serving requests" -- /usr/bin/busybox sleep 600'
+			ExecReload=/usr/bin/busybox true
 			"""));
 		root = work.resolve("root");
 		Files.createDirectories(root.resolve("var/lib/portables"));
@@ -168,13 +169,18 @@ class BothEnginesIT {
 			String after = state(EmbeddedIT.unitBlock(status, "act.socket")) + ", " + state(EmbeddedIT.unitBlock(status, "act.service"));
 			String notify = state(EmbeddedIT.unitBlock(status, "act-notify.service"));
 			java.util.regex.Matcher m = java.util.regex.Pattern.compile("Status: (\"[^\n]*)").matcher(EmbeddedIT.unitBlock(status, "act-notify.service"));
-			seen.put(engine, List.of(before, answer, after, notify, m.find() ? m.group(1) : "(no status)"));
+			TestBox.Result reload = run.apply(new String[] {"reload", "act_1"});
+			// systemd's jobs have object paths, psi's own manager's none: the exit status and what was reloaded
+			String reloaded = "exit " + reload.rc() + (reload.err().contains("act-notify.service") ? ", act-notify.service" : "")
+				+ (reload.err().contains("act.service") ? ", act.service" : "");
+			seen.put(engine, List.of(before, answer, after, notify, m.find() ? m.group(1) : "(no status)", reloaded));
 			TestBox.Result stop = run.apply(new String[] {"detach", "--now", "act_1"});
 			assertEquals(0, stop.rc(), engine + ": " + stop);
 			assertTrue(EmbeddedIT.line(actPort).startsWith("unreachable"), engine + ": the socket closed with the detach");
 		}
 		StringBuilder table = new StringBuilder("[both] socket activation and sd_notify, systemd 252 (box) | psi's own manager (here):\n");
-		List<String> rows = List.of("before a connection", "the service answers", "after it", "Type=notify after start", "its STATUS=");
+		List<String> rows = List.of("before a connection", "the service answers", "after it", "Type=notify after start", "its STATUS=",
+			"psi reload");
 		for (int i = 0; i < rows.size(); i++) {
 			table.append(String.format("  %-24s| %-62s| %s%n", rows.get(i), seen.get("systemd").get(i), seen.get("embedded").get(i)));
 		}
@@ -183,6 +189,8 @@ class BothEnginesIT {
 		assertEquals("activated LISTEN_FDS=1 LISTEN_FDNAMES=web LISTEN_PID=mine", seen.get("systemd").get(1), table.toString());
 		assertEquals("active (listening), inactive (dead)", seen.get("systemd").get(0), table.toString());
 		assertEquals("\"serving requests\"", seen.get("systemd").get(4), table.toString());
+		// the service with ExecReload= reloaded, the one without left alone
+		assertEquals("exit 0, act-notify.service", seen.get("systemd").get(5), table.toString());
 	}
 
 	/** @return the words of a unit's Active: line, without the time */

@@ -254,6 +254,11 @@ class EmbeddedIT {
 			[Service]
 			ExecStart=/usr/bin/psi-test-tool serve-fd3 clash
 			"""));
+		image(pool.resolve("rel_1"), Map.of("rel.service", """
+			[Service]
+			ExecStart=/usr/bin/busybox sh -c 'trap "echo reloaded" HUP; echo ready; while :; do /usr/bin/busybox sleep 1 & wait $!; done'
+			ExecReload=/usr/bin/busybox kill -HUP $MAINPID
+			"""));
 		udpPort = freePort();
 		image(pool.resolve("more_1"), Map.of("more-udp.socket", """
 			[Socket]
@@ -867,6 +872,51 @@ class EmbeddedIT {
 		assertEquals("precious\n", Files.readString(precious));
 		assertTrue(psi("logs", "-n", "20", "clash_1").out().contains("exists and is no socket: not replaced"), diagnose("clash_1"));
 		assertEquals(0, psi("detach", "clash_1").rc());
+	}
+
+	/**
+	 * psi reload runs ExecReload= with $MAINPID, the service's own process
+	 * (not bubblewrap's, which the service could not signal), as systemctl
+	 * reload; an image whose services cannot reload says so; psi restart
+	 * gives the service a new main process.
+	 */
+	@Test
+	@Order(11)
+	void reloadAndRestart() throws Exception {
+		assertEquals(0, psi("start", "rel_1").rc());
+		Result logs = psi("logs", "-n", "20", "rel_1");
+		for (int i = 0; i < 50 && !logs.out().contains(": ready"); i++) {
+			Thread.sleep(100);
+			logs = psi("logs", "-n", "20", "rel_1");
+		}
+		String pid = mainPid(psi("status", "rel_1").out());
+		assertTrue(Files.readString(Path.of("/proc", pid, "cmdline")).startsWith("/usr/bin/busybox\0sh"), "Main PID is the service's shell: " + pid);
+		Result reload = psi("reload", "rel_1");
+		assertEquals(0, reload.rc(), reload.toString());
+		assertTrue(reload.err().contains("Reloaded portable service rel.service."), reload.toString());
+		for (int i = 0; i < 50 && !logs.out().contains(": reloaded"); i++) {
+			Thread.sleep(100);
+			logs = psi("logs", "-n", "20", "rel_1");
+		}
+		assertTrue(logs.out().contains(": reloaded"), diagnose("rel_1"));
+		assertTrue(psi("status", "rel_1").out().contains("active (running)"));
+
+		Result restart = psi("restart", "rel_1");
+		assertEquals(0, restart.rc(), restart.toString());
+		String after = mainPid(psi("status", "rel_1").out());
+		assertFalse(after.equals(pid), "a new main process: " + pid + " then " + after);
+		assertEquals(0, psi("stop", "rel_1").rc());
+
+		assertEquals(0, psi("start", "execok_1").rc());
+		Result cannot = psi("reload", "execok_1");
+		assertTrue(cannot.rc() != 0 && cannot.err().contains("Job type reload is not applicable for execok.service"), cannot.toString());
+		assertEquals(0, psi("stop", "execok_1").rc());
+	}
+
+	static String mainPid(String status) {
+		java.util.regex.Matcher m = java.util.regex.Pattern.compile("Main PID: ([0-9]+)").matcher(status);
+		assertTrue(m.find(), status);
+		return m.group(1);
 	}
 
 	/** Type=forking with PIDFile=: the main process is the one the file names, though two are left. */

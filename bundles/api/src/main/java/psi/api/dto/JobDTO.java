@@ -11,7 +11,9 @@ public class JobDTO extends DTO {
 		/** stop the unit */
 		STOP,
 		/** restart the unit */
-		RESTART
+		RESTART,
+		/** reload the unit ({@code ExecReload=}) @since 2.3 */
+		RELOAD
 	}
 
 	/** What was asked. */

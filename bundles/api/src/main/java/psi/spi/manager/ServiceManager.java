@@ -104,6 +104,20 @@ public interface ServiceManager {
 	JobResult restart(String unit, boolean wait) throws IOException;
 
 	/**
+	 * Reloads a unit ({@code ExecReload=}), as {@code systemctl reload}.
+	 *
+	 * @param unit the unit name
+	 * @param wait whether to wait for the job to finish
+	 * @return the job's result
+	 * @throws IOException when the unit cannot reload (no {@code ExecReload=}: systemd's
+	 *         "Job type reload is not applicable"), or the manager cannot reload units
+	 * @since 2.2
+	 */
+	default JobResult reloadUnit(String unit, boolean wait) throws IOException {
+		throw new IOException("Job type reload is not applicable for unit " + unit + ".");
+	}
+
+	/**
 	 * Enables attached unit files as portable units ({@code EnableUnitFilesWithFlags}
 	 * with the PORTABLE flag, and RUNTIME where asked).
 	 *

@@ -352,6 +352,47 @@ final class Lifecycle {
 		return control.jobs(JobDTO.Kind.STOP, running, true);
 	}
 
+	/** Restarts the startable units of an attached image, in their order: as systemctl restart, what does not run is started. */
+	List<ChangeDTO> restart(String image) throws IOException {
+		control.require("psi restart");
+		String key = host.images().key(image);
+		var units = host.index().units(key);
+		if (units.isEmpty()) {
+			throw new PsiException("No unit files associated with '" + image + "' found attached to the system. Image not attached?", 4, null);
+		}
+		refuseEscapes(units);
+		return control.jobs(JobDTO.Kind.RESTART, ordered(UnitControl.startable(units.keySet()), units), true);
+	}
+
+	/** Reloads the running services of an attached image that can reload; the others are left as they are. */
+	List<ChangeDTO> reload(String image) throws IOException {
+		control.require("psi reload");
+		var units = host.index().units(host.images().key(image));
+		if (units.isEmpty()) {
+			throw new PsiException("No unit files associated with '" + image + "' found attached to the system. Image not attached?", 4, null);
+		}
+		List<ChangeDTO> out = new ArrayList<>();
+		List<String> cannot = new ArrayList<>();
+		for (String u : units.keySet()) {
+			if (!u.endsWith(".service") || !control.running(u)) {
+				continue;
+			}
+			try {
+				out.addAll(control.jobs(JobDTO.Kind.RELOAD, List.of(u), true));
+			} catch (IOException | PsiException e) {
+				if (e.getMessage() == null || !e.getMessage().contains("not applicable")) {
+					throw e;
+				}
+				cannot.add(u);
+			}
+		}
+		if (out.isEmpty()) {
+			throw new PsiException(cannot.isEmpty() ? "No unit of '" + image + "' runs: nothing to reload."
+				: "Job type reload is not applicable for " + String.join(", ", cannot) + " (no ExecReload=).", 1, null);
+		}
+		return out;
+	}
+
 	ImageStatusDTO status(String image) throws IOException {
 		ImageStatusDTO dto = new ImageStatusDTO();
 		var units = host.index().units(host.images().key(image));

@@ -476,6 +476,20 @@ public class PortablesEngine implements Portables {
 	}
 
 	@Override
+	public List<ChangeDTO> restart(String root, String image) {
+		UnitControl c = control(root);
+		c.require("psi restart");
+		return read("restart", root, h -> lifecycle(h, c).restart(image));
+	}
+
+	@Override
+	public List<ChangeDTO> reload(String root, String image) {
+		UnitControl c = control(root);
+		c.require("psi reload");
+		return read("reload", root, h -> lifecycle(h, c).reload(image));
+	}
+
+	@Override
 	public ImageStatusDTO status(String root, String image) {
 		UnitControl c = control(root);
 		return read("status", root, h -> lifecycle(h, c).status(image));

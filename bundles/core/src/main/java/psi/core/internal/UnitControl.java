@@ -163,13 +163,19 @@ final class UnitControl {
 
 	/** As {@link #jobs(JobDTO.Kind, Collection, boolean)}, starts allowed without the sandbox directives the manager lacks. */
 	List<ChangeDTO> jobs(JobDTO.Kind kind, Collection<String> units, boolean wait, boolean allowUnsandboxed) throws IOException {
-		ServiceManager m = require(kind == JobDTO.Kind.START ? "starting units (--now)" : "stopping units");
+		ServiceManager m = require(switch (kind) {
+			case START -> "starting units (--now)";
+			case STOP -> "stopping units";
+			case RESTART -> "restarting units";
+			case RELOAD -> "reloading units";
+		});
 		List<ChangeDTO> out = new ArrayList<>();
 		for (String u : units) {
 			ServiceManager.JobResult r = call(kind.name().toLowerCase(java.util.Locale.ROOT) + " " + u, () -> switch (kind) {
 				case START -> allowUnsandboxed ? m.start(u, wait, true) : m.start(u, wait);
 				case STOP -> m.stop(u, wait);
 				case RESTART -> m.restart(u, wait);
+				case RELOAD -> m.reloadUnit(u, wait);
 			});
 			ChangeDTO c = ChangeDTO.of(ChangeDTO.Type.JOB, u, null);
 			c.job = new JobDTO();

@@ -34,7 +34,7 @@ import psi.api.dto.VerifyLevel;
 	"osgi.command.function=list", "osgi.command.function=inspect", "osgi.command.function=attach",
 	"osgi.command.function=detach", "osgi.command.function=reattach", "osgi.command.function=isattached",
 	"osgi.command.function=readonly", "osgi.command.function=remove", "osgi.command.function=profiles",
-	"osgi.command.function=start", "osgi.command.function=stop", "osgi.command.function=status", "osgi.command.function=logs",
+	"osgi.command.function=start", "osgi.command.function=stop", "osgi.command.function=restart", "osgi.command.function=reload", "osgi.command.function=status", "osgi.command.function=logs",
 	"osgi.command.function=pull", "osgi.command.function=verify" })
 public class PortableCommands {
 
@@ -324,6 +324,24 @@ public class PortableCommands {
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Image name or path") String image) {
 		List<ChangeDTO> changes = portables.stop(root(root), image(root, image));
+		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
+	}
+
+	/** psi restart. */
+	@Descriptor("Restart the units of an image (as systemctl restart: what does not run is started)")
+	public CommandOutput restart(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Image name or path") String image) {
+		List<ChangeDTO> changes = portables.restart(root(root), image(root, image));
+		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
+	}
+
+	/** psi reload. */
+	@Descriptor("Reload the running services of an image that can (ExecReload=), as systemctl reload")
+	public CommandOutput reload(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Image name or path") String image) {
+		List<ChangeDTO> changes = portables.reload(root(root), image(root, image));
 		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 

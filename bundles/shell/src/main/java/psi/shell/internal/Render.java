@@ -60,6 +60,7 @@ final class Render {
 						case START -> "StartUnit";
 						case STOP -> "StopUnit";
 						case RESTART -> "RestartUnit";
+						case RELOAD -> "ReloadUnit";
 					};
 					String result = c.job.result;
 					if (c.job.job == null || c.job.job.isEmpty()) {
@@ -68,6 +69,7 @@ final class Render {
 							case START -> "Started";
 							case STOP -> "Stopped";
 							case RESTART -> "Restarted";
+							case RELOAD -> "Reloaded";
 						};
 						if (result == null || result.equals("done")) {
 							sb.append(done).append(" portable service ").append(line(c.path)).append(".\n");

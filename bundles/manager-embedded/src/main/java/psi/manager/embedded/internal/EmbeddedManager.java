@@ -566,6 +566,15 @@ public final class EmbeddedManager implements ServiceManager {
 	}
 
 	@Override
+	public JobResult reloadUnit(String unit, boolean wait) throws IOException {
+		Service s = services.get(unit);
+		if (s == null || s.state() == ActiveState.INACTIVE || s.state() == ActiveState.FAILED) {
+			throw new IOException("Unit " + unit + " is not active.");
+		}
+		return s.job("reload", wait, s::reload);
+	}
+
+	@Override
 	public JobResult restart(String unit, boolean wait) throws IOException {
 		Service s = service(unit);
 		return s.job("restart", wait, () -> {

@@ -76,6 +76,8 @@ final class Service {
 	private volatile String sub = "dead";
 	private volatile String result = "success";
 	private volatile long mainPid;
+	/** Whether the main process psi watches is bubblewrap, whose child is the service's own process. */
+	private volatile boolean mainInSandbox;
 	private volatile int execMainStatus;
 	private volatile long activeEnter;
 	private volatile String description = "";
@@ -125,7 +127,7 @@ final class Service {
 		s.loadState = loaded ? "loaded" : "not-found";
 		s.activeState = state.label();
 		s.subState = sub;
-		s.mainPid = mainPid;
+		s.mainPid = servicePid();
 		s.execMainStatus = execMainStatus;
 		s.activeEnterTimestamp = activeEnter;
 		s.result = result;
@@ -253,6 +255,7 @@ final class Service {
 						log("Main process not found after forking (no PIDFile= and not one process left).");
 						return failStart();
 					}
+					mainInSandbox = false;
 					watch(ProcessHandle.of(pid).orElse(null), null);
 				}
 				case "simple", "exec", "idle", "notify" -> {
@@ -260,6 +263,7 @@ final class Service {
 					ready = r;
 					Process p = spawnMain(startCmds.get(0), fds);
 					fds = List.of();
+					mainInSandbox = !startCmds.get(0).has(ExecCommand.Prefix.FULL_PRIVILEGES);
 					watch(p.toHandle(), p);
 					armWatchdog(c);
 					if (type.equals("notify") && !awaitReady(r, p, timeout)) {
@@ -425,7 +429,7 @@ final class Service {
 		if (!accepts(pid, uid)) {
 			log("Got notification message from PID " + pid + ", but reception only permitted for "
 				+ switch (notifyAccess) {
-					case "main" -> "main PID " + mainPid;
+					case "main" -> "main PID " + servicePid();
 					case "none" -> "none";
 					default -> "the service's processes";
 				} + ".");
@@ -545,7 +549,7 @@ final class Service {
 		cancelWatchdog();
 		log("Watchdog timeout (limit " + timespan(watchdogUsec) + ")!");
 		String signal = Signals.name(config.get("Service", "WatchdogSignal", "SIGABRT"));
-		Signals.send(signal == null ? "ABRT" : signal, List.of(mainHandle.pid()));
+		Signals.send(signal == null ? "ABRT" : signal, List.of(servicePid()));
 	}
 
 	private boolean startLimit(UnitConfig c) {
@@ -845,6 +849,25 @@ final class Service {
 		return pids.size() == 1 ? pids.get(0) : 0;
 	}
 
+	/**
+	 * @return the service's own main process, as systemd's MainPID: the
+	 *         child of bubblewrap when bubblewrap runs it (psi waits for
+	 *         bubblewrap, which waits for it), else the main process; 0 if none
+	 */
+	long servicePid() {
+		ProcessHandle m = mainHandle;
+		if (m == null) {
+			return 0;
+		}
+		if (mainInSandbox) {
+			java.util.Optional<ProcessHandle> c = m.children().findFirst();
+			if (c.isPresent()) {
+				return c.get().pid();
+			}
+		}
+		return m.pid();
+	}
+
 	/** Watches the main process: its end is handled on the service's thread. */
 	private void watch(ProcessHandle h, Process p) {
 		if (h == null) {
@@ -931,6 +954,45 @@ final class Service {
 		}
 	}
 
+	// ---- reload
+
+	/** ExecReload=, with $MAINPID, as systemctl reload: the service stays up whatever the commands say. */
+	String reload() throws Exception {
+		if (state != ActiveState.ACTIVE || config == null) {
+			throw new IOException("Unit " + name + " is not active.");
+		}
+		List<ExecCommand> cmds = commands(config, "ExecReload");
+		if (cmds.isEmpty()) {
+			throw new IOException("Job type reload is not applicable for unit " + name + ".");
+		}
+		long timeout = config.timespan("Service", "TimeoutStartSec", config.timespan("Service", "TimeoutSec", DEFAULT_TIMEOUT_US));
+		Map<String, String> saved = env;
+		Map<String, String> e = new LinkedHashMap<>(env);
+		long sp = servicePid();
+		if (sp > 0) {
+			e.put("MAINPID", Long.toString(sp));
+		}
+		env = e;
+		state = ActiveState.RELOADING;
+		String r = "done";
+		try {
+			for (ExecCommand cmd : cmds) {
+				if (!runAndCheck(cmd, timeout, "reload")) {
+					log("Reload failed.");
+					r = "failed";
+					break;
+				}
+			}
+		} finally {
+			env = saved;
+			if (state == ActiveState.RELOADING) {
+				state = ActiveState.ACTIVE;
+				sub = "running";
+			}
+		}
+		return r;
+	}
+
 	// ---- stop
 
 	String stop() throws Exception {
@@ -964,8 +1026,9 @@ final class Service {
 		}
 		long timeout = config.timespan("Service", "TimeoutStopSec", config.timespan("Service", "TimeoutSec", DEFAULT_TIMEOUT_US));
 		Map<String, String> stopEnv = new LinkedHashMap<>(env);
-		if (mainPid > 0) {
-			stopEnv.put("MAINPID", Long.toString(mainPid));
+		long sp = servicePid();
+		if (sp > 0) {
+			stopEnv.put("MAINPID", Long.toString(sp));
 		}
 		Map<String, String> saved = env;
 		env = stopEnv;
@@ -994,14 +1057,9 @@ final class Service {
 			case "none" -> {
 				// as asked: nothing
 			}
-			case "process" -> {
+			case "process", "mixed" -> {
 				if (m != null) {
-					Signals.send(signal, List.of(m.pid()));
-				}
-			}
-			case "mixed" -> {
-				if (m != null) {
-					Signals.send(signal, List.of(m.pid()));
+					Signals.send(signal, List.of(servicePid()));
 				}
 			}
 			default -> cgroup.signal(signal);

@@ -147,6 +147,11 @@ public class SystemdManager implements ServiceManager {
 		return job("restart", "RestartUnit", unit, wait);
 	}
 
+	@Override
+	public JobResult reloadUnit(String unit, boolean wait) throws IOException {
+		return job("reload", "ReloadUnit", unit, wait);
+	}
+
 	private JobResult job(String verb, String member, String unit, boolean wait) throws IOException {
 		try {
 			if (!wait) {
