@@ -271,6 +271,8 @@ class EmbeddedIT {
 			ListenStream=/run/psi-test-more.sock
 			Accept=yes
 			SocketMode=0600
+			SocketUser=nobody
+			SocketGroup=nogroup
 			""", "more-unix@.service", """
 			[Service]
 			StandardInput=socket
@@ -833,7 +835,7 @@ class EmbeddedIT {
 		assertEquals(List.of(), cgroupProcs("inetd-fifo.service"));
 	}
 
-	/** ListenDatagram= (UDP): the first datagram starts the service, which reads it from fd 3; a UNIX socket with Accept=yes, SocketMode=. */
+	/** ListenDatagram= (UDP): the first datagram starts the service, which reads it from fd 3; a UNIX socket with Accept=yes, SocketMode=, SocketUser=, SocketGroup=. */
 	@Test
 	@Order(19)
 	void datagramAndUnixSockets() throws Exception {
@@ -852,6 +854,8 @@ class EmbeddedIT {
 
 		Path sock = root.resolve("run/psi-test-more.sock");
 		assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)), "SocketMode=0600");
+		assertEquals("nobody", Files.getOwner(sock, java.nio.file.LinkOption.NOFOLLOW_LINKS).getName(), "SocketUser=");
+		assertEquals("nogroup", Files.readAttributes(sock, java.nio.file.attribute.PosixFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS).group().getName(), "SocketGroup=");
 		try (java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(sock))) {
 			c.write(java.nio.ByteBuffer.wrap("knock knock\n".getBytes(StandardCharsets.UTF_8)));
 			java.nio.ByteBuffer in = java.nio.ByteBuffer.allocate(100);
