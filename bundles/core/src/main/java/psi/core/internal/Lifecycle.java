@@ -339,10 +339,7 @@ final class Lifecycle {
 
 	List<ChangeDTO> stop(String image) throws IOException {
 		control.require("psi stop");
-		var units = host.index().units(host.images().key(image));
-		if (units.isEmpty()) {
-			throw new PsiException("No unit files associated with '" + image + "' found attached to the system. Image not attached?", 4, null);
-		}
+		var units = attachedUnits(image);
 		List<String> running = new ArrayList<>();
 		for (String u : units.keySet()) {
 			if (control.running(u)) {
@@ -355,11 +352,7 @@ final class Lifecycle {
 	/** Restarts the startable units of an attached image, in their order: as systemctl restart, what does not run is started. */
 	List<ChangeDTO> restart(String image) throws IOException {
 		control.require("psi restart");
-		String key = host.images().key(image);
-		var units = host.index().units(key);
-		if (units.isEmpty()) {
-			throw new PsiException("No unit files associated with '" + image + "' found attached to the system. Image not attached?", 4, null);
-		}
+		var units = attachedUnits(image);
 		refuseEscapes(units);
 		return control.jobs(JobDTO.Kind.RESTART, ordered(UnitControl.startable(units.keySet()), units), true);
 	}
@@ -367,10 +360,7 @@ final class Lifecycle {
 	/** Reloads the running services of an attached image that can reload; the others are left as they are. */
 	List<ChangeDTO> reload(String image) throws IOException {
 		control.require("psi reload");
-		var units = host.index().units(host.images().key(image));
-		if (units.isEmpty()) {
-			throw new PsiException("No unit files associated with '" + image + "' found attached to the system. Image not attached?", 4, null);
-		}
+		var units = attachedUnits(image);
 		List<ChangeDTO> out = new ArrayList<>();
 		List<String> cannot = new ArrayList<>();
 		for (String u : units.keySet()) {
@@ -391,6 +381,15 @@ final class Lifecycle {
 				: "Job type reload is not applicable for " + String.join(", ", cannot) + " (no ExecReload=).", 1, null);
 		}
 		return out;
+	}
+
+	/** @return the attached units of an image; refused (exit status 4) when it has none, as portablectl says it */
+	private Map<String, String> attachedUnits(String image) throws IOException {
+		var units = host.index().units(host.images().key(image));
+		if (units.isEmpty()) {
+			throw new PsiException("No unit files associated with '" + image + "' found attached to the system. Image not attached?", 4, null);
+		}
+		return units;
 	}
 
 	ImageStatusDTO status(String image) throws IOException {

@@ -323,8 +323,7 @@ public class PortableCommands {
 	public CommandOutput stop(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Image name or path") String image) {
-		List<ChangeDTO> changes = portables.stop(root(root), image(root, image));
-		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
+		return changes(portables.stop(root(root), image(root, image)));
 	}
 
 	/** psi restart. */
@@ -332,8 +331,7 @@ public class PortableCommands {
 	public CommandOutput restart(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Image name or path") String image) {
-		List<ChangeDTO> changes = portables.restart(root(root), image(root, image));
-		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
+		return changes(portables.restart(root(root), image(root, image)));
 	}
 
 	/** psi reload. */
@@ -341,7 +339,11 @@ public class PortableCommands {
 	public CommandOutput reload(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Image name or path") String image) {
-		List<ChangeDTO> changes = portables.reload(root(root), image(root, image));
+		return changes(portables.reload(root(root), image(root, image)));
+	}
+
+	/** @return the output of a command that runs jobs: the changes on standard error, failed when one failed */
+	private Output changes(List<ChangeDTO> changes) {
 		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
 	}
 

@@ -6,10 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -97,7 +95,7 @@ final class Service {
 	private long generation;
 	private volatile boolean stopping;
 	private ScheduledFuture<?> restartTimer;
-	private final Deque<Long> starts = new ArrayDeque<>();
+	private final RateLimit starts = new RateLimit();
 	/** Sockets for the next start's main process (socket activation); a connection's is owned. */
 	private volatile List<SocketUnit.Fd> socketFds = List.of();
 	private Notify notify;
@@ -560,18 +558,7 @@ final class Service {
 		} catch (NumberFormatException e) {
 			throw c.bad("Unit", "StartLimitBurst", e);
 		}
-		if (interval == 0 || burst == 0) {
-			return true;
-		}
-		long now = System.nanoTime() / 1000;
-		while (!starts.isEmpty() && now - starts.peekFirst() > interval) {
-			starts.removeFirst();
-		}
-		if (starts.size() >= burst) {
-			return false;
-		}
-		starts.addLast(now);
-		return true;
+		return starts.allow(interval, burst);
 	}
 
 	private void setUp(UnitConfig c) throws IOException {

@@ -8,9 +8,7 @@ import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.UserPrincipalLookupService;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -67,7 +65,7 @@ final class SocketUnit {
 	private final List<Listen> listens = new ArrayList<>();
 	private final AtomicInteger accepted = new AtomicInteger();
 	private final AtomicInteger connections = new AtomicInteger();
-	private final Deque<Long> triggers = new ArrayDeque<>();
+	private final RateLimit triggers = new RateLimit();
 	private boolean accept;
 	private boolean watching;
 	private boolean downListener;
@@ -511,18 +509,10 @@ final class SocketUnit {
 	private boolean triggerAllowed() {
 		long interval = config.timespan("Socket", "TriggerLimitIntervalSec", 2_000_000L);
 		int burst = number(config, "TriggerLimitBurst", accept ? 200 : 20);
-		if (interval == 0 || burst == 0) {
-			return true;
-		}
-		long now = System.nanoTime() / 1000;
-		while (!triggers.isEmpty() && now - triggers.peekFirst() > interval) {
-			triggers.removeFirst();
-		}
-		if (triggers.size() >= burst) {
+		if (!triggers.allow(interval, burst)) {
 			ctx.timers().execute(() -> fail("trigger-limit-hit", "Trigger limit hit, refusing further activation."));
 			return false;
 		}
-		triggers.addLast(now);
 		return true;
 	}
 
