@@ -825,10 +825,7 @@ class EmbeddedIT {
 		assertTrue(Files.readString(root.resolve("var/log/psi/inetd@.service.log")).contains("response:200"));
 		// the FIFO: a line written to it starts the service, which reads it from fd 3
 		Files.writeString(root.resolve("run/psi-test-inetd.fifo"), "ping\n");
-		for (int i = 0; i < 50 && !logs.out().contains("fifo said: ping"); i++) {
-			Thread.sleep(100);
-			logs = psi("logs", "-n", "100", "inetd_1");
-		}
+		logs = awaitLogs("inetd_1", "fifo said: ping");
 		assertTrue(logs.out().contains("fifo said: ping"), logs.out());
 		assertEquals(0, psi("stop", "inetd_1").rc());
 		assertTrue(get(inetdPort).startsWith("unreachable"), get(inetdPort));
@@ -846,10 +843,7 @@ class EmbeddedIT {
 			d.send(new java.net.DatagramPacket(m, m.length, java.net.InetAddress.getLoopbackAddress(), udpPort));
 		}
 		Result logs = psi("logs", "-n", "50", "more_1");
-		for (int i = 0; i < 50 && !logs.out().contains("a datagram for psi"); i++) {
-			Thread.sleep(100);
-			logs = psi("logs", "-n", "50", "more_1");
-		}
+		logs = awaitLogs("more_1", "a datagram for psi");
 		assertTrue(logs.out().contains(": a datagram for psi"), diagnose("more_1"));
 
 		Path sock = root.resolve("run/psi-test-more.sock");
@@ -889,19 +883,13 @@ class EmbeddedIT {
 	void reloadAndRestart() throws Exception {
 		assertEquals(0, psi("start", "rel_1").rc());
 		Result logs = psi("logs", "-n", "20", "rel_1");
-		for (int i = 0; i < 50 && !logs.out().contains(": ready"); i++) {
-			Thread.sleep(100);
-			logs = psi("logs", "-n", "20", "rel_1");
-		}
+		logs = awaitLogs("rel_1", ": ready");
 		String pid = mainPid(psi("status", "rel_1").out());
 		assertTrue(Files.readString(Path.of("/proc", pid, "cmdline")).startsWith("/usr/bin/busybox\0sh"), "Main PID is the service's shell: " + pid);
 		Result reload = psi("reload", "rel_1");
 		assertEquals(0, reload.rc(), reload.toString());
 		assertTrue(reload.err().contains("Reloaded portable service rel.service."), reload.toString());
-		for (int i = 0; i < 50 && !logs.out().contains(": reloaded"); i++) {
-			Thread.sleep(100);
-			logs = psi("logs", "-n", "20", "rel_1");
-		}
+		logs = awaitLogs("rel_1", ": reloaded");
 		assertTrue(logs.out().contains(": reloaded"), diagnose("rel_1"));
 		assertTrue(psi("status", "rel_1").out().contains("active (running)"));
 
@@ -981,6 +969,16 @@ class EmbeddedIT {
 		assertTrue(psi("logs", "-n", "20", "execbad_1").out().contains("/usr/bin/no-such-program: No such file or directory"), diagnose("execbad_1"));
 	}
 
+	/** @return psi logs of an image once a line contains the text, or after 10 s */
+	static Result awaitLogs(String image, String text) throws Exception {
+		Result logs = psi("logs", "-n", "100", image);
+		for (int i = 0; i < 100 && !logs.out().contains(text); i++) {
+			Thread.sleep(100);
+			logs = psi("logs", "-n", "100", image);
+		}
+		return logs;
+	}
+
 	/** @return what an admin would look at when an image's service does not answer */
 	static String diagnose(String image) {
 		try {
@@ -1032,10 +1030,7 @@ class EmbeddedIT {
 		Result r = psi("start", "pers_1");
 		assertEquals(0, r.rc(), r.toString());
 		Result logs = psi("logs", "-n", "20", "pers_1");
-		for (int i = 0; i < 100 && !logs.out().contains(": caught up"); i++) {
-			Thread.sleep(100);
-			logs = psi("logs", "-n", "20", "pers_1");
-		}
+		logs = awaitLogs("pers_1", ": caught up");
 		assertTrue(logs.out().contains(": caught up"), diagnose("pers_1"));
 		assertTrue(Long.parseLong(Files.readString(stamp).strip()) > twoDaysAgo, "the trigger is kept for the next start");
 		assertTrue(psi("status", "pers_1").out().contains("Trigger:"), "and it waits for the next midnight");
