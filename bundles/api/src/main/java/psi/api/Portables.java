@@ -44,11 +44,23 @@ public interface Portables {
 	List<ImageDTO> list(String root);
 
 	/**
+	 * Finds one image, by name in the search paths or by path, as
+	 * {@link #list} describes it, without reading its units.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param image an image name or path
+	 * @return the image
+	 * @throws PsiException {@link PsiException.Reason#NO_SUCH_IMAGE} when no image has that name
+	 * @since 2.3
+	 */
+	ImageDTO image(String root, String image);
+
+	/**
 	 * Reads an image's metadata and the unit files that match the prefixes.
 	 *
 	 * @param root the host root, or {@code null}
 	 * @param image an image name or path
-	 * @param prefixes unit name prefixes; empty for the image's default prefix
+	 * @param prefixes unit name prefixes; empty for the image's default prefix; {@code null} (since 2.3) for every unit
 	 * @return the metadata
 	 */
 	ImageMetadataDTO inspect(String root, String image, List<String> prefixes);
@@ -60,7 +72,7 @@ public interface Portables {
 	 *
 	 * @param root the host root, or {@code null}
 	 * @param image an image name or path
-	 * @param prefixes unit name prefixes; empty for the image's default prefix
+	 * @param prefixes unit name prefixes; empty for the image's default prefix; {@code null} (since 2.3) for every unit
 	 * @param verify whether to check the image's integrity
 	 * @return the metadata, its details including what was checked
 	 * @throws PsiException naming the first block that does not match

@@ -11,7 +11,7 @@ public class AttachRequestDTO extends DTO {
 	public String root;
 	/** An image name or path. */
 	public String image;
-	/** Unit name prefixes; empty for the image's default prefix. */
+	/** Unit name prefixes; empty for the image's default prefix; {@code null} for every unit of the image (since 2.4, as portabled without matches). */
 	public List<String> prefixes = new ArrayList<>();
 	/** The profile, {@code default} unless set. */
 	public String profile = "default";

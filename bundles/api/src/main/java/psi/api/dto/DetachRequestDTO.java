@@ -16,4 +16,11 @@ public class DetachRequestDTO extends DTO {
 	public boolean enable;
 	/** Do not make the service manager reload its units afterwards. */
 	public boolean noReload;
+	/**
+	 * Detach units that are active, without stopping them (portabled's
+	 * {@code PORTABLE_FORCE_ATTACH}).
+	 *
+	 * @since 2.4
+	 */
+	public boolean force;
 }

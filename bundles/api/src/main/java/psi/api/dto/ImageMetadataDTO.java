@@ -19,6 +19,12 @@ public class ImageMetadataDTO extends DTO {
 	public Map<String, String> details;
 	/** The raw os-release file. */
 	public String osReleaseText;
+	/**
+	 * The raw os-release file, byte for byte.
+	 *
+	 * @since 2.4
+	 */
+	public byte[] osReleaseBytes;
 	/** The parsed os-release fields, in file order. */
 	public Map<String, String> osRelease;
 	/** The units that match the requested prefixes, sorted by name. */

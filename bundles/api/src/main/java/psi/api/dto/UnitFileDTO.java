@@ -13,6 +13,12 @@ public class UnitFileDTO extends DTO {
 	/** Its content. */
 	public String content;
 	/**
+	 * Its content, byte for byte.
+	 *
+	 * @since 2.4
+	 */
+	public byte[] bytes;
+	/**
 	 * What {@code psi attach} would refuse in it under the profile inspected
 	 * ({@link ImageMetadataDTO#profile}, {@code default} unless asked),
 	 * one line per setting that would run outside the sandbox

@@ -65,7 +65,7 @@ final class Attachments {
 		if (!List.of("auto", "copy", "symlink", "mixed").contains(copy)) {
 			throw new PsiException("Failed to parse --copy= argument: " + copy + " (one of auto, copy, symlink, mixed)");
 		}
-		for (String p : req.prefixes) {
+		for (String p : req.prefixes == null ? List.<String>of() : req.prefixes) {
 			if (!UnitNames.isValidPrefix(p)) {
 				throw new PsiException("Unit name prefix not valid: " + p);
 			}
@@ -81,20 +81,21 @@ final class Attachments {
 			ImageReader reader = new ImageReader(img.tree(), img.path());
 			OsRelease release = img.tree().reading("reading its os-release", reader::osRelease).release();
 			if (release.get("ID") == null) {
-				throw new PsiException("Image " + img.path() + " os-release metadata lacks the ID field");
+				throw new PsiException(PsiException.Reason.NO_OS_RELEASE_ID, "Image " + img.path() + " os-release metadata lacks the ID field", null);
 			}
 			String portablePrefixes = release.get("PORTABLE_PREFIXES");
 			if (portablePrefixes != null) {
 				List<String> valid = List.of(portablePrefixes.trim().split("\\s+"));
 				if (!valid.containsAll(matches)) {
-					throw new PsiException("Selected matches '" + String.join("', '", matches)
+					throw new PsiException(PsiException.Reason.INVALID, "Selected matches '" + String.join("', '", matches)
 						+ "' are not compatible with portable service image '" + img.path()
-						+ "', refusing. (Acceptable prefix matches are: " + String.join(", ", valid) + ")");
+						+ "', refusing. (Acceptable prefix matches are: " + String.join(", ", valid) + ")", null);
 				}
 			}
 			TreeMap<String, ImageReader.UnitFile> units = img.tree().reading("reading its unit files", () -> reader.units(matches));
 			if (units.isEmpty()) {
-				throw new PsiException("Couldn't find any matching unit files in image '" + img.path() + "', refusing.");
+				throw new PsiException(PsiException.Reason.INVALID, "Couldn't find any matching unit files in image '" + img.path() + "', refusing.",
+					null);
 			}
 			Profiles.Profile profile = profiles.profile(profileName);
 			refuseEscapes(profileName, profile, units);
@@ -111,13 +112,13 @@ final class Attachments {
 					detached = detached.stream().filter(c -> !c.path.equals(img.path())).toList();
 				}
 			}
-			attaching.check(new ArrayList<>(units.keySet()));
 			if (!req.force) {
+				attaching.check(new ArrayList<>(units.keySet()));
 				for (String name : units.keySet()) {
 					Optional<String> where = installer.existing(name);
 					if (where.isPresent()) {
-						throw new PsiException("Unit file '" + name + "' exists on the host already, refusing. (" + where.get()
-							+ "; --force attaches anyway)");
+						throw new PsiException(PsiException.Reason.UNIT_EXISTS, "Unit file '" + name + "' exists on the host already, refusing.",
+							where.get() + "; --force attaches anyway");
 					}
 				}
 			}
@@ -169,8 +170,9 @@ final class Attachments {
 		String key = images.key(req.image);
 		Map<String, String> units = index.units(HostLayout.attachedDir(req.runtime), key);
 		if (units.isEmpty()) {
-			throw new PsiException("No unit files associated with '" + req.image + "' found attached to the system. Image not attached?"
-				+ (req.runtime ? "" : " (To detach from " + HostLayout.attachedDir(true) + ", use --runtime.)"), 1, null);
+			throw new PsiException(PsiException.Reason.NOT_ATTACHED,
+				"No unit files associated with '" + req.image + "' found attached to the system. Image not attached?",
+				req.runtime ? null : "To detach from " + HostLayout.attachedDir(true) + ", use --runtime.", 1, null);
 		}
 		guard.check(new ArrayList<>(units.keySet()));
 		List<ChangeDTO> changes = installer.uninstall(tx, req.runtime, units);

@@ -57,6 +57,7 @@ final class ImageCatalog {
 			dto.details = new LinkedHashMap<>(img.tree().describe());
 			dto.details.putAll(checked);
 			dto.osReleaseText = release.text();
+			dto.osReleaseBytes = release.bytes();
 			dto.osRelease = new LinkedHashMap<>(release.release().fields());
 			dto.units = new ArrayList<>();
 			// what attach would refuse under the profile, so an image's author sees it before shipping
@@ -75,6 +76,7 @@ final class ImageCatalog {
 				f.name = u.name();
 				f.path = u.path();
 				f.content = new String(u.content(), StandardCharsets.UTF_8);
+				f.bytes = u.content();
 				f.refused = refusals.get(u.name());
 				dto.units.add(f);
 			}
@@ -85,6 +87,47 @@ final class ImageCatalog {
 	/** The attach state, without a service manager: {@code attached}, {@code attached-runtime} or {@code detached}. */
 	AttachState state(String image) throws IOException {
 		return AttachmentIndex.stateOf(index.units(images.key(image)));
+	}
+
+	/** Whether a unit runs, as the service manager says. */
+	interface Running {
+		boolean test(String unit) throws IOException;
+	}
+
+	/**
+	 * The attach state as portabled tells it: {@code running} when one of
+	 * the image's units is active, else {@code enabled} when one is enabled
+	 * (linked from a {@code .wants}, {@code .requires} or {@code .upholds}
+	 * directory), else {@code attached}; each {@code -runtime} when attached
+	 * under {@code /run}.
+	 */
+	AttachState state(String image, Running running) throws IOException {
+		Map<String, String> units = index.units(images.key(image));
+		AttachState s = AttachmentIndex.stateOf(units);
+		if (s == AttachState.DETACHED) {
+			return s;
+		}
+		boolean runtime = s.runtime();
+		boolean enabled = false;
+		for (String u : units.keySet()) {
+			if (running.test(u)) {
+				return runtime ? AttachState.RUNNING_RUNTIME : AttachState.RUNNING;
+			}
+			enabled |= enabled(u);
+		}
+		return !enabled ? s : runtime ? AttachState.ENABLED_RUNTIME : AttachState.ENABLED;
+	}
+
+	private boolean enabled(String unit) throws IOException {
+		for (String dir : new String[] { "/etc/systemd/system", "/run/systemd/system", HostLayout.attachedDir(false), HostLayout.attachedDir(true) }) {
+			for (String e : layout.list(dir)) {
+				if ((e.endsWith(".wants") || e.endsWith(".requires") || e.endsWith(".upholds"))
+					&& layout.lstat(dir + "/" + e + "/" + unit).isPresent()) {
+					return true;
+				}
+			}
+		}
+		return false;
 	}
 
 	List<ImageDTO> list() throws IOException {
@@ -112,18 +155,9 @@ final class ImageCatalog {
 				if (!isDir && (r.entry().get().kind() != Entry.Kind.FILE || name.equals(entry))) {
 					continue;
 				}
-				ImageDTO dto = new ImageDTO();
-				dto.name = name;
-				dto.path = path;
-				try (ImageResolver.OpenImage img = images.openAt(path)) {
-					dto.type = img.tree().type();
-					dto.readOnly = img.tree().isReadOnly();
-					Path real = layout.host(r.path());
-					BasicFileAttributes a = Files.readAttributes(real, BasicFileAttributes.class);
-					dto.crtime = a.creationTime().toMillis() * 1000;
-					// as portabled: directories have no meaningful mtime (their contents change, not the image)
-					dto.mtime = isDir ? 0 : a.lastModifiedTime().toMillis() * 1000;
-					dto.usage = img.tree().usage();
+				ImageDTO dto;
+				try {
+					dto = describe(name, path, r, isDir);
 				} catch (PsiException | IOException e) {
 					// one unreadable image does not hide the others: listed, with what is wrong
 					dto = new ImageDTO();
@@ -137,6 +171,33 @@ final class ImageCatalog {
 			}
 		}
 		return new ArrayList<>(byName.values());
+	}
+
+	/** One image by exact name (as portabled looks it up) or by path, as {@link #list()} describes it. */
+	ImageDTO image(String nameOrPath) throws IOException {
+		String path = images.locate(nameOrPath, false);
+		TreeResolver.Resolved r = layout.resolve(path);
+		boolean isDir = r.entry().isPresent() && r.entry().get().kind() == Entry.Kind.DIRECTORY;
+		ImageDTO dto = describe(ImageName.stripSuffix(DropInWriter.lastComponent(path)), path, r, isDir);
+		dto.state = state(nameOrPath);
+		return dto;
+	}
+
+	private ImageDTO describe(String name, String path, TreeResolver.Resolved r, boolean isDir) throws IOException {
+		ImageDTO dto = new ImageDTO();
+		dto.name = name;
+		dto.path = path;
+		try (ImageResolver.OpenImage img = images.openAt(path)) {
+			dto.type = img.tree().type();
+			dto.readOnly = img.tree().isReadOnly();
+			Path real = layout.host(r.path());
+			BasicFileAttributes a = Files.readAttributes(real, BasicFileAttributes.class);
+			dto.crtime = a.creationTime().to(java.util.concurrent.TimeUnit.MICROSECONDS);
+			// as portabled: directories have no meaningful mtime (their contents change, not the image)
+			dto.mtime = isDir ? 0 : a.lastModifiedTime().to(java.util.concurrent.TimeUnit.MICROSECONDS);
+			dto.usage = img.tree().usage();
+		}
+		return dto;
 	}
 
 	void markReadOnly(String image, boolean readOnly) throws IOException {

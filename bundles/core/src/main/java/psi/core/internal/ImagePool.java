@@ -141,11 +141,12 @@ final class ImagePool {
 			String path = resolver.locate(image, false);
 			String key = ImageName.isValidName(image) ? image : path;
 			if (!index.units(key).isEmpty()) {
-				throw new PsiException("Image '" + path + "' is not detached, refusing. (Detach it first.)");
+				throw new PsiException(PsiException.Reason.NOT_DETACHED, "Image '" + path + "' is not detached, refusing.", "Detach it first.");
 			}
 			try (ImageResolver.OpenImage img = resolver.openAt(path)) {
 				if (img.tree().isReadOnly()) {
-					throw new PsiException("Image '" + image + "' is read-only, refusing to remove it; run read-only " + image + " no first");
+					throw new PsiException(PsiException.Reason.READ_ONLY,
+						"Image '" + image + "' is read-only, refusing to remove it; run read-only " + image + " no first", null);
 				}
 			}
 			paths.add(path);

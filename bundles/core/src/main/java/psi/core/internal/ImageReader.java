@@ -6,6 +6,7 @@ import java.util.Collection;
 import java.util.Optional;
 import java.util.TreeMap;
 
+import psi.api.PsiException;
 import psi.spi.format.Entry;
 import psi.spi.format.ImageException;
 import psi.spi.format.ImageTree;
@@ -45,7 +46,7 @@ final class ImageReader {
 	 * @param text its content
 	 * @param release its fields
 	 */
-	record Release(String path, String text, OsRelease release) {
+	record Release(String path, byte[] bytes, String text, OsRelease release) {
 	}
 
 	private final ImageTree tree;
@@ -72,10 +73,11 @@ final class ImageReader {
 		for (String p : new String[] { "/etc/os-release", "/usr/lib/os-release" }) {
 			Optional<byte[]> b = readFile(p, OsRelease.MAX_SIZE);
 			if (b.isPresent()) {
-				return new Release(p, new String(b.get(), StandardCharsets.UTF_8), OsRelease.parse(b.get()));
+				return new Release(p, b.get(), new String(b.get(), StandardCharsets.UTF_8), OsRelease.parse(b.get()));
 			}
 		}
-		throw new ImageException("Image '" + path + "' lacks os-release data, refusing. (Neither /etc/os-release nor /usr/lib/os-release is in it.)");
+		throw new PsiException(PsiException.Reason.INVALID, "Image '" + path + "' lacks os-release data, refusing.",
+			"Neither /etc/os-release nor /usr/lib/os-release is in it.");
 	}
 
 	/**

@@ -77,14 +77,14 @@ final class ImageResolver {
 			if (found.isPresent()) {
 				return found.get();
 			}
-			throw new PsiException("No image '" + nameOrPath + "' found. (Searched " + String.join(", ", HostLayout.IMAGE_DIRS)
-				+ " for " + nameOrPath + " and " + nameOrPath + ".raw.)");
+			throw new PsiException(PsiException.Reason.NO_SUCH_IMAGE, "No image '" + nameOrPath + "' found.",
+				"Searched " + String.join(", ", HostLayout.IMAGE_DIRS) + " for " + nameOrPath + " and " + nameOrPath + ".raw.");
 		}
 		String view = viewPath(nameOrPath);
 		TreeResolver.Resolved r = layout.resolve(view);
 		if (r.entry().isEmpty()) {
-			throw new PsiException("Cannot normalize specified image path '" + UnitValues.show(nameOrPath) + "': No such file or directory"
-				+ (layout.root().toString().equals("/") ? "" : " (under " + layout.root() + ")"));
+			throw new PsiException(PsiException.Reason.NOT_FOUND, "Cannot normalize specified image path '" + UnitValues.show(nameOrPath)
+				+ "': No such file or directory", layout.root().toString().equals("/") ? null : "under " + layout.root());
 		}
 		return r.path();
 	}
@@ -192,7 +192,8 @@ final class ImageResolver {
 				return new OpenImage(path, DropInWriter.lastComponent(path), new GuardedTree(t.get(), calls, label));
 			}
 		}
-		throw new PsiException("Image '" + UnitValues.show(path) + "' is of no type psi knows, refusing. (Image formats installed: " + formatNames() + ")");
+		throw new PsiException(PsiException.Reason.BAD_IMAGE_TYPE, "Image '" + UnitValues.show(path) + "' is of no type psi knows, refusing.",
+			"Image formats installed: " + formatNames());
 	}
 
 	private String formatNames() {
@@ -205,6 +206,9 @@ final class ImageResolver {
 
 	/** As portablectl: the prefix comes from the argument as given, before the image is looked up. */
 	static List<String> matches(String image, List<String> prefixes) {
+		if (prefixes == null) {
+			return List.of(); // every unit of the image, as portabled's call without matches
+		}
 		if (!prefixes.isEmpty()) {
 			return prefixes;
 		}

@@ -83,7 +83,7 @@ final class Lifecycle {
 					}
 				}
 				jobs.addAll(control.jobs(JobDTO.Kind.STOP, running, true));
-			} else {
+			} else if (!request.force) {
 				control.refuseActive("detach").check(units);
 			}
 		};

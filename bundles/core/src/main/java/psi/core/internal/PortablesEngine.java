@@ -328,7 +328,26 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public List<ImageDTO> list(String root) {
-		return read("list", root, h -> h.catalog().list());
+		UnitControl c = control(root);
+		return read("list", root, h -> {
+			List<ImageDTO> images = h.catalog().list();
+			for (ImageDTO i : images) {
+				if (i.state != null && i.state != AttachState.DETACHED) {
+					i.state = h.catalog().state(i.name, c::running);
+				}
+			}
+			return images;
+		});
+	}
+
+	@Override
+	public ImageDTO image(String root, String image) {
+		UnitControl c = control(root);
+		return read("inspect", root, h -> {
+			ImageDTO i = h.catalog().image(image);
+			i.state = h.catalog().state(image, c::running);
+			return i;
+		});
 	}
 
 	@Override
@@ -343,7 +362,7 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public ImageMetadataDTO inspect(String root, String image, List<String> prefixes, boolean verify, String profile) {
-		return read("inspect", root, h -> h.catalog().inspect(image, prefixes == null ? List.of() : prefixes, verify, profile));
+		return read("inspect", root, h -> h.catalog().inspect(image, prefixes, verify, profile));
 	}
 
 	@Override
@@ -454,7 +473,7 @@ public class PortablesEngine implements Portables {
 		AttachRequestDTO c = new AttachRequestDTO();
 		c.root = a.root;
 		c.image = a.image;
-		c.prefixes = new ArrayList<>(a.prefixes);
+		c.prefixes = a.prefixes == null ? null : new ArrayList<>(a.prefixes);
 		c.profile = a.profile;
 		c.runtime = a.runtime;
 		c.copy = a.copy;
@@ -541,7 +560,8 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public AttachState state(String root, String image) {
-		return read("is-attached", root, h -> h.catalog().state(image));
+		UnitControl c = control(root);
+		return read("is-attached", root, h -> h.catalog().state(image, c::running));
 	}
 
 	@Override

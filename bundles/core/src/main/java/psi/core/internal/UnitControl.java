@@ -89,8 +89,9 @@ final class UnitControl {
 			}
 			for (String u : units) {
 				if (running(u)) {
-					throw new PsiException("Unit file '" + u + "' is active, can't " + verb + "."
-						+ (verb.equals("detach") ? " (--now stops it first.)" : ""));
+					throw verb.equals("detach")
+						? new PsiException(PsiException.Reason.UNIT_EXISTS, "Unit file '" + u + "' is active, can't detach.", "--now stops it first.")
+						: new PsiException(PsiException.Reason.UNIT_EXISTS, "Unit file '" + u + "' is active already, refusing.", null);
 				}
 			}
 		};

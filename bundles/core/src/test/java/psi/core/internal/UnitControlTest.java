@@ -184,7 +184,7 @@ class UnitControlTest {
 	void refusesToAttachOverOrDetachAnActiveUnit() {
 		manager.running.add("sst-web.service");
 		PsiException e = assertThrows(PsiException.class, () -> engine.attach(attach()));
-		assertEquals("Unit file 'sst-web.service' is active, can't attach.", e.getMessage());
+		assertEquals("Unit file 'sst-web.service' is active already, refusing.", e.getMessage());
 		assertFalse(Files.exists(root.resolve("etc/systemd/system.attached")));
 
 		manager.running.clear();

@@ -138,9 +138,14 @@ final class RawImage implements ImageTree {
 	@Override
 	public long usage() {
 		try {
-			return channel.size();
-		} catch (IOException e) {
-			return -1;
+			// as portabled: the blocks the file takes (st_blocks), less than its size when it is sparse
+			return AllocatedSize.of(path);
+		} catch (IOException | RuntimeException | LinkageError e) {
+			try {
+				return channel.size();
+			} catch (IOException e2) {
+				return -1;
+			}
 		}
 	}
 
