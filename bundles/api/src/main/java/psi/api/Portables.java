@@ -45,7 +45,9 @@ public interface Portables {
 
 	/**
 	 * Finds one image, by name in the search paths or by path, as
-	 * {@link #list} describes it, without reading its units.
+	 * {@link #list} describes it, without reading its units and without
+	 * asking the service manager (its state is {@code attached} where
+	 * {@link #list} may say {@code running}).
 	 *
 	 * @param root the host root, or {@code null}
 	 * @param image an image name or path

@@ -62,6 +62,19 @@ public interface ServiceManager {
 	UnitStatus status(String unit) throws IOException;
 
 	/**
+	 * A unit's active state alone ({@code active}, {@code inactive},
+	 * {@code failed}, ...), for the checks that ask often: a manager may
+	 * answer it more cheaply than {@link #status(String)}.
+	 *
+	 * @param unit a unit name
+	 * @return its active state; {@code inactive} for a unit the manager does not know
+	 * @since 2.3
+	 */
+	default String activeState(String unit) throws IOException {
+		return status(unit).activeState;
+	}
+
+	/**
 	 * Starts a unit (job mode {@code replace}).
 	 *
 	 * @param unit a unit name

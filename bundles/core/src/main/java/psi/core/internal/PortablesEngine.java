@@ -328,11 +328,12 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public List<ImageDTO> list(String root) {
-		UnitControl c = control(root);
 		return read("list", root, h -> {
 			List<ImageDTO> images = h.catalog().list();
+			UnitControl c = null; // the manager is asked only about attached images
 			for (ImageDTO i : images) {
 				if (i.state != null && i.state != AttachState.DETACHED) {
+					c = c != null ? c : control(root);
 					i.state = h.catalog().state(i.name, c::running);
 				}
 			}
@@ -342,12 +343,7 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public ImageDTO image(String root, String image) {
-		UnitControl c = control(root);
-		return read("inspect", root, h -> {
-			ImageDTO i = h.catalog().image(image);
-			i.state = h.catalog().state(image, c::running);
-			return i;
-		});
+		return read("inspect", root, h -> h.catalog().image(image));
 	}
 
 	@Override

@@ -272,7 +272,9 @@ final class UnitControl {
 			}
 			return false;
 		}
-		return status0(unit).isRunning();
+		String state = call("asking the state of " + unit, () -> manager.activeState(unit));
+		psi.spi.manager.ActiveState s = psi.spi.manager.ActiveState.of(state);
+		return s != null && s.running();
 	}
 
 	private ServiceManager.UnitStatus status0(String unit) throws IOException {

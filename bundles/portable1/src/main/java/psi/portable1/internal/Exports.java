@@ -12,6 +12,12 @@ final class Exports {
 	private Exports() {
 	}
 
+	static void export(DBusConnection c, Calls calls, PsiObject psi) throws DBusException {
+		export(c, calls);
+		c.exportObject(PsiObject.PATH, psi);
+		c.getObjectTree().add(PsiObject.PATH, null, Introspection.interfaces(PsiObject.INTERFACE, Portables1.class, null));
+	}
+
 	static void export(DBusConnection c, Calls calls) throws DBusException {
 		ManagerObject manager = new ManagerObject(calls);
 		c.exportObject(ManagerObject.PATH, manager);

@@ -39,6 +39,9 @@ final class Introspection {
 		   <arg name="xml_data" type="s" direction="out"/>
 		  </method>
 		 </interface>
+		""";
+
+	private static final String PROPERTIES = """
 		 <interface name="org.freedesktop.DBus.Properties">
 		  <method name="Get">
 		   <arg name="interface_name" direction="in" type="s"/>
@@ -67,11 +70,14 @@ final class Introspection {
 
 	/**
 	 * @param iface the D-Bus interface's Java interface
-	 * @param properties its properties: name to signature
+	 * @param properties its properties: name to signature; {@code null} for an object without {@code Properties}
 	 * @return the interfaces of an object with {@code iface}, standard ones first
 	 */
 	static String interfaces(String name, Class<?> iface, Map<String, String> properties) {
 		StringBuilder sb = new StringBuilder(STANDARD);
+		if (properties != null) {
+			sb.append(PROPERTIES);
+		}
 		sb.append(" <interface name=\"").append(name).append("\">\n");
 		Method[] methods = iface.getDeclaredMethods();
 		Arrays.sort(methods, Comparator.comparing(Method::getName));
@@ -97,7 +103,7 @@ final class Introspection {
 			}
 			sb.append("  </method>\n");
 		}
-		properties.forEach((p, sig) -> sb.append("  <property name=\"").append(p).append("\" type=\"").append(sig)
+		(properties == null ? Map.<String, String>of() : properties).forEach((p, sig) -> sb.append("  <property name=\"").append(p).append("\" type=\"").append(sig)
 			.append("\" access=\"read\">\n   <annotation name=\"org.freedesktop.DBus.Property.EmitsChangedSignal\" value=\"false\"/>\n  </property>\n"));
 		sb.append(" </interface>\n");
 		return sb.toString();

@@ -126,8 +126,8 @@ public final class Portable1Service {
 		try {
 			c = DBusConnectionBuilder.forAddress(address).withShared(false).receivingThreadConfig()
 				.withMethodCallThreadCount(Math.max(1, config.methodCallThreads())).connectionConfig().build();
-			Calls calls = new Calls(portables, new Authorizer.Polkit(c, ownUid()));
-			Exports.export(c, calls);
+			Authorizer authorizer = new Authorizer.Polkit(c, ownUid());
+			Exports.export(c, new Calls(portables, authorizer), new PsiObject(portables, authorizer));
 			synchronized (this) {
 				if (closed) {
 					closeQuietly(c);

@@ -68,7 +68,8 @@ class Portable1BusTest {
 				throw new org.freedesktop.DBus.Error.AccessDenied("Permission denied");
 			}
 		};
-		Exports.export(connection, new Calls(fake(), auth));
+		Portables fake = fake();
+		Exports.export(connection, new Calls(fake, auth), new PsiObject(fake, auth));
 		connection.requestBusName(Portable1Service.NAME);
 	}
 
@@ -128,6 +129,32 @@ class Portable1BusTest {
 				}
 				throw new PsiException(PsiException.Reason.NOT_ATTACHED,
 					"No unit files associated with '" + r.image + "' found attached to the system. Image not attached?", "hint", 1, null);
+			}
+			case "start": {
+				psi.api.dto.JobDTO j = new psi.api.dto.JobDTO();
+				j.kind = psi.api.dto.JobDTO.Kind.START;
+				j.unit = "gpt.service";
+				j.result = "done";
+				ChangeDTO c = ChangeDTO.of(ChangeDTO.Type.JOB, "gpt.service", null);
+				c.job = j;
+				synchronized (requests) {
+					requests.add(a[0]);
+				}
+				return List.of(c);
+			}
+			case "status": {
+				psi.api.dto.ImageStatusDTO s = new psi.api.dto.ImageStatusDTO();
+				s.name = "gpt_1";
+				s.path = "/var/lib/portables/gpt_1.raw";
+				s.state = AttachState.RUNNING;
+				psi.api.dto.UnitStatusDTO u = new psi.api.dto.UnitStatusDTO();
+				u.name = "gpt.service";
+				u.loadState = "loaded";
+				u.activeState = "active";
+				u.subState = "running";
+				u.statusText = "Ready.";
+				s.units = List.of(u);
+				return s;
 			}
 			case "profiles":
 				return List.of("default", "strict");
@@ -207,7 +234,8 @@ class Portable1BusTest {
 		busctl("call", "org.freedesktop.portable1", "/org/freedesktop/portable1", ManagerObject.INTERFACE, "ListImages");
 		assertEquals(reference("portable1-image-v252.busctl.txt"),
 			members(busctl("introspect", "org.freedesktop.portable1", "/org/freedesktop/portable1/image/gpt_5f1")));
-		assertEquals("└─/org\n  └─/org/freedesktop\n    └─/org/freedesktop/portable1\n      └─/org/freedesktop/portable1/image\n"
+		// psi's own object beside portabled's
+		assertEquals("├─/io\n│ └─/io/psi\n│   └─/io/psi/Portables1\n└─/org\n  └─/org/freedesktop\n    └─/org/freedesktop/portable1\n      └─/org/freedesktop/portable1/image\n"
 			+ "        ├─/org/freedesktop/portable1/image/dir\n        └─/org/freedesktop/portable1/image/gpt_5f1\n",
 			busctl("tree", "org.freedesktop.portable1"));
 	}
@@ -304,5 +332,39 @@ class Portable1BusTest {
 			busctl("get-property", "org.freedesktop.portable1", "/org/freedesktop/portable1/image/gpt_5f1", ImageObject.INTERFACE, "Path"));
 		assertEquals("t 18446744073709551615\n",
 			busctl("get-property", "org.freedesktop.portable1", "/org/freedesktop/portable1/image/dir", ImageObject.INTERFACE, "Usage"));
+	}
+
+	@Test
+	void psisOwnInterfaceBesidePortabledsOne() throws Exception {
+		assertEquals("a(sss) 1 \"job\" \"gpt.service\" \"done\"\n", busctl("call", "org.freedesktop.portable1", PsiObject.PATH, PsiObject.INTERFACE,
+			"Start", "sassbss", "https://example.invalid/gpt_1.raw", "0", "", "false", "", "signature"));
+		AttachRequestDTO r;
+		synchronized (requests) {
+			r = (AttachRequestDTO) requests.get(requests.size() - 1);
+		}
+		assertEquals(psi.api.dto.VerifyLevel.SIGNATURE, r.verify);
+		assertTrue(r.now);
+		assertEquals("sssa(sssss) \"gpt_1\" \"/var/lib/portables/gpt_1.raw\" \"running\" 1 \"gpt.service\" \"loaded\" \"active\" \"running\" \"Ready.\"\n",
+			busctl("call", "org.freedesktop.portable1", PsiObject.PATH, PsiObject.INTERFACE, "Status", "s", "gpt_1"));
+		assertEquals("Error org.freedesktop.DBus.Error.InvalidArgs: Invalid verify level 'maybe' (one of no, checksum, signature, or empty for the default)\n",
+			send(PsiObject.PATH, PsiObject.INTERFACE + ".Pull", "string:file:///x", "string:", "string:maybe"));
+		String intro = busctl("introspect", "org.freedesktop.portable1", PsiObject.PATH);
+		assertTrue(intro.contains(".Status                             method    s         sssa(sssss)"), intro);
+		// portabled's objects do not change: the Manager has only its own interface
+		assertTrue(!busctl("introspect", "org.freedesktop.portable1", ManagerObject.PATH).contains("io.psi"));
+	}
+
+	@Test
+	void portabledServesUnlessMissingMaskedOrHandedToPsi(@TempDir Path root) throws IOException {
+		assertEquals(null, Portable1Service.portabledServes(root), "not installed");
+		Files.createDirectories(root.resolve("lib/systemd"));
+		Files.writeString(root.resolve("lib/systemd/systemd-portabled"), "");
+		assertEquals("systemd-portabled is installed and not masked", Portable1Service.portabledServes(root));
+		Path etc = Files.createDirectories(root.resolve("etc/systemd/system"));
+		Files.createSymbolicLink(etc.resolve("systemd-portabled.service"), Path.of("/dev/null"));
+		assertEquals(null, Portable1Service.portabledServes(root), "masked");
+		Files.delete(etc.resolve("systemd-portabled.service"));
+		Files.createSymbolicLink(etc.resolve("dbus-org.freedesktop.portable1.service"), Path.of("/etc/systemd/system/psi.service"));
+		assertEquals(null, Portable1Service.portabledServes(root), "its bus alias points at psi");
 	}
 }

@@ -132,6 +132,25 @@ public class SystemdManager implements ServiceManager {
 		}
 	}
 
+	/** One call ({@code ListUnitsByNames}), not status()'s three with every property. */
+	@Override
+	public String activeState(String unit) throws IOException {
+		try {
+			Object[] reply = manager("ListUnitsByNames", "as", List.of(unit));
+			// a(ssssssouso): name, description, load state, active state, ...
+			if (reply.length > 0 && reply[0] instanceof List<?> units && !units.isEmpty()) {
+				Object u = units.get(0);
+				Object[] fields = u instanceof Object[] o ? o : u instanceof org.freedesktop.dbus.Struct s ? s.getParameters() : null;
+				if (fields != null && fields.length > 3) {
+					return String.valueOf(fields[3]);
+				}
+			}
+			return "inactive";
+		} catch (IOException e) {
+			throw failure(unit + ": state", e);
+		}
+	}
+
 	@Override
 	public JobResult start(String unit, boolean wait) throws IOException {
 		return job("start", "StartUnit", unit, wait);

@@ -12,7 +12,8 @@ import psi.spi.format.ImageException;
 /**
  * A directory image. Read-only is the file system's immutable flag on the
  * image's top directory, as portabled sets it ({@code FS_IMMUTABLE_FL}),
- * through e2fsprogs' {@code chattr}/{@code lsattr}: the JDK has no ioctl.
+ * through libc's ioctl ({@link InodeFlags}, jnr-ffi: the JDK has no ioctl),
+ * else e2fsprogs' {@code chattr}/{@code lsattr}.
  */
 final class DirectoryImage extends DirectoryTree {
 
@@ -22,6 +23,11 @@ final class DirectoryImage extends DirectoryTree {
 
 	@Override
 	public boolean isReadOnly() throws IOException {
+		try {
+			return (InodeFlags.get(path()) & InodeFlags.FS_IMMUTABLE_FL) != 0;
+		} catch (LinkageError | RuntimeException e) {
+			// no jnr-ffi here: e2fsprogs
+		}
 		String out = run(List.of("lsattr", "-d", path().toString()));
 		int space = out.indexOf(' ');
 		return space > 0 && out.substring(0, space).indexOf('i') >= 0;
@@ -29,6 +35,13 @@ final class DirectoryImage extends DirectoryTree {
 
 	@Override
 	public void setReadOnly(boolean readOnly) throws IOException {
+		try {
+			int flags = InodeFlags.get(path());
+			InodeFlags.set(path(), readOnly ? flags | InodeFlags.FS_IMMUTABLE_FL : flags & ~InodeFlags.FS_IMMUTABLE_FL);
+			return;
+		} catch (LinkageError | RuntimeException e) {
+			// no jnr-ffi here: e2fsprogs
+		}
 		run(List.of("chattr", readOnly ? "+i" : "-i", path().toString()));
 	}
 
