@@ -556,8 +556,9 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public AttachState state(String root, String image) {
-		UnitControl c = control(root);
-		return read("is-attached", root, h -> h.catalog().state(image, c::running));
+		// the manager is asked only when something of the image is attached
+		UnitControl[] c = new UnitControl[1];
+		return read("is-attached", root, h -> h.catalog().state(image, u -> (c[0] != null ? c[0] : (c[0] = control(root))).running(u)));
 	}
 
 	@Override
