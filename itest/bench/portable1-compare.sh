@@ -3,7 +3,7 @@
 # against psi serving org.freedesktop.portable1, in one throwaway box, same images:
 #   portablectl list, portablectl inspect (a directory and a raw GPT image with
 #   verity), and an attach+detach cycle (with and without the manager reload);
-#   each N times as whole commands, warm (the service already running).
+#   each N times as whole commands, after N runs to warm up.
 # Prints the figures and the ratios psi / portabled. Needs root,
 # systemd-container, busybox-static and a built distribution
 # (mvn -B install -DskipTests).
@@ -35,11 +35,14 @@ loop() { # ns for N runs of the command line $1 in the box, each must succeed
 	t1=$(now)
 	echo $(( (t1 - t0) / N ))
 }
+warm() { # ns for N runs of $1, after N runs to warm up (activation, caches, the JIT)
+	loop "$1" > /dev/null
+	loop "$1"
+}
 measure() { # prints: list inspect-dir inspect-raw cycle cycle-noreload (ns each)
-	loop "portablectl list" > /dev/null  # warm (activation, caches)
-	echo "$(loop 'portablectl list') $(loop 'portablectl inspect single') $(loop 'portablectl inspect verity')" \
-		"$(loop 'portablectl attach single && portablectl detach single')" \
-		"$(loop 'portablectl attach --no-reload single && portablectl detach --no-reload single')"
+	echo "$(warm 'portablectl list') $(warm 'portablectl inspect single') $(warm 'portablectl inspect verity')" \
+		"$(warm 'portablectl attach single && portablectl detach single')" \
+		"$(warm 'portablectl attach --no-reload single && portablectl detach --no-reload single')"
 }
 read -r a_list a_idir a_iraw a_cycle a_cnr < <(measure)
 

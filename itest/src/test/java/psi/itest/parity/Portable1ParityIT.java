@@ -186,6 +186,8 @@ class Portable1ParityIT {
 			Files.writeString(root.resolve("etc/systemd/system").resolve(unit), text);
 		}
 		Files.createDirectories(root.resolve("usr/local/share/dbus-1/system-services"));
+		Files.createDirectories(root.resolve("etc/dbus-1/system.d"));
+		Files.copy(dist.resolve("dbus/org.freedesktop.portable1.psi.conf"), root.resolve("etc/dbus-1/system.d/org.freedesktop.portable1.psi.conf"));
 		Files.copy(dist.resolve("dbus/org.freedesktop.portable1.service"), root.resolve("usr/local/share/dbus-1/system-services/org.freedesktop.portable1.service"));
 		P.sh("systemctl daemon-reload && systemctl start psi.service");
 		assertTrue(journalSays("not serving org.freedesktop.portable1: systemd-portabled is installed and not masked"),
@@ -269,6 +271,31 @@ class Portable1ParityIT {
 			}
 			assertAll(s.name(), checks);
 		}));
+	}
+
+	/** psi's own interface, beside portable1's: start an image, see it run, stop it, as root; refused for nobody without polkit's yes. */
+	@Test
+	void psisOwnInterfaceStartsStatusesAndStops() throws Exception {
+		PortablectlParityIT.Run clean = new PortablectlParityIT.Run(PCTL);
+		P.cleanState(clean);
+		String call = "busctl --json=short call org.freedesktop.portable1 /io/psi/Portables1 io.psi.Portables1 ";
+		try {
+			Result start = PortablectlParityIT.inBox(List.of("bash", "-c", call + "Start sassbss single 0 '' false '' ''"));
+			assertEquals(0, start.rc(), start.toString());
+			assertTrue(start.out().contains("[\"job\",\"single.service\",\"done\"]"), start.out());
+			assertEquals("active\n", PortablectlParityIT.inBox(List.of("systemctl", "is-active", "single.service")).out());
+			Result status = PortablectlParityIT.inBox(List.of("bash", "-c", call + "Status s single"));
+			assertTrue(status.out().contains("\"running\",[[\"single.service\",\"loaded\",\"active\",\"running\",\"\"]]"), status.out());
+			Result nobody = PortablectlParityIT.inBox(List.of("bash", "-c", "setpriv --reuid=65534 --regid=65534 --clear-groups " + call + "Stop s single"));
+			assertTrue(nobody.rc() != 0 && nobody.err().contains("Interactive authentication required."), nobody.toString());
+			Result stop = PortablectlParityIT.inBox(List.of("bash", "-c", call + "Stop s single"));
+			assertEquals(0, stop.rc(), stop.toString());
+			assertEquals("inactive\n", PortablectlParityIT.inBox(List.of("systemctl", "is-active", "single.service")).out());
+		} finally {
+			PortablectlParityIT.inBox(List.of(PCTL, "detach", "--now", "single"));
+		}
+		Result reset = PortablectlParityIT.inBox(List.of(PortablectlParityIT.INBOX, "reset"));
+		assertEquals(0, reset.rc(), "nothing left: " + reset);
 	}
 
 	@Test
