@@ -1,14 +1,16 @@
 #!/bin/bash
-# portable1-compare.sh [N] - the real portablectl against systemd-portabled and
+# portable1-compare.sh [N [WARM]] - the real portablectl against systemd-portabled and
 # against psi serving org.freedesktop.portable1, in one throwaway box, same images:
 #   portablectl list, portablectl inspect (a directory and a raw GPT image with
 #   verity), and an attach+detach cycle (with and without the manager reload);
-#   each N times as whole commands, after N runs to warm up.
+#   each N times as whole commands, after WARM runs (default N) to warm up
+#   (D-Bus activation, caches, and for psi's resident JVM the JIT).
 # Prints the figures and the ratios psi / portabled. Needs root,
 # systemd-container, busybox-static and a built distribution
 # (mvn -B install -DskipTests).
 set -euo pipefail
 N=${1:-50}
+WARM=${2:-$N}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 box=$top/itest/box/testbox.sh
 state=$(mktemp -d /var/tmp/psi-bench.XXXXXX)
@@ -28,15 +30,15 @@ cp "$top/distribution/psi" "$top/distribution/target/psi.jar" "$top/distribution
 inbox() { "$box" exec "$state" "$@"; }
 . "$(dirname "$(readlink -f "$0")")/bench-lib.sh"
 
-loop() { # ns for N runs of the command line $1 in the box, each must succeed
-	local t0 t1
+loop() { # ns for ${2:-N} runs of the command line $1 in the box, each must succeed
+	local t0 t1 n=${2:-$N}
 	t0=$(now)
-	inbox sh -c "for i in \$(seq $N); do $1 >/dev/null 2>&1 || exit 1; done" || fail "'$1' failed"
+	inbox sh -c "for i in \$(seq $n); do $1 >/dev/null 2>&1 || exit 1; done" || fail "'$1' failed"
 	t1=$(now)
-	echo $(( (t1 - t0) / N ))
+	echo $(( (t1 - t0) / n ))
 }
-warm() { # ns for N runs of $1, after N runs to warm up (activation, caches, the JIT)
-	loop "$1" > /dev/null
+warm() { # ns for N runs of $1, after WARM runs to warm up
+	loop "$1" "$WARM" > /dev/null
 	loop "$1"
 }
 measure() { # prints: list inspect-dir inspect-raw cycle cycle-noreload (ns each)
@@ -57,7 +59,7 @@ read -r b_list b_idir b_iraw b_cycle b_cnr < <(measure)
 inbox systemctl is-active psi.service >/dev/null || fail "psi.service did not serve the calls"
 
 ms() { awk -v n="$1" 'BEGIN {printf "%.1f", n / 1e6}'; }
-printf '%-44s %12s %12s %8s\n' "portablectl (warm, $N runs, ms each)" portabled psi psi/portabled
+printf '%-44s %12s %12s %8s\n' "portablectl ($N runs after $WARM, ms each)" portabled psi psi/portabled
 for row in "list:$a_list:$b_list" "inspect single (directory):$a_idir:$b_idir" "inspect verity (raw GPT, verity):$a_iraw:$b_iraw" \
 	"attach + detach (with reload):$a_cycle:$b_cycle" "attach + detach --no-reload:$a_cnr:$b_cnr"; do
 	IFS=: read -r name a b <<<"$row"

@@ -110,7 +110,13 @@ final class ImageCatalog {
 		boolean runtime = s.runtime();
 		boolean enabled = false;
 		for (String u : units.keySet()) {
-			if (running.test(u)) {
+			boolean runs;
+			try {
+				runs = running.test(u);
+			} catch (java.nio.file.NoSuchFileException gone) {
+				runs = false; // detached meanwhile: a change does not wait for readers
+			}
+			if (runs) {
 				return runtime ? AttachState.RUNNING_RUNTIME : AttachState.RUNNING;
 			}
 			enabled |= enabled(u);
@@ -120,7 +126,13 @@ final class ImageCatalog {
 
 	private boolean enabled(String unit) throws IOException {
 		for (String dir : new String[] { "/etc/systemd/system", "/run/systemd/system", HostLayout.attachedDir(false), HostLayout.attachedDir(true) }) {
-			for (String e : layout.list(dir)) {
+			List<String> entries;
+			try {
+				entries = layout.list(dir);
+			} catch (java.nio.file.NoSuchFileException gone) {
+				continue;
+			}
+			for (String e : entries) {
 				if ((e.endsWith(".wants") || e.endsWith(".requires") || e.endsWith(".upholds"))
 					&& layout.lstat(dir + "/" + e + "/" + unit).isPresent()) {
 					return true;

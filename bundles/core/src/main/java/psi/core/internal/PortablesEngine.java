@@ -334,7 +334,11 @@ public class PortablesEngine implements Portables {
 			for (ImageDTO i : images) {
 				if (i.state != null && i.state != AttachState.DETACHED) {
 					c = c != null ? c : control(root);
-					i.state = h.catalog().state(i.name, c::running);
+					try {
+						i.state = h.catalog().state(i.name, c::running);
+					} catch (IOException | PsiException e) {
+						// detached or changed while listed (a change does not wait for readers): the files' state stands
+					}
 				}
 			}
 			return images;
