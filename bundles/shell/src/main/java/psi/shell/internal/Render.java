@@ -192,15 +192,23 @@ final class Render {
 		return sb.toString();
 	}
 
+	/**
+	 * A size as systemd shows it ({@code format_bytes()}): 1024-based, one
+	 * decimal, truncated, not rounded (1,740,000 bytes are {@code 1.6M}).
+	 */
 	static String bytes(long n) {
-		String[] units = { "B", "K", "M", "G", "T", "P" };
-		double v = n;
+		if (n < 1024) {
+			return n + "B";
+		}
+		String[] units = { "K", "M", "G", "T", "P", "E" };
+		long factor = 1024;
 		int u = 0;
-		while (v >= 1024 && u < units.length - 1) {
-			v /= 1024;
+		while (u < units.length - 1 && n / factor >= 1024) {
+			factor *= 1024;
 			u++;
 		}
-		return u == 0 ? n + "B" : String.format(Locale.ROOT, "%.1f%s", v, units[u]);
+		long digit = (n / (factor / 1024) * 10 / 1024) % 10;
+		return n / factor + "." + digit + units[u];
 	}
 
 	/**

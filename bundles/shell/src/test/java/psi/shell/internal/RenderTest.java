@@ -103,4 +103,17 @@ class RenderTest {
 		String cat = Render.inspect(m, true);
 		assertEquals("-- OS Release: --\nID=x\nPRETTY_NAME=\"Evil\\x1b[2J\"\n\n-- Unit file: x.service --\n[Unit]\nDescription=\\x9b31m red\n", cat);
 	}
+
+	@Test
+	void sizesAsSystemdFormatsThem() {
+		// format_bytes(): one decimal, truncated
+		assertEquals("0B", Render.bytes(0));
+		assertEquals("1023B", Render.bytes(1023));
+		assertEquals("1.0K", Render.bytes(1024));
+		assertEquals("968.0K", Render.bytes(991232));
+		assertEquals("1.6M", Render.bytes(1_740_000)); // 1.659 MiB: rounding would say 1.7M
+		assertEquals("1.9M", Render.bytes(2 * 1024 * 1024 - 1));
+		assertEquals("1023.9K", Render.bytes(1024 * 1024 - 1));
+		assertEquals("2.0G", Render.bytes(2L << 30));
+	}
 }
