@@ -341,8 +341,16 @@ final class Calls {
 		return out;
 	}
 
+	/** portabled's {@code (type, path, source)}; a job (psi's own interface) is {@code ("job", UNIT, RESULT)} */
 	private static Change change(ChangeDTO c) {
-		return new Change(c.type.name().toLowerCase(java.util.Locale.ROOT), c.path, c.source == null ? "" : c.source);
+		if (c.type == ChangeDTO.Type.JOB && c.job != null) {
+			return new Change("job", nz(c.path), nz(c.job.result));
+		}
+		return new Change(c.type.name().toLowerCase(java.util.Locale.ROOT), nz(c.path), nz(c.source));
+	}
+
+	static String nz(String s) {
+		return s == null ? "" : s;
 	}
 
 	static UInt64 micros(long micros) {

@@ -7,7 +7,6 @@ import org.freedesktop.DBus.Error.InvalidArgs;
 
 import psi.api.Portables;
 import psi.api.dto.AttachRequestDTO;
-import psi.api.dto.ChangeDTO;
 import psi.api.dto.ImageStatusDTO;
 import psi.api.dto.PullRequestDTO;
 import psi.api.dto.PullResultDTO;
@@ -45,19 +44,19 @@ final class PsiObject implements Portables1 {
 		r.verify = level(verify);
 		r.now = true;
 		authorizer.check(Authorizer.ATTACH);
-		return jobs(Calls.psi(() -> portables.start(r, psi.api.ProgressListener.NONE)));
+		return Calls.changes(Calls.psi(() -> portables.start(r, psi.api.ProgressListener.NONE)));
 	}
 
 	@Override
 	public List<Change> Stop(String image) {
 		authorizer.check(Authorizer.ATTACH);
-		return jobs(Calls.psi(() -> portables.stop(null, image)));
+		return Calls.changes(Calls.psi(() -> portables.stop(null, image)));
 	}
 
 	@Override
 	public List<Change> Restart(String image) {
 		authorizer.check(Authorizer.ATTACH);
-		return jobs(Calls.psi(() -> portables.restart(null, image)));
+		return Calls.changes(Calls.psi(() -> portables.restart(null, image)));
 	}
 
 	@Override
@@ -65,9 +64,9 @@ final class PsiObject implements Portables1 {
 		ImageStatusDTO s = Calls.psi(() -> portables.status(null, image));
 		List<UnitEntry> units = new ArrayList<>();
 		for (UnitStatusDTO u : s.units) {
-			units.add(new UnitEntry(u.name, nz(u.loadState), nz(u.activeState), nz(u.subState), nz(u.statusText)));
+			units.add(new UnitEntry(u.name, Calls.nz(u.loadState), Calls.nz(u.activeState), Calls.nz(u.subState), Calls.nz(u.statusText)));
 		}
-		return new Tuples.Four<>(nz(s.name), nz(s.path), s.state == null ? "" : s.state.label(), units);
+		return new Tuples.Four<>(Calls.nz(s.name), Calls.nz(s.path), s.state == null ? "" : s.state.label(), units);
 	}
 
 	@Override
@@ -78,7 +77,7 @@ final class PsiObject implements Portables1 {
 		r.verify = level(verify);
 		authorizer.check(Authorizer.MANAGE);
 		PullResultDTO p = Calls.psi(() -> portables.pull(r, psi.api.ProgressListener.NONE));
-		return new Tuples.Four<>(nz(p.image), nz(p.path), p.level == null ? "" : p.level.label(), nz(p.verified));
+		return new Tuples.Four<>(Calls.nz(p.image), Calls.nz(p.path), p.level == null ? "" : p.level.label(), Calls.nz(p.verified));
 	}
 
 	@Override
@@ -90,9 +89,9 @@ final class PsiObject implements Portables1 {
 		PullResultDTO p = Calls.psi(() -> portables.verify(r, psi.api.ProgressListener.NONE));
 		List<Change> verdicts = new ArrayList<>();
 		for (VerdictDTO v : p.verdicts) {
-			verdicts.add(new Change(nz(v.verifier), v.level == null ? "" : v.level.label(), nz(v.detail)));
+			verdicts.add(new Change(Calls.nz(v.verifier), v.level == null ? "" : v.level.label(), Calls.nz(v.detail)));
 		}
-		return new Tuples.Three<>(p.level == null ? "" : p.level.label(), nz(p.verified), verdicts);
+		return new Tuples.Three<>(p.level == null ? "" : p.level.label(), Calls.nz(p.verified), verdicts);
 	}
 
 	private static VerifyLevel level(String verify) {
@@ -106,19 +105,4 @@ final class PsiObject implements Portables1 {
 		}
 	}
 
-	private static List<Change> jobs(List<ChangeDTO> changes) {
-		List<Change> out = new ArrayList<>();
-		for (ChangeDTO c : changes) {
-			if (c.type == ChangeDTO.Type.JOB && c.job != null) {
-				out.add(new Change("job", c.path, nz(c.job.result)));
-			} else {
-				out.add(new Change(c.type.name().toLowerCase(java.util.Locale.ROOT), nz(c.path), nz(c.source)));
-			}
-		}
-		return out;
-	}
-
-	private static String nz(String s) {
-		return s == null ? "" : s;
-	}
 }
