@@ -9,6 +9,7 @@
 #       copy into the box (through /proc/PID/root):
 #         images          -> /var/lib/portables/
 #         images/single   -> /srv/images/single   (attach by path)
+#         make-ext-images.sh's pool/ -> /var/lib/portables/, srv/ -> /srv/ext/
 #         BASEDIR/distribution/target/psi.jar, BASEDIR/distribution/psi,
 #         BASEDIR/distribution/etc/
 #                         -> /opt/psi/            (psi runnable inside)
@@ -74,6 +75,10 @@ cmd_up() {
     "$HERE/make-raw-images.sh" "$s/raw" >"$s/make-raw-images.log" 2>&1 ||
         { cat "$s/make-raw-images.log" >&2; die "make-raw-images.sh failed"; }
     cp "$s/raw/"*.raw "$img/"
+    # base and extension images for the --extension cases
+    "$HERE/make-ext-images.sh" "$s/ext" >"$s/make-ext-images.log" 2>&1 ||
+        { cat "$s/make-ext-images.log" >&2; die "make-ext-images.sh failed"; }
+    cp -a "$s/ext/pool/." "$img/"
 
     pid=$("$HERE/testbox.sh" start "$box")
     root=/proc/$pid/root
@@ -81,6 +86,8 @@ cmd_up() {
     mkdir -p "$root/var/lib/portables" "$root/srv/images" "$root/opt/psi" "$root/opt/psi-parity"
     cp -a "$img/." "$root/var/lib/portables/"
     cp -a "$img/single" "$root/srv/images/"
+    mkdir -p "$root/srv/ext"
+    cp -a "$s/ext/srv/." "$root/srv/ext/"
     cp "$jar" "$launcher" "$root/opt/psi/"
     # the launcher's companions (etc/gosh_profile ...), as a distribution lays them out
     if [ -d "$b/distribution/etc" ]; then cp -a "$b/distribution/etc" "$root/opt/psi/"; fi
@@ -98,7 +105,7 @@ cmd_down() {
     if [ -d "$box" ]; then
         "$HERE/testbox.sh" clean "$box" || bad=1
     fi
-    rm -rf --one-file-system -- "$s/images" "$s/raw"
+    rm -rf --one-file-system -- "$s/images" "$s/raw" "$s/ext"
     # verification
     if "$HERE/testbox.sh" pid "$box" >/dev/null 2>&1; then
         echo "parity: box still running: pid $("$HERE/testbox.sh" pid "$box")" >&2; bad=1

@@ -6,6 +6,7 @@ import org.osgi.annotation.versioning.ProviderType;
 
 import psi.api.dto.AttachRequestDTO;
 import psi.api.dto.AttachState;
+import psi.api.dto.InspectRequestDTO;
 import psi.api.dto.ChangeDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageDTO;
@@ -93,6 +94,20 @@ public interface Portables {
 	ImageMetadataDTO inspect(String root, String image, List<String> prefixes, boolean verify, String profile);
 
 	/**
+	 * Reads an image's metadata as {@link #inspect(String, String, List, boolean, String)},
+	 * with extension images layered over it ({@link InspectRequestDTO#extensions}):
+	 * each extension's {@code extension-release} file, and the units of
+	 * every layer (a unit of the base wins over one of the same name in an
+	 * extension, an earlier extension over a later one). As portabled,
+	 * inspect does not check that the extensions fit the base; attach does.
+	 *
+	 * @param request what to read
+	 * @return the metadata
+	 * @since 2.4
+	 */
+	ImageMetadataDTO inspect(InspectRequestDTO request);
+
+	/**
 	 * Attaches an image's matching units to the host, all or nothing.
 	 *
 	 * @param request what to attach and how
@@ -164,6 +179,18 @@ public interface Portables {
 	 * @return the state
 	 */
 	AttachState state(String root, String image);
+
+	/**
+	 * As {@link #state(String, String)}, for the units attached with exactly
+	 * these extension images, in this order (the drop-in's marker names the
+	 * base and then each extension): portabled's
+	 * {@code GetImageStateWithExtensions}.
+	 *
+	 * @param extensions extension names or paths; empty or {@code null} for
+	 *            any attachment of the image, with or without extensions
+	 * @since 2.4
+	 */
+	AttachState state(String root, String image, List<String> extensions);
 
 	/**
 	 * Marks an image read-only or writable.

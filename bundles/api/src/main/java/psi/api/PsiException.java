@@ -37,7 +37,21 @@ public class PsiException extends RuntimeException {
 		/** the image cannot be changed (a vendor image, a read-only file system) */
 		READ_ONLY,
 		/** the operation is not supported where it was asked */
-		NOT_SUPPORTED
+		NOT_SUPPORTED,
+		/**
+		 * an extension image does not fit its base: its extension-release
+		 * names another {@code ID=}, level or version, scope or architecture
+		 *
+		 * @since 2.4
+		 */
+		EXTENSION_MISMATCH,
+		/**
+		 * two images of one attachment have the same image name (an extension
+		 * given twice, or two of the same name from different places)
+		 *
+		 * @since 2.4
+		 */
+		DUPLICATE_IMAGE
 	}
 
 	private final int exitStatus;

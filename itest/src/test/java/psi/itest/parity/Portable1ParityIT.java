@@ -104,6 +104,17 @@ class Portable1ParityIT {
 			PCTL + " is-attached app_1", PCTL + " detach --runtime app_1", PCTL + " reattach --now --runtime app_2",
 			"systemctl is-active app.service app-old.service app-new.service", PCTL + " is-attached app_2", PCTL + " detach --runtime app_2",
 			PCTL + " detach --now --runtime app_2", "systemctl is-active app.service app-new.service"));
+		// extensions: inspect (no check that they fit; a directory extension's release is sent without a path),
+		// the state of a running attachment with and without its extensions, and the flags the *WithExtensions calls take
+		s.add(script("extensions", null, null, PCTL + " inspect --extension app0 --extension /srv/ext/app1.raw rt rt app0 app1",
+			PCTL + " inspect --cat --extension app0 --extension /srv/ext/app1.raw rt rt app0 app1",
+			PCTL + " inspect --extension /srv/ext/app1.raw rtv app1", PCTL + " inspect --force --extension /srv/ext/app10.raw rtraw app1",
+			PCTL + " inspect --extension /srv/ext/app10.raw rtraw app1",
+			PCTL + " attach --now --extension app0 rt app0", PCTL + " is-attached --extension app0 rt", PCTL + " is-attached rt",
+			PCTL + " is-attached --extension app1 rt", PCTL + " detach --extension app0 rt", PCTL + " detach --now --extension app0 rt",
+			SEND + MANAGER + "GetImageStateWithExtensions string:rt array:string:app0 uint64:1" + CLEAN,
+			SEND + MANAGER + "GetImageMetadataWithExtensions string:rt array:string:app0 array:string:app0 uint64:8" + CLEAN,
+			SEND + MANAGER + "DetachImageWithExtensions string:rt array:string:app0 uint64:0" + CLEAN));
 		s.add(script("detach refused while running", PCTL + " attach --now single", PCTL + " detach --now single", PCTL + " detach single"));
 		// portable1 itself, as any client sees it
 		s.add(script("D-Bus: images and errors", null, null,

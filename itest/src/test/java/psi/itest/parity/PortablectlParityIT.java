@@ -152,6 +152,39 @@ public class PortablectlParityIT {
 				.expecting("/etc/portables/gpt_2.raw -> /var/lib/portables/gpt_2.raw", "!/etc/portables/gpt_1.raw"));
 		c.add(new Case("--force single (unit on the host)", List.of(cmd("attach --force single")),
 				List.of(cmd("detach single")), null, null, List.of()).around(MAKE_HOST_UNIT, RM_HOST_UNIT));
+		c.addAll(extensionCases());
+		return c;
+	}
+
+	/**
+	 * Extension images (itest/box/make-ext-images.sh): a directory base and a
+	 * raw one, directory and raw extensions, by name and by path, one and two,
+	 * --runtime, --copy=symlink, --force for a release file of another name,
+	 * and reattach swapping the base or an extension for a newer version.
+	 */
+	static List<Case> extensionCases() {
+		List<Case> c = new ArrayList<>();
+		c.add(attach("--extension app0 rt app0", "--extension app0 rt").expecting(
+				"/etc/portables/app0 -> /var/lib/portables/app0", "/etc/portables/rt -> /var/lib/portables/rt"));
+		// detach names the base alone: as 252, every attachment of it goes, with its extensions' links
+		c.add(attach("--extension app0 --extension /srv/ext/app1.raw rt rt app0 app1", "rt").expecting(
+				"/etc/portables/app1.raw -> /srv/ext/app1.raw"));
+		c.add(attach("--runtime --extension app1 rtraw app1", "--runtime --extension app1 rtraw").expecting(
+				"/run/portables/app1.raw -> /var/lib/portables/app1.raw", "/run/portables/rtraw.raw -> /var/lib/portables/rtraw.raw"));
+		c.add(attach("--copy=symlink --extension app0 rt app0", "--extension app0 rt").expecting(
+				"/etc/systemd/system.attached/app0.service -> /var/lib/portables/app0/usr/lib/systemd/system/app0.service"));
+		// app10.raw carries extension-release.app1: only --force takes it, and the drop-in relaxes PID 1's check too
+		c.add(attach("--force --extension /srv/ext/app10.raw rtraw app1", "--extension /srv/ext/app10.raw rtraw"));
+		c.add(new Case("reattach swapping app1 for app1_2",
+				List.of(cmd("attach --extension /srv/ext/app1.raw rt app1"),
+						cmd("reattach --extension /srv/ext/app1_2.raw /var/lib/portables/rt app1")),
+				List.of(cmd("detach --extension /srv/ext/app1_2.raw rt")), null, null, List.of())
+				.expecting("/etc/portables/app1_2.raw -> /srv/ext/app1_2.raw", "!/etc/portables/app1.raw"));
+		c.add(new Case("reattach rt -> rt_2 keeping app0",
+				List.of(cmd("attach --extension /var/lib/portables/app0 rt rt app0"),
+						cmd("reattach --extension /var/lib/portables/app0 rt_2 rt app0")),
+				List.of(cmd("detach --extension /var/lib/portables/app0 rt_2")), null, null, List.of())
+				.expecting("/etc/portables/rt_2 -> /var/lib/portables/rt_2", "!/etc/portables/rt"));
 		return c;
 	}
 
@@ -169,7 +202,13 @@ public class PortablectlParityIT {
 				err("attach /srv/images/nosuch"), err("attach --profile=a/b single"),
 				err("attach --copy=bogus single"), err("detach single"), err("reattach single"),
 				new ErrorCase("attach single (single.service exists on the host)", cmd("attach single"),
-						MAKE_HOST_UNIT, RM_HOST_UNIT));
+						MAKE_HOST_UNIT, RM_HOST_UNIT),
+				// extensions: another level, a release file of another name, another ID, none of that name,
+				// no unit in any layer, prefixes the extension refuses, nothing attached so, a name twice
+				err("attach --extension /srv/ext/app1.raw rtv app1"), err("attach --extension /srv/ext/app10.raw rtraw app1"),
+				err("attach --extension /srv/ext/badid rt badid"), err("attach --extension nosuch rt"),
+				err("attach --extension app0 rt nomatch"), err("attach --extension /srv/ext/app2.raw rt rt app2"),
+				err("detach --extension app1 rt"), err("attach --extension app0 --extension app0 rt app0"));
 	}
 
 	// ------------------------------------------------------------------
@@ -381,6 +420,30 @@ public class PortablectlParityIT {
 			assertTrue(release.out().contains("ID=debian-psi-test"), "the service's root is the image: " + release.out());
 		} finally {
 			inBox(List.of("sh", "-c", "systemctl stop gpt.service; " + PSI + " detach gpt_1; systemctl daemon-reload"));
+		}
+	}
+
+	/**
+	 * A service that came from a directory extension runs in the box's
+	 * systemd with the extension over the base's /usr: it sees the
+	 * extension's files, and the base's busybox.
+	 */
+	@Test
+	void aServiceFromAnExtensionSeesTheExtension() throws Exception {
+		Result attach = inBox(List.of(PSI, "attach", "--now", "--extension", "app0", "rt", "app0"));
+		assertEquals(0, attach.rc(), "psi attach --now --extension app0 rt app0: " + attach.err());
+		try {
+			Result show = inBox(List.of("sh", "-c", "systemctl show -p ActiveState --value app0.service"
+					+ " && cat /proc/$(systemctl show -p MainPID --value app0.service)/root/usr/share/app0/hello"));
+			assertEquals(0, show.rc(), "app0.service: " + show.err() + show.out()
+					+ inBox(List.of("journalctl", "-u", "app0.service", "--no-pager", "-n", "20")).out());
+			assertEquals(List.of("active", "app0 from its extension"), show.out().lines().toList());
+			Result state = inBox(List.of(PSI, "is-attached", "--extension", "app0", "rt"));
+			assertEquals("running", state.out().trim(), "is-attached while app0.service runs");
+			Result pstate = inBox(List.of(PCTL, "is-attached", "--extension", "app0", "rt"));
+			assertEquals(pstate.out(), state.out(), "portablectl is-attached says the same");
+		} finally {
+			inBox(List.of("sh", "-c", PSI + " detach --now --extension app0 rt; systemctl daemon-reload"));
 		}
 	}
 

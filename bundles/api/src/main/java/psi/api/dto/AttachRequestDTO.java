@@ -21,6 +21,22 @@ public class AttachRequestDTO extends DTO {
 	public String copy = "auto";
 	/** Replace units that exist on the host already. */
 	public boolean force;
+	/**
+	 * Extension images layered over the image, bottom first: names in the
+	 * search path or absolute paths (portablectl's {@code --extension}).
+	 *
+	 * @since 2.5
+	 */
+	public List<String> extensions = new ArrayList<>();
+	/**
+	 * Accept extensions whose {@code extension-release.NAME} file is not
+	 * named after the extension image (portabled's
+	 * {@code PORTABLE_FORCE_SYSEXT}, which {@code portablectl --force} sets
+	 * with {@link #force}).
+	 *
+	 * @since 2.5
+	 */
+	public boolean relaxExtensionRelease;
 	/** Start the units after attaching (as {@code portablectl --now}). */
 	public boolean now;
 	/** Enable the units after attaching (as {@code portablectl --enable}). */

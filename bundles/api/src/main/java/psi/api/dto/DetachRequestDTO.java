@@ -1,5 +1,7 @@
 package psi.api.dto;
 
+import java.util.List;
+
 import org.osgi.dto.DTO;
 
 /** What to detach: the options of {@code portablectl detach}. */
@@ -23,4 +25,12 @@ public class DetachRequestDTO extends DTO {
 	 * @since 2.4
 	 */
 	public boolean force;
+	/**
+	 * Detach only the units attached with exactly these extension images,
+	 * in this order; {@code null} or empty for every attachment of the
+	 * image, with or without extensions.
+	 *
+	 * @since 2.5
+	 */
+	public List<String> extensions;
 }

@@ -1,5 +1,6 @@
 package psi.api.dto;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -27,6 +28,12 @@ public class ImageMetadataDTO extends DTO {
 	public byte[] osReleaseBytes;
 	/** The parsed os-release fields, in file order. */
 	public Map<String, String> osRelease;
+	/**
+	 * The extension images layered over the image, in the order given.
+	 *
+	 * @since 2.5
+	 */
+	public List<ExtensionDTO> extensions = new ArrayList<>();
 	/** The units that match the requested prefixes, sorted by name. */
 	public List<UnitFileDTO> units;
 	/** The profile the units' {@link UnitFileDTO#refused} were judged under. */

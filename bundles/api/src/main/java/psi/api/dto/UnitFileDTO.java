@@ -10,6 +10,13 @@ public class UnitFileDTO extends DTO {
 	public String name;
 	/** Where it was found inside the image (before symbolic links were resolved). */
 	public String path;
+	/**
+	 * The path of the image it was found in: the base image, or one of the
+	 * {@link ImageMetadataDTO#extensions}.
+	 *
+	 * @since 2.5
+	 */
+	public String image;
 	/** Its content. */
 	public String content;
 	/**

@@ -122,6 +122,46 @@ public class DirectoryTree implements ImageTree {
 		}
 	}
 
+	/** The largest extended attribute read; the kernel's own limit (XATTR_SIZE_MAX). */
+	private static final int MAX_XATTR = 64 * 1024;
+
+	/** Reads {@code user.} attributes, the only ones a process may read on any file; others are empty. */
+	@Override
+	public Optional<byte[]> xattr(String path, String name) throws IOException {
+		if (!name.startsWith("user.")) {
+			return Optional.empty();
+		}
+		java.nio.file.attribute.UserDefinedFileAttributeView v = Files.getFileAttributeView(host(path),
+			java.nio.file.attribute.UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+		if (v == null) {
+			return Optional.empty();
+		}
+		String n = name.substring("user.".length());
+		try {
+			if (!v.list().contains(n)) {
+				return Optional.empty();
+			}
+			int size = v.size(n);
+			if (size > MAX_XATTR) {
+				throw new ImageException("extended attribute " + name + " of '" + path + "' in " + dir + " is " + size + " bytes, more than " + MAX_XATTR);
+			}
+			java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(size);
+			v.read(n, b);
+			b.flip();
+			byte[] out = new byte[b.remaining()];
+			b.get(out);
+			return Optional.of(out);
+		} catch (NoSuchFileException | UnsupportedOperationException e) {
+			return Optional.empty();
+		} catch (java.nio.file.FileSystemException e) {
+			// a file system without user xattrs (ENOTSUP) has none
+			if (String.valueOf(e.getReason()).contains("not supported")) {
+				return Optional.empty();
+			}
+			throw e;
+		}
+	}
+
 	@Override
 	public Optional<Path> hostPath(String path) {
 		return Optional.of(host(path));

@@ -63,6 +63,22 @@ public interface ImageTree extends Closeable {
 	byte[] read(String path, int maxBytes) throws IOException;
 
 	/**
+	 * An extended attribute of a file of the image, as stored: a final
+	 * symbolic link is not followed. Images carry few ({@code
+	 * user.extension-release.strict} on an extension's release file), so a
+	 * format that keeps none answers empty.
+	 *
+	 * @param path absolute path inside the image
+	 * @param name the attribute's full name, e.g. {@code user.extension-release.strict}
+	 * @return its value, or empty when the file has no such attribute
+	 * @throws IOException on an I/O error or a corrupt image
+	 * @since 1.1
+	 */
+	default Optional<byte[]> xattr(String path, String name) throws IOException {
+		return Optional.empty();
+	}
+
+	/**
 	 * The host path under which a file of the image can be reached directly,
 	 * for {@code --copy=symlink}; only directory-like images have one.
 	 *

@@ -23,8 +23,8 @@ import psi.api.dto.AttachState;
  */
 final class AttachmentIndex {
 
-	/** One attached unit: where, and the image path its marker names. */
-	record Attached(String unit, String dir, String marker) {
+	/** One attached unit: where, and the paths its marker names (the image, then its extensions). */
+	record Attached(String unit, String dir, List<String> marker) {
 	}
 
 	private final HostLayout layout;
@@ -66,7 +66,7 @@ final class AttachmentIndex {
 				if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(p)) {
 					continue;
 				}
-				String marker = marker(dir.resolve(name + ".d").resolve("20-portable.conf"));
+				List<String> marker = marker(dir.resolve(name + ".d").resolve("20-portable.conf"));
 				if (marker != null) {
 					units.put(name, new Attached(name, where, marker));
 				}
@@ -75,7 +75,7 @@ final class AttachmentIndex {
 		return List.copyOf(units.values());
 	}
 
-	private static String marker(Path dropin) throws IOException {
+	private static List<String> marker(Path dropin) throws IOException {
 		if (!Files.isRegularFile(dropin, LinkOption.NOFOLLOW_LINKS)) {
 			return null;
 		}
@@ -90,12 +90,21 @@ final class AttachmentIndex {
 	/**
 	 * @param where an attached-units directory
 	 * @param key an image name or a path seen from the root, as {@link ImageResolver#key(String)} gives
-	 * @return unit name → marker of the units there whose marker matches the image, sorted
+	 * @return unit name → marker of the units there whose marker matches the image (with any extensions), sorted
 	 */
-	Map<String, String> units(String where, String key) throws IOException {
-		Map<String, String> out = new TreeMap<>();
+	Map<String, List<String>> units(String where, String key) throws IOException {
+		return units(where, key, null);
+	}
+
+	/**
+	 * @param extensions the extensions' keys, in order; {@code null} or empty for any
+	 * @return as {@link #units(String, String)}, for the units attached with these extensions
+	 *         ({@link DropInWriter#markerMatches(List, String, List)})
+	 */
+	Map<String, List<String>> units(String where, String key, List<String> extensions) throws IOException {
+		Map<String, List<String>> out = new TreeMap<>();
 		for (Attached a : scan().getOrDefault(where, List.of())) {
-			if (DropInWriter.markerMatches(a.marker(), key)) {
+			if (DropInWriter.markerMatches(a.marker(), key, extensions)) {
 				out.put(a.unit(), a.marker());
 			}
 		}
@@ -109,10 +118,15 @@ final class AttachmentIndex {
 	 * @return unit name to the directory it is attached in
 	 */
 	Map<String, String> units(String key) throws IOException {
+		return unitsWith(key, null);
+	}
+
+	/** As {@link #units(String)}, for the units attached with these extensions ({@code null} for any). */
+	Map<String, String> unitsWith(String key, List<String> extensions) throws IOException {
 		Map<String, String> out = new LinkedHashMap<>();
 		for (boolean runtime : new boolean[] { false, true }) {
 			String where = HostLayout.attachedDir(runtime);
-			for (String unit : units(where, key).keySet()) {
+			for (String unit : units(where, key, extensions).keySet()) {
 				out.putIfAbsent(unit, where);
 			}
 		}
@@ -123,8 +137,8 @@ final class AttachmentIndex {
 	Set<String> imageFiles(String key) throws IOException {
 		Set<String> out = new TreeSet<>();
 		for (boolean runtime : new boolean[] { false, true }) {
-			for (String marker : units(HostLayout.attachedDir(runtime), key).values()) {
-				out.add(DropInWriter.lastComponent(marker));
+			for (List<String> marker : units(HostLayout.attachedDir(runtime), key).values()) {
+				out.add(DropInWriter.lastComponent(marker.get(0)));
 			}
 		}
 		return out;

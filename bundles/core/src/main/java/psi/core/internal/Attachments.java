@@ -75,26 +75,58 @@ final class Attachments {
 			throw new PsiException("Unit profile name not valid: " + profileName);
 		}
 		List<String> matches = ImageResolver.matches(req.image, req.prefixes);
-		try (ImageResolver.OpenImage img = images.open(req.image)) {
+		List<String> extArgs = req.extensions == null ? List.of() : req.extensions;
+		try (ImageResolver.OpenImage img = images.open(req.image); ImageResolver.Extensions extensions = images.openExtensions(extArgs)) {
 			// written into the drop-ins, the marker and the link's name: refused before anything is read
 			UnitValues.checkPath(img.path());
 			ImageReader reader = new ImageReader(img.tree(), img.path());
 			OsRelease release = img.tree().reading("reading its os-release", reader::osRelease).release();
-			if (release.get("ID") == null) {
+			TreeMap<String, ImageReader.UnitFile> units = img.tree().reading("reading its unit files", () -> reader.units(matches));
+			if (release.get("ID") == null || release.get("ID").isEmpty()) {
 				throw new PsiException(PsiException.Reason.NO_OS_RELEASE_ID, "Image " + img.path() + " os-release metadata lacks the ID field", null);
 			}
 			String portablePrefixes = release.get("PORTABLE_PREFIXES");
-			if (portablePrefixes != null) {
-				List<String> valid = List.of(portablePrefixes.trim().split("\\s+"));
+			List<String> valid = portablePrefixes == null ? null : new ArrayList<>(List.of(portablePrefixes.trim().split("\\s+")));
+			// as portabled: each extension's units under the base's (the base wins, then the earlier extension), then its release checked
+			Map<String, ImageResolver.OpenImage> origin = new LinkedHashMap<>();
+			for (ImageResolver.OpenImage ext : extensions.images()) {
+				ImageReader er = new ImageReader(ext.tree(), ext.path());
+				TreeMap<String, ImageReader.UnitFile> extUnits = ext.tree().reading("reading its unit files", () -> er.units(matches));
+				ImageReader.Release extRelease = ext.tree().reading("reading its extension-release",
+					() -> ExtensionRelease.read(er, ImageName.stripSuffix(ext.fileName()), req.relaxExtensionRelease && ext.tree().rootKind() == psi.spi.format.RootKind.IMAGE, ext.path()));
+				for (ImageReader.UnitFile u : extUnits.values()) {
+					if (units.putIfAbsent(u.name(), u) == null) {
+						origin.put(u.name(), ext);
+					}
+				}
+				String mismatch = ExtensionRelease.mismatch(release, extRelease.release(), ExtensionRelease.hostArchitecture());
+				if (mismatch != null) {
+					throw new PsiException(PsiException.Reason.EXTENSION_MISMATCH,
+						"Image " + ext.path() + " extension-release metadata does not match the root's", mismatch + "; --force does not skip this check");
+				}
+				String extPrefixes = extRelease.release().get("PORTABLE_PREFIXES");
+				if (extPrefixes != null) {
+					valid = valid == null ? new ArrayList<>() : valid;
+					for (String p : extPrefixes.trim().split("\\s+")) {
+						if (!valid.contains(p)) {
+							valid.add(p);
+						}
+					}
+				}
+			}
+			String named = img.path() + (extArgs.isEmpty() ? "" : "' or any of its extensions '" + String.join(", ", extArgs));
+			if (valid != null) {
+				if (!extArgs.isEmpty()) {
+					java.util.Collections.sort(valid);
+				}
 				if (!valid.containsAll(matches)) {
 					throw new PsiException(PsiException.Reason.INVALID, "Selected matches '" + String.join("', '", matches)
-						+ "' are not compatible with portable service image '" + img.path()
+						+ "' are not compatible with portable service image '" + named
 						+ "', refusing. (Acceptable prefix matches are: " + String.join(", ", valid) + ")", null);
 				}
 			}
-			TreeMap<String, ImageReader.UnitFile> units = img.tree().reading("reading its unit files", () -> reader.units(matches));
 			if (units.isEmpty()) {
-				throw new PsiException(PsiException.Reason.INVALID, "Couldn't find any matching unit files in image '" + img.path() + "', refusing.",
+				throw new PsiException(PsiException.Reason.INVALID, "Couldn't find any matching unit files in image '" + named + "', refusing.",
 					null);
 			}
 			Profiles.Profile profile = profiles.profile(profileName);
@@ -102,14 +134,23 @@ final class Attachments {
 			List<ChangeDTO> detached = List.of();
 			if (reattach) {
 				// an image found through its own link in /etc/portables: the detach removes that link, the attach needs it
-				String linkTarget = linkTarget(img.path(), req.runtime);
+				Map<String, String> linkTargets = new LinkedHashMap<>();
+				for (ImageResolver.OpenImage i : extensions.with(img)) {
+					String t = linkTarget(i.path(), req.runtime);
+					if (t != null) {
+						linkTargets.put(i.path(), t);
+					}
+				}
 				DetachRequestDTO d = new DetachRequestDTO();
 				d.image = img.path();
 				d.runtime = req.runtime;
+				d.extensions = extensions.images().stream().map(ImageResolver.OpenImage::path).toList();
 				detached = detach(tx, d, detaching);
-				if (linkTarget != null && layout.lstat(img.path()).isEmpty()) {
-					tx.symlink(img.path(), linkTarget, null);
-					detached = detached.stream().filter(c -> !c.path.equals(img.path())).toList();
+				for (Map.Entry<String, String> l : linkTargets.entrySet()) {
+					if (layout.lstat(l.getKey()).isEmpty()) {
+						tx.symlink(l.getKey(), l.getValue(), null);
+						detached = detached.stream().filter(c -> !c.path.equals(l.getKey())).toList();
+					}
 				}
 			}
 			if (!req.force) {
@@ -122,8 +163,8 @@ final class Attachments {
 					}
 				}
 			}
-			List<ChangeDTO> changes = installer.install(tx,
-				new UnitInstaller.Plan(img, units.values(), profile, req.runtime, copy));
+			List<ChangeDTO> changes = installer.install(tx, new UnitInstaller.Plan(img, units.values(), profile, req.runtime, copy,
+				new UnitInstaller.Layers(extensions.images(), origin, req.relaxExtensionRelease)));
 			index.invalidate();
 			if (!reattach) {
 				return changes;
@@ -168,10 +209,12 @@ final class Attachments {
 	 */
 	List<ChangeDTO> detach(Transaction tx, DetachRequestDTO req, Guard guard) throws IOException {
 		String key = images.key(req.image);
-		Map<String, String> units = index.units(HostLayout.attachedDir(req.runtime), key);
+		List<String> extensions = ImageResolver.extensionKeys(req.extensions);
+		Map<String, List<String>> units = index.units(HostLayout.attachedDir(req.runtime), key, extensions);
 		if (units.isEmpty()) {
+			String what = req.image + (extensions == null || extensions.isEmpty() ? "" : "' or any of its extensions '" + String.join(", ", req.extensions));
 			throw new PsiException(PsiException.Reason.NOT_ATTACHED,
-				"No unit files associated with '" + req.image + "' found attached to the system. Image not attached?",
+				"No unit files associated with '" + what + "' found attached to the system. Image not attached?",
 				req.runtime ? null : "To detach from " + HostLayout.attachedDir(true) + ", use --runtime.", 1, null);
 		}
 		guard.check(new ArrayList<>(units.keySet()));

@@ -1,5 +1,9 @@
 package psi.core.internal;
 
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
 import psi.spi.format.RootKind;
 
 /**
@@ -19,17 +23,45 @@ final class DropInWriter {
 	}
 
 	/**
+	 * An extension image layered over the base, as the drop-in names it.
+	 *
+	 * @param path its path as the host sees it, {@link UnitValues#checkPath checked}
+	 * @param directory whether it is a directory tree ({@code ExtensionDirectories=}) rather than an image file ({@code ExtensionImages=})
+	 */
+	record Extension(String path, boolean directory) {
+	}
+
+	/**
 	 * @param imagePath the image's path as the host sees it, {@link UnitValues#checkPath checked}
 	 * @param rootKind how the image is rooted
 	 * @param unitName the unit the drop-in belongs to
-	 * @param imageFileName the image's file name, the value of {@code PORTABLE=}
+	 * @param imageFileName the file name of the layer the unit came from (the image or an extension), the value of {@code PORTABLE=}
 	 * @param osReleaseSource the host's os-release path
 	 * @return the drop-in's text
 	 */
 	static String portableConf(String imagePath, RootKind rootKind, String unitName, String imageFileName,
 		String osReleaseSource) {
+		return portableConf(imagePath, rootKind, List.of(), false, false, unitName, imageFileName, osReleaseSource);
+	}
+
+	/**
+	 * As portabled 252's {@code install_chroot_dropin()}: the marker names
+	 * the image and every extension; a service that came from an extension
+	 * also gets one {@code ExtensionDirectories=} or {@code ExtensionImages=}
+	 * line per extension, with the option that relaxes the release file's
+	 * name check when asked and the base is an image file.
+	 *
+	 * @param extensions the extension images, bottom first
+	 * @param fromExtension whether the unit came from an extension rather than the base
+	 * @param relax whether the extension-release name check was relaxed ({@code --force})
+	 */
+	static String portableConf(String imagePath, RootKind rootKind, List<Extension> extensions, boolean fromExtension, boolean relax,
+		String unitName, String imageFileName, String osReleaseSource) {
 		StringBuilder sb = new StringBuilder();
-		sb.append(marker(imagePath)).append('\n');
+		List<String> paths = new ArrayList<>();
+		paths.add(imagePath);
+		extensions.forEach(e -> paths.add(e.path()));
+		sb.append(marker(paths)).append('\n');
 		if (unitName.endsWith(".service")) {
 			sb.append('\n')
 				.append("[Service]\n")
@@ -37,6 +69,13 @@ final class DropInWriter {
 				.append("Environment=").append(UnitValues.word("PORTABLE=" + imageFileName)).append('\n')
 				.append("BindReadOnlyPaths=").append(osReleaseSource).append(":/run/host/os-release\n")
 				.append("LogExtraFields=").append(UnitValues.word("PORTABLE=" + imageFileName)).append('\n');
+			if (fromExtension) {
+				String option = relax && rootKind == RootKind.IMAGE ? ":x-systemd.relax-extension-release-check" : "";
+				for (Extension e : extensions) {
+					sb.append(e.directory() ? "ExtensionDirectories=" : "ExtensionImages=").append(UnitValues.word(e.path()))
+						.append(option).append('\n');
+				}
+			}
 		}
 		return sb.toString();
 	}
@@ -46,18 +85,101 @@ final class DropInWriter {
 	 * @return the marker line, without newline
 	 */
 	static String marker(String imagePath) {
-		return MARKER_BEGIN + imagePath + MARKER_END;
+		return marker(List.of(imagePath));
+	}
+
+	/**
+	 * @param paths the image's path, then its extensions' paths
+	 * @return the marker line, without newline: the paths {@link #xescape escaped} and joined by {@code :}
+	 */
+	static String marker(List<String> paths) {
+		return MARKER_BEGIN + String.join(":", paths.stream().map(DropInWriter::xescape).toList()) + MARKER_END;
+	}
+
+	/**
+	 * systemd's {@code xescape(s, ":")}: {@code \xNN} for control bytes,
+	 * bytes from 0x7f, the backslash and the colon; everything else as is.
+	 */
+	static String xescape(String s) {
+		StringBuilder sb = new StringBuilder();
+		for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+			int c = b & 0xff;
+			if (c < 0x20 || c >= 0x7f || c == '\\' || c == ':') {
+				sb.append(String.format("\\x%02x", c));
+			} else {
+				sb.append((char) c);
+			}
+		}
+		return sb.toString();
+	}
+
+	/** @return the bytes {@link #xescape} escaped, back; other backslashes as they are */
+	static String xunescape(String s) {
+		if (s.indexOf('\\') < 0) {
+			return s;
+		}
+		java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+		byte[] b = s.getBytes(StandardCharsets.UTF_8);
+		for (int i = 0; i < b.length; i++) {
+			if (b[i] == '\\' && i + 3 < b.length && b[i + 1] == 'x' && hex(b[i + 2]) >= 0 && hex(b[i + 3]) >= 0) {
+				out.write(hex(b[i + 2]) * 16 + hex(b[i + 3]));
+				i += 3;
+			} else {
+				out.write(b[i]);
+			}
+		}
+		return out.toString(StandardCharsets.UTF_8);
+	}
+
+	private static int hex(byte c) {
+		return Character.digit((char) c, 16);
 	}
 
 	/**
 	 * @param firstLine the first line of a {@code 20-portable.conf}
-	 * @return the image path in its marker, or {@code null} if it has none
+	 * @return the paths its marker names (the image, then its extensions), unescaped; {@code null} if it has no marker
 	 */
-	static String parseMarker(String firstLine) {
-		if (!firstLine.startsWith(MARKER_BEGIN) || !firstLine.endsWith(MARKER_END)) {
+	static List<String> parseMarker(String firstLine) {
+		if (!firstLine.startsWith(MARKER_BEGIN) || !firstLine.endsWith(MARKER_END)
+			|| firstLine.length() < MARKER_BEGIN.length() + MARKER_END.length()) {
 			return null;
 		}
-		return firstLine.substring(MARKER_BEGIN.length(), firstLine.length() - MARKER_END.length());
+		String inner = firstLine.substring(MARKER_BEGIN.length(), firstLine.length() - MARKER_END.length());
+		List<String> out = new ArrayList<>();
+		for (String token : inner.split(":", -1)) {
+			out.add(xunescape(token));
+		}
+		return List.copyOf(out);
+	}
+
+	/**
+	 * Whether a marker belongs to an image and its extensions: the image
+	 * matches the first path ({@link #markerMatches(String, String)}); with
+	 * no extensions asked for, whatever extensions the marker names (as
+	 * portabled 252's {@code DetachImage} and {@code GetImageState}); with
+	 * extensions, each matches the next path and the marker names no more
+	 * (as systemd 256, stricter than 252, which ignored extra paths).
+	 *
+	 * @param marker the paths of a drop-in's marker
+	 * @param nameOrPath the image argument
+	 * @param extensions the extension arguments, or {@code null}
+	 */
+	static boolean markerMatches(List<String> marker, String nameOrPath, List<String> extensions) {
+		if (marker.isEmpty() || !markerMatches(marker.get(0), nameOrPath)) {
+			return false;
+		}
+		if (extensions == null || extensions.isEmpty()) {
+			return true;
+		}
+		if (marker.size() != 1 + extensions.size()) {
+			return false;
+		}
+		for (int i = 0; i < extensions.size(); i++) {
+			if (!markerMatches(marker.get(i + 1), extensions.get(i))) {
+				return false;
+			}
+		}
+		return true;
 	}
 
 	/**

@@ -95,6 +95,11 @@ final class GuardedTree implements ImageTree {
 	}
 
 	@Override
+	public Optional<byte[]> xattr(String path, String name) throws IOException {
+		return call("reading the attribute " + name + " of " + path, () -> tree.xattr(path, name));
+	}
+
+	@Override
 	public Optional<Path> hostPath(String path) {
 		return quick("finding " + path + " on the host", () -> tree.hostPath(path));
 	}

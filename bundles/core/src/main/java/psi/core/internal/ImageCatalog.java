@@ -14,7 +14,9 @@ import java.util.TreeMap;
 import psi.api.PsiException;
 import psi.api.dto.AttachState;
 import psi.api.dto.ImageDTO;
+import psi.api.dto.ExtensionDTO;
 import psi.api.dto.ImageMetadataDTO;
+import psi.api.dto.InspectRequestDTO;
 import psi.api.dto.UnitFileDTO;
 import psi.spi.format.Entry;
 
@@ -39,17 +41,61 @@ final class ImageCatalog {
 
 	/** @param profileName the profile to judge the units under; {@code null} for {@code default} */
 	ImageMetadataDTO inspect(String nameOrPath, List<String> prefixes, boolean verify, String profileName) throws IOException {
+		InspectRequestDTO req = new InspectRequestDTO();
+		req.image = nameOrPath;
+		req.prefixes = prefixes;
+		req.verify = verify;
+		req.profile = profileName;
+		return inspect(req);
+	}
+
+	/**
+	 * An image's metadata with its extensions layered over it, as portabled's
+	 * {@code GetImageMetadataWithExtensions}: no check that they fit.
+	 */
+	ImageMetadataDTO inspect(InspectRequestDTO req) throws IOException {
+		String nameOrPath = req.image;
+		List<String> prefixes = req.prefixes;
+		boolean verify = req.verify;
+		String profileName = req.profile;
 		String profile = profileName == null || profileName.isEmpty() ? Profiles.DEFAULT : profileName;
 		// an unknown profile asked for by name is refused before the image is read
 		Profiles.Profile asked = profileName == null || profileName.isEmpty() ? null : profiles.profile(profile);
 		List<String> matches = ImageResolver.matches(nameOrPath, prefixes);
-		try (ImageResolver.OpenImage img = images.open(nameOrPath)) {
+		try (ImageResolver.OpenImage img = images.open(nameOrPath);
+			ImageResolver.Extensions extensions = images.openExtensions(req.extensions == null ? List.of() : req.extensions)) {
 			// check first: nothing is read from an image that fails its check
 			Map<String, String> checked = verify ? img.tree().verifyIntegrity() : Map.of();
 			ImageReader reader = new ImageReader(img.tree(), img.path());
 			ImageReader.Release release = img.tree().reading("reading its os-release", reader::osRelease);
 			TreeMap<String, ImageReader.UnitFile> units = img.tree().reading("reading its unit files", () -> reader.units(matches));
+			Map<String, String> origin = new java.util.HashMap<>();
+			List<ExtensionDTO> extDtos = new ArrayList<>();
+			for (ImageResolver.OpenImage ext : extensions.images()) {
+				if (verify) {
+					ext.tree().verifyIntegrity();
+				}
+				ImageReader er = new ImageReader(ext.tree(), ext.path());
+				TreeMap<String, ImageReader.UnitFile> extUnits = ext.tree().reading("reading its unit files", () -> er.units(matches));
+				ImageReader.Release r = ext.tree().reading("reading its extension-release", () -> ExtensionRelease.read(er,
+					ImageName.stripSuffix(ext.fileName()), req.relaxExtensionRelease && ext.tree().rootKind() == psi.spi.format.RootKind.IMAGE, ext.path()));
+				for (ImageReader.UnitFile u : extUnits.values()) {
+					if (units.putIfAbsent(u.name(), u) == null) {
+						origin.put(u.name(), ext.path());
+					}
+				}
+				ExtensionDTO e = new ExtensionDTO();
+				e.name = ImageName.stripSuffix(ext.fileName());
+				e.path = ext.path();
+				e.type = ext.tree().type();
+				e.releasePath = r.path();
+				e.releaseBytes = r.bytes();
+				e.releaseText = r.text();
+				e.release = new LinkedHashMap<>(r.release().fields());
+				extDtos.add(e);
+			}
 			ImageMetadataDTO dto = new ImageMetadataDTO();
+			dto.extensions = extDtos;
 			dto.name = ImageName.stripSuffix(img.fileName());
 			dto.path = img.path();
 			dto.type = img.tree().type();
@@ -75,6 +121,7 @@ final class ImageCatalog {
 				UnitFileDTO f = new UnitFileDTO();
 				f.name = u.name();
 				f.path = u.path();
+				f.image = origin.getOrDefault(u.name(), img.path());
 				f.content = new String(u.content(), StandardCharsets.UTF_8);
 				f.bytes = u.content();
 				f.refused = refusals.get(u.name());
@@ -102,7 +149,12 @@ final class ImageCatalog {
 	 * under {@code /run}.
 	 */
 	AttachState state(String image, Running running) throws IOException {
-		Map<String, String> units = index.units(images.key(image));
+		return state(image, null, running);
+	}
+
+	/** As {@link #state(String, Running)}, for the units attached with these extensions ({@code null} or empty: any). */
+	AttachState state(String image, List<String> extensions, Running running) throws IOException {
+		Map<String, String> units = index.unitsWith(images.key(image), ImageResolver.extensionKeys(extensions));
 		AttachState s = AttachmentIndex.stateOf(units);
 		if (s == AttachState.DETACHED) {
 			return s;

@@ -80,6 +80,17 @@ final class ImageReader {
 			"Neither /etc/os-release nor /usr/lib/os-release is in it.");
 	}
 
+	/** @return the tree read */
+	ImageTree tree() {
+		return tree;
+	}
+
+	/** @return a directory's path with links resolved inside the image, or empty when it is no directory */
+	Optional<String> directory(String path) throws IOException {
+		TreeResolver.Resolved r = resolver.resolve(path);
+		return r.entry().filter(e -> e.kind() == Entry.Kind.DIRECTORY).map(e -> r.path());
+	}
+
 	/**
 	 * Reads a regular file, following links inside the image.
 	 *

@@ -181,6 +181,75 @@ final class ImageResolver {
 		return openAt(locate(nameOrPath));
 	}
 
+	/** Open extension images, bottom first; closing closes them. */
+	record Extensions(List<OpenImage> images) implements AutoCloseable {
+		/** @return the extensions and then the image */
+		List<OpenImage> with(OpenImage base) {
+			List<OpenImage> all = new ArrayList<>(images);
+			all.add(base);
+			return all;
+		}
+
+		@Override
+		public void close() throws IOException {
+			for (OpenImage i : images) {
+				i.close();
+			}
+		}
+	}
+
+	/**
+	 * Opens extension images as portabled 252 finds them: a name exactly in
+	 * the search path (no version guessed), else an absolute path; two of
+	 * one image name are refused. On failure nothing stays open.
+	 *
+	 * @param args names or paths, bottom first
+	 * @return the open extensions, in the order given; the caller closes them
+	 */
+	Extensions openExtensions(List<String> args) throws IOException {
+		List<OpenImage> out = new ArrayList<>();
+		try {
+			java.util.Set<String> names = new java.util.HashSet<>();
+			for (String arg : args) {
+				String path;
+				if (ImageName.isValidName(arg)) {
+					path = exact(arg).orElseThrow(() -> new PsiException(PsiException.Reason.NOT_FOUND,
+						"No extension image '" + arg + "' found.", "Searched " + String.join(", ", HostLayout.IMAGE_DIRS) + "."));
+				} else {
+					path = locate(arg, false);
+				}
+				UnitValues.checkPath(path);
+				if (path.indexOf(':') >= 0) {
+					throw new PsiException("extension path '" + UnitValues.show(path) + "' holds a ':', which ExtensionImages= reads as"
+						+ " the start of its options; refusing");
+				}
+				OpenImage img = openAt(path);
+				out.add(img);
+				if (!names.add(ImageName.stripSuffix(img.fileName()))) {
+					throw new PsiException(PsiException.Reason.DUPLICATE_IMAGE, "File exists",
+						"an extension named '" + ImageName.stripSuffix(img.fileName()) + "' is given twice: " + arg);
+				}
+			}
+			return new Extensions(List.copyOf(out));
+		} catch (IOException | RuntimeException e) {
+			for (OpenImage o : out) {
+				try {
+					o.close();
+				} catch (IOException suppressed) {
+					e.addSuppressed(suppressed);
+				}
+			}
+			throw e;
+		}
+	}
+
+	/**
+	 * @return what extension arguments are matched against in the markers: a name as given, a path normalized
+	 */
+	static List<String> extensionKeys(List<String> args) {
+		return args == null ? null : args.stream().map(a -> ImageName.isValidName(a) ? a : viewPath(a)).toList();
+	}
+
 	/** @param path the image's path as the host sees it */
 	OpenImage openAt(String path) throws IOException {
 		Path real = layout.host(layout.resolve(path).path());

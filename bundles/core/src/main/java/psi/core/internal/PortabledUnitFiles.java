@@ -48,10 +48,14 @@ final class PortabledUnitFiles implements UnitInstaller {
 		String attached = HostLayout.attachedDir(plan.runtime());
 		String osReleaseSource = layout.osReleaseSource();
 		tx.mkdirs(attached, changes);
+		List<DropInWriter.Extension> extensions = plan.layers().extensions().stream()
+			.map(e -> new DropInWriter.Extension(e.path(), e.tree().rootKind() != psi.spi.format.RootKind.IMAGE)).toList();
 		for (ImageReader.UnitFile u : plan.units()) {
+			ImageResolver.OpenImage layer = plan.layers().of(img, u.name());
 			String dropinDir = attached + "/" + u.name() + ".d";
 			tx.mkdirs(dropinDir, changes);
-			String conf = DropInWriter.portableConf(img.path(), img.tree().rootKind(), u.name(), img.fileName(), osReleaseSource);
+			String conf = DropInWriter.portableConf(img.path(), img.tree().rootKind(), extensions, layer != img, plan.layers().relax(),
+				u.name(), layer.fileName(), osReleaseSource);
 			tx.write(dropinDir + "/20-portable.conf", conf.getBytes(StandardCharsets.UTF_8), changes);
 			if (u.name().endsWith(".service")) {
 				if (profile.hostPath() != null && !plan.copy().equals("copy")) {
@@ -66,22 +70,25 @@ final class PortabledUnitFiles implements UnitInstaller {
 				}
 			}
 			String unitPath = attached + "/" + u.name();
-			Optional<Path> source = plan.copy().equals("symlink") && sameOnHost(img, u) ? img.tree().hostPath(u.path()) : Optional.empty();
+			Optional<Path> source = plan.copy().equals("symlink") && sameOnHost(layer, u) ? layer.tree().hostPath(u.path()) : Optional.empty();
 			if (source.isPresent()) {
-				tx.symlink(unitPath, img.path() + u.path(), changes);
+				tx.symlink(unitPath, layer.path() + u.path(), changes);
 			} else {
 				// portabled names the source only where the unit is a host file (directory images)
-				String from = img.tree().hostPath(u.path()).isPresent() ? img.path() + u.path() : null;
+				String from = layer.tree().hostPath(u.path()).isPresent() ? layer.path() + u.path() : null;
 				tx.copy(unitPath, u.content(), from, changes);
 			}
 		}
-		// portabled links every attached image into /etc/portables (or /run/portables), pool images too
+		// portabled links every attached image into /etc/portables (or /run/portables), pool images too:
+		// the extensions first, then the image
 		String linkDir = HostLayout.linkDir(plan.runtime());
-		if (!img.path().equals(linkDir + "/" + img.fileName())) {
-			String link = linkDir + "/" + img.fileName();
-			if (layout.lstat(link).isEmpty()) {
+		List<ImageResolver.OpenImage> linked = new ArrayList<>(plan.layers().extensions());
+		linked.add(img);
+		for (ImageResolver.OpenImage i : linked) {
+			String link = linkDir + "/" + i.fileName();
+			if (!i.path().equals(link) && layout.lstat(link).isEmpty()) {
 				tx.mkdirs(linkDir, null);
-				tx.symlink(link, img.path(), changes);
+				tx.symlink(link, i.path(), changes);
 			}
 		}
 		return changes;
@@ -109,19 +116,18 @@ final class PortabledUnitFiles implements UnitInstaller {
 	}
 
 	@Override
-	public List<ChangeDTO> uninstall(Transaction tx, boolean runtime, Map<String, String> units) throws IOException {
+	public List<ChangeDTO> uninstall(Transaction tx, boolean runtime, Map<String, List<String>> units) throws IOException {
 		String where = HostLayout.attachedDir(runtime);
 		List<ChangeDTO> changes = new ArrayList<>();
+		// as portabled: the links of every image a removed unit's marker names, its extensions' too
 		TreeSet<String> markers = new TreeSet<>();
-		for (Map.Entry<String, String> u : units.entrySet()) {
+		for (Map.Entry<String, List<String>> u : units.entrySet()) {
 			tx.unlink(where + "/" + u.getKey(), changes);
 			for (String suffix : new String[] { "/10-profile.conf", "/20-portable.conf" }) {
 				tx.unlink(where + "/" + u.getKey() + ".d" + suffix, changes);
 			}
 			tx.rmdir(where + "/" + u.getKey() + ".d", changes);
-			if (u.getValue().startsWith("/")) {
-				markers.add(u.getValue());
-			}
+			u.getValue().stream().filter(p -> p.startsWith("/")).forEach(markers::add);
 		}
 		for (String m : markers) {
 			String link = HostLayout.linkDir(runtime) + "/" + DropInWriter.lastComponent(m);

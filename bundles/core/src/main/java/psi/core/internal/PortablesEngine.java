@@ -35,6 +35,7 @@ import psi.api.dto.ChangeDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageDTO;
 import psi.api.dto.ImageMetadataDTO;
+import psi.api.dto.InspectRequestDTO;
 import psi.api.dto.ImageStatusDTO;
 import psi.api.dto.PartialDTO;
 import psi.api.dto.PullRequestDTO;
@@ -366,6 +367,11 @@ public class PortablesEngine implements Portables {
 	}
 
 	@Override
+	public ImageMetadataDTO inspect(InspectRequestDTO request) {
+		return read("inspect", request.root, h -> h.catalog().inspect(request));
+	}
+
+	@Override
 	public List<ChangeDTO> attach(AttachRequestDTO request, ProgressListener listener) {
 		return attach(request, false, listener);
 	}
@@ -560,9 +566,15 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public AttachState state(String root, String image) {
+		return state(root, image, null);
+	}
+
+	@Override
+	public AttachState state(String root, String image, List<String> extensions) {
 		// the manager is asked only when something of the image is attached
 		UnitControl[] c = new UnitControl[1];
-		return read("is-attached", root, h -> h.catalog().state(image, u -> (c[0] != null ? c[0] : (c[0] = control(root))).running(u)));
+		return read("is-attached", root,
+			h -> h.catalog().state(image, extensions, u -> (c[0] != null ? c[0] : (c[0] = control(root))).running(u)));
 	}
 
 	@Override

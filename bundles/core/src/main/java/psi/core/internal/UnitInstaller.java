@@ -26,7 +26,29 @@ interface UnitInstaller {
 	 * @param copy {@code auto}, {@code copy}, {@code symlink} or {@code mixed}
 	 */
 	record Plan(ImageResolver.OpenImage image, Collection<ImageReader.UnitFile> units, Profiles.Profile profile, boolean runtime,
-		String copy) {
+		String copy, Layers layers) {
+
+		/** A plan for an image without extensions. */
+		Plan(ImageResolver.OpenImage image, Collection<ImageReader.UnitFile> units, Profiles.Profile profile, boolean runtime, String copy) {
+			this(image, units, profile, runtime, copy, Layers.NONE);
+		}
+	}
+
+	/**
+	 * The extension images layered over the image, and which layer each unit came from.
+	 *
+	 * @param extensions the open extensions, bottom first
+	 * @param origin unit name → the extension it came from; units of the base are not in it
+	 * @param relax whether the extension-release name check was relaxed
+	 */
+	record Layers(List<ImageResolver.OpenImage> extensions, Map<String, ImageResolver.OpenImage> origin, boolean relax) {
+		/** No extensions. */
+		static final Layers NONE = new Layers(List.of(), Map.of(), false);
+
+		/** @return the layer a unit came from */
+		ImageResolver.OpenImage of(ImageResolver.OpenImage base, String unit) {
+			return origin.getOrDefault(unit, base);
+		}
 	}
 
 	/**
@@ -40,8 +62,8 @@ interface UnitInstaller {
 
 	/**
 	 * @param runtime which attached directory
-	 * @param units unit name → the image path its marker names
+	 * @param units unit name → the paths its marker names (the image, then its extensions)
 	 * @return the changes, in order
 	 */
-	List<ChangeDTO> uninstall(Transaction tx, boolean runtime, Map<String, String> units) throws IOException;
+	List<ChangeDTO> uninstall(Transaction tx, boolean runtime, Map<String, List<String>> units) throws IOException;
 }

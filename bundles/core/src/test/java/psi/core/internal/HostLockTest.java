@@ -119,7 +119,7 @@ class HostLockTest {
 					if (n.endsWith(".service")) {
 						assertTrue(Files.exists(attached.resolve(n + ".d/10-profile.conf")), "a service without its profile: " + n);
 					}
-					String marker = DropInWriter.parseMarker(Files.readAllLines(conf).get(0));
+					String marker = DropInWriter.parseMarker(Files.readAllLines(conf).get(0)).get(0);
 					String file = DropInWriter.lastComponent(marker);
 					assertTrue(Files.isSymbolicLink(root.resolve("etc/portables").resolve(file)), "no link for " + file);
 					// every unit of that image is attached

@@ -79,7 +79,7 @@ class NamesTest {
 		assertTrue(DropInWriter.markerMatches("/var/lib/portables/foo", "foo_2"));
 		assertTrue(DropInWriter.markerMatches("/var/lib/portables/foo_1", "/var/lib/portables/foo_2.raw"));
 		assertFalse(DropInWriter.markerMatches("/var/lib/portables/foobar_1", "foo_2"));
-		assertEquals("/x/y", DropInWriter.parseMarker(DropInWriter.marker("/x/y")));
+		assertEquals(java.util.List.of("/x/y"), DropInWriter.parseMarker(DropInWriter.marker("/x/y")));
 		assertNull(DropInWriter.parseMarker("# something else"));
 	}
 }

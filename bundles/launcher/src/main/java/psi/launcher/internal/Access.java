@@ -130,7 +130,9 @@ final class Access implements Caller.Gate {
 			return "psi logs: refused for user " + who() + ": reading the system journal needs group adm or systemd-journal (as journalctl)";
 		}
 		// every argument that names a path (the image; a prefix never does) must be one the peer could read
-		for (String image : args.positional()) {
+		List<String> named = new java.util.ArrayList<>(args.positional());
+		args.lists().values().forEach(named::addAll);
+		for (String image : named) {
 			if (image.indexOf('/') >= 0 || image.equals(".") || image.equals("..")) {
 				Path host = cwd.resolve(image).normalize();
 				if (image.startsWith("/") && !root.toString().equals("/")) {

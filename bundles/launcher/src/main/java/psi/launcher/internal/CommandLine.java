@@ -52,7 +52,11 @@ final class CommandLine {
 	}
 
 	/** An option of a command, from its {@code @Parameter}. */
-	record Option(List<String> names, boolean takesValue, String description, String metavar) {
+	record Option(List<String> names, boolean takesValue, String description, String metavar, boolean repeatable) {
+
+		Option(List<String> names, boolean takesValue, String description, String metavar) {
+			this(names, takesValue, description, metavar, false);
+		}
 
 		/** @return the longest of its names: {@code --profile} of {@code -p, --profile} */
 		String longest() {
@@ -71,7 +75,9 @@ final class CommandLine {
 				}
 				boolean value = org.apache.felix.service.command.Parameter.UNSPECIFIED.equals(a.presentValue());
 				Descriptor d = p.getAnnotation(Descriptor.class);
-				Option o = new Option(List.of(a.names()), value, d == null ? "" : d.value(), p.getName().toUpperCase(Locale.ROOT));
+				// an option typed Object may be given several times: the command gets the values as a list
+				Option o = new Option(List.of(a.names()), value, d == null ? "" : d.value(), p.getName().toUpperCase(Locale.ROOT),
+					value && p.getType() == Object.class);
 				for (String n : a.names()) {
 					out.putIfAbsent(n, o);
 				}
@@ -88,25 +94,31 @@ final class CommandLine {
 	 * @param options the command's options
 	 * @return the arguments as Gogo takes them
 	 */
-	static List<String> normalize(String command, List<String> args, Map<String, Option> options) throws UsageException {
+	static List<Object> normalize(String command, List<String> args, Map<String, Option> options) throws UsageException {
 		return parse(command, args, options).gogo();
 	}
 
 	/**
 	 * A command's arguments, parsed.
 	 *
-	 * @param gogo as Gogo takes them
+	 * @param gogo as Gogo takes them: strings, and for a repeatable option the list of its values
 	 * @param options each option given, by its longest name ({@code --profile} for {@code -p}), with its value
 	 *            ({@code "true"} for a flag); the last one wins
+	 * @param lists the values of each repeatable option given, by its longest name, in order
 	 * @param positional the arguments that are no option, in order
 	 */
-	record Parsed(List<String> gogo, Map<String, String> options, List<String> positional) {
+	record Parsed(List<Object> gogo, Map<String, String> options, Map<String, List<String>> lists, List<String> positional) {
+
+		Parsed(List<Object> gogo, Map<String, String> options, List<String> positional) {
+			this(gogo, options, Map.of(), positional);
+		}
 	}
 
 	/** As {@link #normalize}, also telling options from positional arguments. */
 	static Parsed parse(String command, List<String> args, Map<String, Option> options) throws UsageException {
-		List<String> out = new ArrayList<>();
+		List<Object> out = new ArrayList<>();
 		Map<String, String> given = new LinkedHashMap<>();
+		Map<String, List<String>> lists = new LinkedHashMap<>();
 		List<String> positional = new ArrayList<>();
 		boolean positionalOnly = false;
 		for (int i = 0; i < args.size(); i++) {
@@ -135,7 +147,6 @@ final class CommandLine {
 			if (o == null) {
 				throw new UsageException("psi " + command + ": unknown option '" + name + "'; see psi " + command + " --help");
 			}
-			out.add(name);
 			if (o.takesValue()) {
 				if (value == null) {
 					if (i + 1 >= args.size()) {
@@ -143,22 +154,40 @@ final class CommandLine {
 					}
 					value = args.get(++i);
 				}
+				if (o.repeatable()) {
+					if (!lists.containsKey(o.longest())) {
+						List<String> values = new ArrayList<>();
+						lists.put(o.longest(), values);
+						out.add(o.longest());
+						out.add(values);
+					}
+					lists.get(o.longest()).add(value);
+					continue;
+				}
+				out.add(name);
 				out.add(value);
 				given.put(o.longest(), value);
 			} else if (value != null) {
 				throw new UsageException("psi " + command + ": option '" + name + "' takes no value");
 			} else {
+				out.add(name);
 				given.put(o.longest(), "true");
 			}
 		}
-		return new Parsed(out, given, positional);
+		return new Parsed(out, given, lists, positional);
 	}
 
 	/** @return a Gogo command line running {@code scope:function} with each argument quoted */
-	static String gogo(String scope, String function, List<String> args) {
+	static String gogo(String scope, String function, List<?> args) {
 		StringBuilder sb = new StringBuilder(scope).append(':').append(function);
-		for (String a : args) {
-			sb.append(' ').append(quote(a));
+		for (Object a : args) {
+			sb.append(' ');
+			if (a instanceof List<?> l) {
+				// a Gogo list literal: the values of a repeated option
+				sb.append('[').append(String.join(" ", l.stream().map(v -> quote(String.valueOf(v))).toList())).append(']');
+			} else {
+				sb.append(quote(String.valueOf(a)));
+			}
 		}
 		return sb.toString();
 	}
@@ -220,7 +249,7 @@ final class CommandLine {
 						continue;
 					}
 					seen.add(o);
-					String names = String.join(", ", o.names()) + (o.takesValue() ? " " + o.metavar() : "");
+					String names = String.join(", ", o.names()) + (o.takesValue() ? " " + o.metavar() : "") + (o.repeatable() ? " ..." : "");
 					sb.append(String.format("  %-22s %s%n", names, o.description()));
 				}
 				sb.append(String.format("  %-22s %s%n", "-h, --help", "Show this help"));

@@ -20,8 +20,9 @@ class CommandLineTest {
 		public String attach(@Descriptor("root dir") @Parameter(names = "--root", absentValue = "") String root,
 			@Descriptor("the profile") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
 			@Descriptor("below /run") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
+			@Descriptor("an extension; repeat for more") @Parameter(names = "--extension", absentValue = "") Object extension,
 			@Descriptor("Image name or path") String image, @Descriptor("prefixes") String... prefixes) {
-			return root + profile + runtime + image + Arrays.toString(prefixes);
+			return root + profile + runtime + extension + image + Arrays.toString(prefixes);
 		}
 	}
 
@@ -57,6 +58,16 @@ class CommandLineTest {
 		assertEquals("psi attach: option '--profile' needs a value", e.getMessage());
 		e = assertThrows(CommandLine.UsageException.class, () -> CommandLine.normalize("attach", List.of("--runtime=yes", "img"), opts));
 		assertEquals("psi attach: option '--runtime' takes no value", e.getMessage());
+	}
+
+	@Test
+	void aRepeatedOptionReachesGogoAsOneList() throws Exception {
+		var opts = CommandLine.options(attach());
+		CommandLine.Parsed p = CommandLine.parse("attach", List.of("--extension", "app0", "img", "--extension=/srv/it's.raw", "a"), opts);
+		assertEquals(List.of("--extension", List.of("app0", "/srv/it's.raw"), "img", "a"), p.gogo());
+		assertEquals(java.util.Map.of("--extension", List.of("app0", "/srv/it's.raw")), p.lists());
+		assertEquals("psi:attach '--extension' ['app0' \"/srv/it's.raw\"] 'img' 'a'", CommandLine.gogo("psi", "attach", p.gogo()));
+		assertTrue(CommandLine.help("attach", attach()).contains("--extension EXTENSION ..."), CommandLine.help("attach", attach()));
 	}
 
 	@Test

@@ -63,6 +63,16 @@ public final class Error {
 		}
 	}
 
+	/** {@code org.freedesktop.DBus.Error.FileExists} */
+	public static final class FileExists extends DBusExecutionException {
+		private static final long serialVersionUID = 1L;
+
+		/** @param message the text */
+		public FileExists(String message) {
+			super(message);
+		}
+	}
+
 	/** {@code org.freedesktop.DBus.Error.Failed} */
 	public static final class Failed extends DBusExecutionException {
 		private static final long serialVersionUID = 1L;

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.freedesktop.DBus.Error.FileExists;
 import org.freedesktop.DBus.Error.FileNotFound;
 import org.freedesktop.DBus.Error.Failed;
 import org.freedesktop.DBus.Error.InvalidArgs;
@@ -31,7 +32,9 @@ import psi.api.dto.AttachRequestDTO;
 import psi.api.dto.ChangeDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageDTO;
+import psi.api.dto.ExtensionDTO;
 import psi.api.dto.ImageMetadataDTO;
+import psi.api.dto.InspectRequestDTO;
 import psi.api.dto.UnitFileDTO;
 
 /**
@@ -51,6 +54,8 @@ final class Calls {
 	static final long PUBLIC_FLAGS = 7;
 	static final long RUNTIME = 1;
 	static final long FORCE = 2;
+	/** PORTABLE_FORCE_SYSEXT: extension-release files of any name */
+	static final long FORCE_SYSEXT = 4;
 
 	/** How an image argument is taken ({@code ImageAcquireMode}). */
 	enum Acquire {
@@ -170,20 +175,37 @@ final class Calls {
 	Tuples.Three<String, byte[], Map<String, byte[]>> metadata(String image, List<String> matches, Acquire mode) {
 		String i = acquire(image, mode, Authorizer.INSPECT);
 		ImageMetadataDTO m = psi(() -> portables.inspect(null, i, all(matches)));
+		return new Tuples.Three<>(m.path, osReleaseBytes(m), unitBytes(m));
+	}
+
+	private static byte[] osReleaseBytes(ImageMetadataDTO m) {
+		return m.osReleaseBytes != null ? m.osReleaseBytes : m.osReleaseText.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+	}
+
+	private static Map<String, byte[]> unitBytes(ImageMetadataDTO m) {
 		Map<String, byte[]> units = new LinkedHashMap<>();
 		for (UnitFileDTO u : m.units) {
 			units.put(u.name, u.bytes != null ? u.bytes : u.content.getBytes(java.nio.charset.StandardCharsets.UTF_8));
 		}
-		byte[] release = m.osReleaseBytes != null ? m.osReleaseBytes : m.osReleaseText.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-		return new Tuples.Three<>(m.path, release, units);
+		return units;
 	}
 
 	Tuples.Four<String, byte[], Map<String, byte[]>, Map<String, byte[]>> metadata(String image, List<String> extensions,
 			List<String> matches, long flags, Acquire mode) {
 		checkFlags(flags, PUBLIC_FLAGS);
-		noExtensions(extensions);
-		Tuples.Three<String, byte[], Map<String, byte[]>> m = metadata(image, matches, mode);
-		return new Tuples.Four<>(m.a, m.b, new LinkedHashMap<>(), m.c);
+		String i = acquire(image, mode, Authorizer.INSPECT);
+		InspectRequestDTO req = new InspectRequestDTO();
+		req.image = i;
+		req.extensions = new ArrayList<>(extensions);
+		req.prefixes = all(matches);
+		req.relaxExtensionRelease = (flags & FORCE_SYSEXT) != 0;
+		ImageMetadataDTO m = psi(() -> portables.inspect(req));
+		// as portabled 252: keyed by the extension's path; a directory extension's release has none (sent as "")
+		Map<String, byte[]> releases = new LinkedHashMap<>();
+		for (ExtensionDTO e : m.extensions) {
+			releases.put("raw".equals(e.type) ? e.path : "", e.releaseBytes);
+		}
+		return new Tuples.Four<>(m.path, osReleaseBytes(m), releases, unitBytes(m));
 	}
 
 	/** portabled's matches: none means every unit of the image (portablectl always sends the prefixes it means) */
@@ -198,8 +220,7 @@ final class Calls {
 
 	String state(String image, List<String> extensions, long flags) {
 		checkFlags(flags, 0);
-		noExtensions(extensions);
-		return state(image);
+		return psi(() -> portables.state(null, image, new ArrayList<>(extensions))).label();
 	}
 
 	List<Change> attach(String image, List<String> extensions, List<String> matches, String profile, String copyMode, long flags,
@@ -229,9 +250,10 @@ final class Calls {
 			default -> throw new InvalidArgs("Unknown copy mode '" + copyMode + "'");
 		};
 		String i = mode == null ? image : acquire(image, mode, Authorizer.ATTACH);
-		noExtensions(extensions);
 		AttachRequestDTO r = new AttachRequestDTO();
 		r.image = i;
+		r.extensions = new ArrayList<>(extensions);
+		r.relaxExtensionRelease = (flags & FORCE_SYSEXT) != 0;
 		r.prefixes = all(matches);
 		r.profile = profile.isEmpty() ? "default" : profile;
 		r.runtime = (flags & RUNTIME) != 0;
@@ -248,9 +270,9 @@ final class Calls {
 		if (!authorized) {
 			authorizer.check(Authorizer.ATTACH);
 		}
-		noExtensions(extensions);
 		DetachRequestDTO r = new DetachRequestDTO();
 		r.image = image;
+		r.extensions = new ArrayList<>(extensions);
 		r.runtime = (flags & RUNTIME) != 0;
 		r.force = (flags & FORCE) != 0;
 		r.noReload = true;
@@ -326,13 +348,6 @@ final class Calls {
 		}
 	}
 
-	/** psi has no extension images yet (issue 14): a call naming some is refused, one without is served */
-	private static void noExtensions(List<String> extensions) {
-		if (!extensions.isEmpty()) {
-			throw new NotSupported("Extension images are not supported by psi yet, refusing: " + String.join(", ", extensions));
-		}
-	}
-
 	static List<Change> changes(List<ChangeDTO> changes) {
 		List<Change> out = new ArrayList<>();
 		for (ChangeDTO c : changes) {
@@ -390,6 +405,8 @@ final class Calls {
 			case NOT_DETACHED -> new EBUSY(s);
 			case READ_ONLY -> new EROFS(s);
 			case NOT_SUPPORTED -> new NotSupported(s);
+			case EXTENSION_MISMATCH -> new ESTALE(s);
+			case DUPLICATE_IMAGE -> new FileExists("File exists");
 			default -> new Failed(String.valueOf(e.getMessage()));
 		};
 	}

@@ -19,6 +19,7 @@ import psi.api.dto.ChangeDTO;
 import psi.api.dto.DetachRequestDTO;
 import psi.api.dto.ImageMetadataDTO;
 import psi.api.dto.ImageStatusDTO;
+import psi.api.dto.InspectRequestDTO;
 import psi.api.dto.PullRequestDTO;
 import psi.api.dto.PullResultDTO;
 import psi.api.dto.VerifyLevel;
@@ -40,12 +41,30 @@ public class PortableCommands {
 
 	private static final String ROOT = "Operate on the host whose root is DIR (like systemctl --root): files land under DIR, paths written into them are as seen from DIR";
 
+	private static final String EXTENSION = "An extension image (sysext: usr/lib/extension-release.d/extension-release.NAME) layered over the image, by name or path; repeat for more, bottom first";
+
+	private static final String FORCE = "Attach even when a unit of the same name exists on the host or is active, and accept extensions whose extension-release file is not named after the image";
+
 	private final Portables portables;
 
 	/** @param portables the engine */
 	@Activate
 	public PortableCommands(@Reference Portables portables) {
 		this.portables = portables;
+	}
+
+	/**
+	 * @param value what Gogo gave for a repeatable option: absent, one value, or the list the launcher makes of repeated ones
+	 * @return the values, each image path resolved as {@link #image(String, String)}
+	 */
+	static List<String> extensions(String root, Object value) {
+		List<String> out = new java.util.ArrayList<>();
+		if (value instanceof java.util.Collection<?> c) {
+			c.forEach(v -> out.add(String.valueOf(v)));
+		} else if (value != null && !String.valueOf(value).isEmpty()) {
+			out.add(String.valueOf(value));
+		}
+		return out.stream().map(e -> image(root, e)).toList();
 	}
 
 	private static String root(String r) {
@@ -93,11 +112,21 @@ public class PortableCommands {
 		@Descriptor("The profile to judge the units under, as attach --profile would (default: default)") @Parameter(names = { "-p", "--profile" }, absentValue = "") String profile,
 		@Descriptor("Print the os-release and unit files themselves") @Parameter(names = "--cat", presentValue = "true", absentValue = "false") boolean cat,
 		@Descriptor("Also check the image's integrity block by block (the dm-verity hash tree of a raw image)") @Parameter(names = "--verify", presentValue = "true", absentValue = "false") boolean verify,
+		@Descriptor(EXTENSION) @Parameter(names = "--extension", absentValue = "") Object extension,
+		@Descriptor("Accept extensions whose extension-release file is not named after the image") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
 		@Descriptor("Image name (searched in /etc/portables, /run/portables, /var/lib/portables, /usr/local/lib/portables, /usr/lib/portables) or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		List<String> p = Arrays.asList(prefixes);
 		notice(Render.matching(p, portables.matchPrefixes(image, p).get(0)));
-		ImageMetadataDTO m = portables.inspect(root(root), image(root, image), p, verify, profile.isEmpty() ? null : profile);
+		InspectRequestDTO req = new InspectRequestDTO();
+		req.root = root(root);
+		req.image = image(root, image);
+		req.extensions = extensions(root, extension);
+		req.prefixes = p;
+		req.verify = verify;
+		req.profile = profile.isEmpty() ? null : profile;
+		req.relaxExtensionRelease = force;
+		ImageMetadataDTO m = portables.inspect(req);
 		return new Output(Render.inspect(m, cat), "", 0);
 	}
 
@@ -108,7 +137,8 @@ public class PortableCommands {
 		@Descriptor("Security profile linked beside each service: default, nonetwork, strict, trusted or one of the host's; a unit that would run outside it is refused (trusted allows all)") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
 		@Descriptor("Attach until the next reboot only (below /run)") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("How units and profiles get onto the host: auto (copy units, link profiles), copy, symlink, mixed") @Parameter(names = "--copy", absentValue = "auto") String copy,
-		@Descriptor("Attach even when a unit of the same name exists on the host") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
+		@Descriptor(FORCE) @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
+		@Descriptor(EXTENSION) @Parameter(names = "--extension", absentValue = "") Object extension,
 		@Descriptor("Start the units after attaching") @Parameter(names = "--now", presentValue = "true", absentValue = "false") boolean now,
 		@Descriptor("Enable the units after attaching") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
 		@Descriptor("With --now: do not wait for the start jobs") @Parameter(names = "--no-block", presentValue = "true", absentValue = "false") boolean noBlock,
@@ -116,6 +146,8 @@ public class PortableCommands {
 		@Descriptor("Image name or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
+		req.extensions = extensions(root, extension);
+		req.relaxExtensionRelease = force;
 		flags(req, now, enable, noBlock, noReload);
 		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
 		List<ChangeDTO> changes = portables.attach(req, TerminalProgress.of(Invocation.current()));
@@ -129,7 +161,8 @@ public class PortableCommands {
 		@Descriptor("Security profile linked beside each service; a unit that would run outside it is refused (trusted allows all)") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
 		@Descriptor("Reattach below /run") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("auto, copy, symlink or mixed, as for attach") @Parameter(names = "--copy", absentValue = "auto") String copy,
-		@Descriptor("Attach even when a unit of the same name exists on the host") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
+		@Descriptor(FORCE) @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
+		@Descriptor(EXTENSION) @Parameter(names = "--extension", absentValue = "") Object extension,
 		@Descriptor("Restart the units that changed, start the new ones, stop the ones that went away") @Parameter(names = "--now", presentValue = "true", absentValue = "false") boolean now,
 		@Descriptor("Enable the units after attaching") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
 		@Descriptor("With --now: do not wait for the jobs") @Parameter(names = "--no-block", presentValue = "true", absentValue = "false") boolean noBlock,
@@ -137,6 +170,8 @@ public class PortableCommands {
 		@Descriptor("Image name or path of the new version") String image,
 		@Descriptor("Unit name prefixes to match") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
+		req.extensions = extensions(root, extension);
+		req.relaxExtensionRelease = force;
 		flags(req, now, enable, noBlock, noReload);
 		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
 		List<ChangeDTO> changes = portables.reattach(req, TerminalProgress.of(Invocation.current()));
@@ -171,8 +206,12 @@ public class PortableCommands {
 		@Descriptor("Stop the units first") @Parameter(names = "--now", presentValue = "true", absentValue = "false") boolean now,
 		@Descriptor("Disable the units first") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
 		@Descriptor("Do not make systemd reload its units") @Parameter(names = "--no-reload", presentValue = "true", absentValue = "false") boolean noReload,
+		@Descriptor("Detach units that are active, without stopping them") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
+		@Descriptor(EXTENSION + "; only the units attached with exactly these extensions, in this order") @Parameter(names = "--extension", absentValue = "") Object extension,
 		@Descriptor("Image name or path") String image) {
 		DetachRequestDTO req = new DetachRequestDTO();
+		req.force = force;
+		req.extensions = extensions(root, extension);
 		req.now = now;
 		req.enable = enable;
 		req.noReload = noReload;
@@ -188,8 +227,9 @@ public class PortableCommands {
 	public CommandOutput isattached(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Print nothing, only set the exit status") @Parameter(names = { "-q", "--quiet" }, presentValue = "true", absentValue = "false") boolean quiet,
+		@Descriptor(EXTENSION + "; the state of the units attached with exactly these extensions, in this order") @Parameter(names = "--extension", absentValue = "") Object extension,
 		@Descriptor("Image name or path") String image) {
-		AttachState state = portables.state(root(root), image(root, image));
+		AttachState state = portables.state(root(root), image(root, image), extensions(root, extension));
 		return new Output(quiet ? "" : state.label() + "\n", "", state == AttachState.DETACHED ? 1 : 0);
 	}
 

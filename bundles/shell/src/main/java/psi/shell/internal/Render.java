@@ -256,6 +256,9 @@ final class Render {
 		StringBuilder sb = new StringBuilder();
 		if (cat) {
 			sb.append("-- OS Release: --\n").append(text(m.osReleaseText));
+			for (psi.api.dto.ExtensionDTO e : m.extensions == null ? List.<psi.api.dto.ExtensionDTO>of() : m.extensions) {
+				sb.append("\n-- Extension Release: ").append(line(e.path)).append(" --\n").append(text(e.releaseText));
+			}
 			for (UnitFileDTO u : m.units) {
 				sb.append("\n-- Unit file: ").append(line(u.name)).append(" --\n").append(text(u.content));
 			}
@@ -270,6 +273,20 @@ final class Render {
 		}
 		sb.append("Portable Service:\n\t").append(portable.isEmpty() ? "n/a" : line(portable)).append('\n');
 		sb.append("Operating System:\n\t").append(os.isEmpty() ? "n/a" : line(os)).append('\n');
+		// as portablectl prints each extension
+		for (psi.api.dto.ExtensionDTO e : m.extensions == null ? List.<psi.api.dto.ExtensionDTO>of() : m.extensions) {
+			java.util.function.Function<String, String> f = k -> {
+				String v = e.release.get(k);
+				return v == null ? "n/a" : line(v);
+			};
+			sb.append("Extension:\n\t").append(line(e.path)).append('\n');
+			sb.append("\tExtension Scope:\n\t\t").append(f.apply("SYSEXT_SCOPE")).append('\n');
+			sb.append("\tExtension Compatibility Level:\n\t\t").append(f.apply("SYSEXT_LEVEL")).append('\n');
+			sb.append("\tPortable Service:\n\t\t").append(f.apply("PORTABLE_PRETTY_NAME")).append('\n');
+			sb.append("\tPortable Prefixes:\n\t\t").append(f.apply("PORTABLE_PREFIXES")).append('\n');
+			sb.append("\tOperating System:\n\t\t").append(f.apply("PRETTY_NAME")).append(" (").append(f.apply("ID")).append(' ')
+				.append(f.apply("VERSION_ID")).append(")\n");
+		}
 		sb.append("Unit files:\n");
 		for (UnitFileDTO u : m.units) {
 			sb.append('\t').append(line(u.name)).append('\n');

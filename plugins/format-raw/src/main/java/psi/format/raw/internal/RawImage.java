@@ -116,6 +116,15 @@ final class RawImage implements ImageTree {
 	}
 
 	@Override
+	public Optional<byte[]> xattr(String p, String name) throws IOException {
+		try {
+			return Optional.ofNullable(fs.xattrs(p).get(name));
+		} catch (java.nio.file.NoSuchFileException e) {
+			return Optional.empty();
+		}
+	}
+
+	@Override
 	public boolean isReadOnly() throws IOException {
 		Set<PosixFilePermission> perms = Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS);
 		return !perms.contains(PosixFilePermission.OWNER_WRITE) && !perms.contains(PosixFilePermission.GROUP_WRITE)
