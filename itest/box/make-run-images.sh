@@ -7,6 +7,8 @@
 #   bad    bad.service (Type=oneshot: says 'psi-bad-was-here', then fails at once)
 #   esc    esc.service (issue 19: an ExecStartPre=+ that writes `id` to /var/tmp/esc-plus.txt,
 #          outside the sandbox of its profile)
+#   kept   kept.service: StateDirectory=kept CacheDirectory=kept LogsDirectory=kept, writes a file
+#          into each (for detach --clean)
 # OUTDIR/NAME is replaced if it exists.  Needs busybox-static.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
@@ -91,3 +93,15 @@ ExecStart=/usr/bin/busybox true
 EOF2
 
 echo "images in $out: sock tim bad esc"
+
+image kept
+unit kept kept.service <<'EOF2'
+[Unit]
+Description=psi test: kept (state, cache and logs directories)
+
+[Service]
+StateDirectory=kept
+CacheDirectory=kept
+LogsDirectory=kept
+ExecStart=/usr/bin/busybox sh -c 'echo s >$STATE_DIRECTORY/s; echo c >$CACHE_DIRECTORY/c; echo l >$LOGS_DIRECTORY/l; exec /usr/bin/busybox sleep infinity'
+EOF2

@@ -422,11 +422,16 @@ class DaemonIT {
 		System.out.println("[daemon] kill -9 during attach: " + sawAttached + " runs found attached, " + sawDetached + " detached");
 	}
 
+	/**
+	 * Eight clients, each running its commands one after the other: 250
+	 * each in CI (2000 in all); a longer run with
+	 * {@code -Dpsi.daemon.load=N} (N per client).
+	 */
 	@Test
 	@Order(5)
 	void eightClientsAtOnce() throws Exception {
 		int clients = 8;
-		int each = Integer.getInteger("psi.daemon.load", 500);
+		int each = Integer.getInteger("psi.daemon.load", 250);
 		int logFrom = Files.readString(daemon.log()).length();
 		Map<String, String> before = snapshot(root);
 		List<Long> latencies = Collections.synchronizedList(new ArrayList<>());

@@ -539,6 +539,66 @@ class EmbeddedIT {
 		assertEquals("0", mounts.out().strip(), "the image is unmounted after the stop");
 	}
 
+	/**
+	 * --json: every command that has it prints JSON a script can parse,
+	 * holding what the text shows.
+	 */
+	@Test
+	@Order(2)
+	void jsonForScripts() throws Exception {
+		Result start = psi("start", "web_1");
+		assertEquals(0, start.rc(), start.toString());
+		try {
+			com.google.gson.JsonArray list = json(psi("list", "--json=short")).getAsJsonArray();
+			com.google.gson.JsonObject web = null;
+			for (com.google.gson.JsonElement e : list) {
+				if (e.getAsJsonObject().get("name").getAsString().equals("web_1"))
+					web = e.getAsJsonObject();
+			}
+			assertTrue(web != null, "web_1 in " + list);
+			assertEquals("running", web.get("state").getAsString(), web.toString());
+			assertEquals("directory", web.get("type").getAsString(), web.toString());
+			com.google.gson.JsonObject all = json(psi("list", "--all", "--json=pretty")).getAsJsonObject();
+			assertEquals(list.size(), all.getAsJsonArray("images").size(), all.toString());
+			assertTrue(all.get("partials").isJsonArray(), all.toString());
+
+			com.google.gson.JsonObject m = json(psi("inspect", "--json", "pretty", "web_1")).getAsJsonObject();
+			assertEquals("web_1", m.get("name").getAsString(), m.toString());
+			assertEquals("web.service", m.getAsJsonArray("units").get(0).getAsJsonObject().get("name").getAsString(), m.toString());
+			assertTrue(m.getAsJsonObject("osRelease").has("ID"), m.toString());
+			assertFalse(m.has("osReleaseBytes"), "byte copies of text are left out: " + m);
+
+			Result attached = psi("is-attached", "--json=short", "web_1");
+			assertEquals(0, attached.rc(), attached.toString());
+			assertEquals("{\"image\":\"web_1\",\"state\":\"running\"}", attached.out().strip());
+
+			Result st = psi("status", "--json=short", "web_1");
+			assertEquals(0, st.rc(), st.toString());
+			com.google.gson.JsonObject status = json(st).getAsJsonObject();
+			assertEquals("running", status.get("state").getAsString(), status.toString());
+			assertEquals("active", status.getAsJsonArray("units").get(0).getAsJsonObject().get("activeState").getAsString(), status.toString());
+			assertTrue(status.get("log").isJsonArray(), status.toString());
+
+			com.google.gson.JsonArray profiles = json(psi("profiles", "--json=short")).getAsJsonArray();
+			assertTrue(profiles.toString().contains("\"strict\""), profiles.toString());
+
+			Result bad = psi("list", "--json=yaml");
+			assertEquals(1, bad.rc(), bad.toString());
+			assertEquals("Unknown argument to --json= 'yaml': pretty, short or off", bad.err().strip());
+		} finally {
+			psi("stop", "web_1");
+		}
+	}
+
+	static com.google.gson.JsonElement json(Result r) {
+		assertEquals(0, r.rc() == 3 ? 0 : r.rc(), r.toString());
+		try {
+			return com.google.gson.JsonParser.parseString(r.out());
+		} catch (com.google.gson.JsonParseException e) {
+			throw new AssertionError("not JSON: " + r, e);
+		}
+	}
+
 	/** The sandbox as the profiles ask, seen from inside: default for the directory image and the squashfs, nonetwork with a network test. */
 	@Test
 	@Order(2)

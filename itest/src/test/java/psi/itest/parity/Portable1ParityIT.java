@@ -111,7 +111,7 @@ class Portable1ParityIT {
 			PCTL + " inspect --extension /srv/ext/app1.raw rtv app1", PCTL + " inspect --force --extension /srv/ext/app10.raw rtraw app1",
 			PCTL + " inspect --extension /srv/ext/app10.raw rtraw app1",
 			PCTL + " attach --now --extension app0 rt app0", PCTL + " is-attached --extension app0 rt", PCTL + " is-attached rt",
-			PCTL + " is-attached --extension app1 rt", PCTL + " detach --extension app0 rt", PCTL + " detach --now --extension app0 rt",
+			PCTL + " is-attached --extension app1 rt", PCTL + " detach --extension app0 rt", PCTL + " detach --now --extension app0 rt app0",
 			SEND + MANAGER + "GetImageStateWithExtensions string:rt array:string:app0 uint64:1" + CLEAN,
 			SEND + MANAGER + "GetImageMetadataWithExtensions string:rt array:string:app0 array:string:app0 uint64:8" + CLEAN,
 			SEND + MANAGER + "DetachImageWithExtensions string:rt array:string:app0 uint64:0" + CLEAN));

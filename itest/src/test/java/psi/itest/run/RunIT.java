@@ -1,6 +1,7 @@
 package psi.itest.run;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -378,6 +379,41 @@ class RunIT {
 		assertEquals(1, lines.size(), "one line expected from host psi start single: " + r);
 		assertTrue(lines.get(0).contains("systemd is not running as PID 1"), "host psi start single: " + r);
 		assertTrue(lines.get(0).contains("psi's own service manager runs services only inside the psi daemon"), "host psi start single: " + r);
+	}
+
+	/**
+	 * detach --clean (systemd 256's portablectl detach --clean): the unit
+	 * stops, and its state, cache and logs go, the dynamic user's
+	 * private/ directories and the links to them; the image stays.
+	 */
+	@Test
+	@Order(9)
+	void detachCleanRemovesWhatTheServiceKept() {
+		try {
+			Result s = psi("start", "kept");
+			ok(s, "psi start kept", "kept.service");
+			String files = "/var/lib/private/kept/s /var/cache/private/kept/c /var/log/private/kept/l";
+			Result seen = null;
+			for (int i = 0; i < 50; i++) {
+				seen = box.exec("sh", "-c", "cat " + files);
+				if (seen.rc() == 0)
+					break;
+				box.exec("sleep", "0.1");
+			}
+			assertEquals("s\nc\nl\n", seen.out(), "what kept.service wrote: " + seen + journal("kept.service"));
+			Result d = psi("detach", "--clean", "kept");
+			assertEquals(0, d.rc(), "psi detach --clean kept: " + d);
+			for (String p : List.of("/var/lib/kept", "/var/lib/private/kept", "/var/cache/kept", "/var/cache/private/kept", "/var/log/kept",
+					"/var/log/private/kept")) {
+				assertFalse(exists(p), p + " left by psi detach --clean: " + d);
+				assertTrue(d.err().contains("Removed " + p + "."), "psi detach --clean says it removed " + p + ": " + d);
+			}
+			assertEquals("inactive", prop("kept.service", "ActiveState"), "kept.service stopped");
+			assertTrue(exists("/var/lib/portables/kept/usr/lib/os-release"), "the image stays");
+			assertEquals("", attachedFiles(), "kept is detached");
+		} finally {
+			detachNow("kept");
+		}
 	}
 
 	// ------------------------------------------------------------------

@@ -33,4 +33,15 @@ public class DetachRequestDTO extends DTO {
 	 * @since 2.5
 	 */
 	public List<String> extensions;
+	/**
+	 * After stopping the units and detaching them, remove the directories
+	 * their {@code StateDirectory=}, {@code CacheDirectory=},
+	 * {@code LogsDirectory=}, {@code RuntimeDirectory=} and
+	 * {@code ConfigurationDirectory=} name (with the {@code private/} ones of
+	 * a dynamic user), as {@code portablectl detach --clean} of systemd 256;
+	 * each is reported as a removal. Implies {@link #now}.
+	 *
+	 * @since 2.5
+	 */
+	public boolean clean;
 }

@@ -71,9 +71,7 @@ final class Attachments {
 			}
 		}
 		String profileName = req.profile == null || req.profile.isEmpty() ? Profiles.DEFAULT : req.profile;
-		if (profileName.contains("/") || profileName.startsWith(".")) {
-			throw new PsiException("Unit profile name not valid: " + profileName);
-		}
+		Profiles.checkName(profileName);
 		List<String> matches = ImageResolver.matches(req.image, req.prefixes);
 		List<String> extArgs = req.extensions == null ? List.of() : req.extensions;
 		try (ImageResolver.OpenImage img = images.open(req.image); ImageResolver.Extensions extensions = images.openExtensions(extArgs)) {

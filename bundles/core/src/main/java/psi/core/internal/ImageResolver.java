@@ -89,6 +89,15 @@ final class ImageResolver {
 		return r.path();
 	}
 
+	/** @return where an image is, as {@link #locate(String)}, or {@code null} when it is not there (any more) */
+	String locateQuietly(String nameOrPath) {
+		try {
+			return locate(nameOrPath);
+		} catch (IOException | PsiException e) {
+			return null;
+		}
+	}
+
 	/** @return the image of exactly this name in the search path: {@code NAME/}, {@code NAME.raw} or {@code NAME.psi} */
 	Optional<String> exact(String name) throws IOException {
 		for (String dir : HostLayout.IMAGE_DIRS) {

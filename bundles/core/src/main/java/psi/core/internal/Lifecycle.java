@@ -71,11 +71,16 @@ final class Lifecycle {
 	/** Disable and stop as asked (or refuse an active unit), then detach and reload. */
 	List<ChangeDTO> detach(DetachRequestDTO request) throws IOException {
 		List<ChangeDTO> jobs = new ArrayList<>();
+		List<String> clean = new ArrayList<>();
 		Attachments.Guard guard = units -> {
+			if (request.clean) {
+				// read before the detach removes the unit files
+				clean.addAll(ServiceDirectories.of(host.layout(), HostLayout.attachedDir(request.runtime), units));
+			}
 			if (request.enable) {
 				jobs.addAll(control.disable(units, request.runtime));
 			}
-			if (request.now) {
+			if (request.now || request.clean) {
 				List<String> running = new ArrayList<>();
 				for (String u : units) {
 					if (control.running(u)) {
@@ -90,6 +95,13 @@ final class Lifecycle {
 		try (Transaction tx = transactions.open("detach of " + request.image)) {
 			jobs.addAll(host.attachments().detach(tx, request, guard));
 			reloadAndCommit(tx, request.noReload, Step.NONE);
+		}
+		if (!clean.isEmpty()) {
+			// after the units stopped and went: what they kept on the host (never an image)
+			List<String> kept = new ArrayList<>();
+			jobs.addAll(ServiceDirectories.remove(host.layout(), clean, host.images().locateQuietly(request.image), kept));
+			kept.forEach(k -> jobs.add(ChangeDTO.of(ChangeDTO.Type.FAILED, k.substring("kept ".length(), k.indexOf(':')),
+				"not removed by --clean:" + k.substring(k.indexOf(':') + 1))));
 		}
 		return jobs;
 	}

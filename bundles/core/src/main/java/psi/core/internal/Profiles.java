@@ -47,9 +47,24 @@ final class Profiles {
 		return ProfileGuarantees.of(name, profile(name).content()).confines();
 	}
 
+	/** The largest profile file read from a path. */
+	static final int MAX_PROFILE_SIZE = 1024 * 1024;
+
+	/**
+	 * Refuses what is neither a profile name nor an absolute path to a
+	 * profile file ({@code --profile /etc/my/service.conf}, which systemd's
+	 * issue 10235 asks of portablectl).
+	 */
+	static void checkName(String name) {
+		if (name.contains("/") ? !name.startsWith("/") : name.startsWith(".") || name.isEmpty()) {
+			throw new PsiException("Unit profile name not valid: " + name + (name.contains("/") ? " (a profile file is given by its absolute path)" : ""));
+		}
+	}
+
 	Profile profile(String name) throws IOException {
-		if (name.contains("/") || name.startsWith(".") || name.isEmpty()) {
-			throw new PsiException("Unit profile name not valid: " + name);
+		checkName(name);
+		if (name.startsWith("/")) {
+			return file(name);
 		}
 		for (String dir : HostLayout.PROFILE_DIRS) {
 			String p = dir + "/" + name + "/service.conf";
@@ -66,6 +81,31 @@ final class Profiles {
 			}
 		}
 		throw new PsiException("Profile '" + name + "' not found (available: " + String.join(", ", names()) + ")");
+	}
+
+	/** A profile given as the path of its {@code service.conf}, seen from the root: a regular file. */
+	private Profile file(String path) throws IOException {
+		String p = ImageResolver.viewPath(path);
+		UnitValues.checkPath(p);
+		TreeResolver.Resolved r = layout.resolve(p);
+		if (r.entry().isEmpty()) {
+			throw new PsiException("Profile file '" + UnitValues.show(path) + "' not found");
+		}
+		if (r.entry().get().kind() != Entry.Kind.FILE) {
+			throw new PsiException("Profile '" + UnitValues.show(path) + "' is not a regular file, refusing");
+		}
+		if (r.entry().get().size() > MAX_PROFILE_SIZE) {
+			throw new PsiException("Profile file '" + UnitValues.show(path) + "' is " + r.entry().get().size() + " bytes, more than the "
+				+ MAX_PROFILE_SIZE + " allowed");
+		}
+		byte[] b;
+		try (var in = Files.newInputStream(layout.host(r.path()), LinkOption.NOFOLLOW_LINKS)) {
+			b = in.readNBytes(MAX_PROFILE_SIZE + 1);
+		}
+		if (b.length > MAX_PROFILE_SIZE) {
+			throw new PsiException("Profile file '" + UnitValues.show(path) + "' grew beyond " + MAX_PROFILE_SIZE + " bytes while read");
+		}
+		return new Profile(p, p, b);
 	}
 
 	/** @return every profile name, sorted; a failing policy does not hide the others' */
@@ -106,7 +146,11 @@ final class Profiles {
 			Path conf = layout.real(u.getValue() + "/" + u.getKey() + ".d/10-profile.conf");
 			if (Files.isSymbolicLink(conf)) {
 				Path target = Files.readSymbolicLink(conf);
-				return target.getParent() == null ? target.toString() : target.getParent().getFileName().toString();
+				Path dir = target.getParent();
+				// a profile of the profile directories by its name, one given as a file by its path
+				boolean named = dir != null && dir.getParent() != null && HostLayout.PROFILE_DIRS.contains(dir.getParent().toString())
+					&& target.getFileName().toString().equals("service.conf");
+				return named ? dir.getFileName().toString() : target.toString();
 			}
 			if (Files.isRegularFile(conf, LinkOption.NOFOLLOW_LINKS)) {
 				byte[] copy = Files.readAllBytes(conf);

@@ -106,6 +106,27 @@ class PortableHostTest {
 	}
 
 	@Test
+	void aProfileMayBeGivenAsTheAbsolutePathOfItsFile() throws IOException {
+		image("single", "ID=test\n", "single.service");
+		Path conf = root.resolve("etc/my-profiles/tight.conf");
+		Files.createDirectories(conf.getParent());
+		Files.writeString(conf, "[Service]\nPrivateNetwork=yes\n");
+		AttachRequestDTO r = attach("single");
+		r.profile = "/etc/my-profiles/tight.conf";
+		host.attach(r, false);
+		Path attached = root.resolve("etc/systemd/system.attached");
+		assertEquals("/etc/my-profiles/tight.conf", Files.readSymbolicLink(attached.resolve("single.service.d/10-profile.conf")).toString());
+		host.detach(detach("single"));
+		// relative, missing, or no regular file: refused, nothing written
+		for (String bad : new String[] { "my-profiles/tight.conf", "/etc/my-profiles/none.conf", "/etc/my-profiles" }) {
+			r.profile = bad;
+			PsiException e = assertThrows(PsiException.class, () -> host.attach(r, false), bad);
+			assertTrue(e.getMessage().contains(bad), e.getMessage());
+			assertFalse(Files.exists(attached), bad);
+		}
+	}
+
+	@Test
 	void attachWritesWhatPortabledWritesAndDetachRemovesIt() throws IOException {
 		image("sst", "ID=test\n", "sst.service", "sst.socket", "sst.timer", "other.service");
 		List<ChangeDTO> changes = host.attach(attach("sst"), false);

@@ -1,7 +1,9 @@
 package psi.shell.internal;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.Parameter;
@@ -43,6 +45,8 @@ public class PortableCommands {
 
 	private static final String EXTENSION = "An extension image (sysext: usr/lib/extension-release.d/extension-release.NAME) layered over the image, by name or path; repeat for more, bottom first";
 
+	private static final String JSON = "Print JSON: pretty, short or off (the default); the fields are those of psi.api.dto";
+
 	private static final String FORCE = "Attach even when a unit of the same name exists on the host or is active, and accept extensions whose extension-release file is not named after the image";
 
 	private final Portables portables;
@@ -65,6 +69,11 @@ public class PortableCommands {
 			out.add(String.valueOf(value));
 		}
 		return out.stream().map(e -> image(root, e)).toList();
+	}
+
+	/** @return a profile name as it is, a profile file's path resolved as an image path */
+	static String profile(String root, String profile) {
+		return profile.contains("/") ? image(root, profile) : profile;
 	}
 
 	private static String root(String r) {
@@ -100,7 +109,13 @@ public class PortableCommands {
 	public CommandOutput list(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Print no header and no footer") @Parameter(names = "--no-legend", presentValue = "true", absentValue = "false") boolean noLegend,
-		@Descriptor("Also list the partial downloads kept to resume (psi remove --partial removes them)") @Parameter(names = { "-a", "--all" }, presentValue = "true", absentValue = "false") boolean all) {
+		@Descriptor("Also list the partial downloads kept to resume (psi remove --partial removes them)") @Parameter(names = { "-a", "--all" }, presentValue = "true", absentValue = "false") boolean all,
+		@Descriptor(JSON + "; an array of images, or with --all an object of images and partials") @Parameter(names = "--json", absentValue = "") String json) {
+		Json.Mode mode = Json.mode(json);
+		if (mode != Json.Mode.OFF) {
+			List<psi.api.dto.ImageDTO> list = portables.list(root(root));
+			return Output.of(Json.of(all ? java.util.Map.of("images", list, "partials", portables.partials(root(root))) : list, mode));
+		}
 		String images = Render.images(portables.list(root(root)), !noLegend);
 		return Output.of(all ? images + Render.partials(portables.partials(root(root)), !noLegend) : images);
 	}
@@ -114,27 +129,31 @@ public class PortableCommands {
 		@Descriptor("Also check the image's integrity block by block (the dm-verity hash tree of a raw image)") @Parameter(names = "--verify", presentValue = "true", absentValue = "false") boolean verify,
 		@Descriptor(EXTENSION) @Parameter(names = "--extension", absentValue = "") Object extension,
 		@Descriptor("Accept extensions whose extension-release file is not named after the image") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
+		@Descriptor(JSON) @Parameter(names = "--json", absentValue = "") String json,
 		@Descriptor("Image name (searched in /etc/portables, /run/portables, /var/lib/portables, /usr/local/lib/portables, /usr/lib/portables) or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		List<String> p = Arrays.asList(prefixes);
-		notice(Render.matching(p, portables.matchPrefixes(image, p).get(0)));
+		if (Json.mode(json) == Json.Mode.OFF) {
+			notice(Render.matching(p, portables.matchPrefixes(image, p).get(0)));
+		}
 		InspectRequestDTO req = new InspectRequestDTO();
 		req.root = root(root);
 		req.image = image(root, image);
 		req.extensions = extensions(root, extension);
 		req.prefixes = p;
 		req.verify = verify;
-		req.profile = profile.isEmpty() ? null : profile;
+		req.profile = profile.isEmpty() ? null : profile(root, profile);
 		req.relaxExtensionRelease = force;
+		Json.Mode mode = Json.mode(json);
 		ImageMetadataDTO m = portables.inspect(req);
-		return new Output(Render.inspect(m, cat), "", 0);
+		return new Output(mode != Json.Mode.OFF ? Json.of(m, mode) : Render.inspect(m, cat), "", 0);
 	}
 
 	/** portablectl attach. */
 	@Descriptor("Attach a portable service image's units to the host")
 	public CommandOutput attach(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
-		@Descriptor("Security profile linked beside each service: default, nonetwork, strict, trusted or one of the host's; a unit that would run outside it is refused (trusted allows all)") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
+		@Descriptor("Security profile linked beside each service: default, nonetwork, strict, trusted, one of the host's, or the path of a service.conf file; a unit that would run outside it is refused (trusted allows all)") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
 		@Descriptor("Attach until the next reboot only (below /run)") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("How units and profiles get onto the host: auto (copy units, link profiles), copy, symlink, mixed") @Parameter(names = "--copy", absentValue = "auto") String copy,
 		@Descriptor(FORCE) @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
@@ -189,7 +208,7 @@ public class PortableCommands {
 		String image, String[] prefixes) {
 		AttachRequestDTO req = new AttachRequestDTO();
 		req.root = root(root);
-		req.profile = profile;
+		req.profile = profile(root, profile);
 		req.runtime = runtime;
 		req.copy = copy;
 		req.force = force;
@@ -207,10 +226,12 @@ public class PortableCommands {
 		@Descriptor("Disable the units first") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
 		@Descriptor("Do not make systemd reload its units") @Parameter(names = "--no-reload", presentValue = "true", absentValue = "false") boolean noReload,
 		@Descriptor("Detach units that are active, without stopping them") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
+		@Descriptor("Stop the units, then also remove their state, cache, logs, runtime and configuration directories (StateDirectory= ...), never the image") @Parameter(names = "--clean", presentValue = "true", absentValue = "false") boolean clean,
 		@Descriptor(EXTENSION + "; only the units attached with exactly these extensions, in this order") @Parameter(names = "--extension", absentValue = "") Object extension,
 		@Descriptor("Image name or path") String image) {
 		DetachRequestDTO req = new DetachRequestDTO();
 		req.force = force;
+		req.clean = clean;
 		req.extensions = extensions(root, extension);
 		req.now = now;
 		req.enable = enable;
@@ -228,9 +249,15 @@ public class PortableCommands {
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Print nothing, only set the exit status") @Parameter(names = { "-q", "--quiet" }, presentValue = "true", absentValue = "false") boolean quiet,
 		@Descriptor(EXTENSION + "; the state of the units attached with exactly these extensions, in this order") @Parameter(names = "--extension", absentValue = "") Object extension,
+		@Descriptor(JSON + "; an object with image and state") @Parameter(names = "--json", absentValue = "") String json,
 		@Descriptor("Image name or path") String image) {
+		Json.Mode mode = Json.mode(json);
 		AttachState state = portables.state(root(root), image(root, image), extensions(root, extension));
-		return new Output(quiet ? "" : state.label() + "\n", "", state == AttachState.DETACHED ? 1 : 0);
+		Map<String, Object> o = new LinkedHashMap<>();
+		o.put("image", image);
+		o.put("state", state);
+		String out = quiet ? "" : mode != Json.Mode.OFF ? Json.of(o, mode) : state.label() + "\n";
+		return new Output(out, "", state == AttachState.DETACHED ? 1 : 0);
 	}
 
 	/** portablectl read-only. */
@@ -278,7 +305,12 @@ public class PortableCommands {
 	/** portablectl --profile=help. */
 	@Descriptor("List the security profiles attach can use")
 	public CommandOutput profiles(//
-		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root) {
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor(JSON + "; an array of names") @Parameter(names = "--json", absentValue = "") String json) {
+		Json.Mode mode = Json.mode(json);
+		if (mode != Json.Mode.OFF) {
+			return Output.of(Json.of(portables.profiles(root(root)), mode));
+		}
 		return new Output(String.join("\n", portables.profiles(root(root))) + "\n", "Available unit profiles:\n", 0);
 	}
 
@@ -392,7 +424,9 @@ public class PortableCommands {
 	public CommandOutput status(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("How many log lines to show") @Parameter(names = { "-n", "--lines" }, absentValue = "10") int lines,
+		@Descriptor(JSON + "; the image's status with its units and a log array") @Parameter(names = "--json", absentValue = "") String json,
 		@Descriptor("Image name or path") String image) {
+		Json.Mode mode = Json.mode(json);
 		ImageStatusDTO s = portables.status(root(root), image(root, image));
 		List<String> log = List.of();
 		if (!Invocation.current().journal()) {
@@ -405,6 +439,11 @@ public class PortableCommands {
 			} catch (PsiException e) {
 				log = List.of("(no log lines: " + e.getMessage() + ")");
 			}
+		}
+		if (mode != Json.Mode.OFF) {
+			com.google.gson.JsonObject o = Json.tree(s).getAsJsonObject();
+			o.add("log", Json.tree(log));
+			return new Output(Json.of(o, mode), "", s.state.running() ? 0 : 3);
 		}
 		return new Output(Render.status(s, log), "", s.state.running() ? 0 : 3);
 	}
