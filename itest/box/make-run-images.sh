@@ -7,6 +7,7 @@
 #   bad    bad.service (Type=oneshot: says 'psi-bad-was-here', then fails at once)
 #   esc    esc.service (issue 19: an ExecStartPre=+ that writes `id` to /var/tmp/esc-plus.txt,
 #          outside the sandbox of its profile)
+#   vp.v/vp_1, vp.v/vp_2  a .v/ directory of two versions of vp.service (systemd 256's vpick)
 #   kept   kept.service: StateDirectory=kept CacheDirectory=kept LogsDirectory=kept, writes a file
 #          into each (for detach --clean)
 # OUTDIR/NAME is replaced if it exists.  Needs busybox-static.
@@ -105,3 +106,17 @@ CacheDirectory=kept
 LogsDirectory=kept
 ExecStart=/usr/bin/busybox sh -c 'echo s >$STATE_DIRECTORY/s; echo c >$CACHE_DIRECTORY/c; echo l >$LOGS_DIRECTORY/l; exec /usr/bin/busybox sleep infinity'
 EOF2
+
+for v in 1 2; do
+	image vp_$v
+	unit vp_$v vp.service <<EOF2
+[Unit]
+Description=psi test: vp version $v
+
+[Service]
+ExecStart=/usr/bin/busybox sleep infinity
+EOF2
+	mkdir -p "$out/vp.v"
+	rm -rf --one-file-system -- "$out/vp.v/vp_$v"
+	mv "$out/vp_$v" "$out/vp.v/vp_$v"
+done

@@ -416,6 +416,36 @@ class RunIT {
 		}
 	}
 
+	/**
+	 * A .v/ directory (systemd 256's vpick): psi start picks the newest
+	 * version and pins it; a newer version appears, psi reattach --now
+	 * moves to it; psi list shows each version and which is attached.
+	 */
+	@Test
+	@Order(10)
+	void aVersionedDirectoryPicksTheNewest() {
+		try {
+			Result s = psi("start", "vp");
+			ok(s, "psi start vp", "vp.service");
+			assertEquals("psi test: vp version 2", prop("vp.service", "Description"));
+			assertTrue(box.exec("cat", "/etc/systemd/system.attached/vp.service.d/20-portable.conf").out()
+					.contains("RootDirectory=/var/lib/portables/vp.v/vp_2\n"), "pinned to vp_2");
+			box.exec("sh", "-c", "cp -a /var/lib/portables/vp.v/vp_2 /var/lib/portables/vp.v/vp_10 && sed -i 's/version 2/version 10/'"
+					+ " /var/lib/portables/vp.v/vp_10/usr/lib/systemd/system/vp.service");
+			assertEquals("psi test: vp version 2", prop("vp.service", "Description"), "attached stays pinned");
+			Result r = psi("reattach", "--now", "vp");
+			ok(r, "psi reattach --now vp", "vp.service");
+			assertEquals("psi test: vp version 10", prop("vp.service", "Description"), "moved to the newest: " + r);
+			assertEquals("active", prop("vp.service", "ActiveState"));
+			Result l = psi("list", "--no-legend");
+			List<String> rows = l.out().lines().filter(x -> x.startsWith("vp_")).map(x -> x.split("\\s+")[0] + " " + x.substring(x.lastIndexOf(' ') + 1)).toList();
+			assertEquals(List.of("vp_1 detached", "vp_10 running", "vp_2 detached"), rows, l.out());
+		} finally {
+			detachNow("vp");
+			box.exec("rm", "-rf", "/var/lib/portables/vp.v/vp_10");
+		}
+	}
+
 	// ------------------------------------------------------------------
 	// helpers
 

@@ -133,6 +133,20 @@ final class AttachmentIndex {
 		return out;
 	}
 
+	/** @return unit name to attached directory of the units whose marker names exactly this image path first, persistent ones first */
+	Map<String, String> unitsOfPath(String path) throws IOException {
+		Map<String, String> out = new LinkedHashMap<>();
+		for (boolean runtime : new boolean[] { false, true }) {
+			String where = HostLayout.attachedDir(runtime);
+			for (Attached a : scan().getOrDefault(where, List.of())) {
+				if (!a.marker().isEmpty() && a.marker().get(0).equals(path)) {
+					out.putIfAbsent(a.unit(), where);
+				}
+			}
+		}
+		return out;
+	}
+
 	/** @return the file names of the images whose units match the key (any version) */
 	Set<String> imageFiles(String key) throws IOException {
 		Set<String> out = new TreeSet<>();

@@ -198,12 +198,31 @@ final class DropInWriter {
 	static boolean markerMatches(String marker, String nameOrPath) {
 		String a = lastComponent(marker);
 		String b = ImageName.isValidName(nameOrPath) ? nameOrPath : lastComponent(nameOrPath);
+		if (Versions.isVersioned(b)) {
+			b = Versions.baseName(b) + "_"; // a .v/ directory: every version in it
+		}
+		String parent = parentName(marker);
+		if (parent != null && Versions.isVersioned(parent)) {
+			// a version picked from a .v/ directory: its name, its directory, and its versions
+			String base = Versions.baseName(parent);
+			return b.equals(base) || b.startsWith(base + "_");
+		}
 		int underscore = b.indexOf('_');
 		if (underscore >= 0) {
 			String base = b.substring(0, underscore);
 			return a.startsWith(base + "_") || ImageName.stripSuffix(a).equals(base);
 		}
 		return a.equals(b) || ImageName.stripSuffix(a).equals(b);
+	}
+
+	/** @return the file name of a path's directory, or {@code null} for a name or a top-level path */
+	static String parentName(String path) {
+		String p = path;
+		while (p.length() > 1 && p.endsWith("/")) {
+			p = p.substring(0, p.length() - 1);
+		}
+		int slash = p.lastIndexOf('/');
+		return slash <= 0 ? null : lastComponent(p.substring(0, slash));
 	}
 
 	static String lastComponent(String path) {

@@ -201,6 +201,19 @@ final class ImageCatalog {
 				if (!ImageName.isValidName(entry) || entry.startsWith(".")) {
 					continue;
 				}
+				if (Versions.isVersioned(entry) && layout.exists(dir + "/" + entry, Entry.Kind.DIRECTORY)) {
+					// a .v/ directory: each of its versions, as a versioned image of the pool is listed
+					for (Versions.Pick v : Versions.all(layout, dir + "/" + entry)) {
+						String name = ImageName.stripSuffix(v.fileName());
+						if (!byName.containsKey(name)) {
+							ImageDTO dto = listed(name, v.path());
+							// this version's own state: the marker names its path
+							dto.state = AttachmentIndex.stateOf(index.unitsOfPath(v.path()));
+							byName.put(name, dto);
+						}
+					}
+					continue;
+				}
 				String name = ImageName.stripSuffix(entry);
 				if (byName.containsKey(name)) {
 					continue;
@@ -219,22 +232,29 @@ final class ImageCatalog {
 				if (!isDir && (r.entry().get().kind() != Entry.Kind.FILE || name.equals(entry))) {
 					continue;
 				}
-				ImageDTO dto;
-				try {
-					dto = describe(name, path, r, isDir);
-				} catch (PsiException | IOException e) {
-					// one unreadable image does not hide the others: listed, with what is wrong
-					dto = new ImageDTO();
-					dto.name = name;
-					dto.path = path;
-					dto.type = "unreadable (" + e.getMessage() + ")";
-					dto.usage = -1;
-				}
-				dto.state = state(name);
-				byName.put(name, dto);
+				byName.put(name, listed(name, path));
 			}
 		}
 		return new ArrayList<>(byName.values());
+	}
+
+	/** @return an image as {@link #list()} shows it; an unreadable one with what is wrong */
+	private ImageDTO listed(String name, String path) throws IOException {
+		ImageDTO dto;
+		try {
+			TreeResolver.Resolved r = layout.resolve(path);
+			boolean isDir = r.entry().isPresent() && r.entry().get().kind() == Entry.Kind.DIRECTORY;
+			dto = describe(name, path, r, isDir);
+		} catch (PsiException | IOException e) {
+			// one unreadable image does not hide the others: listed, with what is wrong
+			dto = new ImageDTO();
+			dto.name = name;
+			dto.path = path;
+			dto.type = "unreadable (" + e.getMessage() + ")";
+			dto.usage = -1;
+		}
+		dto.state = state(name);
+		return dto;
 	}
 
 	/** One image by exact name (as portabled looks it up) or by path, as {@link #list()} describes it. */

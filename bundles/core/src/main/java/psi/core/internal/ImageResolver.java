@@ -86,7 +86,7 @@ final class ImageResolver {
 			throw new PsiException(PsiException.Reason.NOT_FOUND, "Cannot normalize specified image path '" + UnitValues.show(nameOrPath)
 				+ "': No such file or directory", layout.root().toString().equals("/") ? null : "under " + layout.root());
 		}
-		return r.path();
+		return picked(r.path());
 	}
 
 	/** @return where an image is, as {@link #locate(String)}, or {@code null} when it is not there (any more) */
@@ -98,20 +98,43 @@ final class ImageResolver {
 		}
 	}
 
-	/** @return the image of exactly this name in the search path: {@code NAME/}, {@code NAME.raw} or {@code NAME.psi} */
+	/**
+	 * @return the image of exactly this name in the search path: {@code NAME/}, {@code NAME.raw} or {@code NAME.psi},
+	 *         else the newest version in {@code NAME.v/}, {@code NAME.raw.v/} or {@code NAME.psi.v/} (systemd 256's vpick)
+	 */
 	Optional<String> exact(String name) throws IOException {
 		for (String dir : HostLayout.IMAGE_DIRS) {
 			String p = dir + "/" + name;
 			if (layout.exists(p, Entry.Kind.DIRECTORY)) {
-				return Optional.of(p);
+				return Optional.of(picked(p));
 			}
 			for (String suffix : ImageName.RAW_SUFFIXES) {
 				if (layout.exists(p + suffix, Entry.Kind.FILE)) {
 					return Optional.of(p + suffix);
 				}
 			}
+			for (String suffix : new String[] { "", ".raw", ".psi" }) {
+				if (!name.endsWith(".v") && layout.exists(p + suffix + ".v", Entry.Kind.DIRECTORY)) {
+					return Optional.of(picked(p + suffix + ".v"));
+				}
+			}
 		}
 		return Optional.empty();
+	}
+
+	/**
+	 * @param path an image path found
+	 * @return it, or for a {@code .v/} directory the newest version in it, the one attach pins
+	 * @throws PsiException when a {@code .v/} directory holds no version for this host
+	 */
+	String picked(String path) throws IOException {
+		String name = DropInWriter.lastComponent(path);
+		if (!Versions.isVersioned(name) || !layout.exists(path, Entry.Kind.DIRECTORY)) {
+			return path;
+		}
+		return Versions.pick(layout, path).map(Versions.Pick::path).orElseThrow(() -> new PsiException(PsiException.Reason.NO_SUCH_IMAGE,
+			"No image version found in '" + UnitValues.show(path) + "'.", "A .v/ directory holds " + Versions.baseName(name)
+				+ "_VERSION.raw files (or directories, in NAME.v/) for this architecture with tries left."));
 	}
 
 	/**

@@ -25,6 +25,9 @@ final class CommandLine {
 	/** The global option that makes the client run the command in-process rather than in the daemon. */
 	static final String NO_DAEMON = "--no-daemon";
 
+	/** portablectl's options psi has nothing to do for (it pages nothing and asks for no password): taken anywhere, ignored. */
+	static final List<String> IGNORED = List.of("--no-pager", "--no-ask-password");
+
 	private CommandLine() {
 	}
 
@@ -134,6 +137,9 @@ final class CommandLine {
 			}
 			if (a.equals("--")) {
 				positionalOnly = true;
+				continue;
+			}
+			if (IGNORED.contains(a)) {
 				continue;
 			}
 			String name = a;

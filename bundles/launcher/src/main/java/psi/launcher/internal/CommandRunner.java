@@ -85,8 +85,8 @@ public class CommandRunner {
 				status[0] = 0;
 				return null;
 			}
-			if (a.equals(CommandLine.NO_DAEMON)) {
-				i++; // the client's: running here is running in-process
+			if (a.equals(CommandLine.NO_DAEMON) || CommandLine.IGNORED.contains(a)) {
+				i++; // the client's: running here is running in-process; or nothing to do
 			} else if (CommandLine.GLOBAL_VALUE_OPTIONS.contains(a) && i + 1 < argv.size()) {
 				global.add(a);
 				global.add(argv.get(i + 1));

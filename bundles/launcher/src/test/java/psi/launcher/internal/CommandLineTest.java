@@ -71,6 +71,12 @@ class CommandLineTest {
 	}
 
 	@Test
+	void portablectlsNoPagerAndNoAskPasswordAreTakenAndIgnored() throws Exception {
+		var opts = CommandLine.options(attach());
+		assertEquals(List.of("img"), CommandLine.normalize("attach", List.of("--no-pager", "img", "--no-ask-password"), opts));
+	}
+
+	@Test
 	void quotesForGogo() {
 		assertEquals("psi:attach '/var/lib/x y' \"it's \\$HOME\"", CommandLine.gogo("psi", "attach", List.of("/var/lib/x y", "it's $HOME")));
 	}

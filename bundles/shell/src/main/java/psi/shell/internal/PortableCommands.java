@@ -228,7 +228,8 @@ public class PortableCommands {
 		@Descriptor("Detach units that are active, without stopping them") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
 		@Descriptor("Stop the units, then also remove their state, cache, logs, runtime and configuration directories (StateDirectory= ...), never the image") @Parameter(names = "--clean", presentValue = "true", absentValue = "false") boolean clean,
 		@Descriptor(EXTENSION + "; only the units attached with exactly these extensions, in this order") @Parameter(names = "--extension", absentValue = "") Object extension,
-		@Descriptor("Image name or path") String image) {
+		@Descriptor("Image name or path") String image,
+		@Descriptor("Accepted as portablectl accepts them; psi stops and detaches exactly the units attached from the image") String... prefixes) {
 		DetachRequestDTO req = new DetachRequestDTO();
 		req.force = force;
 		req.clean = clean;
