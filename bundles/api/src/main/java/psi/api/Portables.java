@@ -202,6 +202,19 @@ public interface Portables {
 	void markReadOnly(String root, String image, boolean readOnly);
 
 	/**
+	 * Limits the disk space of an image, or of the pool
+	 * ({@code /var/lib/portables}), as {@code portablectl set-limit}: a btrfs
+	 * quota on a subvolume image (its file system's quotas on).
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param image an image name or path; {@code null} for the pool
+	 * @param bytes the most bytes; {@code -1} for no limit
+	 * @throws PsiException {@link PsiException.Reason#NOT_SUPPORTED} for an image without quotas
+	 * @since 2.4
+	 */
+	void setLimit(String root, String image, long bytes);
+
+	/**
 	 * Removes detached images from the host, all or nothing.
 	 *
 	 * @param root the host root, or {@code null}

@@ -590,6 +590,31 @@ class EmbeddedIT {
 		}
 	}
 
+	/** An extension image attaches (the files are portabled's), but psi's own manager refuses to start what it cannot layer. */
+	@Test
+	@Order(2)
+	void anExtensionImageIsRefusedAtStartNotRunWithoutIt() throws Exception {
+		Path ext = root.resolve("var/lib/portables/webext");
+		Files.createDirectories(ext.resolve("usr/lib/extension-release.d"));
+		Files.createDirectories(ext.resolve("usr/lib/systemd/system"));
+		Files.writeString(ext.resolve("usr/lib/extension-release.d/extension-release.webext"), "ID=psi-test\nVERSION_ID=1\n");
+		Files.writeString(ext.resolve("usr/lib/systemd/system/webext.service"), "[Service]\nExecStart=/usr/bin/busybox sleep 60\n");
+		Result attach = psi("attach", "--extension", "webext", "web_1", "webext");
+		assertEquals(0, attach.rc(), attach.toString());
+		try {
+			assertTrue(Files.readString(root.resolve("etc/systemd/system.attached/webext.service.d/20-portable.conf"))
+				.contains("ExtensionDirectories=/var/lib/portables/webext\n"), "the drop-in layers the extension");
+			Result start = psi("start", "--allow-unsandboxed", "web_1", "webext");
+			assertTrue(start.rc() != 0, start.toString());
+			assertTrue(start.err().contains("cannot layer extension images yet (ExtensionDirectories="), start.toString());
+		} finally {
+			psi("stop", "web_1");
+			Result d = psi("detach", "--now", "--extension", "webext", "web_1");
+			assertEquals(0, d.rc(), d.toString());
+		}
+		assertEquals(1, psi("is-attached", "--extension", "webext", "web_1").rc(), "detached again");
+	}
+
 	static com.google.gson.JsonElement json(Result r) {
 		assertEquals(0, r.rc() == 3 ? 0 : r.rc(), r.toString());
 		try {

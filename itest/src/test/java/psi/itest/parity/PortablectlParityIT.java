@@ -208,7 +208,9 @@ public class PortablectlParityIT {
 				err("attach --extension /srv/ext/app1.raw rtv app1"), err("attach --extension /srv/ext/app10.raw rtraw app1"),
 				err("attach --extension /srv/ext/badid rt badid"), err("attach --extension nosuch rt"),
 				err("attach --extension app0 rt nomatch"), err("attach --extension /srv/ext/app2.raw rt rt app2"),
-				err("detach --extension app1 rt"), err("attach --extension app0 --extension app0 rt app0"));
+				err("detach --extension app1 rt"), err("attach --extension app0 --extension app0 rt app0"),
+				// no quota on a directory image
+				err("set-limit single 1G"));
 	}
 
 	// ------------------------------------------------------------------

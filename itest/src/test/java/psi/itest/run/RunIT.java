@@ -446,6 +446,34 @@ class RunIT {
 		}
 	}
 
+	/** The journal records systemd 256's portabled writes for attach and detach (MESSAGE_ID= PORTABLE_ATTACHED, PORTABLE_DETACHED). */
+	@Test
+	@Order(11)
+	void attachAndDetachAreRecordedInTheJournal() {
+		try {
+			ok(psi("attach", "--runtime", "single"), "psi attach --runtime single", "single.service");
+			ok(psi("detach", "--runtime", "single"), "psi detach --runtime single", "single.service");
+			String attached = awaitJournal("MESSAGE_ID=187c62eb1e7f463bb530394f52cb090f", "PORTABLE_ROOT=single");
+			assertEquals("Successfully attached ephemeral '/var/lib/portables/single' using profile 'default'", attached);
+			String detached = awaitJournal("MESSAGE_ID=76c5c754d628490d8ecba4c9d042112b", "PORTABLE_ROOT=single");
+			assertEquals("Successfully detached ephemeral 'single'", detached);
+		} finally {
+			detachNow("single");
+		}
+	}
+
+	String awaitJournal(String... match) {
+		List<String> cmd = new java.util.ArrayList<>(List.of("journalctl", "--no-pager", "-o", "cat"));
+		cmd.addAll(List.of(match));
+		String out = "";
+		for (int i = 0; i < 50 && out.isEmpty(); i++) {
+			out = box.exec(cmd.toArray(String[]::new)).out().strip();
+			if (out.isEmpty())
+				box.exec("sleep", "0.1");
+		}
+		return out.lines().reduce((a, b) -> b).orElse("");
+	}
+
 	// ------------------------------------------------------------------
 	// helpers
 

@@ -63,6 +63,19 @@ public interface ImageTree extends Closeable {
 	byte[] read(String path, int maxBytes) throws IOException;
 
 	/**
+	 * Limits the disk space the image may take (portabled's
+	 * {@code SetImageLimit}: a btrfs quota on a subvolume); formats
+	 * without quotas refuse.
+	 *
+	 * @param bytes the most bytes, or {@code -1} for no limit
+	 * @throws ImageException with the text {@code Operation not supported} where the image has no quota
+	 * @since 1.1
+	 */
+	default void setLimit(long bytes) throws IOException {
+		throw new ImageException("Operation not supported");
+	}
+
+	/**
 	 * An extended attribute of a file of the image, as stored: a final
 	 * symbolic link is not followed. Images carry few ({@code
 	 * user.extension-release.strict} on an extension's release file), so a

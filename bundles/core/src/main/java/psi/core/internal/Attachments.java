@@ -87,6 +87,7 @@ final class Attachments {
 			List<String> valid = portablePrefixes == null ? null : new ArrayList<>(List.of(portablePrefixes.trim().split("\\s+")));
 			// as portabled: each extension's units under the base's (the base wins, then the earlier extension), then its release checked
 			Map<String, ImageResolver.OpenImage> origin = new LinkedHashMap<>();
+			List<Map<String, String>> extReleases = new ArrayList<>();
 			for (ImageResolver.OpenImage ext : extensions.images()) {
 				ImageReader er = new ImageReader(ext.tree(), ext.path());
 				TreeMap<String, ImageReader.UnitFile> extUnits = ext.tree().reading("reading its unit files", () -> er.units(matches));
@@ -97,6 +98,7 @@ final class Attachments {
 						origin.put(u.name(), ext);
 					}
 				}
+				extReleases.add(extRelease.release().fields());
 				String mismatch = ExtensionRelease.mismatch(release, extRelease.release(), ExtensionRelease.hostArchitecture());
 				if (mismatch != null) {
 					throw new PsiException(PsiException.Reason.EXTENSION_MISMATCH,
@@ -162,8 +164,11 @@ final class Attachments {
 				}
 			}
 			List<ChangeDTO> changes = installer.install(tx, new UnitInstaller.Plan(img, units.values(), profile, req.runtime, copy,
-				new UnitInstaller.Layers(extensions.images(), origin, req.relaxExtensionRelease)));
+				new UnitInstaller.Layers(extensions.images(), origin, req.relaxExtensionRelease, extReleases), release.fields()));
 			index.invalidate();
+			List<String> extPaths = extensions.images().stream().map(ImageResolver.OpenImage::path).toList();
+			String record = PortableLog.record(PortableLog.ATTACHED, "attached", req.runtime, img.path(), profile.name(), extPaths);
+			tx.onCommit(() -> PortableLog.send(layout, record));
 			if (!reattach) {
 				return changes;
 			}
@@ -218,6 +223,9 @@ final class Attachments {
 		guard.check(new ArrayList<>(units.keySet()));
 		List<ChangeDTO> changes = installer.uninstall(tx, req.runtime, units);
 		index.invalidate();
+		String record = PortableLog.record(PortableLog.DETACHED, "detached", req.runtime, req.image, null,
+			req.extensions == null ? List.of() : req.extensions);
+		tx.onCommit(() -> PortableLog.send(layout, record));
 		return changes;
 	}
 }

@@ -28,7 +28,22 @@ final class DropInWriter {
 	 * @param path its path as the host sees it, {@link UnitValues#checkPath checked}
 	 * @param directory whether it is a directory tree ({@code ExtensionDirectories=}) rather than an image file ({@code ExtensionImages=})
 	 */
-	record Extension(String path, boolean directory) {
+	record Extension(String path, boolean directory, java.util.Map<String, String> release) {
+		Extension(String path, boolean directory) {
+			this(path, directory, java.util.Map.of());
+		}
+	}
+
+	/**
+	 * Which portabled's drop-in to write.
+	 *
+	 * @param systemd the systemd version of the host ({@link SystemdVersion}): 252 and 253 write
+	 *            {@code BindReadOnlyPaths=} for the os-release, 254 and later the version log fields instead
+	 * @param release the image's os-release fields, for {@code PORTABLE_NAME_AND_VERSION=}
+	 */
+	record Style(int systemd, java.util.Map<String, String> release) {
+		/** portabled 252's. */
+		static final Style V252 = new Style(252, java.util.Map.of());
 	}
 
 	/**
@@ -41,7 +56,7 @@ final class DropInWriter {
 	 */
 	static String portableConf(String imagePath, RootKind rootKind, String unitName, String imageFileName,
 		String osReleaseSource) {
-		return portableConf(imagePath, rootKind, List.of(), false, false, unitName, imageFileName, osReleaseSource);
+		return portableConf(imagePath, rootKind, List.of(), false, false, unitName, imageFileName, osReleaseSource, Style.V252);
 	}
 
 	/**
@@ -56,7 +71,10 @@ final class DropInWriter {
 	 * @param relax whether the extension-release name check was relaxed ({@code --force})
 	 */
 	static String portableConf(String imagePath, RootKind rootKind, List<Extension> extensions, boolean fromExtension, boolean relax,
-		String unitName, String imageFileName, String osReleaseSource) {
+		String unitName, String imageFileName, String osReleaseSource, Style style) {
+		if (style.systemd() >= 254) {
+			return portableConf254(imagePath, rootKind, extensions, fromExtension, relax, unitName, imageFileName, style);
+		}
 		StringBuilder sb = new StringBuilder();
 		List<String> paths = new ArrayList<>();
 		paths.add(imagePath);
@@ -78,6 +96,63 @@ final class DropInWriter {
 			}
 		}
 		return sb.toString();
+	}
+
+	/**
+	 * As portabled 254 to 256 write it ({@code install_chroot_dropin()}): no
+	 * {@code BindReadOnlyPaths=} (the manager binds the host's os-release
+	 * itself), the image's ID and version as log fields, and with extensions
+	 * the base as {@code PORTABLE_ROOT=} and each extension's name and
+	 * version after its line.
+	 */
+	private static String portableConf254(String imagePath, RootKind rootKind, List<Extension> extensions, boolean fromExtension,
+		boolean relax, String unitName, String imageFileName, Style style) {
+		List<String> paths = new ArrayList<>();
+		paths.add(imagePath);
+		extensions.forEach(e -> paths.add(e.path()));
+		StringBuilder sb = new StringBuilder(marker(paths)).append('\n');
+		if (!unitName.endsWith(".service")) {
+			return sb.toString();
+		}
+		sb.append('\n').append("[Service]\n")
+			.append(rootKind.setting()).append('=').append(UnitValues.path(imagePath)).append('\n')
+			.append("Environment=").append(UnitValues.word("PORTABLE=" + imageFileName)).append('\n')
+			.append("LogExtraFields=").append(UnitValues.word("PORTABLE=" + imageFileName)).append('\n');
+		if (extensions.isEmpty()) {
+			releaseField(sb, style.release(), "PORTABLE_NAME_AND_VERSION", List.of("IMAGE_ID", "ID"), List.of("IMAGE_VERSION", "VERSION_ID", "BUILD_ID"));
+		} else {
+			String root = lastComponent(imagePath);
+			sb.append("Environment=").append(UnitValues.word("PORTABLE_ROOT=" + root)).append('\n')
+				.append("LogExtraFields=").append(UnitValues.word("PORTABLE_ROOT=" + root)).append('\n');
+			releaseField(sb, style.release(), "PORTABLE_ROOT_NAME_AND_VERSION", List.of("IMAGE_ID", "ID"),
+				List.of("IMAGE_VERSION", "VERSION_ID", "BUILD_ID"));
+		}
+		if (fromExtension) {
+			String option = relax && rootKind == RootKind.IMAGE ? ":x-systemd.relax-extension-release-check" : "";
+			for (Extension e : extensions) {
+				sb.append('\n').append(e.directory() ? "ExtensionDirectories=" : "ExtensionImages=").append(UnitValues.word(e.path()))
+					.append(option).append('\n')
+					.append("LogExtraFields=").append(UnitValues.word("PORTABLE_EXTENSION=" + lastComponent(e.path()))).append('\n');
+				releaseField(sb, e.release(), "PORTABLE_EXTENSION_NAME_AND_VERSION", List.of("SYSEXT_IMAGE_ID", "SYSEXT_ID"),
+					List.of("SYSEXT_IMAGE_VERSION", "SYSEXT_VERSION_ID", "SYSEXT_BUILD_ID"));
+				if (style.systemd() >= 255) {
+					releaseField(sb, e.release(), "PORTABLE_EXTENSION_NAME_AND_VERSION", List.of("CONFEXT_IMAGE_ID", "CONFEXT_ID"),
+						List.of("CONFEXT_IMAGE_VERSION", "CONFEXT_VERSION_ID", "CONFEXT_BUILD_ID"));
+				}
+			}
+		}
+		return sb.toString();
+	}
+
+	/** portabled's {@code append_release_log_fields()}: {@code LogExtraFields=NAME=ID_VERSION}, the first field of each list found */
+	private static void releaseField(StringBuilder sb, java.util.Map<String, String> release, String name, List<String> ids, List<String> versions) {
+		String id = ids.stream().map(release::get).filter(java.util.Objects::nonNull).findFirst().orElse(null);
+		String version = versions.stream().map(release::get).filter(java.util.Objects::nonNull).findFirst().orElse(null);
+		if (id == null && version == null) {
+			return;
+		}
+		String value = (id == null ? "" : id) + (id != null && version != null ? "_" : "") + (version == null ? "" : version);
+		sb.append("LogExtraFields=").append(UnitValues.word(name + "=" + value)).append('\n');
 	}
 
 	/**

@@ -95,6 +95,14 @@ final class GuardedTree implements ImageTree {
 	}
 
 	@Override
+	public void setLimit(long bytes) throws IOException {
+		call("setting its size limit", () -> {
+			tree.setLimit(bytes);
+			return null;
+		});
+	}
+
+	@Override
 	public Optional<byte[]> xattr(String path, String name) throws IOException {
 		return call("reading the attribute " + name + " of " + path, () -> tree.xattr(path, name));
 	}

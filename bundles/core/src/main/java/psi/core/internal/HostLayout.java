@@ -16,6 +16,9 @@ import psi.spi.format.Entry;
 public final class HostLayout {
 
 	/** The image search path, in order: two link directories, the pool, then vendor directories. */
+	/** The pool: where pulled images go, and what {@code set-limit} without an image limits. */
+	public static final String POOL = "/var/lib/portables";
+
 	public static final List<String> IMAGE_DIRS = List.of("/etc/portables", "/run/portables", "/var/lib/portables",
 		"/usr/local/lib/portables", "/usr/lib/portables");
 

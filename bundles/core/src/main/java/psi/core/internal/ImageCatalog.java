@@ -284,6 +284,22 @@ final class ImageCatalog {
 		return dto;
 	}
 
+	/** @param image a name or path, {@code null} for the pool; {@code bytes} -1 for no limit */
+	void setLimit(String image, long bytes) throws IOException {
+		String path = image == null ? HostLayout.POOL : images.locate(image, false);
+		try (ImageResolver.OpenImage img = images.openAt(path)) {
+			try {
+				img.tree().setLimit(bytes);
+			} catch (psi.spi.format.ImageException e) {
+				if ("Operation not supported".equals(e.getMessage())) {
+					throw new PsiException(PsiException.Reason.NOT_SUPPORTED, "Operation not supported",
+						path + " is a " + img.tree().type() + (image == null ? " (the pool)" : " image") + "; only btrfs subvolumes take a size limit");
+				}
+				throw e;
+			}
+		}
+	}
+
 	void markReadOnly(String image, boolean readOnly) throws IOException {
 		try (ImageResolver.OpenImage img = images.openAt(images.locate(image, false))) {
 			img.tree().setReadOnly(readOnly);

@@ -48,14 +48,20 @@ final class PortabledUnitFiles implements UnitInstaller {
 		String attached = HostLayout.attachedDir(plan.runtime());
 		String osReleaseSource = layout.osReleaseSource();
 		tx.mkdirs(attached, changes);
-		List<DropInWriter.Extension> extensions = plan.layers().extensions().stream()
-			.map(e -> new DropInWriter.Extension(e.path(), e.tree().rootKind() != psi.spi.format.RootKind.IMAGE)).toList();
+		List<DropInWriter.Extension> extensions = new ArrayList<>();
+		for (int i = 0; i < plan.layers().extensions().size(); i++) {
+			ImageResolver.OpenImage e = plan.layers().extensions().get(i);
+			extensions.add(new DropInWriter.Extension(e.path(), e.tree().rootKind() != psi.spi.format.RootKind.IMAGE,
+				i < plan.layers().releases().size() ? plan.layers().releases().get(i) : Map.of()));
+		}
+		// what the portabled installed on this host writes
+		DropInWriter.Style style = new DropInWriter.Style(SystemdVersion.installed(layout), plan.release());
 		for (ImageReader.UnitFile u : plan.units()) {
 			ImageResolver.OpenImage layer = plan.layers().of(img, u.name());
 			String dropinDir = attached + "/" + u.name() + ".d";
 			tx.mkdirs(dropinDir, changes);
 			String conf = DropInWriter.portableConf(img.path(), img.tree().rootKind(), extensions, layer != img, plan.layers().relax(),
-				u.name(), layer.fileName(), osReleaseSource);
+				u.name(), layer.fileName(), osReleaseSource, style);
 			tx.write(dropinDir + "/20-portable.conf", conf.getBytes(StandardCharsets.UTF_8), changes);
 			if (u.name().endsWith(".service")) {
 				if (profile.hostPath() != null && !plan.copy().equals("copy")) {

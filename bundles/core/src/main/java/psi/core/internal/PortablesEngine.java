@@ -578,6 +578,14 @@ public class PortablesEngine implements Portables {
 	}
 
 	@Override
+	public void setLimit(String root, String image, long bytes) {
+		change("set-limit", root, ProgressListener.NONE, h -> {
+			h.catalog().setLimit(image, bytes);
+			return null;
+		});
+	}
+
+	@Override
 	public void markReadOnly(String root, String image, boolean readOnly) {
 		change("read-only", root, ProgressListener.NONE, h -> {
 			h.catalog().markReadOnly(image, readOnly);

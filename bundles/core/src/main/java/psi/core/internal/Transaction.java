@@ -9,6 +9,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -260,6 +261,14 @@ final class Transaction implements AutoCloseable {
 	void commit() throws IOException {
 		journal.commit();
 		committed = true;
+		for (Runnable r : committedActions) {
+			try {
+				r.run();
+			} catch (RuntimeException e) {
+				// what follows a commit is told, not undone
+			}
+		}
+		committedActions.clear();
 		try {
 			for (java.util.Iterator<Journal.Step> i = undo.descendingIterator(); i.hasNext();) {
 				i.next().afterCommit(layout);
@@ -269,6 +278,13 @@ final class Transaction implements AutoCloseable {
 			// the change is made; the leftover is hidden, and the next psi finishes the clean-up
 		}
 		undo.clear();
+	}
+
+	private final List<Runnable> committedActions = new ArrayList<>();
+
+	/** @param action run once the changes are kept (a record of them, never a change): not at all when they are undone */
+	void onCommit(Runnable action) {
+		committedActions.add(action);
 	}
 
 	/** @return whether this transaction changed nothing yet */

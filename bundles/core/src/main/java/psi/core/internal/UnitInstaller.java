@@ -24,13 +24,15 @@ interface UnitInstaller {
 	 * @param profile the sandbox profile
 	 * @param runtime whether for this boot only
 	 * @param copy {@code auto}, {@code copy}, {@code symlink} or {@code mixed}
+	 * @param layers the extensions layered over the image
+	 * @param release the image's os-release fields (the drop-ins of systemd 254 and later log its ID and version)
 	 */
 	record Plan(ImageResolver.OpenImage image, Collection<ImageReader.UnitFile> units, Profiles.Profile profile, boolean runtime,
-		String copy, Layers layers) {
+		String copy, Layers layers, Map<String, String> release) {
 
 		/** A plan for an image without extensions. */
 		Plan(ImageResolver.OpenImage image, Collection<ImageReader.UnitFile> units, Profiles.Profile profile, boolean runtime, String copy) {
-			this(image, units, profile, runtime, copy, Layers.NONE);
+			this(image, units, profile, runtime, copy, Layers.NONE, Map.of());
 		}
 	}
 
@@ -40,10 +42,12 @@ interface UnitInstaller {
 	 * @param extensions the open extensions, bottom first
 	 * @param origin unit name → the extension it came from; units of the base are not in it
 	 * @param relax whether the extension-release name check was relaxed
+	 * @param releases each extension's extension-release fields, in the order of {@code extensions}
 	 */
-	record Layers(List<ImageResolver.OpenImage> extensions, Map<String, ImageResolver.OpenImage> origin, boolean relax) {
+	record Layers(List<ImageResolver.OpenImage> extensions, Map<String, ImageResolver.OpenImage> origin, boolean relax,
+		List<Map<String, String>> releases) {
 		/** No extensions. */
-		static final Layers NONE = new Layers(List.of(), Map.of(), false);
+		static final Layers NONE = new Layers(List.of(), Map.of(), false, List.of());
 
 		/** @return the layer a unit came from */
 		ImageResolver.OpenImage of(ImageResolver.OpenImage base, String unit) {

@@ -118,17 +118,17 @@ class ExtensionsTest {
 		List<DropInWriter.Extension> ext = List.of(new DropInWriter.Extension("/var/lib/portables/app0", true),
 			new DropInWriter.Extension("/srv/ext/app1.raw", false));
 		String fromExt = DropInWriter.portableConf("/var/lib/portables/rt.raw", RootKind.IMAGE, ext, true, true, "app1.service", "app1.raw",
-			"/etc/os-release");
+			"/etc/os-release", DropInWriter.Style.V252);
 		assertEquals("# Drop-in created for image '/var/lib/portables/rt.raw:/var/lib/portables/app0:/srv/ext/app1.raw', do not edit.\n"
 			+ "\n[Service]\nRootImage=/var/lib/portables/rt.raw\nEnvironment=PORTABLE=app1.raw\n"
 			+ "BindReadOnlyPaths=/etc/os-release:/run/host/os-release\nLogExtraFields=PORTABLE=app1.raw\n"
 			+ "ExtensionDirectories=/var/lib/portables/app0:x-systemd.relax-extension-release-check\n"
 			+ "ExtensionImages=/srv/ext/app1.raw:x-systemd.relax-extension-release-check\n", fromExt);
 		String fromBase = DropInWriter.portableConf("/var/lib/portables/rt", RootKind.DIRECTORY, ext, false, true, "rt.service", "rt",
-			"/etc/os-release");
+			"/etc/os-release", DropInWriter.Style.V252);
 		assertFalse(fromBase.contains("Extension"), fromBase);
 		String dirBase = DropInWriter.portableConf("/var/lib/portables/rt", RootKind.DIRECTORY, ext, true, true, "app0.service", "app0",
-			"/etc/os-release");
+			"/etc/os-release", DropInWriter.Style.V252);
 		assertTrue(dirBase.endsWith("ExtensionDirectories=/var/lib/portables/app0\nExtensionImages=/srv/ext/app1.raw\n"),
 			"no relax option under a directory base, as 252: " + dirBase);
 	}

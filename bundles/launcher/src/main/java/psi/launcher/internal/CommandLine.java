@@ -41,6 +41,7 @@ final class CommandLine {
 		return switch (function) {
 			case "isattached" -> "is-attached";
 			case "readonly" -> "read-only";
+			case "setlimit" -> "set-limit";
 			default -> function;
 		};
 	}

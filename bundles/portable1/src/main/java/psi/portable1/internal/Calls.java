@@ -298,11 +298,16 @@ final class Calls {
 	void setLimit(String image, UInt64 limit, Acquire mode) {
 		checkLimit(limit);
 		String i = acquire(image, mode, Authorizer.MANAGE);
-		ImageDTO dto = refuseVendor(i);
-		if (!"subvolume".equals(dto.type)) {
-			throw new NotSupported("Operation not supported");
-		}
-		throw new NotSupported("psi does not set btrfs quota limits on images");
+		refuseVendor(i);
+		psi(() -> {
+			portables.setLimit(null, i, bytes(limit));
+			return null;
+		});
+	}
+
+	/** @return the limit in bytes, -1 for none ((uint64) -1, as portabled) */
+	private static long bytes(UInt64 limit) {
+		return limit.value().equals(UInt64.MAX_BIG_VALUE) ? -1 : limit.longValue();
 	}
 
 	void setPoolLimit(UInt64 limit) {
@@ -311,7 +316,10 @@ final class Calls {
 		if (!poolIsBtrfs()) {
 			throw new NotSupported("Quota is only supported on btrfs.");
 		}
-		throw new NotSupported("psi does not set btrfs quota limits on the pool");
+		psi(() -> {
+			portables.setLimit(null, null, bytes(limit));
+			return null;
+		});
 	}
 
 	List<String> profiles() {

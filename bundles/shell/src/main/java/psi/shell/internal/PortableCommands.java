@@ -36,7 +36,7 @@ import psi.api.dto.VerifyLevel;
 @Component(service = PortableCommands.class, property = { "osgi.command.scope=psi", //
 	"osgi.command.function=list", "osgi.command.function=inspect", "osgi.command.function=attach",
 	"osgi.command.function=detach", "osgi.command.function=reattach", "osgi.command.function=isattached",
-	"osgi.command.function=readonly", "osgi.command.function=remove", "osgi.command.function=profiles",
+	"osgi.command.function=readonly", "osgi.command.function=setlimit", "osgi.command.function=remove", "osgi.command.function=profiles",
 	"osgi.command.function=start", "osgi.command.function=stop", "osgi.command.function=restart", "osgi.command.function=reload", "osgi.command.function=status", "osgi.command.function=logs",
 	"osgi.command.function=pull", "osgi.command.function=verify" })
 public class PortableCommands {
@@ -273,6 +273,37 @@ public class PortableCommands {
 		boolean ro = value.length == 0 || bool(value[0]);
 		portables.markReadOnly(root(root), image(root, image), ro);
 		return Output.of("");
+	}
+
+	/** portablectl set-limit. */
+	@Descriptor("Limit the disk space of an image, or of the pool /var/lib/portables (a btrfs quota on a subvolume; its file system's quotas must be on)")
+	public CommandOutput setlimit(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("[IMAGE] LIMIT: an image name or path (none: the pool), and the size (K, M, G, T: 1024-based) or - or infinity for no limit") String... args) {
+		if (args.length < 1 || args.length > 2) {
+			throw new PsiException("set-limit takes [IMAGE] LIMIT, got " + args.length + " arguments");
+		}
+		long bytes = size(args[args.length - 1]);
+		portables.setLimit(root(root), args.length == 2 ? image(root, args[0]) : null, bytes);
+		return Output.of("");
+	}
+
+	/** @return a size as systemd's {@code parse_size()} with base 1024 reads it, -1 for {@code -} or {@code infinity} */
+	static long size(String v) {
+		if (v.equals("-") || v.equals("infinity")) {
+			return -1;
+		}
+		java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]+(?:\\.[0-9]+)?)\\s*([KMGTPE]?)B?").matcher(v);
+		if (!m.matches()) {
+			throw new PsiException("Failed to parse size value '" + v + "': use a number of bytes with K, M, G, T, P or E, or - for no limit");
+		}
+		java.math.BigDecimal n = new java.math.BigDecimal(m.group(1));
+		int shift = "KMGTPE".indexOf(m.group(2).isEmpty() ? "?" : m.group(2)) + 1;
+		java.math.BigDecimal b = n.multiply(java.math.BigDecimal.valueOf(2).pow(10 * shift));
+		if (b.compareTo(java.math.BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+			throw new PsiException("Failed to parse size value '" + v + "': Numerical result out of range");
+		}
+		return b.longValue();
 	}
 
 	static boolean bool(String v) {

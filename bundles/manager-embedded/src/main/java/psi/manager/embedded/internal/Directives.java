@@ -49,8 +49,15 @@ final class Directives {
 		"SocketBindAllow", "SocketBindDeny", "RestrictNetworkInterfaces", "IPIngressFilterPath", "IPEgressFilterPath", "PrivatePIDs",
 		"ProtectHostnameMode", "SystemCallLog", "MemoryDenyWriteExecute", "KeyringMode", "NoNewPrivileges", "UnsetEnvironment");
 
-	/** What a start must know: warnings, and sandbox directives missing. */
-	record Report(List<String> warnings, List<String> unsandboxed) {
+	/**
+	 * Directives without which the service cannot run at all: the files of
+	 * an extension image layered over its root. Refused even with
+	 * {@code --allow-unsandboxed}.
+	 */
+	static final Set<String> REQUIRED = Set.of("ExtensionImages", "ExtensionDirectories", "MountImages");
+
+	/** What a start must know: warnings, sandbox directives missing, and directives missing it cannot run without. */
+	record Report(List<String> warnings, List<String> unsandboxed, List<String> missing) {
 	}
 
 	private Directives() {
@@ -59,6 +66,7 @@ final class Directives {
 	static Report check(UnitConfig c) {
 		List<String> warnings = new ArrayList<>();
 		List<String> unsandboxed = new ArrayList<>();
+		List<String> missing = new ArrayList<>();
 		for (Map.Entry<String, Map<String, List<UnitConfig.Setting>>> s : c.sections().entrySet()) {
 			Set<String> known = switch (s.getKey()) {
 				case "Unit" -> UNIT;
@@ -93,14 +101,16 @@ final class Directives {
 					warnings.add(key + "= (" + last.where() + ") is not implemented by psi's own service manager: ignored");
 					continue;
 				}
-				if (SANDBOXING.contains(key) || isSandboxing(key)) {
+				if (REQUIRED.contains(key) && s.getKey().equals("Service")) {
+					missing.add(key + "= (" + last.where() + ")");
+				} else if (SANDBOXING.contains(key) || isSandboxing(key)) {
 					unsandboxed.add(key + "= (" + last.where() + ")");
 				} else {
 					warnings.add(key + "= (" + last.where() + ") is not implemented by psi's own service manager: ignored");
 				}
 			}
 		}
-		return new Report(warnings, unsandboxed);
+		return new Report(warnings, unsandboxed, missing);
 	}
 
 	private static boolean isSandboxing(String key) {

@@ -186,6 +186,10 @@ final class Service {
 		description = c.get("Unit", "Description", "");
 		Directives.Report report = Directives.check(c);
 		List<String> w = new ArrayList<>(report.warnings());
+		if (!report.missing().isEmpty()) {
+			throw new IOException(name + ": psi's own service manager cannot layer extension images yet (" + String.join(", ", report.missing())
+				+ "); refused: without them the service would not find its own files");
+		}
 		if (!report.unsandboxed().isEmpty()) {
 			if (!ctx.allowedUnsandboxed(name)) {
 				throw new IOException(name + ": psi's own service manager does not implement " + String.join(", ", report.unsandboxed())

@@ -39,6 +39,17 @@ final class SubvolumeImage extends DirectoryTree {
 			List.of("btrfs", "property", "set", "-ts", path().toString(), "ro", Boolean.toString(readOnly)));
 	}
 
+	/**
+	 * The subvolume's own quota group ({@code 0/ID}) limited as
+	 * {@code btrfs qgroup limit} does; the file system's quotas must be on
+	 * ({@code btrfs quota enable}).
+	 */
+	@Override
+	public void setLimit(long bytes) throws IOException {
+		HostCommand.run("limiting subvolume " + path() + " to " + (bytes < 0 ? "no limit" : bytes + " bytes"), PROPERTY_TIMEOUT,
+			List.of("btrfs", "qgroup", "limit", bytes < 0 ? "none" : Long.toString(bytes), path().toString()));
+	}
+
 	@Override
 	public void snapshot(Path target) throws IOException {
 		Path to = target.toAbsolutePath();

@@ -140,6 +140,36 @@ class SubvolumeFormatTest {
 		}
 	}
 
+	/** set-limit: the subvolume's quota group gets the limit, and loses it again; without quotas on, btrfs's refusal. */
+	@Test
+	void sizeLimitIsTheSubvolumesQuota() throws IOException {
+		Path img = fillImage(subvolume("limited"), "limited");
+		ImageTree t = format.open(img).orElseThrow();
+		LoopFileSystems.run(List.of("btrfs", "quota", "enable", btrfs.toString()));
+		try {
+			t.setLimit(1L << 30);
+			String id = LoopFileSystems.run(List.of("btrfs", "inspect-internal", "rootid", img.toString())).strip();
+			assertEquals("1073741824", maxReferenced(id));
+			t.setLimit(-1);
+			assertEquals("none", maxReferenced(id));
+		} finally {
+			LoopFileSystems.run(List.of("btrfs", "quota", "disable", btrfs.toString()));
+		}
+		assertThrows(psi.spi.format.ImageException.class, () -> t.setLimit(1L << 30), "no quotas on: btrfs refuses");
+	}
+
+	/** @return the max referenced size of qgroup 0/ID as btrfs qgroup show prints it in bytes */
+	static String maxReferenced(String id) throws IOException {
+		String out = LoopFileSystems.run(List.of("btrfs", "qgroup", "show", "-r", "--raw", btrfs.toString()));
+		for (String line : out.lines().toList()) {
+			String[] f = line.trim().split("\\s+");
+			if (f.length >= 4 && f[0].equals("0/" + id)) {
+				return f[3];
+			}
+		}
+		throw new AssertionError("no qgroup 0/" + id + " in:\n" + out);
+	}
+
 	@Test
 	void readOnlyRoundTrip() throws IOException {
 		Path img = fillImage(subvolume("ro"), "ro");
