@@ -74,6 +74,8 @@ final class Attachments {
 		Profiles.checkName(profileName);
 		List<String> matches = ImageResolver.matches(req.image, req.prefixes);
 		List<String> extArgs = req.extensions == null ? List.of() : req.extensions;
+		// configuration extensions where the installed portabled takes them (255 and later)
+		boolean confext = !extArgs.isEmpty() && SystemdVersion.installed(layout) >= ExtensionRelease.CONFEXT_SINCE;
 		try (ImageResolver.OpenImage img = images.open(req.image); ImageResolver.Extensions extensions = images.openExtensions(extArgs)) {
 			// written into the drop-ins, the marker and the link's name: refused before anything is read
 			UnitValues.checkPath(img.path());
@@ -92,7 +94,8 @@ final class Attachments {
 				ImageReader er = new ImageReader(ext.tree(), ext.path());
 				TreeMap<String, ImageReader.UnitFile> extUnits = ext.tree().reading("reading its unit files", () -> er.units(matches));
 				ImageReader.Release extRelease = ext.tree().reading("reading its extension-release",
-					() -> ExtensionRelease.read(er, ImageName.stripSuffix(ext.fileName()), req.relaxExtensionRelease && ext.tree().rootKind() == psi.spi.format.RootKind.IMAGE, ext.path()));
+					() -> ExtensionRelease.read(er, ImageName.stripSuffix(ext.fileName()), req.relaxExtensionRelease && ext.tree().rootKind() == psi.spi.format.RootKind.IMAGE, ext.path(),
+					confext));
 				for (ImageReader.UnitFile u : extUnits.values()) {
 					if (units.putIfAbsent(u.name(), u) == null) {
 						origin.put(u.name(), ext);

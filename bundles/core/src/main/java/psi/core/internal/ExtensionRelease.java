@@ -18,8 +18,14 @@ import psi.spi.format.Entry;
  */
 final class ExtensionRelease {
 
-	/** Where an extension keeps its release file, named {@code extension-release.NAME}. */
+	/** Where a system extension keeps its release file, named {@code extension-release.NAME}. */
 	static final String DIR = "/usr/lib/extension-release.d";
+
+	/** Where a configuration extension keeps it (systemd 255 and later). */
+	static final String CONFEXT_DIR = "/etc/extension-release.d";
+
+	/** The first systemd whose portabled takes configuration extensions. */
+	static final int CONFEXT_SINCE = 255;
 
 	/** The attribute that lets a release file of another name count, when it says {@code false}. */
 	static final String STRICT_XATTR = "user.extension-release.strict";
@@ -42,25 +48,45 @@ final class ExtensionRelease {
 	 */
 	static ImageReader.Release read(ImageReader reader, String imageName, boolean relax, String path)
 		throws IOException {
+		return read(reader, imageName, relax, path, false);
+	}
+
+	/**
+	 * @param confext whether a configuration extension counts too (the host's systemd is 255 or later):
+	 *            its release file in {@value #CONFEXT_DIR}, looked for when there is no system extension's
+	 */
+	static ImageReader.Release read(ImageReader reader, String imageName, boolean relax, String path, boolean confext)
+		throws IOException {
 		String metadataPath = DIR + "/extension-release." + imageName;
 		Optional<byte[]> found = Optional.empty();
 		if (ImageName.isValidName(imageName)) {
 			found = reader.readFile(metadataPath, OsRelease.MAX_SIZE);
 			if (found.isEmpty()) {
-				found = fallback(reader, relax);
+				found = fallback(reader, DIR, relax);
+			}
+			if (found.isEmpty() && confext) {
+				String etc = CONFEXT_DIR + "/extension-release." + imageName;
+				found = reader.readFile(etc, OsRelease.MAX_SIZE);
+				if (found.isEmpty()) {
+					found = fallback(reader, CONFEXT_DIR, relax);
+				}
+				if (found.isPresent()) {
+					metadataPath = etc;
+				}
 			}
 		}
 		if (found.isEmpty()) {
 			throw new PsiException(PsiException.Reason.INVALID, "Image '" + path + "' lacks extension-release data, refusing.",
-				"It has no " + metadataPath + (relax ? "" : " (--force accepts an extension-release file of another name)") + ".");
+				"It has no " + metadataPath + (confext ? " nor " + CONFEXT_DIR + "/extension-release." + imageName : "")
+					+ (relax ? "" : " (--force accepts an extension-release file of another name)") + ".");
 		}
 		byte[] b = found.get();
 		return new ImageReader.Release(metadataPath, b, new String(b, StandardCharsets.UTF_8), OsRelease.parse(b));
 	}
 
-	private static Optional<byte[]> fallback(ImageReader reader, boolean relax) throws IOException {
+	private static Optional<byte[]> fallback(ImageReader reader, String releaseDir, boolean relax) throws IOException {
 		psi.spi.format.ImageTree tree = reader.tree();
-		Optional<String> dir = reader.directory(DIR);
+		Optional<String> dir = reader.directory(releaseDir);
 		if (dir.isEmpty()) {
 			return Optional.empty();
 		}

@@ -62,6 +62,8 @@ final class ImageCatalog {
 		// an unknown profile asked for by name is refused before the image is read
 		Profiles.Profile asked = profileName == null || profileName.isEmpty() ? null : profiles.profile(profile);
 		List<String> matches = ImageResolver.matches(nameOrPath, prefixes);
+		boolean confext = req.extensions != null && !req.extensions.isEmpty()
+			&& SystemdVersion.installed(layout) >= ExtensionRelease.CONFEXT_SINCE;
 		try (ImageResolver.OpenImage img = images.open(nameOrPath);
 			ImageResolver.Extensions extensions = images.openExtensions(req.extensions == null ? List.of() : req.extensions)) {
 			// check first: nothing is read from an image that fails its check
@@ -78,7 +80,8 @@ final class ImageCatalog {
 				ImageReader er = new ImageReader(ext.tree(), ext.path());
 				TreeMap<String, ImageReader.UnitFile> extUnits = ext.tree().reading("reading its unit files", () -> er.units(matches));
 				ImageReader.Release r = ext.tree().reading("reading its extension-release", () -> ExtensionRelease.read(er,
-					ImageName.stripSuffix(ext.fileName()), req.relaxExtensionRelease && ext.tree().rootKind() == psi.spi.format.RootKind.IMAGE, ext.path()));
+					ImageName.stripSuffix(ext.fileName()), req.relaxExtensionRelease && ext.tree().rootKind() == psi.spi.format.RootKind.IMAGE, ext.path(),
+					confext));
 				for (ImageReader.UnitFile u : extUnits.values()) {
 					if (units.putIfAbsent(u.name(), u) == null) {
 						origin.put(u.name(), ext.path());

@@ -90,6 +90,22 @@ class DropInStyleTest {
 		return r;
 	}
 
+	/** A configuration extension (its release file in /etc/extension-release.d): portabled 255 and later take it, 252 does not. */
+	@Test
+	void aConfigurationExtensionNeedsSystemd255() throws IOException {
+		Path conf = root.resolve("var/lib/portables/conf0");
+		Files.createDirectories(conf.resolve("etc/extension-release.d"));
+		Files.writeString(conf.resolve("etc/extension-release.d/extension-release.conf0"), "ID=test\nVERSION_ID=1\nCONFEXT_ID=conf\nCONFEXT_VERSION_ID=2\n");
+		Files.createDirectories(conf.resolve("usr/lib/systemd/system"));
+		Files.writeString(conf.resolve("usr/lib/systemd/system/conf0.service"), "[Service]\nExecStart=/bin/true\n");
+		AttachRequestDTO r = attach("rt", "conf0");
+		r.prefixes = List.of("conf0");
+		psi.api.PsiException e = org.junit.jupiter.api.Assertions.assertThrows(psi.api.PsiException.class, () -> host.attach(r, false));
+		assertEquals("Image '/var/lib/portables/conf0' lacks extension-release data, refusing.", e.summary());
+		systemd("libsystemd-shared-255.so");
+		assertEquals(fixture("portabled-255-confext.conf"), attached(r, "conf0.service"));
+	}
+
 	@Test
 	void noSystemdFoundWritesWhat252Writes() throws IOException {
 		assertEquals(252, SystemdVersion.installed(new HostLayout(root)));
