@@ -45,6 +45,8 @@ public class PortableCommands {
 
 	private static final String EXTENSION = "An extension image (sysext: usr/lib/extension-release.d/extension-release.NAME) layered over the image, by name or path; repeat for more, bottom first";
 
+	private static final String QUIET = "Print nothing but failures (as portablectl -q)";
+
 	private static final String JSON = "Print JSON: pretty, short or off (the default); the fields are those of psi.api.dto";
 
 	private static final String FORCE = "Attach even when a unit of the same name exists on the host or is active, and accept extensions whose extension-release file is not named after the image";
@@ -162,15 +164,17 @@ public class PortableCommands {
 		@Descriptor("Enable the units after attaching") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
 		@Descriptor("With --now: do not wait for the start jobs") @Parameter(names = "--no-block", presentValue = "true", absentValue = "false") boolean noBlock,
 		@Descriptor("Do not make systemd reload its units") @Parameter(names = "--no-reload", presentValue = "true", absentValue = "false") boolean noReload,
+		@Descriptor(QUIET) @Parameter(names = { "-q", "--quiet" }, presentValue = "true", absentValue = "false") boolean quiet,
 		@Descriptor("Image name or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
 		req.extensions = extensions(root, extension);
 		req.relaxExtensionRelease = force;
 		flags(req, now, enable, noBlock, noReload);
-		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
-		List<ChangeDTO> changes = portables.attach(req, TerminalProgress.of(Invocation.current()));
-		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
+		if (!quiet) {
+			notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
+		}
+		return changes(portables.attach(req, TerminalProgress.of(Invocation.current())), quiet);
 	}
 
 	/** portablectl reattach. */
@@ -186,15 +190,17 @@ public class PortableCommands {
 		@Descriptor("Enable the units after attaching") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
 		@Descriptor("With --now: do not wait for the jobs") @Parameter(names = "--no-block", presentValue = "true", absentValue = "false") boolean noBlock,
 		@Descriptor("Do not make systemd reload its units") @Parameter(names = "--no-reload", presentValue = "true", absentValue = "false") boolean noReload,
+		@Descriptor(QUIET) @Parameter(names = { "-q", "--quiet" }, presentValue = "true", absentValue = "false") boolean quiet,
 		@Descriptor("Image name or path of the new version") String image,
 		@Descriptor("Unit name prefixes to match") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
 		req.extensions = extensions(root, extension);
 		req.relaxExtensionRelease = force;
 		flags(req, now, enable, noBlock, noReload);
-		notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
-		List<ChangeDTO> changes = portables.reattach(req, TerminalProgress.of(Invocation.current()));
-		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
+		if (!quiet) {
+			notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
+		}
+		return changes(portables.reattach(req, TerminalProgress.of(Invocation.current())), quiet);
 	}
 
 	private static void flags(AttachRequestDTO req, boolean now, boolean enable, boolean noBlock, boolean noReload) {
@@ -228,6 +234,7 @@ public class PortableCommands {
 		@Descriptor("Detach units that are active, without stopping them") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
 		@Descriptor("Stop the units, then also remove their state, cache, logs, runtime and configuration directories (StateDirectory= ...), never the image") @Parameter(names = "--clean", presentValue = "true", absentValue = "false") boolean clean,
 		@Descriptor(EXTENSION + "; only the units attached with exactly these extensions, in this order") @Parameter(names = "--extension", absentValue = "") Object extension,
+		@Descriptor(QUIET) @Parameter(names = { "-q", "--quiet" }, presentValue = "true", absentValue = "false") boolean quiet,
 		@Descriptor("Image name or path") String image,
 		@Descriptor("Accepted as portablectl accepts them; psi stops and detaches exactly the units attached from the image") String... prefixes) {
 		DetachRequestDTO req = new DetachRequestDTO();
@@ -240,8 +247,7 @@ public class PortableCommands {
 		req.root = root(root);
 		req.runtime = runtime;
 		req.image = image(root, image);
-		List<ChangeDTO> changes = portables.detach(req, TerminalProgress.of(Invocation.current()));
-		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
+		return changes(portables.detach(req, TerminalProgress.of(Invocation.current())), quiet);
 	}
 
 	/** portablectl is-attached. */
@@ -448,7 +454,13 @@ public class PortableCommands {
 
 	/** @return the output of a command that runs jobs: the changes on standard error, failed when one failed */
 	private Output changes(List<ChangeDTO> changes) {
-		return new Output("", Render.changes(changes, arrow()), Render.status(changes));
+		return changes(changes, false);
+	}
+
+	/** @param quiet only what failed, as portablectl -q */
+	private Output changes(List<ChangeDTO> changes, boolean quiet) {
+		List<ChangeDTO> shown = quiet ? changes.stream().filter(c -> c.type == ChangeDTO.Type.FAILED).toList() : changes;
+		return new Output("", Render.changes(shown, arrow()), Render.status(changes));
 	}
 
 	/** psi status. */
