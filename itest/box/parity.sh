@@ -89,6 +89,8 @@ cmd_up() {
     mkdir -p "$root/srv/ext"
     cp -a "$s/ext/srv/." "$root/srv/ext/"
     cp "$jar" "$launcher" "$root/opt/psi/"
+    # the thin client, which has a running psi daemon answer (the launcher falls back to a JVM without it)
+    if [ -x "$b/distribution/target/psi-client" ]; then cp "$b/distribution/target/psi-client" "$root/opt/psi/"; fi
     # the launcher's companions (etc/gosh_profile ...), as a distribution lays them out
     if [ -d "$b/distribution/etc" ]; then cp -a "$b/distribution/etc" "$root/opt/psi/"; fi
     chmod 0755 "$root/opt/psi/psi"

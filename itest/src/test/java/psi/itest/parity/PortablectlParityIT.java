@@ -246,6 +246,14 @@ public class PortablectlParityIT {
 		Result l = inBox(List.of(PSI, "list"));
 		if (l.rc != 0)
 			fail("psi does not run in the box: `psi list` exited " + l.rc + ":\n" + l.err + l.out);
+		// the cases then run through a resident psi, as on an installed host (the answers are the same:
+		// DaemonIT compares every command in-process and through the daemon); the command above ran in-process
+		Result d = inBox(List.of(PSI, "daemon", "--background"));
+		if (d.rc != 0)
+			fail("psi daemon --background in the box exited " + d.rc + ":\n" + d.err + d.out);
+		Result viaDaemon = inBox(List.of("sh", "-c", "test -S /run/psi/psi.sock && " + PSI + " list"));
+		if (viaDaemon.rc != 0 || !viaDaemon.out.equals(l.out))
+			fail("psi list through the daemon differs from in-process:\n" + viaDaemon.err + viaDaemon.out + "\nin-process:\n" + l.out);
 	}
 
 	@AfterAll
