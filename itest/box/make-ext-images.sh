@@ -17,7 +17,6 @@
 # busybox-static and squashfs-tools.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
-BUSYBOX=${BUSYBOX:-/bin/busybox}
 umask 022
 out=$(mkdir -p "$1" && cd "$1" && pwd)
 rm -rf --one-file-system -- "$out/pool" "$out/srv"
@@ -28,15 +27,12 @@ svc() {
 }
 squash() { mksquashfs "$1" "$2" -comp zstd -noappend -all-root -quiet -no-progress >/dev/null; }
 
-# base DIR UNIT DESCRIPTION [EXTRA_OS_RELEASE_LINE...]
+# base DIR UNIT DESCRIPTION [EXTRA_OS_RELEASE_LINE...]: make-images.sh's `single`, with this os-release and unit
 base() {
 	local d=$1 unit=$2 desc=$3; shift 3
-	mkdir -p "$d"/{etc,proc,sys,dev,run,tmp,var/tmp,usr/bin,usr/lib/systemd/system}
-	chmod 1777 "$d/tmp" "$d/var/tmp"
-	: >"$d/etc/machine-id"
-	: >"$d/etc/resolv.conf"
-	cp "$BUSYBOX" "$d/usr/bin/busybox"
-	chmod 0755 "$d/usr/bin/busybox"
+	rm -rf --one-file-system -- "$d"
+	cp -a "$work/dirs/single" "$d"
+	rm -f "$d/usr/lib/systemd/system/single.service"
 	{ printf 'ID=debian-psi-test\nNAME="psi test base"\nPRETTY_NAME="psi test base %s"\nVERSION_ID=1\n' "$unit"
 	  local l; for l in "$@"; do printf '%s\n' "$l"; done; } >"$d/usr/lib/os-release"
 	svc "$desc" >"$d/usr/lib/systemd/system/$unit.service"
@@ -51,11 +47,12 @@ ext() {
 	echo "$unit from its extension" >"$d/usr/share/$unit/hello"
 }
 
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/psi-ext.XXXXXX")
+trap 'rm -rf --one-file-system -- "$work"' EXIT
+"$(dirname "$(readlink -f "$0")")/make-images.sh" "$work/dirs" >/dev/null
 base "$out/pool/rt" rt "psi test: rt version 1" SYSEXT_LEVEL=1.0
 base "$out/pool/rt_2" rt "psi test: rt version 2" SYSEXT_LEVEL=1.0
 base "$out/pool/rtv" rtv "psi test: rtv"
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/psi-ext.XXXXXX")
-trap 'rm -rf --one-file-system -- "$work"' EXIT
 base "$work/rtraw" rtraw "psi test: rtraw" SYSEXT_LEVEL=1.0
 squash "$work/rtraw" "$out/pool/rtraw.raw"
 

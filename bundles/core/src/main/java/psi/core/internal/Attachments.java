@@ -74,8 +74,9 @@ final class Attachments {
 		Profiles.checkName(profileName);
 		List<String> matches = ImageResolver.matches(req.image, req.prefixes);
 		List<String> extArgs = req.extensions == null ? List.of() : req.extensions;
-		// configuration extensions where the installed portabled takes them (255 and later)
-		boolean confext = !extArgs.isEmpty() && SystemdVersion.installed(layout) >= ExtensionRelease.CONFEXT_SINCE;
+		// what the installed portabled writes, and whether it takes configuration extensions (255 and later)
+		int systemd = SystemdVersion.installed(layout);
+		boolean confext = systemd >= ExtensionRelease.CONFEXT_SINCE;
 		try (ImageResolver.OpenImage img = images.open(req.image); ImageResolver.Extensions extensions = images.openExtensions(extArgs)) {
 			// written into the drop-ins, the marker and the link's name: refused before anything is read
 			UnitValues.checkPath(img.path());
@@ -91,16 +92,7 @@ final class Attachments {
 			Map<String, ImageResolver.OpenImage> origin = new LinkedHashMap<>();
 			List<Map<String, String>> extReleases = new ArrayList<>();
 			for (ImageResolver.OpenImage ext : extensions.images()) {
-				ImageReader er = new ImageReader(ext.tree(), ext.path());
-				TreeMap<String, ImageReader.UnitFile> extUnits = ext.tree().reading("reading its unit files", () -> er.units(matches));
-				ImageReader.Release extRelease = ext.tree().reading("reading its extension-release",
-					() -> ExtensionRelease.read(er, ImageName.stripSuffix(ext.fileName()), req.relaxExtensionRelease && ext.tree().rootKind() == psi.spi.format.RootKind.IMAGE, ext.path(),
-					confext));
-				for (ImageReader.UnitFile u : extUnits.values()) {
-					if (units.putIfAbsent(u.name(), u) == null) {
-						origin.put(u.name(), ext);
-					}
-				}
+				ImageReader.Release extRelease = ExtensionRelease.layer(ext, matches, req.relaxExtensionRelease, confext, units, origin);
 				extReleases.add(extRelease.release().fields());
 				String mismatch = ExtensionRelease.mismatch(release, extRelease.release(), ExtensionRelease.hostArchitecture());
 				if (mismatch != null) {
@@ -167,7 +159,8 @@ final class Attachments {
 				}
 			}
 			List<ChangeDTO> changes = installer.install(tx, new UnitInstaller.Plan(img, units.values(), profile, req.runtime, copy,
-				new UnitInstaller.Layers(extensions.images(), origin, req.relaxExtensionRelease, extReleases), release.fields()));
+				new UnitInstaller.Layers(extensions.images(), origin, req.relaxExtensionRelease, extReleases),
+				new DropInWriter.Style(systemd, release.fields())));
 			index.invalidate();
 			List<String> extPaths = extensions.images().stream().map(ImageResolver.OpenImage::path).toList();
 			String record = PortableLog.record(PortableLog.ATTACHED, "attached", req.runtime, img.path(), profile.name(), extPaths);

@@ -64,7 +64,10 @@ final class DropInWriter {
 	 * the image and every extension; a service that came from an extension
 	 * also gets one {@code ExtensionDirectories=} or {@code ExtensionImages=}
 	 * line per extension, with the option that relaxes the release file's
-	 * name check when asked and the base is an image file.
+	 * name check when asked and the base is an image file. For systemd 254
+	 * and later as that portabled writes it: no {@code BindReadOnlyPaths=},
+	 * the image's ID and version as log fields, with extensions the image as
+	 * {@code PORTABLE_ROOT=}, and each extension's name and version after its line.
 	 *
 	 * @param extensions the extension images, bottom first
 	 * @param fromExtension whether the unit came from an extension rather than the base
@@ -72,41 +75,6 @@ final class DropInWriter {
 	 */
 	static String portableConf(String imagePath, RootKind rootKind, List<Extension> extensions, boolean fromExtension, boolean relax,
 		String unitName, String imageFileName, String osReleaseSource, Style style) {
-		if (style.systemd() >= 254) {
-			return portableConf254(imagePath, rootKind, extensions, fromExtension, relax, unitName, imageFileName, style);
-		}
-		StringBuilder sb = new StringBuilder();
-		List<String> paths = new ArrayList<>();
-		paths.add(imagePath);
-		extensions.forEach(e -> paths.add(e.path()));
-		sb.append(marker(paths)).append('\n');
-		if (unitName.endsWith(".service")) {
-			sb.append('\n')
-				.append("[Service]\n")
-				.append(rootKind.setting()).append('=').append(UnitValues.path(imagePath)).append('\n')
-				.append("Environment=").append(UnitValues.word("PORTABLE=" + imageFileName)).append('\n')
-				.append("BindReadOnlyPaths=").append(osReleaseSource).append(":/run/host/os-release\n")
-				.append("LogExtraFields=").append(UnitValues.word("PORTABLE=" + imageFileName)).append('\n');
-			if (fromExtension) {
-				String option = relax && rootKind == RootKind.IMAGE ? ":x-systemd.relax-extension-release-check" : "";
-				for (Extension e : extensions) {
-					sb.append(e.directory() ? "ExtensionDirectories=" : "ExtensionImages=").append(UnitValues.word(e.path()))
-						.append(option).append('\n');
-				}
-			}
-		}
-		return sb.toString();
-	}
-
-	/**
-	 * As portabled 254 to 256 write it ({@code install_chroot_dropin()}): no
-	 * {@code BindReadOnlyPaths=} (the manager binds the host's os-release
-	 * itself), the image's ID and version as log fields, and with extensions
-	 * the base as {@code PORTABLE_ROOT=} and each extension's name and
-	 * version after its line.
-	 */
-	private static String portableConf254(String imagePath, RootKind rootKind, List<Extension> extensions, boolean fromExtension,
-		boolean relax, String unitName, String imageFileName, Style style) {
 		List<String> paths = new ArrayList<>();
 		paths.add(imagePath);
 		extensions.forEach(e -> paths.add(e.path()));
@@ -114,13 +82,18 @@ final class DropInWriter {
 		if (!unitName.endsWith(".service")) {
 			return sb.toString();
 		}
+		// 254 and later: no os-release binding (the manager binds the host's itself), the ID and version as log fields
+		boolean v254 = style.systemd() >= 254;
 		sb.append('\n').append("[Service]\n")
 			.append(rootKind.setting()).append('=').append(UnitValues.path(imagePath)).append('\n')
-			.append("Environment=").append(UnitValues.word("PORTABLE=" + imageFileName)).append('\n')
-			.append("LogExtraFields=").append(UnitValues.word("PORTABLE=" + imageFileName)).append('\n');
-		if (extensions.isEmpty()) {
+			.append("Environment=").append(UnitValues.word("PORTABLE=" + imageFileName)).append('\n');
+		if (!v254) {
+			sb.append("BindReadOnlyPaths=").append(osReleaseSource).append(":/run/host/os-release\n");
+		}
+		sb.append("LogExtraFields=").append(UnitValues.word("PORTABLE=" + imageFileName)).append('\n');
+		if (v254 && extensions.isEmpty()) {
 			releaseField(sb, style.release(), "PORTABLE_NAME_AND_VERSION", List.of("IMAGE_ID", "ID"), List.of("IMAGE_VERSION", "VERSION_ID", "BUILD_ID"));
-		} else {
+		} else if (v254) {
 			String root = lastComponent(imagePath);
 			sb.append("Environment=").append(UnitValues.word("PORTABLE_ROOT=" + root)).append('\n')
 				.append("LogExtraFields=").append(UnitValues.word("PORTABLE_ROOT=" + root)).append('\n');
@@ -130,11 +103,13 @@ final class DropInWriter {
 		if (fromExtension) {
 			String option = relax && rootKind == RootKind.IMAGE ? ":x-systemd.relax-extension-release-check" : "";
 			for (Extension e : extensions) {
-				sb.append('\n').append(e.directory() ? "ExtensionDirectories=" : "ExtensionImages=").append(UnitValues.word(e.path()))
-					.append(option).append('\n')
-					.append("LogExtraFields=").append(UnitValues.word("PORTABLE_EXTENSION=" + lastComponent(e.path()))).append('\n');
-				releaseField(sb, e.release(), "PORTABLE_EXTENSION_NAME_AND_VERSION", List.of("SYSEXT_IMAGE_ID", "SYSEXT_ID"),
-					List.of("SYSEXT_IMAGE_VERSION", "SYSEXT_VERSION_ID", "SYSEXT_BUILD_ID"));
+				sb.append(v254 ? "\n" : "").append(e.directory() ? "ExtensionDirectories=" : "ExtensionImages=").append(UnitValues.word(e.path()))
+					.append(option).append('\n');
+				if (v254) {
+					sb.append("LogExtraFields=").append(UnitValues.word("PORTABLE_EXTENSION=" + lastComponent(e.path()))).append('\n');
+					releaseField(sb, e.release(), "PORTABLE_EXTENSION_NAME_AND_VERSION", List.of("SYSEXT_IMAGE_ID", "SYSEXT_ID"),
+						List.of("SYSEXT_IMAGE_VERSION", "SYSEXT_VERSION_ID", "SYSEXT_BUILD_ID"));
+				}
 				if (style.systemd() >= 255) {
 					releaseField(sb, e.release(), "PORTABLE_EXTENSION_NAME_AND_VERSION", List.of("CONFEXT_IMAGE_ID", "CONFEXT_ID"),
 						List.of("CONFEXT_IMAGE_VERSION", "CONFEXT_VERSION_ID", "CONFEXT_BUILD_ID"));

@@ -84,6 +84,32 @@ final class ExtensionRelease {
 		return new ImageReader.Release(metadataPath, b, new String(b, StandardCharsets.UTF_8), OsRelease.parse(b));
 	}
 
+	/**
+	 * Reads one extension layer as portabled's {@code extract_image_and_extensions()}:
+	 * its units matching the prefixes, layered under those found so far (a
+	 * name already there keeps its file: the image's, then an earlier
+	 * extension's, as {@code hashmap_move}), and its release file.
+	 *
+	 * @param relax whether {@code --force} relaxes the release file's name check; as portabled 252, raw extensions only
+	 * @param confext whether a configuration extension counts too
+	 * @param units the units so far; this layer's new names are added
+	 * @param origin told, for each unit added, this extension
+	 * @return the extension's release
+	 */
+	static ImageReader.Release layer(ImageResolver.OpenImage ext, List<String> matches, boolean relax, boolean confext,
+		java.util.TreeMap<String, ImageReader.UnitFile> units, java.util.Map<String, ImageResolver.OpenImage> origin) throws IOException {
+		ImageReader reader = new ImageReader(ext.tree(), ext.path());
+		java.util.TreeMap<String, ImageReader.UnitFile> own = ext.tree().reading("reading its unit files", () -> reader.units(matches));
+		ImageReader.Release release = ext.tree().reading("reading its extension-release", () -> read(reader,
+			ImageName.stripSuffix(ext.fileName()), relax && ext.tree().rootKind() == psi.spi.format.RootKind.IMAGE, ext.path(), confext));
+		for (ImageReader.UnitFile u : own.values()) {
+			if (units.putIfAbsent(u.name(), u) == null) {
+				origin.put(u.name(), ext);
+			}
+		}
+		return release;
+	}
+
 	private static Optional<byte[]> fallback(ImageReader reader, String releaseDir, boolean relax) throws IOException {
 		psi.spi.format.ImageTree tree = reader.tree();
 		Optional<String> dir = reader.directory(releaseDir);

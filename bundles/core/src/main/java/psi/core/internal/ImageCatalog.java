@@ -71,22 +71,13 @@ final class ImageCatalog {
 			ImageReader reader = new ImageReader(img.tree(), img.path());
 			ImageReader.Release release = img.tree().reading("reading its os-release", reader::osRelease);
 			TreeMap<String, ImageReader.UnitFile> units = img.tree().reading("reading its unit files", () -> reader.units(matches));
-			Map<String, String> origin = new java.util.HashMap<>();
+			Map<String, ImageResolver.OpenImage> origin = new java.util.HashMap<>();
 			List<ExtensionDTO> extDtos = new ArrayList<>();
 			for (ImageResolver.OpenImage ext : extensions.images()) {
 				if (verify) {
 					ext.tree().verifyIntegrity();
 				}
-				ImageReader er = new ImageReader(ext.tree(), ext.path());
-				TreeMap<String, ImageReader.UnitFile> extUnits = ext.tree().reading("reading its unit files", () -> er.units(matches));
-				ImageReader.Release r = ext.tree().reading("reading its extension-release", () -> ExtensionRelease.read(er,
-					ImageName.stripSuffix(ext.fileName()), req.relaxExtensionRelease && ext.tree().rootKind() == psi.spi.format.RootKind.IMAGE, ext.path(),
-					confext));
-				for (ImageReader.UnitFile u : extUnits.values()) {
-					if (units.putIfAbsent(u.name(), u) == null) {
-						origin.put(u.name(), ext.path());
-					}
-				}
+				ImageReader.Release r = ExtensionRelease.layer(ext, matches, req.relaxExtensionRelease, confext, units, origin);
 				ExtensionDTO e = new ExtensionDTO();
 				e.name = ImageName.stripSuffix(ext.fileName());
 				e.path = ext.path();
@@ -124,7 +115,7 @@ final class ImageCatalog {
 				UnitFileDTO f = new UnitFileDTO();
 				f.name = u.name();
 				f.path = u.path();
-				f.image = origin.getOrDefault(u.name(), img.path());
+				f.image = origin.containsKey(u.name()) ? origin.get(u.name()).path() : img.path();
 				f.content = new String(u.content(), StandardCharsets.UTF_8);
 				f.bytes = u.content();
 				f.refused = refusals.get(u.name());

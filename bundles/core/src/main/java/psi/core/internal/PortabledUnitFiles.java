@@ -54,14 +54,12 @@ final class PortabledUnitFiles implements UnitInstaller {
 			extensions.add(new DropInWriter.Extension(e.path(), e.tree().rootKind() != psi.spi.format.RootKind.IMAGE,
 				i < plan.layers().releases().size() ? plan.layers().releases().get(i) : Map.of()));
 		}
-		// what the portabled installed on this host writes
-		DropInWriter.Style style = new DropInWriter.Style(SystemdVersion.installed(layout), plan.release());
 		for (ImageReader.UnitFile u : plan.units()) {
 			ImageResolver.OpenImage layer = plan.layers().of(img, u.name());
 			String dropinDir = attached + "/" + u.name() + ".d";
 			tx.mkdirs(dropinDir, changes);
 			String conf = DropInWriter.portableConf(img.path(), img.tree().rootKind(), extensions, layer != img, plan.layers().relax(),
-				u.name(), layer.fileName(), osReleaseSource, style);
+				u.name(), layer.fileName(), osReleaseSource, plan.style());
 			tx.write(dropinDir + "/20-portable.conf", conf.getBytes(StandardCharsets.UTF_8), changes);
 			if (u.name().endsWith(".service")) {
 				if (profile.hostPath() != null && !plan.copy().equals("copy")) {

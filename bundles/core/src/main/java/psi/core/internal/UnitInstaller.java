@@ -25,15 +25,10 @@ interface UnitInstaller {
 	 * @param runtime whether for this boot only
 	 * @param copy {@code auto}, {@code copy}, {@code symlink} or {@code mixed}
 	 * @param layers the extensions layered over the image
-	 * @param release the image's os-release fields (the drop-ins of systemd 254 and later log its ID and version)
+	 * @param style which portabled's drop-ins to write
 	 */
 	record Plan(ImageResolver.OpenImage image, Collection<ImageReader.UnitFile> units, Profiles.Profile profile, boolean runtime,
-		String copy, Layers layers, Map<String, String> release) {
-
-		/** A plan for an image without extensions. */
-		Plan(ImageResolver.OpenImage image, Collection<ImageReader.UnitFile> units, Profiles.Profile profile, boolean runtime, String copy) {
-			this(image, units, profile, runtime, copy, Layers.NONE, Map.of());
-		}
+		String copy, Layers layers, DropInWriter.Style style) {
 	}
 
 	/**
@@ -46,8 +41,6 @@ interface UnitInstaller {
 	 */
 	record Layers(List<ImageResolver.OpenImage> extensions, Map<String, ImageResolver.OpenImage> origin, boolean relax,
 		List<Map<String, String>> releases) {
-		/** No extensions. */
-		static final Layers NONE = new Layers(List.of(), Map.of(), false, List.of());
 
 		/** @return the layer a unit came from */
 		ImageResolver.OpenImage of(ImageResolver.OpenImage base, String unit) {

@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.Set;
 
 import psi.spi.format.Entry;
+import psi.spi.format.VersionOrder;
 
 /**
  * systemd's version order ({@code strverscmp_improved()}, the UAPI version
@@ -34,109 +35,9 @@ final class Versions {
 	record Pick(String path, String fileName, String version, long triesLeft, long triesDone) {
 	}
 
-	/**
-	 * systemd's {@code strverscmp_improved()}: segments of digits or letters,
-	 * {@code ~} older than anything (even the end), {@code -} before {@code ^}
-	 * before {@code .}, more segments newer, other characters separators.
-	 *
-	 * @return negative when {@code a} is older, 0 when equal, positive when newer
-	 */
+	/** @return systemd's version order ({@link VersionOrder}) */
 	static int compare(String a, String b) {
-		int i = 0;
-		int j = 0;
-		while (true) {
-			while (i < a.length() && !valid(a.charAt(i))) {
-				i++;
-			}
-			while (j < b.length() && !valid(b.charAt(j))) {
-				j++;
-			}
-			char ca = i < a.length() ? a.charAt(i) : 0;
-			char cb = j < b.length() ? b.charAt(j) : 0;
-			if (ca == '~' || cb == '~') {
-				int r = Boolean.compare(ca != '~', cb != '~');
-				if (r != 0) {
-					return r;
-				}
-				i++;
-				j++;
-				ca = i < a.length() ? a.charAt(i) : 0;
-				cb = j < b.length() ? b.charAt(j) : 0;
-			}
-			if (ca == 0 || cb == 0) {
-				return Integer.compare(ca, cb);
-			}
-			for (char sep : new char[] { '-', '^', '.' }) {
-				if (ca == sep || cb == sep) {
-					int r = Boolean.compare(ca != sep, cb != sep);
-					if (r != 0) {
-						return r;
-					}
-					i++;
-					j++;
-					ca = i < a.length() ? a.charAt(i) : 0;
-					cb = j < b.length() ? b.charAt(j) : 0;
-				}
-			}
-			int ea = i;
-			int eb = j;
-			if (digit(ca) || digit(cb)) {
-				while (ea < a.length() && digit(a.charAt(ea))) {
-					ea++;
-				}
-				while (eb < b.length() && digit(b.charAt(eb))) {
-					eb++;
-				}
-				int r = Boolean.compare(i != ea, j != eb);
-				if (r != 0) {
-					return r;
-				}
-				while (i < ea && a.charAt(i) == '0') {
-					i++;
-				}
-				while (j < eb && b.charAt(j) == '0') {
-					j++;
-				}
-				r = Integer.compare(ea - i, eb - j);
-				if (r != 0) {
-					return r;
-				}
-				r = Integer.signum(a.substring(i, ea).compareTo(b.substring(j, eb)));
-				if (r != 0) {
-					return r;
-				}
-			} else {
-				while (ea < a.length() && alpha(a.charAt(ea))) {
-					ea++;
-				}
-				while (eb < b.length() && alpha(b.charAt(eb))) {
-					eb++;
-				}
-				int n = Math.min(ea - i, eb - j);
-				int r = Integer.signum(a.substring(i, i + n).compareTo(b.substring(j, j + n)));
-				if (r != 0) {
-					return r;
-				}
-				r = Integer.compare(ea - i, eb - j);
-				if (r != 0) {
-					return r;
-				}
-			}
-			i = ea;
-			j = eb;
-		}
-	}
-
-	private static boolean valid(char c) {
-		return digit(c) || alpha(c) || c == '~' || c == '-' || c == '^' || c == '.';
-	}
-
-	private static boolean digit(char c) {
-		return c >= '0' && c <= '9';
-	}
-
-	private static boolean alpha(char c) {
-		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z';
+		return VersionOrder.compare(a, b);
 	}
 
 	/** @return whether a file name is that of a {@code .v/} directory */
