@@ -27,6 +27,9 @@ import psi.api.PsiException;
  */
 final class StagingArea {
 
+	/** How often the sidecars' directory is emptied before it is left to the next pull (50 ms apart). */
+	static final int SIDECAR_ATTEMPTS = 40;
+
 	/** The space kept free on the pool's file system beyond an image: 64 MiB. */
 	static final long RESERVE = 64L << 20;
 
@@ -47,19 +50,40 @@ final class StagingArea {
 				Files.deleteIfExists(resume);
 			}
 			sweep();
-			if (Files.isDirectory(sidecars, LinkOption.NOFOLLOW_LINKS)) {
-				try (var s = Files.list(sidecars)) {
-					for (Path p : s.toList()) {
-						Files.deleteIfExists(p);
-					}
-				}
-				Files.deleteIfExists(sidecars);
-			}
+			removeSidecars();
 			for (Path d : made) {
 				try {
 					Files.deleteIfExists(d);
 				} catch (java.nio.file.DirectoryNotEmptyException e) {
 					break; // holds an image (or a partial kept): it and its parents stay
+				}
+			}
+		}
+
+		/**
+		 * Removes the sidecars' directory. A sidecar fetch given up on (the
+		 * pull failed or was interrupted) may still be finishing its file in
+		 * the transport's own threads: the directory is emptied again for a
+		 * while, and if a late file still comes, left to the next pull of
+		 * the URL rather than hiding why this pull failed.
+		 */
+		void removeSidecars() throws IOException {
+			for (int attempt = 0; attempt < SIDECAR_ATTEMPTS && Files.isDirectory(sidecars, LinkOption.NOFOLLOW_LINKS); attempt++) {
+				try (var s = Files.list(sidecars)) {
+					for (Path p : s.toList()) {
+						Files.deleteIfExists(p);
+					}
+				}
+				try {
+					Files.deleteIfExists(sidecars);
+					return;
+				} catch (java.nio.file.DirectoryNotEmptyException late) {
+					try {
+						Thread.sleep(50);
+					} catch (InterruptedException e) {
+						Thread.currentThread().interrupt();
+						return;
+					}
 				}
 			}
 		}
@@ -135,8 +159,9 @@ final class StagingArea {
 		if (l == null) {
 			throw new PsiException("another psi is fetching " + u + " (/run/psi/" + name + " is locked); try again when it is done");
 		}
-		// what a psi killed while fetching this URL was writing
+		// what a psi killed while fetching this URL was writing, and sidecars a failed fetch left: fetched afresh
 		st.sweep();
+		st.removeSidecars();
 		return l;
 	}
 
