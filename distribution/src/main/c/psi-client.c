@@ -232,6 +232,7 @@ int main(int argc, char **argv)
 		die("malloc");
 	int sent_interrupts = 0;
 	int stdin_open = shell;
+	int stdin_done = 0; /* its end was sent: not forwarded again */
 	int stdout_open = 1;
 	for (;;) {
 		if (interrupts > sent_interrupts) {
@@ -252,6 +253,7 @@ int main(int argc, char **argv)
 					break;
 			} else if (got == 0 || errno != EINTR) {
 				stdin_open = 0;
+				stdin_done = 1;
 				if (send_frame(fd, 'z', NULL, 0) < 0)
 					break;
 			}
@@ -278,6 +280,11 @@ int main(int argc, char **argv)
 			if (write_all(2, buf, len) < 0) {
 				/* nowhere to say anything */
 			}
+			break;
+		case 'w':
+			/* the command reads its standard input (a question): forward it from now on */
+			if (!stdin_done)
+				stdin_open = 1;
 			break;
 		case 'x':
 			if (len != 4)

@@ -398,4 +398,26 @@ public interface Portables {
 	 * @throws PsiException naming which check failed and why
 	 */
 	PullResultDTO verify(PullRequestDTO request, ProgressListener listener);
+
+	/**
+	 * Purges an image: stops its units, disables and detaches them (runtime
+	 * and persistent, every version), removes every version of it from the
+	 * pool ({@code /var/lib/portables}) and its links in {@code /etc/portables}
+	 * and {@code /run/portables}, psi's records of where they came from, the
+	 * log files psi's own service manager kept of its units, and, unless
+	 * {@link PurgeRequestDTO#keepData}, the directories its services'
+	 * {@code StateDirectory=}, {@code CacheDirectory=}, {@code LogsDirectory=},
+	 * {@code RuntimeDirectory=} and {@code ConfigurationDirectory=} name (with
+	 * a dynamic user's {@code private/} ones). Images elsewhere (a vendor's in
+	 * {@code /usr/lib/portables}, an admin's file a link pointed to) are kept
+	 * and said so. All or nothing: the removals commit together with the
+	 * detach, or none is made.
+	 *
+	 * @param request what to purge, and whether only to say what would go
+	 * @param listener told when the host lock is waited for
+	 * @return the removals (or, for a dry run, what would be removed and kept)
+	 * @throws PsiException no such image nor anything attached of that name
+	 * @since 2.5
+	 */
+	List<ChangeDTO> purge(psi.api.dto.PurgeRequestDTO request, ProgressListener listener);
 }

@@ -98,6 +98,18 @@ class EmbeddedIT {
 			StateDirectory=probe
 			ExecStart=/usr/bin/busybox sh /usr/lib/probe.sh %d
 			""".formatted(webPort)));
+		image(pool.resolve("left_1"), Map.of("left.service", """
+			[Service]
+			DynamicUser=yes
+			StateDirectory=left
+			CacheDirectory=left
+			LogsDirectory=left
+			ExecStart=/usr/bin/busybox sh -c 'echo s >$STATE_DIRECTORY/s; echo c >$CACHE_DIRECTORY/c; echo l >$LOGS_DIRECTORY/l; echo wrote; exec /usr/bin/busybox sleep 600'
+			"""));
+		// the mount points of its directories, as a portable image carries them (bwrap binds onto the read-only root)
+		for (String d : List.of("var/lib/left", "var/cache/left", "var/log/left")) {
+			Files.createDirectories(pool.resolve("left_1").resolve(d));
+		}
 		image(pool.resolve("crash_1"), Map.of("crash.service", """
 			[Unit]
 			StartLimitIntervalSec=60s
@@ -354,7 +366,7 @@ class EmbeddedIT {
 
 	/** A directory image: busybox, a page, the probe script, the units; the files the profiles bind onto. */
 	static void image(Path dir, Map<String, String> units) throws IOException {
-		for (String d : List.of("usr/bin", "usr/lib/systemd/system", "etc", "srv/www", "proc", "sys", "dev", "run", "tmp", "var/tmp", "var/lib", "home/alice")) {
+		for (String d : List.of("usr/bin", "usr/lib/systemd/system", "etc", "srv/www", "proc", "sys", "dev", "run", "tmp", "var/tmp", "var/lib", "var/cache", "var/log", "home/alice")) {
 			Files.createDirectories(dir.resolve(d));
 		}
 		Files.copy(Path.of("/bin/busybox"), dir.resolve("usr/bin/busybox"));
@@ -537,6 +549,43 @@ class EmbeddedIT {
 		assertEquals(List.of(), cgroupProcs("gptweb.service"));
 		Result mounts = run(List.of("grep", "-c", root.toString(), "/proc/self/mounts"));
 		assertEquals("0", mounts.out().strip(), "the image is unmounted after the stop");
+	}
+
+	/**
+	 * psi purge under psi's own manager: a DynamicUser=yes service that wrote
+	 * to its state, cache and logs directories is stopped, detached and
+	 * removed with everything it left, and psi's log of it; each path below
+	 * is checked gone.
+	 */
+	@Test
+	@Order(1)
+	void purgeRemovesTheServiceAndWhatItLeft() throws Exception {
+		Result start = psi("start", "left_1");
+		assertEquals(0, start.rc(), start.toString());
+		Path wrote = root.resolve("var/log/private/left/l");
+		for (int i = 0; i < 100 && !Files.exists(wrote); i++) {
+			Thread.sleep(100);
+		}
+		for (String f : List.of("var/lib/private/left/s", "var/cache/private/left/c", "var/log/private/left/l", "var/log/psi/left.service.log")) {
+			assertTrue(Files.exists(root.resolve(f)), f + " written by left.service: " + psi("status", "left_1"));
+		}
+		// at a terminal (a pseudo-terminal made by script(1)), through the daemon: it lists, asks, and takes the answer
+		String cmd = psi + " --root " + root + " purge left";
+		Result no = run(List.of("sh", "-c", "printf 'n\\n' | script -qec '" + cmd + "' /dev/null"));
+		assertEquals(1, no.rc(), "answered n: " + no);
+		assertTrue(no.out().contains("Purge all of this? [y/N]") && no.out().contains("Not purged: nothing was changed."), no.toString());
+		assertTrue(no.out().lines().anyMatch(l -> l.startsWith("remove") && l.contains("/var/lib/private/left")), "listed first: " + no);
+		assertTrue(Files.exists(root.resolve("var/lib/private/left/s")), "n changed nothing");
+		Result p = run(List.of("sh", "-c", "printf 'y\\n' | script -qec '" + cmd + "' /dev/null"));
+		assertEquals(0, p.rc(), p.toString());
+		assertTrue(p.out().contains("Removed /var/lib/private/left."), p.toString());
+		for (String f : List.of("var/lib/private/left", "var/cache/private/left", "var/log/private/left", "var/lib/left", "var/cache/left",
+			"var/log/left", "var/log/psi/left.service.log", "var/lib/portables/left_1", "etc/systemd/system.attached/left.service",
+			"etc/systemd/system.attached/left.service.d", "etc/portables/left_1")) {
+			assertFalse(Files.exists(root.resolve(f), java.nio.file.LinkOption.NOFOLLOW_LINKS), f + " left by psi purge: " + p);
+		}
+		assertEquals(List.of(), cgroupProcs("left.service"), "no process left");
+		assertEquals(4, psi("status", "left").rc(), "no such image any more");
 	}
 
 	/**

@@ -417,6 +417,63 @@ class RunIT {
 	}
 
 	/**
+	 * psi purge of a DynamicUser=yes service that wrote to its state, cache
+	 * and logs directories, with two versions in the pool (one attached and
+	 * running) and psi's origin record of one: afterwards none of what is
+	 * listed below exists, the unit is gone from systemd, and the other
+	 * images are untouched. Without --yes and without a terminal it refuses
+	 * and changes nothing; --dry-run lists the same paths.
+	 */
+	@Test
+	@Order(9)
+	void purgeRemovesEveryVersionAndWhatTheServiceLeft() {
+		box.exec("sh", "-c", "set -e; cd /var/lib/portables; for v in 1 2; do cp -a kept gone_$v;"
+				+ " mv gone_$v/usr/lib/systemd/system/kept.service gone_$v/usr/lib/systemd/system/gone.service;"
+				+ " sed -i 's/=kept/=gone/; s/psi test: kept/psi test: gone/' gone_$v/usr/lib/systemd/system/gone.service; done;"
+				+ " mkdir -p /var/lib/psi/images; printf 'source=https://127.0.0.1/gone_1.raw\\nsha256=00\\nlevel=checksum\\nverified=x\\n'"
+				+ " > /var/lib/psi/images/gone_1.origin");
+		List<String> gone = List.of("/var/lib/gone", "/var/lib/private/gone", "/var/cache/gone", "/var/cache/private/gone", "/var/log/gone",
+				"/var/log/private/gone", "/var/lib/portables/gone_1", "/var/lib/portables/gone_2", "/var/lib/psi/images/gone_1.origin",
+				"/etc/systemd/system.attached/gone.service", "/etc/systemd/system.attached/gone.service.d", "/etc/portables/gone_2");
+		try {
+			ok(psi("start", "gone_2"), "psi start gone_2", "gone.service");
+			Result seen = null;
+			for (int i = 0; i < 50; i++) {
+				seen = box.exec("sh", "-c", "cat /var/lib/private/gone/s /var/cache/private/gone/c /var/log/private/gone/l");
+				if (seen.rc() == 0)
+					break;
+				box.exec("sleep", "0.1");
+			}
+			assertEquals("s\nc\nl\n", seen.out(), "what gone.service wrote: " + seen + journal("gone.service"));
+			Result refused = psi("purge", "gone");
+			assertEquals(1, refused.rc(), "psi purge without --yes and no terminal refuses: " + refused);
+			assertTrue(refused.err().contains("pass --yes"), "says how: " + refused);
+			assertEquals("active", prop("gone.service", "ActiveState"), "nothing changed by the refusal");
+			Result plan = psi("purge", "--dry-run", "gone");
+			assertEquals(0, plan.rc(), "psi purge --dry-run gone: " + plan);
+			for (String p : List.of("/var/lib/private/gone", "/var/cache/private/gone", "/var/log/private/gone", "/var/lib/portables/gone_1",
+					"/var/lib/portables/gone_2", "/var/lib/psi/images/gone_1.origin", "/etc/systemd/system.attached/gone.service"))
+				assertTrue(plan.out().lines().anyMatch(l -> l.startsWith("remove ") && l.contains(" " + p + " ")), "the plan lists " + p + ": " + plan);
+			assertTrue(exists("/var/lib/portables/gone_1"), "the dry run changed nothing");
+			Result p = psi("purge", "--yes", "gone");
+			assertEquals(0, p.rc(), "psi purge --yes gone: " + p);
+			for (String g : gone)
+				assertFalse(exists(g), g + " left by psi purge: " + p);
+			assertTrue(p.err().contains("Removed /var/lib/private/gone."), "says what it removed: " + p);
+			assertEquals("not-found", prop("gone.service", "LoadState"), "systemd forgot gone.service: " + p);
+			assertEquals("", attachedFiles(), "nothing attached");
+			assertTrue(exists("/var/lib/portables/kept/usr/lib/os-release"), "other images stay");
+			assertEquals(4, psi("status", "gone").rc(), "psi status gone: no such image");
+			Result again = psi("purge", "--yes", "gone");
+			assertEquals(1, again.rc(), "a second purge finds nothing: " + again);
+			assertTrue(again.err().contains("No image 'gone' found, nor anything attached or left of it."), again.toString());
+		} finally {
+			detachNow("gone_2");
+			box.exec("sh", "-c", "rm -rf /var/lib/portables/gone_* /var/lib/psi/images/gone_*");
+		}
+	}
+
+	/**
 	 * A .v/ directory (systemd 256's vpick): psi start picks the newest
 	 * version and pins it; a newer version appears, psi reattach --now
 	 * moves to it; psi list shows each version and which is attached.

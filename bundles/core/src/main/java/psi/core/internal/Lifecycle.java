@@ -107,6 +107,58 @@ final class Lifecycle {
 	}
 
 	/**
+	 * {@code psi purge}: stops and disables the image's units, then in one
+	 * transaction detaches them and moves aside everything the plan names,
+	 * deleted once the manager took the detach; a failure leaves all of it.
+	 *
+	 * @return the stop and disable jobs, then the removals
+	 */
+	List<ChangeDTO> purge(Purge plan) throws IOException {
+		List<ChangeDTO> changes = new ArrayList<>();
+		if (control.present()) {
+			for (Map.Entry<String, List<String>> a : plan.attached().entrySet()) {
+				List<String> running = new ArrayList<>();
+				for (String u : a.getValue()) {
+					if (control.running(u)) {
+						running.add(u);
+					}
+				}
+				changes.addAll(control.jobs(JobDTO.Kind.STOP, running, true));
+				changes.addAll(control.disable(a.getValue(), a.getKey().equals(HostLayout.attachedDir(true))));
+			}
+			if (changes.stream().anyMatch(c -> c.type == ChangeDTO.Type.FAILED)) {
+				throw new PsiException("not purged: a unit of '" + plan.base() + "' did not stop (" + changes.stream()
+					.filter(c -> c.type == ChangeDTO.Type.FAILED).map(c -> c.path + ": " + c.source).reduce((x, y) -> x + "; " + y).orElse("")
+					+ "); nothing was removed");
+			}
+		}
+		for (String ro : plan.readOnly()) {
+			// a read-only mark (the immutable flag of a directory) would refuse the removal
+			host.catalog().markReadOnly(ro, false);
+		}
+		try (Transaction tx = transactions.open("purge of " + plan.base())) {
+			for (String dir : plan.attached().keySet()) {
+				DetachRequestDTO d = new DetachRequestDTO();
+				d.image = plan.base() + "_";
+				d.runtime = dir.equals(HostLayout.attachedDir(true));
+				changes.addAll(host.attachments().detach(tx, d, Attachments.Guard.NONE));
+			}
+			List<String> gone = new ArrayList<>();
+			gone.addAll(plan.images());
+			gone.addAll(plan.records());
+			gone.addAll(plan.directories());
+			gone.addAll(plan.logs());
+			for (String path : gone) {
+				if (changes.stream().noneMatch(c -> c.type == ChangeDTO.Type.UNLINK && c.path.equals(path))) {
+					tx.removeTree(path, changes);
+				}
+			}
+			reloadAndCommit(tx, false, Step.NONE);
+		}
+		return changes;
+	}
+
+	/**
 	 * {@code psi start}: attach the image when it is not, then start its units.
 	 *
 	 * @param pulled the pool file name a pull just placed, or {@code null}: no other version of it may be attached

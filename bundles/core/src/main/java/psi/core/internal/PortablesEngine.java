@@ -494,6 +494,15 @@ public class PortablesEngine implements Portables {
 	}
 
 	@Override
+	public List<ChangeDTO> purge(psi.api.dto.PurgeRequestDTO request, ProgressListener listener) {
+		if (request.dryRun) {
+			return read("purge", request.root, h -> Purge.plan(h, request.image, request.keepData).describe());
+		}
+		UnitControl c = control(request.root);
+		return change("purge", request.root, listener, h -> lifecycle(h, c).purge(Purge.plan(h, request.image, request.keepData)));
+	}
+
+	@Override
 	public List<ChangeDTO> stop(String root, String image) {
 		UnitControl c = control(root);
 		c.require("psi stop");

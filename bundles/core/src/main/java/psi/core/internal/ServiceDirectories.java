@@ -57,14 +57,30 @@ final class ServiceDirectories {
 	 * @return the paths their settings name, as seen from the root, in order, that exist
 	 */
 	static List<String> of(HostLayout layout, String attached, List<String> units) throws IOException {
-		Set<String> out = new LinkedHashSet<>();
+		java.util.Map<String, List<byte[]>> files = new java.util.LinkedHashMap<>();
 		for (String unit : units) {
-			if (!unit.endsWith(".service")) {
+			List<byte[]> contents = new ArrayList<>();
+			for (Path f : files(layout, attached, unit)) {
+				contents.add(read(f));
+			}
+			files.put(unit, contents);
+		}
+		return named(layout, files);
+	}
+
+	/**
+	 * @param units unit name → its unit file and drop-ins, in the order the service manager reads them
+	 * @return the paths their settings name, as seen from the root, in order, that exist
+	 */
+	static List<String> named(HostLayout layout, java.util.Map<String, List<byte[]>> units) {
+		Set<String> out = new LinkedHashSet<>();
+		for (java.util.Map.Entry<String, List<byte[]>> unit : units.entrySet()) {
+			if (!unit.getKey().endsWith(".service")) {
 				continue;
 			}
 			List<UnitFile.Assignment> settings = new ArrayList<>();
-			for (Path f : files(layout, attached, unit)) {
-				settings.addAll(UnitFile.read(read(f)));
+			for (byte[] f : unit.getValue()) {
+				settings.addAll(UnitFile.read(f));
 			}
 			for (Kind k : KINDS) {
 				List<String> names = new ArrayList<>();

@@ -28,7 +28,7 @@ import psi.api.dto.AttachRequestDTO;
 /**
  * The crash-consistency harness: a psi process ({@link CrashWorker}) is
  * killed with SIGKILL at a random instant of an attach, detach, reattach,
- * remove or pull, spread over the whole operation (from just before it
+ * remove, pull or purge, spread over the whole operation (from just before it
  * starts to just after it would end, as timed in a run that is not killed);
  * then the next psi command (a fresh engine's {@code list}) must find the
  * host exactly as before the operation or exactly as after it, byte for
@@ -44,7 +44,7 @@ import psi.api.dto.AttachRequestDTO;
  */
 class CrashConsistencyTest {
 
-	private static final List<String> OPS = List.of("attach", "detach", "reattach", "remove", "pull");
+	private static final List<String> OPS = List.of("attach", "detach", "reattach", "remove", "pull", "purge");
 
 	@TempDir
 	Path scratch;
@@ -143,6 +143,23 @@ class CrashConsistencyTest {
 				r.image = "app_1";
 				r.prefixes = List.of("app");
 				engine.attach(r);
+			}
+			case "purge" -> {
+				// an attached version whose service left its data, another version, psi's records and logs of it
+				Files.writeString(template.resolve("var/lib/portables/app_1/usr/lib/systemd/system/app.service"),
+					"[Service]\nExecStart=/bin/app\nStateDirectory=app\nCacheDirectory=app\n");
+				AttachRequestDTO r = new AttachRequestDTO();
+				r.image = "app_1";
+				r.prefixes = List.of("app");
+				engine.attach(r);
+				Files.createDirectories(template.resolve("var/lib/private/app/data"));
+				Files.writeString(template.resolve("var/lib/private/app/data/db"), "state");
+				Files.createSymbolicLink(template.resolve("var/lib/app"), Path.of("private/app"));
+				Files.createDirectories(template.resolve("var/cache/app"));
+				Files.createDirectories(template.resolve("var/log/psi"));
+				Files.writeString(template.resolve("var/log/psi/app.service.log"), "1\t2\tstdout\tapp_1\tapp\thello\n");
+				Files.createDirectories(template.resolve("var/lib/psi/images"));
+				Files.writeString(template.resolve("var/lib/psi/images/app_2.origin"), "source=https://h.test/app_2.raw\n");
 			}
 			case "remove" -> {
 				Path origin = template.resolve("var/lib/psi/images/app_1.origin");

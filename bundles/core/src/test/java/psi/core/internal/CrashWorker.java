@@ -28,7 +28,7 @@ public final class CrashWorker {
 	private CrashWorker() {
 	}
 
-	/** @param args root, operation (attach, detach, reattach, remove, pull), seed */
+	/** @param args root, operation (attach, detach, reattach, remove, pull, purge), seed */
 	public static void main(String[] args) throws Exception {
 		Path root = Path.of(args[0]);
 		Random random = new Random(Long.parseLong(args[2]));
@@ -72,6 +72,11 @@ public final class CrashWorker {
 			}
 			case "reattach" -> engine.reattach(attach("app_2"));
 			case "remove" -> engine.remove(null, List.of("app_1", "other_1"));
+			case "purge" -> {
+				psi.api.dto.PurgeRequestDTO r = new psi.api.dto.PurgeRequestDTO();
+				r.image = "app";
+				engine.purge(r, null);
+			}
 			case "pull" -> {
 				PullRequestDTO p = new PullRequestDTO();
 				p.source = URL;

@@ -362,4 +362,48 @@ class PortableHostTest {
 			+ "systemd would not read it back from a unit file, refusing", e.getMessage());
 		assertFalse(Files.exists(root.resolve("etc")), "nothing written");
 	}
+
+	/**
+	 * What psi purge would remove and keep: every version and link of the
+	 * image (not of foobar), an attached version's units, the data its
+	 * units name, psi's records and logs of them; a vendor's image and a
+	 * linked file outside the pool are kept and said so.
+	 */
+	@Test
+	void aPurgePlanTakesEveryVersionAndKeepsWhatIsNotPsis() throws Exception {
+		image("foo_1", "ID=test\n", "foo.service");
+		Files.writeString(root.resolve("var/lib/portables/foo_1/usr/lib/systemd/system/foo.service"), "[Service]\nStateDirectory=foo\n");
+		image("foo_2", "ID=test\n", "foo.service");
+		image("foobar_1", "ID=test\n", "foobar.service");
+		host.attach(attach("foo_1"), false);
+		Path vendor = root.resolve("usr/lib/portables/foo_0");
+		Files.createDirectories(vendor);
+		Path outside = Files.createDirectories(root.resolve("srv/foo_3"));
+		Files.createSymbolicLink(root.resolve("etc/portables/foo_3"), Path.of("/srv/foo_3"));
+		Files.createDirectories(root.resolve("var/lib/private/foo"));
+		Files.createDirectories(root.resolve("var/lib/psi/images"));
+		Files.writeString(root.resolve("var/lib/psi/images/foo_2.origin"), "source=x\n");
+		Files.writeString(root.resolve("var/lib/psi/images/foobar_1.origin"), "source=x\n");
+		Files.createDirectories(root.resolve("var/log/psi"));
+		for (String l : List.of("foo.service.log", "foo.service.log.1", "foobar.service.log")) {
+			Files.writeString(root.resolve("var/log/psi").resolve(l), "x\n");
+		}
+		for (String arg : List.of("foo", "foo_2", "/var/lib/portables/foo_1")) {
+			Purge plan = Purge.plan(host.host, arg, false);
+			assertEquals("foo", plan.base());
+			assertEquals(java.util.Map.of("/etc/systemd/system.attached", List.of("foo.service")), plan.attached());
+			assertEquals(List.of("/etc/portables/foo_1", "/etc/portables/foo_3", "/var/lib/portables/foo_1", "/var/lib/portables/foo_2"),
+				plan.images());
+			assertEquals(List.of("/var/lib/psi/images/foo_2.origin"), plan.records());
+			assertEquals(List.of("/var/lib/private/foo"), plan.directories());
+			assertEquals(List.of("/var/log/psi/foo.service.log", "/var/log/psi/foo.service.log.1"), plan.logs());
+			assertEquals(List.of("/srv/foo_3: not in the pool (only the link /etc/portables/foo_3 goes)",
+				"/usr/lib/portables/foo_0: a vendor's image (/usr/lib/portables), removed with what installed it"), plan.kept().stream().sorted().toList());
+		}
+		assertEquals(List.of(), Purge.plan(host.host, "foo", true).directories(), "--keep-data");
+		PsiException none = assertThrows(PsiException.class, () -> Purge.plan(host.host, "nothing", false));
+		assertTrue(none.getMessage().startsWith("No image 'nothing' found, nor anything attached or left of it."), none.getMessage());
+		assertThrows(PsiException.class, () -> Purge.plan(host.host, "..", false));
+		assertTrue(Files.isDirectory(outside) && Files.isDirectory(vendor), "planning changes nothing");
+	}
 }

@@ -112,7 +112,8 @@ final class Connection {
 			Thread reader = new Thread(() -> readClient(stdin), "psi-daemon-client-reader");
 			reader.setDaemon(true);
 			reader.start();
-			Caller caller = new Caller(req.cwd(), in, out, err, req.terminal(), req.env(), access);
+			java.io.InputStream wanted = new Frames.WantedInputStream(in, () -> send(Frames.WANT_STDIN, new byte[0]));
+			Caller caller = new Caller(req.cwd(), wanted, out, err, req.terminal(), req.env(), access);
 			if (req.args().isEmpty()) {
 				status = shell(caller, access);
 			} else {

@@ -21,7 +21,10 @@ import java.util.List;
  * in order (none: the interactive shell); then any number of
  * {@link #STDIN} (bytes), {@link #STDIN_EOF} and {@link #INTERRUPT} (Ctrl-C).
  * Daemon to client: {@link #STDOUT} and {@link #STDERR} (bytes, as they
- * come), and last {@link #EXIT} (4 bytes: the status). The C client
+ * come), {@link #WANT_STDIN} (empty) when a command first reads its standard
+ * input (a one-shot client forwards it only from then on, so that a command
+ * that reads none leaves the caller's input alone), and last {@link #EXIT}
+ * (4 bytes: the status). The C client
  * ({@code distribution/src/main/c/psi-client.c}) speaks the same.
  */
 final class Frames {
@@ -33,6 +36,7 @@ final class Frames {
 	static final byte STDOUT = 'o';
 	static final byte STDERR = 'e';
 	static final byte EXIT = 'x';
+	static final byte WANT_STDIN = 'w';
 
 	/** The largest request: 256 KiB holds any command line a shell passes (ARG_MAX is 2 MiB, but psi's are short). */
 	static final int MAX_REQUEST = 256 * 1024;
@@ -158,6 +162,45 @@ final class Frames {
 				off += n;
 				len -= n;
 			}
+		}
+	}
+
+	/**
+	 * A command's standard input that tells the client, once, when it is
+	 * first read: the client forwards its own from then on.
+	 */
+	static final class WantedInputStream extends java.io.FilterInputStream {
+		/** Says that the input is wanted; a failure is the read's. */
+		@FunctionalInterface
+		interface Want {
+			void want() throws IOException;
+		}
+
+		private final Want want;
+		private boolean told;
+
+		WantedInputStream(java.io.InputStream in, Want want) {
+			super(in);
+			this.want = want;
+		}
+
+		private synchronized void tell() throws IOException {
+			if (!told) {
+				told = true;
+				want.want();
+			}
+		}
+
+		@Override
+		public int read() throws IOException {
+			tell();
+			return super.read();
+		}
+
+		@Override
+		public int read(byte[] b, int off, int len) throws IOException {
+			tell();
+			return super.read(b, off, len);
 		}
 	}
 }

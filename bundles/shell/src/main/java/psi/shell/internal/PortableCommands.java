@@ -14,6 +14,7 @@ import org.osgi.service.component.annotations.Reference;
 import psi.shell.command.CommandOutput;
 import psi.api.LogFollower;
 import psi.api.Portables;
+import psi.api.ProgressListener;
 import psi.api.PsiException;
 import psi.api.dto.AttachRequestDTO;
 import psi.api.dto.AttachState;
@@ -38,7 +39,7 @@ import psi.api.dto.VerifyLevel;
 	"osgi.command.function=detach", "osgi.command.function=reattach", "osgi.command.function=isattached",
 	"osgi.command.function=readonly", "osgi.command.function=setlimit", "osgi.command.function=remove", "osgi.command.function=profiles",
 	"osgi.command.function=start", "osgi.command.function=stop", "osgi.command.function=restart", "osgi.command.function=reload", "osgi.command.function=status", "osgi.command.function=logs",
-	"osgi.command.function=pull", "osgi.command.function=verify" })
+	"osgi.command.function=pull", "osgi.command.function=verify", "osgi.command.function=purge" })
 public class PortableCommands {
 
 	private static final String ROOT = "Operate on the host whose root is DIR (like systemctl --root): files land under DIR, paths written into them are as seen from DIR";
@@ -450,6 +451,56 @@ public class PortableCommands {
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Image name or path") String image) {
 		return changes(portables.reload(root(root), image(root, image)));
+	}
+
+	/** psi purge. */
+	@Descriptor("Stop, disable and detach an image (every version, runtime and persistent), then remove every version of it from the pool, its links, psi's records and logs of it, and the state, cache, logs, runtime and configuration directories its services left; lists it all and asks first")
+	public CommandOutput purge(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Do not ask (needed where standard error is not a terminal)") @Parameter(names = { "-y", "--yes" }, presentValue = "true", absentValue = "false") boolean yes,
+		@Descriptor("Keep the services' own directories (StateDirectory=, CacheDirectory=, LogsDirectory=, RuntimeDirectory=, ConfigurationDirectory=)") @Parameter(names = "--keep-data", presentValue = "true", absentValue = "false") boolean keepData,
+		@Descriptor("Only list what would be removed and what kept; change nothing") @Parameter(names = "--dry-run", presentValue = "true", absentValue = "false") boolean dryRun,
+		@Descriptor(QUIET) @Parameter(names = { "-q", "--quiet" }, presentValue = "true", absentValue = "false") boolean quiet,
+		@Descriptor("Image name (every version of it goes) or path") String image) {
+		psi.api.dto.PurgeRequestDTO req = new psi.api.dto.PurgeRequestDTO();
+		req.root = root(root);
+		req.image = image(root, image);
+		req.keepData = keepData;
+		if (dryRun || !yes) {
+			req.dryRun = true;
+			String plan = Render.purgePlan(portables.purge(req, ProgressListener.NONE));
+			if (dryRun) {
+				return Output.of(plan);
+			}
+			Invocation inv = Invocation.current();
+			if (!inv.terminal()) {
+				throw new PsiException("psi purge " + image + " removes data and asks first, but standard error is not a terminal: pass --yes"
+					+ " (psi purge --dry-run " + image + " lists what goes)");
+			}
+			inv.err().print(plan + "Purge all of this? [y/N] ");
+			inv.err().flush();
+			String answer = answer();
+			if (!answer.equalsIgnoreCase("y") && !answer.equalsIgnoreCase("yes")) {
+				return new Output("", "Not purged: nothing was changed.\n", 1);
+			}
+			req.dryRun = false;
+		}
+		return changes(portables.purge(req, TerminalProgress.of(Invocation.current())), quiet);
+	}
+
+	/** @return one line the admin typed, trimmed; empty at the end of the input */
+	private static String answer() {
+		org.apache.felix.service.command.Process p = org.apache.felix.service.command.Process.Utils.current();
+		java.io.InputStream in = p == null ? System.in : p.in();
+		java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+		try {
+			for (int b = in.read(); b >= 0 && b != '\n' && line.size() < 256; b = in.read()) {
+				line.write(b);
+			}
+		} catch (java.io.IOException e) {
+			return "";
+		}
+		return line.toString(java.nio.charset.StandardCharsets.UTF_8).trim();
 	}
 
 	/** @return the output of a command that runs jobs: the changes on standard error, failed when one failed */

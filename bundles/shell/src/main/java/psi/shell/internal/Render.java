@@ -89,6 +89,22 @@ final class Render {
 	}
 
 	/** @return the exit status for a list of changes: 1 when a unit failed */
+	/** @return a purge's plan: what goes, what it is, then what stays and why */
+	static String purgePlan(List<ChangeDTO> plan) {
+		List<String[]> rows = new ArrayList<>();
+		for (ChangeDTO c : plan) {
+			if (c.type == ChangeDTO.Type.UNLINK) {
+				rows.add(new String[] { "remove", line(c.path), line(c.source) });
+			}
+		}
+		for (ChangeDTO c : plan) {
+			if (c.type == ChangeDTO.Type.FAILED) {
+				rows.add(new String[] { "keep", line(c.path), line(c.source.startsWith("kept: ") ? c.source.substring(6) : c.source) });
+			}
+		}
+		return table(rows);
+	}
+
 	static int status(List<ChangeDTO> changes) {
 		return changes.stream().anyMatch(c -> c.type == ChangeDTO.Type.FAILED) ? 1 : 0;
 	}
