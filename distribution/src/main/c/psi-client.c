@@ -11,7 +11,7 @@
  * forwarded.
  *
  * With no daemon answering, or for what must run in this process (psi
- * daemon, psi --no-daemon ...), it executes the psi launcher script
+ * daemon, psi --no-daemon ..., psi -H HOST ...), it executes the psi launcher script
  * ($PSI_LAUNCHER) with PSI_IN_PROCESS=1, which runs the command in a JVM
  * of its own as before.
  *
@@ -145,6 +145,9 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--") == 0)
 			break;
 		if (strcmp(argv[i], "--no-daemon") == 0 && command == 0)
+			in_process(argv);
+		/* -H: ssh runs as this user, with its keys and agent, never in the daemon */
+		if (strncmp(argv[i], "-H", 2) == 0 || strcmp(argv[i], "--host") == 0 || strncmp(argv[i], "--host=", 7) == 0)
 			in_process(argv);
 		if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
 			root = argv[++i];

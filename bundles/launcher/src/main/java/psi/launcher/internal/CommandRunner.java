@@ -129,6 +129,16 @@ public class CommandRunner {
 	 */
 	int run(List<String> argv, Caller caller, java.util.function.Consumer<CommandSession> sessions) {
 		int[] status = { 0 };
+		Remote.Split remote;
+		try {
+			remote = Remote.split(argv, caller.cwd());
+		} catch (CommandLine.UsageException e) {
+			caller.err().println(oneLine(e.getMessage()));
+			return 1;
+		}
+		if (!remote.hosts().isEmpty()) {
+			return remote(remote, caller);
+		}
 		Line line = line(argv, caller, status);
 		if (line == null) {
 			return status[0];
@@ -316,6 +326,55 @@ public class CommandRunner {
 		return target == null ? new HashMap<>() : CommandLine.options(methods(target, function));
 	}
 
+	/**
+	 * {@code psi -H HOST COMMAND ...}: checks the command line here (an
+	 * unknown command or option fails before any connection), then runs it
+	 * there ({@link Remote}). Only in-process: ssh runs as the user who
+	 * typed the command, with their keys, never as the daemon.
+	 */
+	private int remote(Remote.Split split, Caller caller) {
+		if (caller.gate() != Caller.Gate.ANY) {
+			caller.err().println("psi: -H runs ssh as the user who types it, not in the daemon; the psi command does so by itself (psi-client runs -H in-process)");
+			return 1;
+		}
+		int[] status = { 0 };
+		Line line = line(split.rest(), caller, status);
+		if (line == null) {
+			return status[0];
+		}
+		Object target = command(line.function());
+		if (target == null) {
+			caller.err().println("psi: unknown command '" + oneLine(line.command()) + "'; see psi --help");
+			return 1;
+		}
+		List<Method> methods = methods(target, line.function());
+		if (line.args().contains("--help") || line.args().contains("-h")) {
+			caller.out().print(CommandLine.help(line.command(), methods));
+			return 0;
+		}
+		CommandLine.Parsed parsed;
+		try {
+			parsed = CommandLine.parse(line.command(), line.args(), CommandLine.options(methods));
+		} catch (CommandLine.UsageException e) {
+			caller.err().println(oneLine(e.getMessage()));
+			return 1;
+		}
+		int image = -1;
+		if (Remote.COPIES.contains(line.function()) && !parsed.positional().isEmpty()) {
+			String arg = parsed.positional().get(0);
+			boolean local = !arg.contains("://") && (arg.contains("/") || arg.endsWith(".raw") || arg.endsWith(".psi"))
+				&& java.nio.file.Files.exists(caller.cwd().resolve(arg));
+			if (local) {
+				// its place in the command line as it goes there: after the command word (global options stay in front)
+				int at = split.rest().indexOf(line.command());
+				image = split.rest().subList(at + 1, split.rest().size()).indexOf(arg) + at + 1;
+			}
+		}
+		Map<String, Map<String, String>> configs = ConfigFiles.read(ConfigFiles.directory(), new StringBuilder());
+		return new Remote(configs.getOrDefault(Remote.PID, Map.of()), caller).run(split, image, parsed.options().get("--verify"),
+			Access.READ_ONLY.contains(line.function()));
+	}
+
 	private String overview() {
 		Map<String, String> commands = new TreeMap<>();
 		try {
@@ -343,9 +402,12 @@ public class CommandRunner {
 		StringBuilder sb = new StringBuilder();
 		sb.append("psi: portable system services\n\n");
 		sb.append("Usage: psi [--root DIR] [--no-daemon] COMMAND [OPTIONS] [ARGS...]   run one command and exit with its status\n");
+		sb.append("       psi -H [USER@]HOST[:PORT][,...] [--parallel N] COMMAND ...     run it on other hosts over ssh (-H @FILE: hosts from a file)\n");
 		sb.append("       psi                                                       open the interactive Gogo shell (commands psi:NAME)\n\n");
 		sb.append("A psi daemon (psi daemon) runs the commands when one listens on /run/psi/psi.sock (DIR/run/psi/psi.sock with\n");
-		sb.append("--root DIR, or $PSI_SOCKET); else, or with --no-daemon, this process runs them.\n\n");
+		sb.append("--root DIR, or $PSI_SOCKET); else, or with --no-daemon, this process runs them.\n");
+		sb.append("-H runs the command on each host in turn through your ssh (strict known_hosts), stopping at the first that\n");
+		sb.append("fails; a local image file (./app.psi) is copied there and pulled into its pool first.\n\n");
 		sb.append("Commands:\n");
 		commands.forEach((c, d) -> sb.append(String.format("  %-14s %s%n", c, d)));
 		sb.append("\nSee psi COMMAND --help for a command's options.\n");

@@ -1,0 +1,280 @@
+package psi.itest.remote;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import psi.itest.box.TestBox;
+
+/**
+ * psi -H: two test hosts made as network namespaces with their own
+ * addresses (itest/servers/hosts.sh), each with its own real OpenSSH sshd
+ * and its own psi root; psi on this side runs ssh with a client
+ * configuration naming them (strict known_hosts, a key of its own). A
+ * naked squashfs image (busybox httpd) is copied, pulled, attached and
+ * started on a host by {@code psi start -H h1 ./workproject_1.psi}, and it
+ * answers on that host's address; then status, stop and purge over -H,
+ * a resumed and a damaged copy, several hosts in a row and in parallel,
+ * unknown and changed host keys, and a host without psi.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RemoteIT {
+
+	static Path base;
+	static Path work;
+	static Path hosts;
+	static Path local;
+	static Path config;
+	static String net;
+	static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+	record Result(int rc, String out, String err) {
+		@Override
+		public String toString() {
+			return "rc=" + rc + "\nstdout: " + out + "\nstderr: " + err;
+		}
+	}
+
+	@BeforeAll
+	static void up() throws Exception {
+		base = TestBox.basedir();
+		for (String tool : List.of("/usr/sbin/sshd", "/usr/bin/ssh", "/usr/sbin/ip", "/usr/bin/nsenter", "/usr/bin/mksquashfs", "/usr/bin/bwrap", "/bin/busybox")) {
+			assertTrue(Files.isExecutable(Path.of(tool)), tool + " is missing: the README's apt-get line installs it");
+		}
+		work = Files.createTempDirectory(Path.of("/var/tmp"), "psi-remote-");
+		hosts = Files.createDirectories(work.resolve("hosts"));
+		Result h = run(List.of("bash", base.resolve("itest/servers/hosts.sh").toString(), "start", hosts.toString(), "2"), null);
+		assertEquals(0, h.rc(), "hosts.sh start: " + h);
+		net = h.out().replaceAll("(?s).*NET=([0-9.]+).*", "$1");
+		config = Files.createDirectories(work.resolve("etc-psi"));
+		Files.writeString(config.resolve("psi.remote.cfg"), "configFile=" + hosts.resolve("ssh_config") + "\ncommand=" + hosts.resolve("bin/psi") + "\n");
+		local = Files.createDirectories(work.resolve("local"));
+		image(1);
+		image(2);
+	}
+
+	/** workproject_V.psi: a naked squashfs with busybox httpd on port 8080 serving "hello from workproject V". */
+	static void image(int version) throws Exception {
+		Path t = work.resolve("tree" + version);
+		for (String d : List.of("usr/bin", "usr/lib/systemd/system", "etc", "srv/www", "proc", "sys", "dev", "run", "tmp", "var/tmp", "var/lib",
+			"var/cache", "var/log")) {
+			Files.createDirectories(t.resolve(d));
+		}
+		Files.copy(Path.of("/bin/busybox"), t.resolve("usr/bin/busybox"));
+		Files.writeString(t.resolve("usr/lib/os-release"), "ID=psi-test\nVERSION_ID=1\n");
+		Files.writeString(t.resolve("etc/machine-id"), "");
+		Files.writeString(t.resolve("etc/resolv.conf"), "");
+		Files.writeString(t.resolve("srv/www/index.html"), "hello from workproject " + version + "\n");
+		Files.writeString(t.resolve("usr/lib/systemd/system/workproject.service"),
+			"[Service]\nExecStart=/usr/bin/busybox httpd -f -v -p 0.0.0.0:8080 -h /srv/www\n");
+		Result mk = run(List.of("mksquashfs", t.toString(), local.resolve("workproject_" + version + ".psi").toString(), "-all-root", "-noappend",
+			"-quiet", "-no-progress"), null);
+		assertEquals(0, mk.rc(), mk.toString());
+	}
+
+	@AfterAll
+	static void down() throws Exception {
+		if (hosts != null) {
+			Result r = run(List.of("bash", base.resolve("itest/servers/hosts.sh").toString(), "stop", hosts.toString()), null);
+			if (r.rc() != 0) {
+				System.out.println("[remote] hosts.sh stop: " + r);
+			}
+		}
+		run(List.of("sh", "-c", "rm -rf /var/tmp/psi-incoming-0"), null);
+		TestBox.deleteTree(work);
+	}
+
+	static Result psi(String... args) throws Exception {
+		List<String> cmd = new ArrayList<>(List.of(base.resolve("distribution/psi").toString()));
+		cmd.addAll(List.of(args));
+		return run(cmd, Map.of("PSI_CONFIG_DIR", config.toString()));
+	}
+
+	static Result run(List<String> cmd, Map<String, String> env) throws Exception {
+		Path out = Files.createTempFile("psi-remote", ".out");
+		Path err = Files.createTempFile("psi-remote", ".err");
+		try {
+			ProcessBuilder pb = new ProcessBuilder(cmd).directory(local == null ? null : local.toFile()).redirectOutput(out.toFile())
+				.redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+			pb.environment().remove("PSI_SOCKET");
+			pb.environment().put("LANG", "C.UTF-8");
+			if (env != null) {
+				pb.environment().putAll(env);
+			}
+			Process p = pb.start();
+			if (!p.waitFor(5, TimeUnit.MINUTES)) {
+				p.destroyForcibly();
+				fail(String.join(" ", cmd) + ": did not end in 5 minutes");
+			}
+			return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+		} finally {
+			Files.deleteIfExists(out);
+			Files.deleteIfExists(err);
+		}
+	}
+
+	static String get(int host) {
+		try {
+			HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://" + net + "." + host + ".2:8080/")).timeout(Duration.ofSeconds(3))
+				.build(), HttpResponse.BodyHandlers.ofString());
+			return r.statusCode() + " " + r.body().strip();
+		} catch (IOException e) {
+			return "unreachable: " + e;
+		} catch (InterruptedException e) {
+			Thread.currentThread().interrupt();
+			return "interrupted";
+		}
+	}
+
+	static String awaitGet(int host, String want) throws InterruptedException {
+		String got = get(host);
+		for (int i = 0; i < 50 && !got.equals(want); i++) {
+			Thread.sleep(100);
+			got = get(host);
+		}
+		return got;
+	}
+
+	static Path pool(int host) {
+		return hosts.resolve("h" + host + "/root/var/lib/portables");
+	}
+
+	@Test
+	@Order(1)
+	void startCopiesALocalImageThereAndRunsItThere() throws Exception {
+		Result start = psi("start", "-H", "h1", "./workproject_1.psi");
+		assertEquals(0, start.rc(), start.toString());
+		assertTrue(start.err().contains("psi: copying workproject_1.psi to h1"), start.toString());
+		assertTrue(start.err().contains("Started portable service workproject.service."), start.toString());
+		assertTrue(Files.isRegularFile(pool(1).resolve("workproject_1.raw")), "placed in h1's pool");
+		assertFalse(Files.exists(pool(2).resolve("workproject_1.raw")), "not on h2");
+		assertEquals("200 hello from workproject 1", awaitGet(1, "200 hello from workproject 1"), "answers on h1's address");
+		assertTrue(get(2).startsWith("unreachable"), "nothing on h2");
+		Result status = psi("-H", "h1", "status", "workproject");
+		assertEquals(0, status.rc(), status.toString());
+		assertTrue(status.out().contains("Active: active (running)"), status.toString());
+		Result stop = psi("--host=h1", "stop", "workproject");
+		assertEquals(0, stop.rc(), stop.toString());
+		assertTrue(get(1).startsWith("unreachable"), "stopped there");
+		assertEquals(3, psi("-H", "h1", "status", "workproject").rc(), "the remote exit status comes back: 3 not running");
+		Result purge = psi("-H", "h1", "purge", "--yes", "workproject");
+		assertEquals(0, purge.rc(), purge.toString());
+		assertFalse(Files.exists(pool(1).resolve("workproject_1.raw")), "purged there");
+		Result list = psi("-Hh1", "list");
+		assertEquals("No images.\n", list.out(), list.toString());
+	}
+
+	@Test
+	@Order(2)
+	void aCopyResumesAndADamagedOneIsRefused() throws Exception {
+		Path img = local.resolve("workproject_2.psi");
+		byte[] bytes = Files.readAllBytes(img);
+		String sha = sha256(bytes);
+		Path staging = Files.createDirectories(Path.of("/var/tmp/psi-incoming-0").resolve(sha));
+		// half of it arrived in an earlier run
+		Files.write(staging.resolve("workproject_2.psi.part"), java.util.Arrays.copyOf(bytes, bytes.length / 2));
+		Result r = psi("-H", "h2", "inspect", "./workproject_2.psi");
+		assertEquals(0, r.rc(), r.toString());
+		assertTrue(r.err().contains("resuming at " + bytes.length / 2), r.toString());
+		assertTrue(r.out().contains("/var/lib/portables/workproject_2.raw") && r.out().contains("workproject.service"), "inspected there: " + r);
+		assertFalse(Files.exists(staging), "the staging directory goes once pulled");
+		// a partial copy that is not the start of this image: refused on arrival, then the next run starts again
+		Files.createDirectories(staging);
+		byte[] wrong = java.util.Arrays.copyOf(bytes, bytes.length / 2);
+		wrong[0] ^= 1;
+		Files.write(staging.resolve("workproject_2.psi.part"), wrong);
+		Files.delete(pool(2).resolve("workproject_2.raw"));
+		Result damaged = psi("-H", "h2", "inspect", "./workproject_2.psi");
+		assertTrue(damaged.rc() != 0, damaged.toString());
+		assertTrue(damaged.err().contains("the copy arrived damaged"), damaged.toString());
+		assertFalse(Files.exists(pool(2).resolve("workproject_2.raw")), "nothing placed");
+		Result again = psi("-H", "h2", "inspect", "./workproject_2.psi");
+		assertEquals(0, again.rc(), again.toString());
+		assertFalse(again.err().contains("resuming"), again.toString());
+		Files.delete(pool(2).resolve("workproject_2.raw"));
+		for (String origin : List.of("workproject_2.raw.origin")) {
+			Files.deleteIfExists(hosts.resolve("h2/root/var/lib/psi/images").resolve(origin));
+		}
+	}
+
+	@Test
+	@Order(3)
+	void unknownAndChangedHostKeysAreRefusedBeforeAnythingIsSent() throws Exception {
+		Result stranger = psi("-H", "h1-stranger", "start", "./workproject_1.psi");
+		assertEquals(255, stranger.rc(), stranger.toString());
+		assertTrue(stranger.err().contains("psi: h1-stranger: its host key is not the one known_hosts holds for it"), stranger.toString());
+		assertFalse(stranger.err().contains("copying"), "nothing copied: " + stranger);
+		Result changed = psi("-H", "h2-changed", "list");
+		assertEquals(255, changed.rc(), changed.toString());
+		assertTrue(changed.err().contains("REMOTE HOST IDENTIFICATION HAS CHANGED"), "ssh's own warning is shown: " + changed);
+		assertTrue(changed.err().contains("psi: h2-changed: its host key is not the one known_hosts holds for it"), changed.toString());
+		assertFalse(Files.exists(pool(1).resolve("workproject_1.raw")));
+	}
+
+	@Test
+	@Order(4)
+	void aHostWithoutPsiIsSaidSo() throws Exception {
+		Path other = Files.createDirectories(work.resolve("etc-psi-nopsi"));
+		Files.writeString(other.resolve("psi.remote.cfg"), "configFile=" + hosts.resolve("ssh_config") + "\ncommand=/nonexistent/psi\n");
+		List<String> cmd = List.of(base.resolve("distribution/psi").toString(), "-H", "h1", "list");
+		Result r = run(cmd, Map.of("PSI_CONFIG_DIR", other.toString()));
+		assertEquals(127, r.rc(), r.toString());
+		assertTrue(r.err().contains("psi: h1: psi is not installed there (the remote command '/nonexistent/psi' was not found)"), r.toString());
+		Result bad = psi("-H", "-oProxyCommand=x", "list");
+		assertEquals(1, bad.rc(), "a host that ssh would read as an option is refused: " + bad);
+		assertTrue(bad.err().contains("is not [user@]host[:port]"), bad.toString());
+	}
+
+	@Test
+	@Order(5)
+	void severalHostsOneAfterAnotherStoppingAtTheFirstFailure() throws Exception {
+		Result both = psi("-H", "h1,h2", "start", "./workproject_1.psi");
+		assertEquals(0, both.rc(), both.toString());
+		assertTrue(both.err().contains("psi: on h1:") && both.err().contains("psi: on h2:"), both.toString());
+		assertEquals("200 hello from workproject 1", awaitGet(1, "200 hello from workproject 1"));
+		assertEquals("200 hello from workproject 1", awaitGet(2, "200 hello from workproject 1"));
+		Path list = local.resolve("hosts.txt");
+		Files.writeString(list, "# the test hosts\nh1\n\nh2-changed\nh2\n");
+		Result stopped = psi("-H", "@hosts.txt", "stop", "workproject");
+		assertEquals(255, stopped.rc(), stopped.toString());
+		assertTrue(stopped.err().contains("psi: stopped at h2-changed (exit status 255); not run on h2"), stopped.toString());
+		assertTrue(get(1).startsWith("unreachable"), "stopped on h1, the host before the failure");
+		assertEquals("200 hello from workproject 1", get(2), "h2, after the failure, untouched");
+		Result par = psi("-H", "h1,h2", "--parallel", "2", "status", "workproject");
+		assertEquals(3, par.rc(), "h1's status, first in order: " + par);
+		assertTrue(par.out().lines().anyMatch(l -> l.startsWith("h1: ")) && par.out().lines().anyMatch(l -> l.startsWith("h2: ")), par.toString());
+		Result parChange = psi("-H", "h1,h2", "--parallel", "2", "stop", "workproject");
+		assertEquals(1, parChange.rc(), parChange.toString());
+		assertTrue(parChange.err().contains("--parallel runs only commands that change nothing"), parChange.toString());
+		assertEquals("200 hello from workproject 1", get(2), "refused before anything ran");
+		for (String h : List.of("h1", "h2")) {
+			Result p = psi("-H", h, "purge", "--yes", "workproject");
+			assertEquals(0, p.rc(), p.toString());
+		}
+	}
+
+	static String sha256(byte[] b) throws Exception {
+		return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
+	}
+}
