@@ -10,6 +10,8 @@
 #   vp.v/vp_1, vp.v/vp_2  a .v/ directory of two versions of vp.service (systemd 256's vpick)
 #   kept   kept.service: StateDirectory=kept CacheDirectory=kept LogsDirectory=kept, writes a file
 #          into each (for detach --clean)
+#   up_1, up_2, up_3  three versions of up.service (Description "psi test: up version N"): 1 and 2
+#          sleep, 3 fails at start (for upgrades, their automatic rollback and psi rollback)
 # OUTDIR/NAME is replaced if it exists.  Needs busybox-static.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
@@ -119,4 +121,17 @@ EOF2
 	mkdir -p "$out/vp.v"
 	rm -rf --one-file-system -- "$out/vp.v/vp_$v"
 	mv "$out/vp_$v" "$out/vp.v/vp_$v"
+done
+
+for v in 1 2 3; do
+	image up_$v
+	if [ $v = 3 ]; then run="/usr/bin/busybox sh -c 'echo up 3 cannot start; exit 3'"; else run="/usr/bin/busybox sleep infinity"; fi
+	unit up_$v up.service <<EOF2
+[Unit]
+Description=psi test: up version $v
+StartLimitIntervalSec=0
+
+[Service]
+ExecStart=$run
+EOF2
 done

@@ -420,4 +420,29 @@ public interface Portables {
 	 * @since 2.5
 	 */
 	List<ChangeDTO> purge(psi.api.dto.PurgeRequestDTO request, ProgressListener listener);
+
+	/**
+	 * The versions of an image on the host, newest first.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param image an image name, with or without a version
+	 * @return its versions; refused when there is none
+	 * @since 2.5
+	 */
+	List<psi.api.dto.VersionDTO> versions(String root, String image);
+
+	/**
+	 * Goes back to an earlier version of an attached image, as
+	 * {@link #start} moves to a newer one: reattaches it, restarts its
+	 * units, and waits {@link AttachRequestDTO#settle} seconds for them to
+	 * stay active, else returns to the version that ran.
+	 *
+	 * @param request {@link AttachRequestDTO#image}: the image's name;
+	 *            {@link AttachRequestDTO#settle} as for start
+	 * @param version the version to go back to, or {@code null} for the newest older than the attached one
+	 * @param listener told of waits for the host lock
+	 * @return the changes and jobs, as {@link #start}; a {@code failed} change when it did not hold
+	 * @since 2.5
+	 */
+	List<ChangeDTO> rollback(AttachRequestDTO request, String version, ProgressListener listener);
 }

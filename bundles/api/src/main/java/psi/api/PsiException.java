@@ -51,7 +51,14 @@ public class PsiException extends RuntimeException {
 		 *
 		 * @since 2.4
 		 */
-		DUPLICATE_IMAGE
+		DUPLICATE_IMAGE,
+		/**
+		 * a version older than the one attached (or pulled) was asked for
+		 * without allowing a downgrade
+		 *
+		 * @since 2.5
+		 */
+		DOWNGRADE
 	}
 
 	private final int exitStatus;

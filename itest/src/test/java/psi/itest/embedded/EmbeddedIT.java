@@ -59,6 +59,7 @@ class EmbeddedIT {
 	static Path escMarker;
 	static Path tool;
 	static int sockPort;
+	static int upPort;
 	static int inetdPort;
 	static int pidPort;
 	static int udpPort;
@@ -109,6 +110,19 @@ class EmbeddedIT {
 		// the mount points of its directories, as a portable image carries them (bwrap binds onto the read-only root)
 		for (String d : List.of("var/lib/left", "var/cache/left", "var/log/left")) {
 			Files.createDirectories(pool.resolve("left_1").resolve(d));
+		}
+		upPort = freePort();
+		for (int v = 1; v <= 4; v++) {
+			// up_3 crashes at start; the others serve "hello from up_V"
+			image(pool.resolve("up_" + v), Map.of("up.service", """
+				[Unit]
+				Description=psi test: up version %d
+				StartLimitIntervalSec=0
+
+				[Service]
+				ExecStart=%s
+				""".formatted(v, v == 3 ? "/usr/bin/busybox sh -c 'echo up 3 cannot start; exit 3'"
+				: "/usr/bin/busybox httpd -f -p 127.0.0.1:" + upPort + " -h /srv/www")));
 		}
 		image(pool.resolve("crash_1"), Map.of("crash.service", """
 			[Unit]
@@ -549,6 +563,68 @@ class EmbeddedIT {
 		assertEquals(List.of(), cgroupProcs("gptweb.service"));
 		Result mounts = run(List.of("grep", "-c", root.toString(), "/proc/self/mounts"));
 		assertEquals("0", mounts.out().strip(), "the image is unmounted after the stop");
+	}
+
+	/**
+	 * Versions under psi's own manager: psi start of a newer version upgrades
+	 * the running image (the new one answers, the old stays in the pool), an
+	 * older one is refused without --allow-downgrade, psi rollback goes back,
+	 * a version whose service crashes is rolled back by itself to the one
+	 * that ran (which answers again, exit status 1, its log lines shown),
+	 * and a good upgrade prunes the pool to the newest three versions and
+	 * the one it moved from.
+	 */
+	@Test
+	@Order(1)
+	void upgradesRollBackByThemselvesAndOnRequest() throws Exception {
+		try {
+			assertEquals(0, psi("start", "up_1").rc());
+			assertEquals("200 hello from up_1", awaitGet(upPort, "200 hello from up_1"));
+			Result up = psi("start", "--settle", "2", "up_2");
+			assertEquals(0, up.rc(), up.toString());
+			assertTrue(up.err().contains("Upgrading up_1 to up_2."), up.toString());
+			assertEquals("200 hello from up_2", awaitGet(upPort, "200 hello from up_2"));
+			assertTrue(Files.isDirectory(root.resolve("var/lib/portables/up_1")), "the old version stays in the pool");
+
+			Result down = psi("start", "up_1");
+			assertEquals(1, down.rc(), down.toString());
+			assertTrue(down.err().contains("up_1 is older than the attached up_2: not started."), down.toString());
+			assertEquals("200 hello from up_2", get(upPort), "a refused downgrade changes nothing");
+
+			Result back = psi("rollback", "--settle", "1", "up");
+			assertEquals(0, back.rc(), back.toString());
+			assertTrue(back.err().contains("Downgrading up_2 to up_1"), back.toString());
+			assertEquals("200 hello from up_1", awaitGet(upPort, "200 hello from up_1"));
+			assertEquals(0, psi("start", "--settle", "1", "up_2").rc());
+			assertEquals("200 hello from up_2", awaitGet(upPort, "200 hello from up_2"));
+
+			Result crash = psi("start", "--settle", "2", "up_3");
+			assertEquals(1, crash.rc(), crash.toString());
+			assertTrue(crash.err().contains("up_3 did not hold (up.service: exit-code, status 3): rolled back to up_2, which runs again."), crash.toString());
+			assertTrue(crash.out().contains("up 3 cannot start"), "the failed unit's last log lines: " + crash);
+			assertEquals("200 hello from up_2", awaitGet(upPort, "200 hello from up_2"), "the previous version answers again");
+			Result v = psi("versions", "--no-legend", "up");
+			assertEquals(0, v.rc(), v.toString());
+			assertTrue(v.out().lines().anyMatch(l -> l.matches("2 +up_2 +running .*")), v.toString());
+			assertTrue(v.out().lines().anyMatch(l -> l.matches("3 +up_3 +detached .*")), v.toString());
+
+			Result allowed = psi("start", "--allow-downgrade", "--settle", "1", "up_1");
+			assertEquals(0, allowed.rc(), allowed.toString());
+			assertTrue(allowed.err().contains("Downgrading up_2 to up_1 (--allow-downgrade)."), allowed.toString());
+			Result two = psi("start", "--settle", "1", "up_2");
+			assertEquals(0, two.rc(), two.toString());
+			assertTrue(Files.isDirectory(root.resolve("var/lib/portables/up_1")), "the version it moved from stays, beyond three: " + two);
+			Result four = psi("start", "--settle", "1", "up_4");
+			assertEquals(0, four.rc(), four.toString());
+			assertEquals("200 hello from up_4", awaitGet(upPort, "200 hello from up_4"));
+			assertTrue(four.err().contains("Removed /var/lib/portables/up_1."), "pruned to the newest three: " + four);
+			assertFalse(Files.exists(root.resolve("var/lib/portables/up_1")));
+			for (String kept : List.of("up_2", "up_3", "up_4")) {
+				assertTrue(Files.isDirectory(root.resolve("var/lib/portables/" + kept)), kept + " kept");
+			}
+		} finally {
+			psi("purge", "--yes", "up");
+		}
 	}
 
 	/**

@@ -474,6 +474,50 @@ class RunIT {
 	}
 
 	/**
+	 * Versions under systemd: psi start of up_2 while up_1 runs upgrades it
+	 * (systemd runs version 2, up_1 stays in the pool), an older version is
+	 * refused, psi rollback goes back to up_1, and up_3, which fails at
+	 * start, is rolled back to up_2 by itself (exit status 1, systemd runs
+	 * version 2 again).
+	 */
+	@Test
+	@Order(9)
+	void upgradesRollBackByThemselvesAndOnRequest() {
+		try {
+			ok(psi("start", "up_1"), "psi start up_1", "up.service");
+			assertEquals("psi test: up version 1", prop("up.service", "Description"));
+			Result up = psi("start", "--settle", "2", "up_2");
+			ok(up, "psi start up_2", "up.service");
+			assertTrue(up.err().contains("Upgrading up_1 to up_2."), up.toString());
+			assertEquals("psi test: up version 2", prop("up.service", "Description"));
+			assertEquals("active", prop("up.service", "ActiveState"));
+			assertTrue(exists("/var/lib/portables/up_1/usr/lib/os-release"), "the old version stays");
+			Result down = psi("start", "up_1");
+			assertEquals(1, down.rc(), down.toString());
+			assertTrue(down.err().contains("up_1 is older than the attached up_2: not started."), down.toString());
+			assertEquals("psi test: up version 2", prop("up.service", "Description"), "nothing changed");
+			Result back = psi("rollback", "--settle", "1", "up");
+			ok(back, "psi rollback up", "up.service");
+			assertEquals("psi test: up version 1", prop("up.service", "Description"));
+			assertEquals("active", prop("up.service", "ActiveState"));
+			ok(psi("start", "--settle", "1", "up_2"), "psi start up_2 again", "up.service");
+			Result crash = psi("start", "--settle", "2", "up_3");
+			assertEquals(1, crash.rc(), crash.toString());
+			assertTrue(crash.err().contains("up_3 did not hold (up.service: exit-code, status 3): rolled back to up_2, which runs again."),
+					crash.toString());
+			assertTrue(crash.out().contains("up 3 cannot start"), "its last log lines: " + crash);
+			assertEquals("psi test: up version 2", prop("up.service", "Description"), "systemd runs version 2 again");
+			assertEquals("active", prop("up.service", "ActiveState"));
+			assertTrue(box.exec("cat", "/etc/systemd/system.attached/up.service.d/20-portable.conf").out()
+					.contains("/var/lib/portables/up_2"), "up_2 attached");
+		} finally {
+			detachNow("up_2");
+			detachNow("up_1");
+			detachNow("up_3");
+		}
+	}
+
+	/**
 	 * A .v/ directory (systemd 256's vpick): psi start picks the newest
 	 * version and pins it; a newer version appears, psi reattach --now
 	 * moves to it; psi list shows each version and which is attached.

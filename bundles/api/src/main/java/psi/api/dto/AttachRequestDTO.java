@@ -57,4 +57,24 @@ public class AttachRequestDTO extends DTO {
 	 * attach, detach and reattach verify nothing, as portablectl.
 	 */
 	public VerifyLevel verify;
+
+	/**
+	 * For {@code psi start} of another version of an attached image: accept
+	 * a version older than the attached one (a downgrade), which is refused
+	 * otherwise.
+	 *
+	 * @since 2.6
+	 */
+	public boolean allowDowngrade;
+
+	/**
+	 * For {@code psi start} of another version of an attached image, and for
+	 * a rollback: how long, in seconds, the new version's units must stay
+	 * active before the change counts as done; if one fails, stops or
+	 * restarts within it, psi goes back to the version that ran before.
+	 * Negative: the engine's configured default ({@code settle}, 10 s).
+	 *
+	 * @since 2.6
+	 */
+	public int settle = -1;
 }

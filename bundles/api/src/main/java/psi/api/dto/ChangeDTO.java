@@ -21,7 +21,14 @@ public class ChangeDTO extends DTO {
 		/** a unit that ran already */
 		RUNNING,
 		/** a unit whose job did not succeed, or that failed at once: {@link ChangeDTO#source} says why */
-		FAILED
+		FAILED,
+		/**
+		 * what psi did or decided, for the admin to read: {@link ChangeDTO#source}
+		 * is the line ({@link ChangeDTO#path} the image it is about); changes nothing by itself
+		 *
+		 * @since 2.6
+		 */
+		NOTICE
 	}
 
 	/** What kind of change. */
@@ -30,7 +37,7 @@ public class ChangeDTO extends DTO {
 	public String path;
 	/**
 	 * For {@code copy} and {@code symlink}: the source; for {@code failed}:
-	 * why, one line; else {@code null}.
+	 * why, one line; for {@code notice}: the line; else {@code null}.
 	 */
 	public String source;
 	/** For {@code job}: the job; else {@code null}. */

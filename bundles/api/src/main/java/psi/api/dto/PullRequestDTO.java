@@ -19,4 +19,12 @@ public class PullRequestDTO extends DTO {
 	 * whatever they carry.
 	 */
 	public VerifyLevel verify;
+
+	/**
+	 * Accept an image older than the newest version of the same image in
+	 * the pool (a downgrade), which is refused otherwise.
+	 *
+	 * @since 2.6
+	 */
+	public boolean allowDowngrade;
 }

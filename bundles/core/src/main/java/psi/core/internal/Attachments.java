@@ -161,6 +161,7 @@ final class Attachments {
 			List<ChangeDTO> changes = installer.install(tx, new UnitInstaller.Plan(img, units.values(), profile, req.runtime, copy,
 				new UnitInstaller.Layers(extensions.images(), origin, req.relaxExtensionRelease, extReleases),
 				new DropInWriter.Style(systemd, release.fields())));
+			ImagePool.recordAttached(tx, img.fileName());
 			index.invalidate();
 			List<String> extPaths = extensions.images().stream().map(ImageResolver.OpenImage::path).toList();
 			String record = PortableLog.record(PortableLog.ATTACHED, "attached", req.runtime, img.path(), profile.name(), extPaths);

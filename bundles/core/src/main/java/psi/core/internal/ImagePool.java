@@ -87,6 +87,59 @@ final class ImagePool {
 		return realPath.startsWith(POOL + "/") ? origin(DropInWriter.lastComponent(realPath)) : Optional.empty();
 	}
 
+	/**
+	 * @param file an image's file name
+	 * @param kind the kind of record: {@code origin} (written by pull)
+	 * @param key the property
+	 * @return one value of a record, if the record is there and readable
+	 */
+	Optional<String> record(String file, String kind, String key) {
+		try {
+			Path f = layout.real(ORIGINS + "/" + file + "." + kind);
+			if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS) || Files.size(f) > ORIGIN_MAX) {
+				return Optional.empty();
+			}
+			Properties p = new Properties();
+			p.load(new StringReader(Files.readString(f, StandardCharsets.UTF_8)));
+			return Optional.ofNullable(p.getProperty(key));
+		} catch (IOException | IllegalArgumentException e) {
+			return Optional.empty();
+		}
+	}
+
+	/**
+	 * Records, inside an attach's transaction, that an image was attached:
+	 * {@code /var/lib/psi/images/FILE.attached}, whose modification time is
+	 * when (its content stays the same, so that attaching twice writes the
+	 * same bytes).
+	 */
+	static void recordAttached(Transaction tx, String file) throws IOException {
+		tx.mkdirs(ORIGINS, null);
+		tx.write(ORIGINS + "/" + file + ".attached", ("# written by psi attach: its time is when " + file + " was last attached\n")
+			.getBytes(StandardCharsets.UTF_8), 0644, null);
+	}
+
+	/** @return when an image file was last attached, if psi recorded it */
+	Optional<Instant> attachedAt(String file) {
+		try {
+			Path f = layout.real(ORIGINS + "/" + file + ".attached");
+			return Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)
+				? Optional.of(Files.getLastModifiedTime(f, LinkOption.NOFOLLOW_LINKS).toInstant())
+				: Optional.empty();
+		} catch (IOException e) {
+			return Optional.empty();
+		}
+	}
+
+	/** @return whether updates skip the image ({@code psi hold NAME}: {@code /var/lib/psi/images/NAME.held}) */
+	boolean held(String base) {
+		try {
+			return layout.lstat(ORIGINS + "/" + base + ".held").isPresent();
+		} catch (IOException e) {
+			return false;
+		}
+	}
+
 	/** Writes an origin record atomically (0600), in a transaction of its own. */
 	void writeOrigin(String poolName, Origin o) throws IOException {
 		try (Transaction tx = new Transaction(layout, Transaction.Faults.NONE, "pull " + poolName)) {
@@ -135,7 +188,6 @@ final class ImagePool {
 	 * @return the changes
 	 */
 	List<ChangeDTO> remove(Transaction tx, ImageResolver resolver, AttachmentIndex index, List<String> images) throws IOException {
-		List<ChangeDTO> changes = new ArrayList<>();
 		List<String> paths = new ArrayList<>();
 		for (String image : images) {
 			String path = resolver.locate(image, false);
@@ -151,6 +203,18 @@ final class ImagePool {
 			}
 			paths.add(path);
 		}
+		return removeFiles(tx, paths);
+	}
+
+	/**
+	 * Removes images the caller found detached and writable, with psi's
+	 * records of them, inside {@code tx} (moved aside, deleted at commit).
+	 *
+	 * @param paths image paths as the host sees them
+	 * @return an {@code unlink} change per image
+	 */
+	List<ChangeDTO> removeFiles(Transaction tx, List<String> paths) throws IOException {
+		List<ChangeDTO> changes = new ArrayList<>();
 		for (String path : paths) {
 			String real = layout.resolve(path).path();
 			if (Files.isSymbolicLink(layout.real(path))) {
@@ -162,6 +226,7 @@ final class ImagePool {
 			if (path.startsWith(POOL + "/")) {
 				tx.unlink(originPath(DropInWriter.lastComponent(path)), null);
 			}
+			tx.unlink(ORIGINS + "/" + DropInWriter.lastComponent(path) + ".attached", null);
 			changes.add(ChangeDTO.of(ChangeDTO.Type.UNLINK, path, null));
 		}
 		return changes;

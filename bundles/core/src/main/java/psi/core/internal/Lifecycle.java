@@ -159,28 +159,234 @@ final class Lifecycle {
 	}
 
 	/**
-	 * {@code psi start}: attach the image when it is not, then start its units.
+	 * Where a change of version moved an image, to watch it and to go back.
 	 *
-	 * @param pulled the pool file name a pull just placed, or {@code null}: no other version of it may be attached
+	 * @param from the version that was attached (its path)
+	 * @param to the version attached now (its path)
+	 * @param profile the profile both are attached with
+	 * @param runtime whether they are attached below /run
 	 */
-	List<ChangeDTO> start(AttachRequestDTO request, String pulled) throws IOException {
-		if (pulled != null) {
-			Set<String> other = new TreeSet<>(host.index().imageFiles(request.image));
-			other.remove(pulled);
-			if (!other.isEmpty()) {
-				throw new PsiException("another version is attached (" + String.join(", ", other) + "); psi reattach --now "
-					+ ImageName.stripSuffix(pulled) + " moves to " + pulled);
+	record Moved(String from, String to, String profile, boolean runtime) {
+	}
+
+	/**
+	 * What {@code psi start} did.
+	 *
+	 * @param changes the changes and jobs
+	 * @param moved where it moved the image, when another version was attached; else {@code null}
+	 */
+	record Started(List<ChangeDTO> changes, Moved moved) {
+	}
+
+	/**
+	 * {@code psi start}: attach the image when it is not, then start its
+	 * units. When another version of it is attached, move to this one as
+	 * {@code reattach --now} does (restart what changed, start the new, stop
+	 * the gone), keeping the profile it was attached with unless one is
+	 * asked for; an older version only with {@code allowDowngrade}. The
+	 * caller then watches the units ({@link #settle}) and goes back
+	 * ({@link #moveBack}) when they do not hold.
+	 */
+	Started start(AttachRequestDTO request) throws IOException {
+		String target = host.images().locate(request.image);
+		String targetFile = DropInWriter.lastComponent(target);
+		String base = Purge.baseOf(targetFile);
+		String current = null;
+		boolean runtime = false;
+		Map<String, String> currentUnits = new LinkedHashMap<>();
+		for (boolean rt : new boolean[] { false, true }) {
+			for (Map.Entry<String, List<String>> e : host.index().units(HostLayout.attachedDir(rt), base + "_").entrySet()) {
+				if (current == null) {
+					current = e.getValue().get(0);
+					runtime = rt;
+				}
+				if (e.getValue().get(0).equals(current)) {
+					currentUnits.putIfAbsent(e.getKey(), HostLayout.attachedDir(rt));
+				}
 			}
+		}
+		if (current == null || DropInWriter.lastComponent(current).equals(targetFile)) {
+			List<ChangeDTO> changes = new ArrayList<>();
+			if (current == null) {
+				try (Transaction tx = transactions.open("attach of " + request.image)) {
+					changes.addAll(host.attachments().attach(tx, request, false, Attachments.Guard.NONE, control.refuseActive("attach")));
+					reloadAndCommit(tx, false, Step.NONE);
+				}
+			}
+			changes.addAll(startUnits(request));
+			return new Started(changes, null);
+		}
+		String from = ImageName.stripSuffix(DropInWriter.lastComponent(current));
+		String to = ImageName.stripSuffix(targetFile);
+		String vFrom = ImageName.version(DropInWriter.lastComponent(current));
+		String vTo = ImageName.version(targetFile);
+		boolean downgrade = vFrom != null && vTo != null && Versions.compare(vTo, vFrom) < 0;
+		if (downgrade && !request.allowDowngrade) {
+			throw new PsiException(PsiException.Reason.DOWNGRADE, to + " is older than the attached " + from + ": not started.",
+				"--allow-downgrade moves to it anyway; psi rollback " + base + " goes back to the previous version", 1, null);
+		}
+		AttachRequestDTO r = copy(request);
+		r.image = target;
+		r.now = true;
+		r.runtime = runtime;
+		if (r.profile == null || r.profile.isEmpty()) {
+			String p = host.profiles().of(currentUnits);
+			r.profile = p == null || p.contains(" ") ? null : p;
 		}
 		List<ChangeDTO> changes = new ArrayList<>();
-		if (host.index().units(host.images().key(request.image)).isEmpty()) {
-			try (Transaction tx = transactions.open("attach of " + request.image)) {
-				changes.addAll(host.attachments().attach(tx, request, false, Attachments.Guard.NONE, control.refuseActive("attach")));
-				reloadAndCommit(tx, false, Step.NONE);
+		changes.add(ChangeDTO.of(ChangeDTO.Type.NOTICE, to, (downgrade ? "Downgrading " : vFrom == null || vTo == null || Versions.compare(vTo, vFrom) > 0
+			? "Upgrading " : "Replacing ") + from + " to " + to + (downgrade ? " (--allow-downgrade)." : ".")));
+		changes.addAll(attach(r, true));
+		return new Started(changes, new Moved(current, target, r.profile, runtime));
+	}
+
+	/** @return a copy of a request, for a change the engine makes of its own */
+	static AttachRequestDTO copy(AttachRequestDTO a) {
+		AttachRequestDTO c = new AttachRequestDTO();
+		c.root = a.root;
+		c.image = a.image;
+		c.prefixes = a.prefixes == null ? null : new ArrayList<>(a.prefixes);
+		c.profile = a.profile;
+		c.runtime = a.runtime;
+		c.copy = a.copy;
+		c.force = a.force;
+		c.now = a.now;
+		c.enable = a.enable;
+		c.noBlock = a.noBlock;
+		c.noReload = a.noReload;
+		c.verify = a.verify;
+		c.allowUnsandboxed = a.allowUnsandboxed;
+		c.allowDowngrade = a.allowDowngrade;
+		c.settle = a.settle;
+		return c;
+	}
+
+	/**
+	 * Watches the startable units of an attached image for a while: every
+	 * one must be active (a oneshot service may have finished), and stay so
+	 * without failing, stopping or restarting (entering the active state
+	 * again).
+	 *
+	 * @param image the image's path
+	 * @param millis how long
+	 * @return {@code null} when they held, else a {@code failed} change: the unit that did not, and why
+	 */
+	ChangeDTO settle(String image, long millis) throws IOException, InterruptedException {
+		Map<String, String> units = host.index().units(host.images().key(image));
+		List<String> watched = UnitControl.startable(units.keySet());
+		Map<String, Long> entered = new LinkedHashMap<>();
+		long end = System.nanoTime() + millis * 1_000_000L;
+		while (true) {
+			boolean last = System.nanoTime() >= end;
+			for (String u : watched) {
+				UnitStatusDTO st = control.status(u);
+				String why = st.result == null || st.result.isEmpty() || st.result.equals("success") ? "" : st.result + ", ";
+				String exit = why + "status " + st.execMainStatus;
+				if ("failed".equals(st.activeState)) {
+					return ChangeDTO.of(ChangeDTO.Type.FAILED, u, exit);
+				}
+				if ("auto-restart".equals(st.subState)) {
+					return ChangeDTO.of(ChangeDTO.Type.FAILED, u, "exited and is being restarted: " + exit);
+				}
+				if ("active".equals(st.activeState) || "reloading".equals(st.activeState)) {
+					// became active again since last seen: it stopped or crashed and was restarted in between
+					Long before = entered.put(u, st.since);
+					if (before != null && before != 0 && st.since != 0 && before != st.since) {
+						return ChangeDTO.of(ChangeDTO.Type.FAILED, u, "restarted while watched");
+					}
+					continue;
+				}
+				if ("inactive".equals(st.activeState) && isOneshot(u, units.get(u)) && !"failed".equals(st.result)) {
+					continue;
+				}
+				if (!"activating".equals(st.activeState) || last) {
+					return ChangeDTO.of(ChangeDTO.Type.FAILED, u, st.activeState + (st.subState == null ? "" : " (" + st.subState + ")") + ", not active");
+				}
+			}
+			if (last) {
+				return null;
+			}
+			Thread.sleep(Math.min(200, Math.max(1, (end - System.nanoTime()) / 1_000_000L)));
+		}
+	}
+
+	/** @return whether an attached service is {@code Type=oneshot} (done when it has run) */
+	private boolean isOneshot(String unit, String dir) {
+		if (!unit.endsWith(".service") || dir == null) {
+			return false;
+		}
+		String type = "simple";
+		for (java.nio.file.Path f : unitFiles(unit, dir)) {
+			try {
+				if (Files.isRegularFile(f) && Files.size(f) <= MAX_UNIT) {
+					for (psi.spi.unit.UnitFile.Assignment a : psi.spi.unit.UnitFile.read(Files.readAllBytes(f))) {
+						if (a.section().equals("Service") && a.key().equals("Type")) {
+							type = a.isEmpty() ? "simple" : a.value().strip();
+						}
+					}
+				}
+			} catch (IOException e) {
+				// unreadable: not known to be a oneshot
 			}
 		}
-		changes.addAll(start(request));
-		return changes;
+		return type.equals("oneshot");
+	}
+
+	/**
+	 * Goes back to the version a start moved from: reattached with the same
+	 * profile, its units restarted.
+	 */
+	List<ChangeDTO> moveBack(Moved moved) throws IOException {
+		AttachRequestDTO r = new AttachRequestDTO();
+		r.image = moved.from();
+		r.profile = moved.profile();
+		r.runtime = moved.runtime();
+		r.now = true;
+		return attach(r, true);
+	}
+
+	/**
+	 * After a version held: removes the oldest detached versions of the
+	 * image from the pool beyond the newest {@code keep} (0: none removed).
+	 * The version it moved from stays (to go back to), and read-only ones.
+	 */
+	List<ChangeDTO> prune(Moved moved, int keep) throws IOException {
+		String image = moved.to();
+		if (keep <= 0) {
+			return List.of();
+		}
+		String base = Purge.baseOf(DropInWriter.lastComponent(image));
+		List<String> versions = new ArrayList<>();
+		for (String entry : host.layout().list(ImagePool.POOL)) {
+			if (Purge.isVersionOf(entry, base) && !Versions.isVersioned(entry) && ImageName.version(entry) != null) {
+				versions.add(entry);
+			}
+		}
+		versions.sort((a, b) -> Versions.compare(ImageName.version(b), ImageName.version(a)));
+		List<String> gone = new ArrayList<>();
+		for (String v : versions.subList(Math.min(keep, versions.size()), versions.size())) {
+			String path = ImagePool.POOL + "/" + v;
+			if (!host.index().unitsOfPath(path).isEmpty() || path.equals(moved.from())
+				|| host.layout().resolve(moved.from()).path().equals(path)) {
+				continue;
+			}
+			try (ImageResolver.OpenImage img = host.images().openAt(path)) {
+				if (img.tree().isReadOnly()) {
+					continue;
+				}
+			} catch (IOException | RuntimeException unreadable) {
+				// an image psi cannot read is still an old version
+			}
+			gone.add(path);
+		}
+		if (gone.isEmpty()) {
+			return List.of();
+		}
+		try (Transaction tx = transactions.open("prune of " + base)) {
+			List<ChangeDTO> changes = host.pool().removeFiles(tx, gone);
+			tx.commit();
+			return changes;
+		}
 	}
 
 	/**
@@ -300,12 +506,8 @@ final class Lifecycle {
 		return out;
 	}
 
-	/** @return the After= and Before= values of an attached unit and its drop-ins, as {"After"|"Before", "a b"} */
-	private List<String[]> ordering(String unit, String dir) {
-		List<String[]> out = new ArrayList<>();
-		if (dir == null) {
-			return out;
-		}
+	/** @return an attached unit's file and its drop-ins, in the order the manager reads them */
+	private List<java.nio.file.Path> unitFiles(String unit, String dir) {
 		List<java.nio.file.Path> files = new ArrayList<>();
 		files.add(host.layout().host(dir + "/" + unit));
 		java.nio.file.Path dropIns = host.layout().host(dir + "/" + unit + ".d");
@@ -313,10 +515,19 @@ final class Lifecycle {
 			try (var s = Files.list(dropIns)) {
 				s.filter(p -> p.getFileName().toString().endsWith(".conf")).sorted().forEach(files::add);
 			} catch (IOException e) {
-				// no drop-ins to read: the fragment's order alone
+				// no drop-ins to read: the fragment's own settings alone
 			}
 		}
-		for (java.nio.file.Path f : files) {
+		return files;
+	}
+
+	/** @return the After= and Before= values of an attached unit and its drop-ins, as {"After"|"Before", "a b"} */
+	private List<String[]> ordering(String unit, String dir) {
+		List<String[]> out = new ArrayList<>();
+		if (dir == null) {
+			return out;
+		}
+		for (java.nio.file.Path f : unitFiles(unit, dir)) {
 			try {
 				if (!Files.isRegularFile(f) || Files.size(f) > MAX_UNIT) {
 					continue;
@@ -338,7 +549,7 @@ final class Lifecycle {
 	}
 
 	/** Starts the startable units of an attached image; what runs already is said to run. */
-	private List<ChangeDTO> start(AttachRequestDTO request) throws IOException {
+	private List<ChangeDTO> startUnits(AttachRequestDTO request) throws IOException {
 		List<ChangeDTO> changes = new ArrayList<>();
 		String key = host.images().key(request.image);
 		refuseEscapes(host.index().units(key));

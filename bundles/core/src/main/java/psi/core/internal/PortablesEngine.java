@@ -91,6 +91,14 @@ public class PortablesEngine implements Portables {
 		/** @return seconds a service manager's call may take */
 		@AttributeDefinition(description = "Seconds a call to the service manager may take (a job waited for included)")
 		long managerTimeout() default 300;
+
+		/** @return seconds the units of a new version must stay active before an upgrade counts as done */
+		@AttributeDefinition(description = "Seconds the units of a new version (psi start of another version, psi rollback) must stay active; if one fails, psi goes back")
+		int settle() default 10;
+
+		/** @return how many versions of an image the pool keeps after an upgrade */
+		@AttributeDefinition(description = "Versions of an image kept in /var/lib/portables after a successful upgrade (older detached ones are removed); 0 keeps all")
+		int keepVersions() default 3;
 	}
 
 	@Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -115,6 +123,8 @@ public class PortablesEngine implements Portables {
 	volatile Transaction.Faults faults = Transaction.Faults.NONE;
 	private volatile Path root;
 	private volatile java.time.Duration partialMaxAge = java.time.Duration.ofDays(7);
+	private volatile int settle = 10;
+	private volatile int keepVersions = 3;
 
 	/** @param config the configuration */
 	@Activate
@@ -127,6 +137,8 @@ public class PortablesEngine implements Portables {
 	void modified(Config config) {
 		this.root = Path.of(config.root()).toAbsolutePath().normalize();
 		this.partialMaxAge = java.time.Duration.ofDays(Math.max(0, config.partialMaxAge()));
+		this.settle = Math.max(0, config.settle());
+		this.keepVersions = Math.max(0, config.keepVersions());
 		calls.limits(new PluginCalls.Limits(config.formatTimeout(), config.policyTimeout(), config.verifierTimeout(),
 			config.transportTimeout(), config.managerTimeout()));
 	}
@@ -414,6 +426,16 @@ public class PortablesEngine implements Portables {
 
 	/** Fetches and verifies outside the host lock; only placing the image takes it. */
 	private PullResultDTO pull(Host h, PullRequestDTO request, ProgressListener listener) throws IOException {
+		String poolName = Delivery.poolName(Delivery.fileName(Delivery.parse(request.source)), request.name);
+		String version = ImageName.version(poolName);
+		if (!request.allowDowngrade && version != null) {
+			for (ImageVersions.Version v : ImageVersions.of(h.layout(), Purge.baseOf(poolName))) {
+				if (v.version() != null && Versions.compare(v.version(), version) > 0) {
+					throw new PsiException(PsiException.Reason.DOWNGRADE, ImageName.stripSuffix(poolName) + " is older than " + v.name() + " ("
+						+ v.path() + "): not pulled.", "--allow-downgrade pulls it anyway", 1, null);
+				}
+			}
+		}
 		return delivery(h, listener).pull(request.source, request.name, request.verify,
 			file -> !h.index().units(ImageName.stripSuffix(file)).isEmpty());
 	}
@@ -450,17 +472,16 @@ public class PortablesEngine implements Portables {
 		UnitControl c = control(request.root);
 		c.require("psi start");
 		AttachRequestDTO req = request;
-		String pulled = null;
 		if (Delivery.isUrl(request.image)) {
 			PullRequestDTO p = new PullRequestDTO();
 			p.root = request.root;
 			p.source = request.image;
 			p.verify = request.verify;
+			p.allowDowngrade = request.allowDowngrade;
 			PullResultDTO r = read("start", request.root, h -> pull(h, p, listener));
-			req = copy(request);
+			req = Lifecycle.copy(request);
 			// the pool file that was verified, not whatever the name finds first in the search path
 			req.image = r.path;
-			pulled = r.image;
 		} else {
 			read("start", request.root, h -> {
 				// not attached yet, or checks asked for: what the image carries must hold before anything of it is attached
@@ -471,26 +492,75 @@ public class PortablesEngine implements Portables {
 			});
 		}
 		AttachRequestDTO attach = req;
-		String pulledImage = pulled;
-		return change("start", request.root, listener, h -> lifecycle(h, c).start(attach, pulledImage));
+		Lifecycle.Started s = change("start", request.root, listener, h -> lifecycle(h, c).start(attach));
+		if (s.moved() == null) {
+			return s.changes();
+		}
+		return settled(attach, c, s.changes(), s.moved(), listener);
 	}
 
-	private static AttachRequestDTO copy(AttachRequestDTO a) {
-		AttachRequestDTO c = new AttachRequestDTO();
-		c.root = a.root;
-		c.image = a.image;
-		c.prefixes = a.prefixes == null ? null : new ArrayList<>(a.prefixes);
-		c.profile = a.profile;
-		c.runtime = a.runtime;
-		c.copy = a.copy;
-		c.force = a.force;
-		c.now = a.now;
-		c.enable = a.enable;
-		c.noBlock = a.noBlock;
-		c.noReload = a.noReload;
-		c.verify = a.verify;
-		c.allowUnsandboxed = a.allowUnsandboxed;
-		return c;
+	/**
+	 * After a change of version: watches the new version's units for the
+	 * settle time (outside the host lock); when they held, prunes old
+	 * versions from the pool; else goes back to the version that ran, and
+	 * says both.
+	 */
+	private List<ChangeDTO> settled(AttachRequestDTO request, UnitControl c, List<ChangeDTO> changes, Lifecycle.Moved moved, ProgressListener listener) {
+		List<ChangeDTO> out = new ArrayList<>(changes);
+		String to = ImageName.stripSuffix(DropInWriter.lastComponent(moved.to()));
+		String from = ImageName.stripSuffix(DropInWriter.lastComponent(moved.from()));
+		ChangeDTO failed = changes.stream().filter(ch -> ch.type == ChangeDTO.Type.FAILED).findFirst().orElse(null);
+		if (failed == null) {
+			int seconds = request.settle < 0 ? settle : request.settle;
+			if (listener != null && seconds > 0) {
+				listener.step("Watching " + to + " for " + seconds + " s");
+			}
+			failed = read("start", request.root, h -> {
+				try {
+					return lifecycle(h, c).settle(moved.to(), seconds * 1000L);
+				} catch (InterruptedException e) {
+					Thread.currentThread().interrupt();
+					return ChangeDTO.of(ChangeDTO.Type.FAILED, to, "interrupted while watching it");
+				}
+			});
+			if (failed != null) {
+				out.add(failed);
+			}
+		}
+		if (failed == null) {
+			int keep = keepVersions;
+			out.addAll(change("start", request.root, listener, h -> lifecycle(h, c).prune(moved, keep)));
+			return out;
+		}
+		String failure = failed.path + ": " + failed.source;
+		List<ChangeDTO> back = change("start", request.root, listener, h -> lifecycle(h, c).moveBack(moved));
+		out.addAll(back);
+		boolean runs = back.stream().noneMatch(ch -> ch.type == ChangeDTO.Type.FAILED);
+		out.add(ChangeDTO.of(ChangeDTO.Type.NOTICE, from, to + " did not hold (" + failure + "): rolled back to " + from
+			+ (runs ? ", which runs again." : ", which failed too: see psi status " + from + ".")));
+		return out;
+	}
+
+	@Override
+	public List<ChangeDTO> rollback(AttachRequestDTO request, String version, ProgressListener listener) {
+		UnitControl c = control(request.root);
+		c.require("psi rollback");
+		Lifecycle.Started s = change("rollback", request.root, listener, h -> {
+			AttachRequestDTO r = Lifecycle.copy(request);
+			r.image = ImageVersions.previous(h, request.image, version);
+			r.allowDowngrade = true;
+			return lifecycle(h, c).start(r);
+		});
+		if (s.moved() == null) {
+			return s.changes();
+		}
+		return settled(request, c, s.changes(), s.moved(), listener);
+	}
+
+	@Override
+	public List<psi.api.dto.VersionDTO> versions(String root, String image) {
+		UnitControl c = control(root);
+		return read("versions", root, h -> ImageVersions.list(h, image, c));
 	}
 
 	@Override

@@ -122,8 +122,10 @@ record Purge(String base, Map<String, List<String>> attached, List<String> image
 			}
 		}
 		for (String entry : layout.list(ImagePool.ORIGINS).stream().sorted().toList()) {
-			if (entry.endsWith(".origin") && isVersionOf(entry.substring(0, entry.length() - ".origin".length()), base)) {
-				records.add(ImagePool.ORIGINS + "/" + entry);
+			for (String kind : new String[] { ".origin", ".attached", ".held" }) {
+				if (entry.endsWith(kind) && isVersionOf(entry.substring(0, entry.length() - kind.length()), base)) {
+					records.add(ImagePool.ORIGINS + "/" + entry);
+				}
 			}
 		}
 		List<String> directories = new ArrayList<>();
@@ -212,7 +214,8 @@ record Purge(String base, Map<String, List<String>> attached, List<String> image
 			"attached unit (stopped, disabled and detached)"))));
 		images.forEach(i -> out.add(ChangeDTO.of(ChangeDTO.Type.UNLINK, i, links.containsKey(i)
 			? "link to " + (links.get(i) == null ? "nothing" : links.get(i)) : readOnly.contains(i) ? "image (read-only)" : "image")));
-		records.forEach(r -> out.add(ChangeDTO.of(ChangeDTO.Type.UNLINK, r, "psi's record of where it came from")));
+		records.forEach(r -> out.add(ChangeDTO.of(ChangeDTO.Type.UNLINK, r, "psi's record of " + (r.endsWith(".origin") ? "where it came from"
+			: r.endsWith(".held") ? "a hold on its updates" : "when it was attached"))));
 		directories.forEach(d -> out.add(ChangeDTO.of(ChangeDTO.Type.UNLINK, d, "service data")));
 		logs.forEach(l -> out.add(ChangeDTO.of(ChangeDTO.Type.UNLINK, l, "psi's log of its units")));
 		kept.forEach(k -> out.add(ChangeDTO.of(ChangeDTO.Type.FAILED, k.substring(0, k.indexOf(": ")), "kept: " + k.substring(k.indexOf(": ") + 2))));

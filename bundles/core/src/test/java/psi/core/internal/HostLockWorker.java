@@ -133,6 +133,16 @@ public final class HostLockWorker {
 			public long managerTimeout() {
 				return 300;
 			}
+
+			@Override
+			public int settle() {
+				return 10;
+			}
+
+			@Override
+			public int keepVersions() {
+				return 3;
+			}
 		};
 	}
 }

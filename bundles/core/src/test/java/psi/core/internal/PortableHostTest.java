@@ -394,7 +394,7 @@ class PortableHostTest {
 			assertEquals(java.util.Map.of("/etc/systemd/system.attached", List.of("foo.service")), plan.attached());
 			assertEquals(List.of("/etc/portables/foo_1", "/etc/portables/foo_3", "/var/lib/portables/foo_1", "/var/lib/portables/foo_2"),
 				plan.images());
-			assertEquals(List.of("/var/lib/psi/images/foo_2.origin"), plan.records());
+			assertEquals(List.of("/var/lib/psi/images/foo_1.attached", "/var/lib/psi/images/foo_2.origin"), plan.records());
 			assertEquals(List.of("/var/lib/private/foo"), plan.directories());
 			assertEquals(List.of("/var/log/psi/foo.service.log", "/var/log/psi/foo.service.log.1"), plan.logs());
 			assertEquals(List.of("/srv/foo_3: not in the pool (only the link /etc/portables/foo_3 goes)",

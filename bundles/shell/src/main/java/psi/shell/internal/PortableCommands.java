@@ -39,7 +39,7 @@ import psi.api.dto.VerifyLevel;
 	"osgi.command.function=detach", "osgi.command.function=reattach", "osgi.command.function=isattached",
 	"osgi.command.function=readonly", "osgi.command.function=setlimit", "osgi.command.function=remove", "osgi.command.function=profiles",
 	"osgi.command.function=start", "osgi.command.function=stop", "osgi.command.function=restart", "osgi.command.function=reload", "osgi.command.function=status", "osgi.command.function=logs",
-	"osgi.command.function=pull", "osgi.command.function=verify", "osgi.command.function=purge" })
+	"osgi.command.function=pull", "osgi.command.function=verify", "osgi.command.function=purge", "osgi.command.function=rollback", "osgi.command.function=versions" })
 public class PortableCommands {
 
 	private static final String ROOT = "Operate on the host whose root is DIR (like systemctl --root): files land under DIR, paths written into them are as seen from DIR";
@@ -379,6 +379,7 @@ public class PortableCommands {
 	public CommandOutput pull(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor(VERIFY) @Parameter(names = "--verify", absentValue = "") String verify,
+		@Descriptor("Pull it even when the pool holds a newer version of the image") @Parameter(names = "--allow-downgrade", presentValue = "true", absentValue = "false") boolean allowDowngrade,
 		@Descriptor("The image URL") String url,
 		@Descriptor("The image name to give it (default: the name the URL ends in)") String... name) {
 		if (name.length > 1) {
@@ -386,6 +387,7 @@ public class PortableCommands {
 		}
 		PullRequestDTO req = pullRequest(root, verify, url);
 		req.name = name.length == 1 ? name[0] : null;
+		req.allowDowngrade = allowDowngrade;
 		PullResultDTO r = portables.pull(req, TerminalProgress.of(Invocation.current()));
 		return Output.of(Render.pulled(r));
 	}
@@ -405,28 +407,75 @@ public class PortableCommands {
 	public CommandOutput start(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor(VERIFY) @Parameter(names = "--verify", absentValue = "") String verify,
-		@Descriptor("Security profile linked beside each service; a unit that would run outside it is refused (trusted allows all)") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
+		@Descriptor("Security profile linked beside each service; a unit that would run outside it is refused (trusted allows all); default: default, or for another version of an attached image the profile it runs with") @Parameter(names = { "-p", "--profile" }, absentValue = "") String profile,
 		@Descriptor("Attach below /run") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("auto, copy, symlink or mixed, as for attach") @Parameter(names = "--copy", absentValue = "auto") String copy,
 		@Descriptor("Run units even without sandbox directives psi's own service manager lacks (psi status shows it)") @Parameter(names = "--allow-unsandboxed", presentValue = "true", absentValue = "false") boolean allowUnsandboxed,
-		@Descriptor("Image URL (https://, ssh://, file:///), name or path") String image,
+		@Descriptor("Start a version older than the attached one (or pull one older than the pool's newest)") @Parameter(names = "--allow-downgrade", presentValue = "true", absentValue = "false") boolean allowDowngrade,
+		@Descriptor(SETTLE) @Parameter(names = "--settle", absentValue = "-1") int settle,
+		@Descriptor("Image URL (https://, ssh://, file:///), name or path; another version of an attached image replaces it (an upgrade)") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, false, image, prefixes);
 		req.verify = verifyLevel(verify);
 		req.allowUnsandboxed = allowUnsandboxed;
-		List<ChangeDTO> changes = portables.start(req, TerminalProgress.of(Invocation.current()));
+		req.allowDowngrade = allowDowngrade;
+		req.settle = settle(settle);
+		return started(root, req.image, portables.start(req, TerminalProgress.of(Invocation.current())));
+	}
+
+	private static final String SETTLE = "Seconds the units of another version must stay active before psi keeps it; else it goes back to the version that ran (default: the engine's settle, 10)";
+
+	private static int settle(int seconds) {
+		if (seconds < -1 || seconds > 86_400) {
+			throw new PsiException("--settle takes seconds from 0 to 86400, not " + seconds);
+		}
+		return seconds;
+	}
+
+	/** @return what start and rollback print: the changes, and when one failed its last log lines */
+	private CommandOutput started(String root, String image, List<ChangeDTO> changes) {
 		int status = Render.status(changes);
 		String log = "";
 		if (status != 0) {
 			// a unit failed: its last words, as systemctl's hint would send the admin to them
 			try {
-				List<String> lines = portables.logs(root(root), req.image, 10);
+				List<String> lines = portables.logs(root(root), image, 10);
 				log = lines.isEmpty() ? "" : String.join("\n", lines) + "\n";
 			} catch (PsiException e) {
 				log = "(no log lines: " + e.getMessage() + ")\n";
 			}
 		}
 		return new Output(log, Render.changes(changes, arrow()), status);
+	}
+
+	/** psi rollback. */
+	@Descriptor("Go back to an earlier version of an attached image (the newest older one, or VERSION): reattach it, restart its units, and return to the version that ran if they do not stay active")
+	public CommandOutput rollback(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor(SETTLE) @Parameter(names = "--settle", absentValue = "-1") int settle,
+		@Descriptor("Image name (any version of it)") String image,
+		@Descriptor("The version to go back to (default: the newest older than the attached one)") String... version) {
+		if (version.length > 1) {
+			throw new PsiException("rollback takes an image and at most one VERSION, got " + (1 + version.length) + " arguments");
+		}
+		AttachRequestDTO req = new AttachRequestDTO();
+		req.root = root(root);
+		req.image = image(root, image);
+		req.profile = "";
+		req.settle = settle(settle);
+		return started(root, req.image, portables.rollback(req, version.length == 1 ? version[0] : null, TerminalProgress.of(Invocation.current())));
+	}
+
+	/** psi versions. */
+	@Descriptor("List the versions of an image on this host, newest first: which is attached, where each came from, what verified it, when it was pulled and last attached")
+	public CommandOutput versions(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Print no header and no footer") @Parameter(names = "--no-legend", presentValue = "true", absentValue = "false") boolean noLegend,
+		@Descriptor(JSON + "; an array of versions") @Parameter(names = "--json", absentValue = "") String json,
+		@Descriptor("Image name (any version of it)") String image) {
+		Json.Mode mode = Json.mode(json);
+		List<psi.api.dto.VersionDTO> v = portables.versions(root(root), image(root, image));
+		return Output.of(mode != Json.Mode.OFF ? Json.of(v, mode) : Render.versions(v, !noLegend));
 	}
 
 	/** psi stop. */

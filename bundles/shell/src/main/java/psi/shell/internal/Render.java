@@ -75,6 +75,9 @@ final class Render {
 							sb.append(done).append(" portable service ").append(line(c.path)).append(".\n");
 							continue;
 						}
+						sb.append("Could not ").append(method.replace("Unit", "").toLowerCase(java.util.Locale.ROOT)).append(" portable service ")
+							.append(line(c.path)).append(" (").append(line(result)).append(").\n");
+						continue;
 					}
 					sb.append("Queued ").append(c.job.job == null ? "" : c.job.job).append(" to call ").append(method)
 						.append(" on portable service ").append(line(c.path)).append('.')
@@ -83,12 +86,43 @@ final class Render {
 				case RUNNING -> sb.append(line(c.path)).append(" is running already.\n");
 				case FAILED -> sb.append(line(c.path)).append(" failed (").append(line(c.source))
 					.append("); see psi status and psi logs.\n");
+				case NOTICE -> sb.append(line(c.source)).append('\n');
 			}
 		}
 		return sb.toString();
 	}
 
-	/** @return the exit status for a list of changes: 1 when a unit failed */
+	/** @return psi versions: one row per version, newest first */
+	static String versions(List<psi.api.dto.VersionDTO> versions, boolean legend) {
+		List<String[]> rows = new ArrayList<>();
+		if (legend) {
+			rows.add(new String[] { "VERSION", "NAME", "STATE", "ORIGIN", "VERIFIED", "PULLED", "ATTACHED" });
+		}
+		for (psi.api.dto.VersionDTO v : versions) {
+			rows.add(new String[] { v.version == null ? "-" : line(v.version), line(v.name), v.state == null ? "" : v.state.label(),
+				v.origin == null ? line(v.path) : line(v.origin), v.verified == null ? "-" : line(v.verified), instant(v.pulled), instant(v.attached) });
+		}
+		StringBuilder sb = new StringBuilder(table(rows));
+		if (legend) {
+			sb.append('\n').append(versions.size()).append(versions.size() == 1 ? " version" : " versions")
+				.append(versions.stream().anyMatch(v -> v.held) ? "; held: psi update skips it" : "").append(".\n");
+		}
+		return sb.toString();
+	}
+
+	/** @return an ISO time as {@link #time(long)} shows times, {@code -} when none */
+	private static String instant(String iso) {
+		if (iso == null) {
+			return "-";
+		}
+		try {
+			java.time.Instant i = java.time.Instant.parse(iso);
+			return time(i.getEpochSecond() * 1_000_000L + i.getNano() / 1000);
+		} catch (java.time.format.DateTimeParseException e) {
+			return line(iso);
+		}
+	}
+
 	/** @return a purge's plan: what goes, what it is, then what stays and why */
 	static String purgePlan(List<ChangeDTO> plan) {
 		List<String[]> rows = new ArrayList<>();
@@ -105,6 +139,7 @@ final class Render {
 		return table(rows);
 	}
 
+	/** @return the exit status for a list of changes: 1 when a unit failed */
 	static int status(List<ChangeDTO> changes) {
 		return changes.stream().anyMatch(c -> c.type == ChangeDTO.Type.FAILED) ? 1 : 0;
 	}
