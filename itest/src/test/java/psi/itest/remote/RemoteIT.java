@@ -72,9 +72,10 @@ class RemoteIT {
 		local = Files.createDirectories(work.resolve("local"));
 		image(1);
 		image(2);
+		image(3);
 	}
 
-	/** workproject_V.psi: a naked squashfs with busybox httpd on port 8080 serving "hello from workproject V". */
+	/** workproject_V.psi: a naked squashfs with busybox httpd on port 8080 serving "hello from workproject V"; version 3 fails at start. */
 	static void image(int version) throws Exception {
 		Path t = work.resolve("tree" + version);
 		for (String d : List.of("usr/bin", "usr/lib/systemd/system", "etc", "srv/www", "proc", "sys", "dev", "run", "tmp", "var/tmp", "var/lib",
@@ -86,8 +87,10 @@ class RemoteIT {
 		Files.writeString(t.resolve("etc/machine-id"), "");
 		Files.writeString(t.resolve("etc/resolv.conf"), "");
 		Files.writeString(t.resolve("srv/www/index.html"), "hello from workproject " + version + "\n");
-		Files.writeString(t.resolve("usr/lib/systemd/system/workproject.service"),
-			"[Service]\nExecStart=/usr/bin/busybox httpd -f -v -p 0.0.0.0:8080 -h /srv/www\n");
+		// version 3 cannot start
+		Files.writeString(t.resolve("usr/lib/systemd/system/workproject.service"), "[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart="
+			+ (version == 3 ? "/usr/bin/busybox sh -c 'echo version 3 cannot start; exit 3'" : "/usr/bin/busybox httpd -f -v -p 0.0.0.0:8080 -h /srv/www")
+			+ "\n");
 		Result mk = run(List.of("mksquashfs", t.toString(), local.resolve("workproject_" + version + ".psi").toString(), "-all-root", "-noappend",
 			"-quiet", "-no-progress"), null);
 		assertEquals(0, mk.rc(), mk.toString());
@@ -268,6 +271,20 @@ class RemoteIT {
 		assertEquals(1, parChange.rc(), parChange.toString());
 		assertTrue(parChange.err().contains("--parallel runs only commands that change nothing"), parChange.toString());
 		assertEquals("200 hello from workproject 1", get(2), "refused before anything ran");
+		// a rolling upgrade: each host moves to version 2 and holds before the next is touched
+		assertEquals(0, psi("-H", "h1", "start", "workproject").rc());
+		Result rolling = psi("-H", "h1,h2", "start", "--settle", "1", "./workproject_2.psi");
+		assertEquals(0, rolling.rc(), rolling.toString());
+		assertTrue(rolling.err().contains("Upgrading workproject_1 to workproject_2."), rolling.toString());
+		assertEquals("200 hello from workproject 2", awaitGet(1, "200 hello from workproject 2"));
+		assertEquals("200 hello from workproject 2", awaitGet(2, "200 hello from workproject 2"));
+		// a version that does not come up: rolled back on the first host, the second never touched
+		Result broken = psi("-H", "h1,h2", "start", "--settle", "1", "./workproject_3.psi");
+		assertEquals(1, broken.rc(), broken.toString());
+		assertTrue(broken.err().contains("rolled back to workproject_2, which runs again."), broken.toString());
+		assertTrue(broken.err().contains("psi: stopped at h1 (exit status 1); not run on h2"), broken.toString());
+		assertEquals("200 hello from workproject 2", awaitGet(1, "200 hello from workproject 2"), "h1 runs version 2 again");
+		assertFalse(Files.exists(pool(2).resolve("workproject_3.raw")), "h2 never got version 3");
 		for (String h : List.of("h1", "h2")) {
 			Result p = psi("-H", h, "purge", "--yes", "workproject");
 			assertEquals(0, p.rc(), p.toString());
