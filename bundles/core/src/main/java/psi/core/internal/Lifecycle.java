@@ -45,6 +45,18 @@ final class Lifecycle {
 
 	/** Attach or reattach, then reload, enable and start as asked. */
 	List<ChangeDTO> attach(AttachRequestDTO request, boolean reattach) throws IOException {
+		return attach(request, reattach, tx -> {
+		});
+	}
+
+	/** A step of its own in a change's transaction. */
+	@FunctionalInterface
+	interface TxStep {
+		void run(Transaction tx) throws IOException;
+	}
+
+	/** As {@link #attach(AttachRequestDTO, boolean)}, with one more step in its transaction. */
+	private List<ChangeDTO> attach(AttachRequestDTO request, boolean reattach, TxStep also) throws IOException {
 		Map<String, Boolean> wasRunning = new LinkedHashMap<>();
 		List<ChangeDTO> changes;
 		try (Transaction tx = transactions.open((reattach ? "reattach of " : "attach of ") + request.image)) {
@@ -52,6 +64,7 @@ final class Lifecycle {
 				? new ArrayList<>(host.attachments().attach(tx, request, true, units -> wasRunning.putAll(control.running(units)),
 					Attachments.Guard.NONE))
 				: new ArrayList<>(host.attachments().attach(tx, request, false, Attachments.Guard.NONE, control.refuseActive("attach")));
+			also.run(tx);
 			List<String> units = attachedUnits(changes, request.runtime);
 			reloadAndCommit(tx, request.noReload, () -> {
 				if (request.enable) {
@@ -236,8 +249,9 @@ final class Lifecycle {
 		List<ChangeDTO> changes = new ArrayList<>();
 		changes.add(ChangeDTO.of(ChangeDTO.Type.NOTICE, to, (downgrade ? "Downgrading " : vFrom == null || vTo == null || Versions.compare(vTo, vFrom) > 0
 			? "Upgrading " : "Replacing ") + from + " to " + to + (downgrade ? " (--allow-downgrade)." : ".")));
-		changes.addAll(attach(r, true));
-		return new Started(changes, new Moved(current, target, r.profile, runtime));
+		Moved moved = new Moved(current, target, r.profile, runtime);
+		changes.addAll(attach(r, true, tx -> Moving.record(tx, base, moved)));
+		return new Started(changes, moved);
 	}
 
 	/** @return a copy of a request, for a change the engine makes of its own */
@@ -342,19 +356,18 @@ final class Lifecycle {
 		r.profile = moved.profile();
 		r.runtime = moved.runtime();
 		r.now = true;
-		return attach(r, true);
+		String base = Purge.baseOf(DropInWriter.lastComponent(moved.to()));
+		return attach(r, true, tx -> Moving.clear(tx, base));
 	}
 
 	/**
-	 * After a version held: removes the oldest detached versions of the
-	 * image from the pool beyond the newest {@code keep} (0: none removed).
-	 * The version it moved from stays (to go back to), and read-only ones.
+	 * After a version held: keeps it (its record of the move goes) and
+	 * removes the oldest detached versions of the image from the pool beyond
+	 * the newest {@code keep} (0: none removed), in one transaction. The
+	 * version it moved from stays (to go back to), and read-only ones.
 	 */
-	List<ChangeDTO> prune(Moved moved, int keep) throws IOException {
+	List<ChangeDTO> keep(Moved moved, int keep) throws IOException {
 		String image = moved.to();
-		if (keep <= 0) {
-			return List.of();
-		}
 		String base = Purge.baseOf(DropInWriter.lastComponent(image));
 		List<String> versions = new ArrayList<>();
 		for (String entry : host.layout().list(ImagePool.POOL)) {
@@ -364,7 +377,7 @@ final class Lifecycle {
 		}
 		versions.sort((a, b) -> Versions.compare(ImageName.version(b), ImageName.version(a)));
 		List<String> gone = new ArrayList<>();
-		for (String v : versions.subList(Math.min(keep, versions.size()), versions.size())) {
+		for (String v : keep <= 0 ? List.<String>of() : versions.subList(Math.min(keep, versions.size()), versions.size())) {
 			String path = ImagePool.POOL + "/" + v;
 			if (!host.index().unitsOfPath(path).isEmpty() || path.equals(moved.from())
 				|| host.layout().resolve(moved.from()).path().equals(path)) {
@@ -379,10 +392,8 @@ final class Lifecycle {
 			}
 			gone.add(path);
 		}
-		if (gone.isEmpty()) {
-			return List.of();
-		}
-		try (Transaction tx = transactions.open("prune of " + base)) {
+		try (Transaction tx = transactions.open("keeping " + DropInWriter.lastComponent(image))) {
+			Moving.clear(tx, base);
 			List<ChangeDTO> changes = host.pool().removeFiles(tx, gone);
 			tx.commit();
 			return changes;

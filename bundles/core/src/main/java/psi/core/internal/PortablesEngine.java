@@ -222,6 +222,7 @@ public class PortablesEngine implements Portables {
 		ProgressListener l = listener == null ? ProgressListener.NONE : listener;
 		try (HostLock.Held held = lock(h.layout(), l)) {
 			recovered(held, rootArg, l);
+			finishMoves(h, rootArg, l);
 			return op.run(h);
 		} catch (IOException e) {
 			throw failure(what, e);
@@ -254,11 +255,12 @@ public class PortablesEngine implements Portables {
 	 * user may not change the host, it is read as it is.
 	 */
 	private void recoverBeforeReading(Host h, String rootArg) {
-		if (!Journal.pending(h.layout())) {
+		if (!Journal.pending(h.layout()) && !Moving.any(h.layout())) {
 			return;
 		}
 		try (HostLock.Held held = lock(h.layout(), ProgressListener.NONE)) {
 			recovered(held, rootArg, ProgressListener.NONE);
+			finishMoves(h, rootArg, ProgressListener.NONE);
 		} catch (IOException | PsiException e) {
 			Logger lg = log;
 			if (lg != null) {
@@ -492,11 +494,67 @@ public class PortablesEngine implements Portables {
 			});
 		}
 		AttachRequestDTO attach = req;
-		Lifecycle.Started s = change("start", request.root, listener, h -> lifecycle(h, c).start(attach));
-		if (s.moved() == null) {
-			return s.changes();
+		try (Moving moving = moving(request.root, attach.image)) {
+			Lifecycle.Started s = change("start", request.root, listener, h -> lifecycle(h, c).start(attach));
+			if (s.moved() == null) {
+				return s.changes();
+			}
+			return settled(attach, c, s.changes(), s.moved(), listener);
+		} catch (IOException e) {
+			throw failure("start", e);
 		}
-		return settled(attach, c, s.changes(), s.moved(), listener);
+	}
+
+	/** @return the lock of a change of the image's version, held by this operation ({@link Moving}) */
+	private Moving moving(String rootArg, String image) throws IOException {
+		String base;
+		try {
+			base = Purge.baseOf(image);
+		} catch (PsiException noName) {
+			return null; // no image name to move between versions of: start says what is wrong
+		}
+		return Moving.begin(host(rootArg).layout(), base);
+	}
+
+	/**
+	 * Finishes the changes of version whose psi died ({@link Moving}): keeps
+	 * the new version when its units run, else goes back; says which. Under
+	 * the host lock; nothing without a service manager to ask.
+	 */
+	private void finishMoves(Host h, String rootArg, ProgressListener listener) throws IOException {
+		if (!Moving.any(h.layout())) {
+			return;
+		}
+		UnitControl c = control(rootArg);
+		if (!c.present()) {
+			return;
+		}
+		for (Map.Entry<String, Lifecycle.Moved> o : Moving.orphans(h.layout())) {
+			Lifecycle.Moved m = o.getValue();
+			Lifecycle lc = lifecycle(h, c);
+			String to = ImageName.stripSuffix(DropInWriter.lastComponent(m.to()));
+			String from = ImageName.stripSuffix(DropInWriter.lastComponent(m.from()));
+			String said;
+			ChangeDTO failed;
+			try {
+				failed = lc.settle(m.to(), 0);
+			} catch (InterruptedException e) {
+				Thread.currentThread().interrupt();
+				return;
+			}
+			if (failed == null) {
+				lc.keep(m, 0);
+				said = "Finished an interrupted move of " + o.getKey() + " to " + to + ": its units run.";
+			} else {
+				lc.moveBack(m);
+				said = "Undid an interrupted move of " + o.getKey() + " to " + to + " (" + failed.path + ": " + failed.source + "): back to " + from + ".";
+			}
+			listener.step(said);
+			Logger lg = log;
+			if (lg != null) {
+				lg.info(said);
+			}
+		}
 	}
 
 	/**
@@ -529,7 +587,7 @@ public class PortablesEngine implements Portables {
 		}
 		if (failed == null) {
 			int keep = keepVersions;
-			out.addAll(change("start", request.root, listener, h -> lifecycle(h, c).prune(moved, keep)));
+			out.addAll(change("start", request.root, listener, h -> lifecycle(h, c).keep(moved, keep)));
 			return out;
 		}
 		String failure = failed.path + ": " + failed.source;
@@ -545,16 +603,20 @@ public class PortablesEngine implements Portables {
 	public List<ChangeDTO> rollback(AttachRequestDTO request, String version, ProgressListener listener) {
 		UnitControl c = control(request.root);
 		c.require("psi rollback");
-		Lifecycle.Started s = change("rollback", request.root, listener, h -> {
-			AttachRequestDTO r = Lifecycle.copy(request);
-			r.image = ImageVersions.previous(h, request.image, version);
-			r.allowDowngrade = true;
-			return lifecycle(h, c).start(r);
-		});
-		if (s.moved() == null) {
-			return s.changes();
+		try (Moving moving = moving(request.root, request.image)) {
+			Lifecycle.Started s = change("rollback", request.root, listener, h -> {
+				AttachRequestDTO r = Lifecycle.copy(request);
+				r.image = ImageVersions.previous(h, request.image, version);
+				r.allowDowngrade = true;
+				return lifecycle(h, c).start(r);
+			});
+			if (s.moved() == null) {
+				return s.changes();
+			}
+			return settled(request, c, s.changes(), s.moved(), listener);
+		} catch (IOException e) {
+			throw failure("rollback", e);
 		}
-		return settled(request, c, s.changes(), s.moved(), listener);
 	}
 
 	@Override

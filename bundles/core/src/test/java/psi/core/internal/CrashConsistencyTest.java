@@ -28,7 +28,8 @@ import psi.api.dto.AttachRequestDTO;
 /**
  * The crash-consistency harness: a psi process ({@link CrashWorker}) is
  * killed with SIGKILL at a random instant of an attach, detach, reattach,
- * remove, pull or purge, spread over the whole operation (from just before it
+ * remove, pull, purge, or a change of version (psi start of a newer one, psi
+ * rollback: the reattach, the watch of the units, keeping it or going back), spread over the whole operation (from just before it
  * starts to just after it would end, as timed in a run that is not killed);
  * then the next psi command (a fresh engine's {@code list}) must find the
  * host exactly as before the operation or exactly as after it, byte for
@@ -38,13 +39,14 @@ import psi.api.dto.AttachRequestDTO;
  * next command after a killed pull is that pull, which must end exactly
  * after, with nothing left.
  * <p>
- * {@code -Dpsi.crash.runs=N} sets the number of kills (default 30, a short
- * run for every build); {@code itest/harness/crash-consistency.sh} runs a
+ * {@code -Dpsi.crash.runs=N} sets the number of kills (default 136: 17 of
+ * each operation, 51 of upgrade, rollback and purge together, a short run
+ * for every build); {@code itest/harness/crash-consistency.sh} runs a
  * long one and prints the counts.
  */
 class CrashConsistencyTest {
 
-	private static final List<String> OPS = List.of("attach", "detach", "reattach", "remove", "pull", "purge");
+	private static final List<String> OPS = List.of("attach", "detach", "reattach", "remove", "pull", "purge", "upgrade", "rollback");
 
 	@TempDir
 	Path scratch;
@@ -55,7 +57,7 @@ class CrashConsistencyTest {
 
 	@Test
 	void aKillAtAnyInstantLeavesTheHostBeforeOrAfter() throws Exception {
-		int runs = Integer.getInteger("psi.crash.runs", 30);
+		int runs = Integer.getInteger("psi.crash.runs", 136);
 		long seed = Long.getLong("psi.crash.seed", System.nanoTime());
 		Random random = new Random(seed);
 		Map<String, Case> cases = new LinkedHashMap<>();
@@ -72,9 +74,10 @@ class CrashConsistencyTest {
 			long delayMicros = (long) (random.nextDouble() * c.millis() * 1200);
 			boolean finished = runAndKill(root, op, i, delayMicros);
 			boolean pending = Journal.pending(new HostLayout(root));
+			boolean moving = Moving.any(new HostLayout(root));
 			long partials = partials(root);
-			// the next command: it recovers before it reads
-			HostLockWorker.engine(root).list(null);
+			// the next command: it recovers before it reads (and finishes a change of version whose psi died)
+			CrashWorker.engine(root, op).list(null);
 			Map<String, String> now = snapshot(root);
 			String outcome;
 			if (now.equals(c.before())) {
@@ -93,7 +96,8 @@ class CrashConsistencyTest {
 				assertEquals(0, partials(root), "run " + i + " (seed " + seed + "): a partial after the next pull");
 			}
 			assertEquals(List.of(), leftovers(root), "run " + i + " (seed " + seed + "): leftovers");
-			String key = op + " " + outcome + (pending ? ", recovered" : "") + (finished ? ", not killed" : "")
+			String key = op + " " + outcome + (pending ? ", recovered" : "") + (moving ? ", move finished by the next command" : "")
+				+ (finished ? ", not killed" : "")
 				+ (partials > 0 ? ", partial kept" : "");
 			counts.computeIfAbsent(key, k -> new int[1])[0]++;
 		}
@@ -138,6 +142,18 @@ class CrashConsistencyTest {
 		Files.writeString(profile, "[Service]\nDynamicUser=yes\n");
 		PortablesEngine engine = HostLockWorker.engine(template);
 		switch (op) {
+			case "upgrade" -> {
+				AttachRequestDTO r = new AttachRequestDTO();
+				r.image = "app_1";
+				r.prefixes = List.of("app");
+				engine.attach(r);
+			}
+			case "rollback" -> {
+				AttachRequestDTO r = new AttachRequestDTO();
+				r.image = "app_2";
+				r.prefixes = List.of("app");
+				engine.attach(r);
+			}
 			case "detach", "reattach" -> {
 				AttachRequestDTO r = new AttachRequestDTO();
 				r.image = "app_1";
@@ -226,7 +242,9 @@ class CrashConsistencyTest {
 		return FaultInjectionTest.snapshot(root, p -> {
 			String rel = root.relativize(p).toString();
 			String name = p.getFileName().toString();
-			return rel.startsWith("run/") || name.startsWith(".psi-") || name.startsWith(".#.psi-");
+			// FILE.attached says when an image was last attached: a record of what happened (a move undone attached it too), not the host's state
+			return rel.startsWith("run/") || name.startsWith(".psi-") || name.startsWith(".#.psi-")
+				|| rel.startsWith("var/lib/psi/images/") && name.endsWith(".attached");
 		}, (p, content) -> {
 			if (p.getFileName().toString().endsWith(".origin")) {
 				String text = new String(content, StandardCharsets.ISO_8859_1).replaceAll("(?m)^(#.*|pulled=.*)\n", "");

@@ -28,11 +28,11 @@ public final class CrashWorker {
 	private CrashWorker() {
 	}
 
-	/** @param args root, operation (attach, detach, reattach, remove, pull, purge), seed */
+	/** @param args root, operation (attach, detach, reattach, remove, pull, purge, upgrade, rollback), seed */
 	public static void main(String[] args) throws Exception {
 		Path root = Path.of(args[0]);
 		Random random = new Random(Long.parseLong(args[2]));
-		PortablesEngine engine = engine(root);
+		PortablesEngine engine = engine(root, args[1]);
 		engine.faults = (step, path) -> {
 			try {
 				Thread.sleep(random.nextInt(3));
@@ -59,6 +59,28 @@ public final class CrashWorker {
 		return engine;
 	}
 
+	/**
+	 * @return {@link #engine(Path)}, with a service manager for the operations that run units
+	 *         (a fake whose units run from their start in this process until stopped)
+	 */
+	static PortablesEngine engine(Path root, String op) {
+		PortablesEngine engine = engine(root);
+		if (!op.equals("upgrade") && !op.equals("rollback")) {
+			return engine;
+		}
+		UnitControlTest.FakeManager manager = new UnitControlTest.FakeManager();
+		PortablesEngine withManager = new PortablesEngine(HostLockWorker.config(root)) {
+			@Override
+			UnitControl control(String rootArg) {
+				return new UnitControl(manager, "", calls);
+			}
+		};
+		withManager.formats = engine.formats;
+		withManager.policies = engine.policies;
+		withManager.transports = engine.transports;
+		return withManager;
+	}
+
 	static void run(PortablesEngine engine, String op) {
 		switch (op) {
 			case "attach" -> {
@@ -72,6 +94,16 @@ public final class CrashWorker {
 			}
 			case "reattach" -> engine.reattach(attach("app_2"));
 			case "remove" -> engine.remove(null, List.of("app_1", "other_1"));
+			case "upgrade" -> {
+				AttachRequestDTO r = attach("app_2");
+				r.settle = 1;
+				engine.start(r);
+			}
+			case "rollback" -> {
+				AttachRequestDTO r = attach("app");
+				r.settle = 1;
+				engine.rollback(r, null, null);
+			}
 			case "purge" -> {
 				psi.api.dto.PurgeRequestDTO r = new psi.api.dto.PurgeRequestDTO();
 				r.image = "app";
