@@ -13,6 +13,9 @@
 #   www/escape/                 SHA256SUMS naming ../foobar_1.psi, signed by the trusted key
 #   www/verity-flip/vfoo_1.psi  one byte of the verity data partition flipped
 #   www/verity-roothash/        vfoo_1.psi beside a vfoo_1.roothash that is not its root hash
+#   www/updates/                foobar_1.psi and its signed SHA256SUMS
+#   www/updates-next/           foobar_2.psi (unit "psi test: foobar version 2") and a signed SHA256SUMS
+#                               listing foobar_1.psi and foobar_2.psi: a new release for the update test
 #   trusted.gpg                 the trusted public key (binary keyring)
 #   verity.crt, verity.key      the dm-verity signing certificate
 set -euo pipefail
@@ -72,3 +75,15 @@ flip $(( start * 512 + 3 * 4096 + 17 )) "$www/verity-flip/vfoo_1.psi"
 
 cp "$www/verity/vfoo_1.psi" "$www/verity-roothash/"
 printf '%064d\n' 1 > "$www/verity-roothash/vfoo_1.roothash"
+
+# updates/: foobar_1.psi and its signed SHA256SUMS; updates-next/: foobar_2.psi (unit description
+# "psi test: foobar version 2") and a signed SHA256SUMS listing both, which the update test
+# publishes into updates/ as a new release would be
+mkdir -p "$www/updates" "$www/updates-next"
+cp "$www/foobar_1.psi" "$www/updates/"
+(cd "$www/updates" && sha256sum foobar_1.psi > SHA256SUMS)
+sign t "$www/updates/SHA256SUMS"
+tree foobar "version 2"; gpt "$work/foobar" "$www/updates-next/foobar_2.psi" "$root_type"
+cp "$www/foobar_1.psi" "$www/updates-next/"
+(cd "$www/updates-next" && sha256sum foobar_1.psi foobar_2.psi > SHA256SUMS && rm foobar_1.psi)
+sign t "$www/updates-next/SHA256SUMS"

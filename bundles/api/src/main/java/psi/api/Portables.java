@@ -445,4 +445,32 @@ public interface Portables {
 	 * @since 2.5
 	 */
 	List<ChangeDTO> rollback(AttachRequestDTO request, String version, ProgressListener listener);
+
+	/**
+	 * Asks the origin of each image psi pulled for a newer version: the
+	 * {@code SHA256SUMS} beside the URL it was pulled from lists the files
+	 * there (as systemd-sysupdate and importctl read it; for a {@code file:}
+	 * URL without one, its directory), and the newest {@code NAME_VERSION}
+	 * by systemd's version order is taken. A newer one is pulled and
+	 * verified as {@link #pull} does; an attached image then moves to it as
+	 * {@link #start} moves, watched and rolled back when it does not hold.
+	 * Held images ({@link #hold}) are not asked.
+	 *
+	 * @param request which images, and whether only to report
+	 * @param listener told of each step
+	 * @return one entry per image
+	 * @since 2.5
+	 */
+	List<psi.api.dto.UpdateDTO> update(psi.api.dto.UpdateRequestDTO request, ProgressListener listener);
+
+	/**
+	 * Holds an image (any version of it) so that {@link #update} skips it,
+	 * or lets it be updated again.
+	 *
+	 * @param root the host root, or {@code null}
+	 * @param image the image's name
+	 * @param hold hold, or let go
+	 * @since 2.5
+	 */
+	void hold(String root, String image, boolean hold);
 }

@@ -350,4 +350,57 @@ class DeliveryIT {
 		box.exec("sh", "-c", ": > /root/.ssh/known_hosts");
 		assertRefused(psi("pull", ssh + www + "/foobar_1.psi"), "an unknown ssh host key", "Host key verification failed");
 	}
+
+	/**
+	 * psi update against the real nginx: with nothing newer it says so;
+	 * once a new release is published beside the image (foobar_2.psi and a
+	 * signed SHA256SUMS listing it), --check reports it and changes nothing,
+	 * a held image is skipped, and psi update pulls it (the signature
+	 * checked), moves the running service to it, watched, and keeps
+	 * foobar_1 in the pool; a downgrade by pull is refused.
+	 */
+	@Test
+	@Order(12)
+	void updateFindsVerifiesAndAppliesANewRelease() {
+		// a copy of the release directory, for this test to publish into
+		String updates = www + "/updates-run";
+		host("cp", "-a", www + "/updates", updates);
+		try {
+			Result start = psi("start", https + "/updates-run/foobar_1.psi");
+			assertEquals(0, start.rc(), start.toString());
+			Result none = psi("update", "--check");
+			assertEquals(0, none.rc(), none.toString());
+			assertTrue(none.out().lines().anyMatch(l -> l.matches("foobar +1 +1 +up to date.*")), none.toString());
+			// the new release
+			host("cp", www + "/updates-next/foobar_2.psi", www + "/updates-next/SHA256SUMS", www + "/updates-next/SHA256SUMS.gpg", updates + "/");
+			Result check = psi("update", "--check");
+			assertEquals(0, check.rc(), check.toString());
+			assertTrue(check.out().lines().anyMatch(l -> l.matches("foobar +1 +2 +available +" + java.util.regex.Pattern.quote(https + "/updates-run/foobar_2.psi"))),
+					check.toString());
+			assertTrue(box.exec("test", "-e", "/var/lib/portables/foobar_2.raw").rc() != 0, "--check pulled nothing");
+			assertEquals(0, psi("hold", "foobar").rc());
+			Result held = psi("update");
+			assertEquals(0, held.rc(), held.toString());
+			assertTrue(held.out().lines().anyMatch(l -> l.matches("foobar +1 +- +held.*")), held.toString());
+			assertTrue(box.exec("test", "-e", "/var/lib/portables/foobar_2.raw").rc() != 0, "a held image is not updated");
+			assertEquals(0, psi("unhold", "foobar").rc());
+			Result up = psi("update", "--settle", "1");
+			assertEquals(0, up.rc(), up.toString());
+			assertTrue(up.out().lines().anyMatch(l -> l.matches("foobar +1 +2 +updated .*")), up.toString());
+			assertTrue(up.err().contains("Verified: signature (openpgp: SHA256SUMS signed by psi test t"), up.toString());
+			assertTrue(up.err().contains("Upgrading foobar_1 to foobar_2."), up.toString());
+			assertEquals("psi test: foobar version 2", box.exec("systemctl", "show", "-p", "Description", "--value", "foobar.service").out().strip());
+			assertEquals("active", active("foobar.service"));
+			assertEquals(0, box.exec("test", "-e", "/var/lib/portables/foobar_1.raw").rc(), "the previous version stays in the pool");
+			Result v = psi("versions", "--no-legend", "foobar");
+			assertTrue(v.out().lines().anyMatch(l -> l.matches("2 +foobar_2 +running +" + java.util.regex.Pattern.quote(https) + ".*")), v.toString());
+			Result again = psi("update");
+			assertTrue(again.out().lines().anyMatch(l -> l.matches("foobar +2 +2 +up to date.*")), again.toString());
+			Result down = psi("pull", https + "/foobar_1.psi", "foobar_0");
+			assertTrue(down.rc() != 0 && down.err().contains("foobar_0 is older than foobar_2"), "a downgrade by pull: " + down);
+		} finally {
+			host("rm", "-rf", updates);
+			psi("purge", "--yes", "foobar");
+		}
+	}
 }

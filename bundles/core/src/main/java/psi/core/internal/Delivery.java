@@ -144,6 +144,55 @@ final class Delivery {
 		return n + ".raw";
 	}
 
+	/**
+	 * The image files the directory of a URL offers, as systemd-sysupdate
+	 * and importctl find them: the file names its {@code SHA256SUMS} lists
+	 * (plain names only); for a {@code file:} URL without one, the files in
+	 * its directory.
+	 *
+	 * @throws PsiException when the origin lists nothing
+	 */
+	List<String> offered(String url) throws IOException {
+		URI u = parse(url);
+		URI sums;
+		try {
+			sums = u.resolve(new URI(null, null, "SHA256SUMS", null));
+		} catch (URISyntaxException e) {
+			throw new IOException("cannot name SHA256SUMS beside " + url, e);
+		}
+		Transport t = transport(u);
+		Path dir = Files.createTempDirectory("psi-update-");
+		Path target = dir.resolve("SHA256SUMS");
+		try {
+			try {
+				java.util.concurrent.atomic.AtomicLong beat = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+				calls.call(PluginCalls.Kind.TRANSPORT, t, "fetching " + sums,
+					() -> t.fetch(new Transport.Request(sums, target, SIDECAR_MAX), (bytes, total) -> beat.set(System.nanoTime())), beat);
+			} catch (java.nio.file.NoSuchFileException e) {
+				if ("file".equalsIgnoreCase(u.getScheme())) {
+					try (var files = Files.list(Path.of(u).getParent())) {
+						return files.filter(Files::isRegularFile).map(f -> f.getFileName().toString()).sorted().limit(65536).toList();
+					}
+				}
+				throw new PsiException("no SHA256SUMS beside " + url + ": its origin lists no versions to update to");
+			}
+			List<String> out = new ArrayList<>();
+			for (String line : Files.readAllLines(target, StandardCharsets.UTF_8)) {
+				java.util.regex.Matcher m = SUMS_LINE.matcher(line);
+				if (m.matches() && ImageName.isValidName(m.group(1)) && !m.group(1).startsWith(".")) {
+					out.add(m.group(1));
+				}
+			}
+			return out;
+		} finally {
+			Files.deleteIfExists(target);
+			Files.deleteIfExists(dir);
+		}
+	}
+
+	/** A line of SHA256SUMS: the hash, a space, a space or {@code *}, the file name. */
+	private static final java.util.regex.Pattern SUMS_LINE = java.util.regex.Pattern.compile("[0-9a-fA-F]{64} [ *](.+)");
+
 	private Transport transport(URI u) {
 		String scheme = u.getScheme().toLowerCase(Locale.ROOT);
 		Transport t = transports.get(scheme);

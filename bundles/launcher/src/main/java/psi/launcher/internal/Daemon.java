@@ -82,6 +82,10 @@ public class Daemon {
 		/** @return seconds a stop waits for running commands */
 		@AttributeDefinition(description = "Seconds a stop (SIGTERM) waits for running commands before interrupting them")
 		int stopTimeout() default 60;
+
+		/** @return hours between the daemon's own runs of psi update; 0: none */
+		@AttributeDefinition(description = "Hours between runs of psi update by the daemon itself (where no psi-update.timer runs it: psi's own service manager); 0: never")
+		int updateHours() default 0;
 	}
 
 	private final CommandRunner runner;
@@ -153,6 +157,23 @@ public class Daemon {
 				log.println(logToFile ? Instant.now().truncatedTo(ChronoUnit.MILLIS) + " " + l : l);
 				log.flush();
 			}
+		}
+
+		/** Runs psi update for the root served, as psi-update.service would, its output to the log. */
+		void update() {
+			if (stopping) {
+				return;
+			}
+			java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+			PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+			Caller caller = new Caller(root, java.io.InputStream.nullInputStream(), out, out, false, java.util.Map.of(), Caller.Gate.ANY);
+			int status = runner.run(java.util.List.of("--root", root.toString(), "update"), caller);
+			for (String line : bytes.toString(StandardCharsets.UTF_8).split("\n")) {
+				if (!line.isBlank()) {
+					log("psi daemon: update: " + line);
+				}
+			}
+			log("psi daemon: update -> " + status);
 		}
 
 		/** Accepts clients until stopped. */
@@ -329,6 +350,13 @@ public class Daemon {
 		ResidentFramework resident = () -> r;
 		s.resident = context.registerService(ResidentFramework.class, resident, null);
 		s.log(s.listening);
+		int hours = config.updateHours();
+		if (hours > 0) {
+			// the schedule of psi-update.timer, where systemd does not run it: first after a random part of an hour, as its RandomizedDelaySec
+			long first = 60 + new java.util.Random().nextInt(3600);
+			s.timers.scheduleAtFixedRate(() -> s.update(), first, hours * 3600L, java.util.concurrent.TimeUnit.SECONDS);
+			s.log("psi daemon: psi update runs every " + hours + " h, first in " + first + " s");
+		}
 		try {
 			s.serve();
 		} finally {

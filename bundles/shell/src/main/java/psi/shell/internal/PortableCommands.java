@@ -39,7 +39,7 @@ import psi.api.dto.VerifyLevel;
 	"osgi.command.function=detach", "osgi.command.function=reattach", "osgi.command.function=isattached",
 	"osgi.command.function=readonly", "osgi.command.function=setlimit", "osgi.command.function=remove", "osgi.command.function=profiles",
 	"osgi.command.function=start", "osgi.command.function=stop", "osgi.command.function=restart", "osgi.command.function=reload", "osgi.command.function=status", "osgi.command.function=logs",
-	"osgi.command.function=pull", "osgi.command.function=verify", "osgi.command.function=purge", "osgi.command.function=rollback", "osgi.command.function=versions" })
+	"osgi.command.function=pull", "osgi.command.function=verify", "osgi.command.function=purge", "osgi.command.function=rollback", "osgi.command.function=versions", "osgi.command.function=update", "osgi.command.function=hold", "osgi.command.function=unhold" })
 public class PortableCommands {
 
 	private static final String ROOT = "Operate on the host whose root is DIR (like systemctl --root): files land under DIR, paths written into them are as seen from DIR";
@@ -476,6 +476,50 @@ public class PortableCommands {
 		Json.Mode mode = Json.mode(json);
 		List<psi.api.dto.VersionDTO> v = portables.versions(root(root), image(root, image));
 		return Output.of(mode != Json.Mode.OFF ? Json.of(v, mode) : Render.versions(v, !noLegend));
+	}
+
+	/** psi update. */
+	@Descriptor("Ask the origin of each image psi pulled (or of the NAMEs) for a newer version (the SHA256SUMS beside it), pull and verify it, and move attached images to it, watched and rolled back if it does not hold; held images are skipped")
+	public CommandOutput update(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Only say what is newer; change nothing") @Parameter(names = "--check", presentValue = "true", absentValue = "false") boolean check,
+		@Descriptor(SETTLE) @Parameter(names = "--settle", absentValue = "-1") int settle,
+		@Descriptor(VERIFY) @Parameter(names = "--verify", absentValue = "") String verify,
+		@Descriptor(JSON + "; an array, one entry per image") @Parameter(names = "--json", absentValue = "") String json,
+		@Descriptor("Image names (default: every image psi pulled)") String... images) {
+		psi.api.dto.UpdateRequestDTO req = new psi.api.dto.UpdateRequestDTO();
+		req.root = root(root);
+		req.images = Arrays.asList(images);
+		req.check = check;
+		req.settle = settle(settle);
+		req.verify = verifyLevel(verify);
+		Json.Mode mode = Json.mode(json);
+		List<psi.api.dto.UpdateDTO> r = portables.update(req, TerminalProgress.of(Invocation.current()));
+		int status = r.stream().anyMatch(u -> u.outcome == psi.api.dto.UpdateDTO.Outcome.FAILED || u.outcome == psi.api.dto.UpdateDTO.Outcome.ROLLED_BACK) ? 1 : 0;
+		if (mode != Json.Mode.OFF) {
+			return new Output(Json.of(r, mode), "", status);
+		}
+		StringBuilder err = new StringBuilder();
+		r.forEach(u -> err.append(Render.changes(u.changes, arrow())));
+		return new Output(Render.updates(r), err.toString(), status);
+	}
+
+	/** psi hold. */
+	@Descriptor("Hold an image: psi update skips it until psi unhold")
+	public CommandOutput hold(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Image name (any version of it)") String image) {
+		portables.hold(root(root), image(root, image), true);
+		return Output.of("");
+	}
+
+	/** psi unhold. */
+	@Descriptor("Let psi update update an image again")
+	public CommandOutput unhold(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("Image name (any version of it)") String image) {
+		portables.hold(root(root), image(root, image), false);
+		return Output.of("");
 	}
 
 	/** psi stop. */

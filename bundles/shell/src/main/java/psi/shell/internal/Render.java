@@ -123,6 +123,21 @@ final class Render {
 		}
 	}
 
+	/** @return psi update: one row per image, what it has, what its origin offers, what happened */
+	static String updates(List<psi.api.dto.UpdateDTO> updates) {
+		if (updates.isEmpty()) {
+			return "No image psi pulled.\n";
+		}
+		List<String[]> rows = new ArrayList<>();
+		rows.add(new String[] { "NAME", "CURRENT", "AVAILABLE", "RESULT", "DETAIL" });
+		for (psi.api.dto.UpdateDTO u : updates) {
+			String more = u.detail != null ? u.detail : u.url != null ? u.url : "";
+			rows.add(new String[] { line(u.name), u.current == null ? "-" : line(u.current), u.available == null ? "-" : line(u.available),
+				u.outcome == null ? "" : u.outcome.label(), line(more) });
+		}
+		return table(rows);
+	}
+
 	/** @return a purge's plan: what goes, what it is, then what stays and why */
 	static String purgePlan(List<ChangeDTO> plan) {
 		List<String[]> rows = new ArrayList<>();
