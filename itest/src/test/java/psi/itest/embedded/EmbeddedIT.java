@@ -60,6 +60,7 @@ class EmbeddedIT {
 	static Path tool;
 	static int sockPort;
 	static int upPort;
+	static int updPort;
 	static int inetdPort;
 	static int pidPort;
 	static int udpPort;
@@ -112,8 +113,9 @@ class EmbeddedIT {
 			Files.createDirectories(pool.resolve("left_1").resolve(d));
 		}
 		upPort = freePort();
-		for (int v = 1; v <= 4; v++) {
-			// up_3 crashes at start; the others serve "hello from up_V"
+		updPort = freePort();
+		for (int v = 1; v <= 5; v++) {
+			// up_3 crashes at start; the others serve "hello from up_V"; up_5's own health check asks for a page it lacks
 			image(pool.resolve("up_" + v), Map.of("up.service", """
 				[Unit]
 				Description=psi test: up version %d
@@ -121,8 +123,10 @@ class EmbeddedIT {
 
 				[Service]
 				ExecStart=%s
+				%s
 				""".formatted(v, v == 3 ? "/usr/bin/busybox sh -c 'echo up 3 cannot start; exit 3'"
-				: "/usr/bin/busybox httpd -f -p 127.0.0.1:" + upPort + " -h /srv/www")));
+				: "/usr/bin/busybox httpd -f -p 127.0.0.1:" + upPort + " -h /srv/www",
+				v == 5 ? "X-Psi-HealthCheck=/usr/bin/busybox wget -q -O /dev/null http://127.0.0.1:" + upPort + "/missing" : "")));
 		}
 		image(pool.resolve("crash_1"), Map.of("crash.service", """
 			[Unit]
@@ -571,8 +575,10 @@ class EmbeddedIT {
 	 * older one is refused without --allow-downgrade, psi rollback goes back,
 	 * a version whose service crashes is rolled back by itself to the one
 	 * that ran (which answers again, exit status 1, its log lines shown),
-	 * and a good upgrade prunes the pool to the newest three versions and
-	 * the one it moved from.
+	 * a good upgrade prunes the pool to the newest three versions and the
+	 * one it moved from, and a failing health check (the image's own
+	 * X-Psi-HealthCheck=, run inside the sandbox) rolls back while one asked
+	 * for with --health-cmd passes.
 	 */
 	@Test
 	@Order(1)
@@ -622,8 +628,63 @@ class EmbeddedIT {
 			for (String kept : List.of("up_2", "up_3", "up_4")) {
 				assertTrue(Files.isDirectory(root.resolve("var/lib/portables/" + kept)), kept + " kept");
 			}
+			// a health check: the image's own fails (a page it lacks), so psi goes back; one asked for passes
+			Result sick = psi("start", "--settle", "1", "up_5");
+			assertEquals(1, sick.rc(), sick.toString());
+			assertTrue(sick.err().contains("up.service: health check '/usr/bin/busybox wget -q -O /dev/null http://127.0.0.1:" + upPort
+				+ "/missing' exited 1") && sick.err().contains("rolled back to up_4, which runs again."), sick.toString());
+			assertEquals("200 hello from up_4", awaitGet(upPort, "200 hello from up_4"));
+			Result healthy = psi("start", "--settle", "1", "--health-cmd", "/usr/bin/busybox wget -q -O /dev/null http://127.0.0.1:" + upPort + "/", "up_5");
+			assertEquals(0, healthy.rc(), healthy.toString());
+			assertEquals("200 hello from up_5", awaitGet(upPort, "200 hello from up_5"));
 		} finally {
 			psi("purge", "--yes", "up");
+		}
+	}
+
+	/**
+	 * psi update under psi's own manager, from a file: origin: nothing newer
+	 * at first; then a new release beside the image (upd_2.psi and the
+	 * SHA256SUMS listing it): --check reports it, a held image is skipped,
+	 * and psi update pulls it (its checksum checked) and moves the running
+	 * service to it.
+	 */
+	@Test
+	@Order(1)
+	void updateFromAFileOrigin() throws Exception {
+		Path repo = Files.createDirectories(work.resolve("repo"));
+		for (int v = 1; v <= 2; v++) {
+			Path t = work.resolve("upd-tree-" + v);
+			image(t, Map.of("upd.service", "[Service]\nExecStart=/usr/bin/busybox httpd -f -p 127.0.0.1:" + updPort + " -h /srv/www\n"));
+			Files.writeString(t.resolve("srv/www/index.html"), "hello from upd " + v + "\n");
+			assertEquals(0, run(List.of("mksquashfs", t.toString(), work.resolve("upd_" + v + ".psi").toString(), "-all-root", "-noappend", "-quiet",
+				"-no-progress")).rc());
+		}
+		Files.copy(work.resolve("upd_1.psi"), repo.resolve("upd_1.psi"));
+		assertEquals(0, run(List.of("sh", "-c", "cd " + repo + " && sha256sum upd_1.psi > SHA256SUMS")).rc());
+		try {
+			Result start = psi("start", "file://" + repo.resolve("upd_1.psi"));
+			assertEquals(0, start.rc(), start.toString());
+			assertEquals("200 hello from upd 1", awaitGet(updPort, "200 hello from upd 1"));
+			Result none = psi("update", "--check", "upd");
+			assertTrue(none.out().lines().anyMatch(l -> l.matches("upd +1 +1 +up to date.*")), none.toString());
+			Files.copy(work.resolve("upd_2.psi"), repo.resolve("upd_2.psi"));
+			assertEquals(0, run(List.of("sh", "-c", "cd " + repo + " && sha256sum upd_1.psi upd_2.psi > SHA256SUMS")).rc());
+			Result check = psi("update", "--check");
+			assertEquals(0, check.rc(), check.toString());
+			assertTrue(check.out().lines().anyMatch(l -> l.matches("upd +1 +2 +available .*upd_2.psi")), check.toString());
+			assertEquals(0, psi("hold", "upd").rc());
+			Result held = psi("update", "upd");
+			assertTrue(held.out().lines().anyMatch(l -> l.matches("upd +1 +- +held.*")), held.toString());
+			assertEquals("200 hello from upd 1", get(updPort));
+			assertEquals(0, psi("unhold", "upd").rc());
+			Result up = psi("update", "--settle", "1", "upd");
+			assertEquals(0, up.rc(), up.toString());
+			assertTrue(up.out().lines().anyMatch(l -> l.matches("upd +1 +2 +updated .*")), up.toString());
+			assertTrue(up.err().contains("Verified: checksum (checksum: SHA-256 matches SHA256SUMS)"), up.toString());
+			assertEquals("200 hello from upd 2", awaitGet(updPort, "200 hello from upd 2"));
+		} finally {
+			psi("purge", "--yes", "upd");
 		}
 	}
 

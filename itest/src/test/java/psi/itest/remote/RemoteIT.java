@@ -249,6 +249,19 @@ class RemoteIT {
 		assertTrue(bad.err().contains("is not [user@]host[:port]"), bad.toString());
 	}
 
+	/** A URL is not copied: the remote host fetches it itself (here a file: URL, the hosts sharing this file system). */
+	@Test
+	@Order(4)
+	void aUrlIsFetchedByTheRemoteHostItself() throws Exception {
+		String url = "file://" + local.resolve("workproject_1.psi");
+		Result r = psi("-H", "h2", "pull", url);
+		assertEquals(0, r.rc(), r.toString());
+		assertFalse(r.err().contains("copying"), "not copied from here: " + r);
+		assertTrue(r.err().contains("Fetching " + url), "fetched there: " + r);
+		assertTrue(Files.isRegularFile(pool(2).resolve("workproject_1.raw")));
+		assertEquals(0, psi("-H", "h2", "purge", "--yes", "workproject").rc());
+	}
+
 	@Test
 	@Order(5)
 	void severalHostsOneAfterAnotherStoppingAtTheFirstFailure() throws Exception {

@@ -77,4 +77,15 @@ public class AttachRequestDTO extends DTO {
 	 * @since 2.6
 	 */
 	public int settle = -1;
+
+	/**
+	 * For a change of version ({@link #settle}): a command, as
+	 * {@code ExecStart=} takes it, run inside the sandbox of the new
+	 * version's first service with a main process (its namespaces, user and
+	 * group) once its units held; it must exit 0 within 30 s, else psi goes
+	 * back. {@code null}: each service's own {@code X-Psi-HealthCheck=}, if any.
+	 *
+	 * @since 2.6
+	 */
+	public String healthCommand;
 }

@@ -16,8 +16,10 @@ import psi.spi.format.Entry;
  * The versions of one image on a host: every {@code NAME_VERSION} (file or
  * directory) in the image search path, and the versions in its
  * {@code NAME.v/} directories; a name found in an earlier directory of the
- * search path hides the same name in a later one, as lookups do. Newest
- * first, by systemd's version order.
+ * search path hides the same name in a later one, as lookups do. The
+ * version is the one in the file name, else the image's os-release
+ * {@code IMAGE_VERSION=}, else its {@code VERSION_ID=}. Newest first, by
+ * systemd's version order.
  */
 final class ImageVersions {
 
@@ -28,8 +30,37 @@ final class ImageVersions {
 	private ImageVersions() {
 	}
 
+	/** A version read from an os-release: what systemd's version format takes, nothing a terminal or a file name would read as more. */
+	private static final java.util.regex.Pattern RELEASE_VERSION = java.util.regex.Pattern.compile("[A-Za-z0-9._~^+-]{1,64}");
+
+	/**
+	 * @param path an image's path
+	 * @return its version: the one in its file name, else its os-release
+	 *         {@code IMAGE_VERSION=}, else {@code VERSION_ID=}; {@code null} when none
+	 */
+	static String versionOf(Host host, String path) {
+		String v = ImageName.version(DropInWriter.lastComponent(path));
+		if (v != null) {
+			return v;
+		}
+		try (ImageResolver.OpenImage img = host.images().openAt(path)) {
+			ImageReader reader = new ImageReader(img.tree(), img.path());
+			Map<String, String> f = img.tree().reading("reading its os-release", reader::osRelease).release().fields();
+			for (String key : new String[] { "IMAGE_VERSION", "VERSION_ID" }) {
+				String r = f.get(key);
+				if (r != null && RELEASE_VERSION.matcher(r).matches()) {
+					return r;
+				}
+			}
+		} catch (IOException | RuntimeException unreadable) {
+			// no version to be read: none
+		}
+		return null;
+	}
+
 	/** @return the versions of the image named {@code base}, newest first */
-	static List<Version> of(HostLayout layout, String base) throws IOException {
+	static List<Version> of(Host host, String base) throws IOException {
+		HostLayout layout = host.layout();
 		Map<String, Version> byName = new LinkedHashMap<>();
 		for (String dir : HostLayout.IMAGE_DIRS) {
 			for (String entry : layout.list(dir).stream().sorted().toList()) {
@@ -45,8 +76,8 @@ final class ImageVersions {
 				}
 				String name = ImageName.stripSuffix(entry);
 				boolean image = name.equals(entry) ? layout.exists(path, Entry.Kind.DIRECTORY) : layout.exists(path, Entry.Kind.FILE);
-				if (image) {
-					byName.putIfAbsent(name, new Version(name, ImageName.version(entry), path));
+				if (image && !byName.containsKey(name)) {
+					byName.put(name, new Version(name, versionOf(host, path), path));
 				}
 			}
 		}
@@ -63,7 +94,7 @@ final class ImageVersions {
 	static List<VersionDTO> list(Host host, String image, UnitControl control) throws IOException {
 		String base = Purge.baseOf(image);
 		List<VersionDTO> out = new ArrayList<>();
-		for (Version v : of(host.layout(), base)) {
+		for (Version v : of(host, base)) {
 			VersionDTO dto = new VersionDTO();
 			dto.name = v.name();
 			dto.version = v.version();
@@ -105,7 +136,7 @@ final class ImageVersions {
 	 */
 	static String previous(Host host, String image, String version) throws IOException {
 		String base = Purge.baseOf(image);
-		List<Version> all = of(host.layout(), base);
+		List<Version> all = of(host, base);
 		String attached = null;
 		for (Version v : all) {
 			if (!host.index().unitsOfPath(v.path()).isEmpty() || !host.index().unitsOfPath(host.layout().resolve(v.path()).path()).isEmpty()) {

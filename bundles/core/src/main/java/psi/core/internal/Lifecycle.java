@@ -231,8 +231,8 @@ final class Lifecycle {
 		}
 		String from = ImageName.stripSuffix(DropInWriter.lastComponent(current));
 		String to = ImageName.stripSuffix(targetFile);
-		String vFrom = ImageName.version(DropInWriter.lastComponent(current));
-		String vTo = ImageName.version(targetFile);
+		String vFrom = ImageVersions.versionOf(host, current);
+		String vTo = ImageVersions.versionOf(host, target);
 		boolean downgrade = vFrom != null && vTo != null && Versions.compare(vTo, vFrom) < 0;
 		if (downgrade && !request.allowDowngrade) {
 			throw new PsiException(PsiException.Reason.DOWNGRADE, to + " is older than the attached " + from + ": not started.",
@@ -272,6 +272,7 @@ final class Lifecycle {
 		c.allowUnsandboxed = a.allowUnsandboxed;
 		c.allowDowngrade = a.allowDowngrade;
 		c.settle = a.settle;
+		c.healthCommand = a.healthCommand;
 		return c;
 	}
 
@@ -285,7 +286,7 @@ final class Lifecycle {
 	 * @param millis how long
 	 * @return {@code null} when they held, else a {@code failed} change: the unit that did not, and why
 	 */
-	ChangeDTO settle(String image, long millis) throws IOException, InterruptedException {
+	ChangeDTO settle(String image, long millis, String health) throws IOException, InterruptedException {
 		Map<String, String> units = host.index().units(host.images().key(image));
 		List<String> watched = UnitControl.startable(units.keySet());
 		Map<String, Long> entered = new LinkedHashMap<>();
@@ -318,32 +319,112 @@ final class Lifecycle {
 				}
 			}
 			if (last) {
-				return null;
+				return healthCheck(units, watched, health);
 			}
 			Thread.sleep(Math.min(200, Math.max(1, (end - System.nanoTime()) / 1_000_000L)));
 		}
 	}
 
+	/** How long a health command may run. */
+	static final long HEALTH_SECONDS = 30;
+
+	/**
+	 * Runs the health commands once the units held: the one asked for
+	 * ({@code --health-cmd}) in the first watched service that has a main
+	 * process, else each service's own {@code X-Psi-HealthCheck=} (a key
+	 * systemd ignores, as every {@code X-} key). A command is words as
+	 * {@code ExecStart=} takes them, run inside the service's sandbox: in
+	 * every namespace of its main process, with its user and group
+	 * ({@code nsenter --all --setuid follow --setgid follow}), for at most
+	 * {@value #HEALTH_SECONDS} s.
+	 *
+	 * @return {@code null} when each exited 0, else a {@code failed} change saying which and how
+	 */
+	private ChangeDTO healthCheck(Map<String, String> units, List<String> watched, String health) throws IOException, InterruptedException {
+		for (String u : watched) {
+			if (!u.endsWith(".service")) {
+				continue;
+			}
+			String cmd = health != null && !health.isBlank() ? health : serviceSetting(u, units.get(u), "X-Psi-HealthCheck", null);
+			if (cmd == null || cmd.isBlank()) {
+				continue;
+			}
+			UnitStatusDTO st = control.status(u);
+			if (st.mainPid <= 0) {
+				if (health != null) {
+					continue; // the next service with a main process takes the asked command
+				}
+				return ChangeDTO.of(ChangeDTO.Type.FAILED, u, "health check '" + cmd + "': no main process to run it beside");
+			}
+			List<String> words;
+			try {
+				words = psi.spi.unit.Words.split(cmd);
+			} catch (IllegalArgumentException e) {
+				return ChangeDTO.of(ChangeDTO.Type.FAILED, u, "health check '" + cmd + "' cannot be read: " + e.getMessage());
+			}
+			if (words.isEmpty()) {
+				continue;
+			}
+			List<String> argv = new ArrayList<>(List.of("nsenter", "--target", Long.toString(st.mainPid), "--all", "--setuid", "follow", "--setgid",
+				"follow", "--"));
+			argv.addAll(words);
+			Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+				.start();
+			byte[] out;
+			try (java.io.InputStream in = p.getInputStream()) {
+				out = in.readNBytes(64 * 1024);
+				if (!p.waitFor(HEALTH_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+					p.destroyForcibly();
+					return ChangeDTO.of(ChangeDTO.Type.FAILED, u, "health check '" + cmd + "' did not end within " + HEALTH_SECONDS + " s");
+				}
+			} finally {
+				p.destroyForcibly();
+			}
+			if (p.exitValue() != 0) {
+				String said = new String(out, java.nio.charset.StandardCharsets.UTF_8).strip();
+				String lastLine = said.isEmpty() ? "" : said.substring(said.lastIndexOf('\n') + 1);
+				return ChangeDTO.of(ChangeDTO.Type.FAILED, u, "health check '" + cmd + "' exited " + p.exitValue() + (lastLine.isEmpty() ? "" : ": "
+					+ UnitValues.show(lastLine)));
+			}
+			if (health != null) {
+				return null; // the asked command ran once
+			}
+		}
+		return null;
+	}
+
 	/** @return whether an attached service is {@code Type=oneshot} (done when it has run) */
 	private boolean isOneshot(String unit, String dir) {
-		if (!unit.endsWith(".service") || dir == null) {
-			return false;
+		return unit.endsWith(".service") && "oneshot".equals(serviceSetting(unit, dir, "Type", "simple"));
+	}
+
+	/**
+	 * @return the last value of a {@code [Service]} setting of an attached
+	 *         unit, in its file and drop-ins (the attached ones, then the
+	 *         admin's in /etc/systemd/system); an empty assignment resets it
+	 */
+	private String serviceSetting(String unit, String dir, String key, String otherwise) {
+		if (dir == null) {
+			return otherwise;
 		}
-		String type = "simple";
-		for (java.nio.file.Path f : unitFiles(unit, dir)) {
+		String value = otherwise;
+		List<java.nio.file.Path> files = new ArrayList<>(unitFiles(unit, dir));
+		List<java.nio.file.Path> admins = unitFiles(unit, "/etc/systemd/system");
+		files.addAll(admins.subList(1, admins.size())); // the drop-ins only: the unit is the attached one
+		for (java.nio.file.Path f : files) {
 			try {
 				if (Files.isRegularFile(f) && Files.size(f) <= MAX_UNIT) {
 					for (psi.spi.unit.UnitFile.Assignment a : psi.spi.unit.UnitFile.read(Files.readAllBytes(f))) {
-						if (a.section().equals("Service") && a.key().equals("Type")) {
-							type = a.isEmpty() ? "simple" : a.value().strip();
+						if (a.section().equals("Service") && a.key().equals(key)) {
+							value = a.isEmpty() ? otherwise : a.value().strip();
 						}
 					}
 				}
 			} catch (IOException e) {
-				// unreadable: not known to be a oneshot
+				// unreadable: not known
 			}
 		}
-		return type.equals("oneshot");
+		return value;
 	}
 
 	/**

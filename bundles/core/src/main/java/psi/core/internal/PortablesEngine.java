@@ -431,7 +431,7 @@ public class PortablesEngine implements Portables {
 		String poolName = Delivery.poolName(Delivery.fileName(Delivery.parse(request.source)), request.name);
 		String version = ImageName.version(poolName);
 		if (!request.allowDowngrade && version != null) {
-			for (ImageVersions.Version v : ImageVersions.of(h.layout(), Purge.baseOf(poolName))) {
+			for (ImageVersions.Version v : ImageVersions.of(h, Purge.baseOf(poolName))) {
 				if (v.version() != null && Versions.compare(v.version(), version) > 0) {
 					throw new PsiException(PsiException.Reason.DOWNGRADE, ImageName.stripSuffix(poolName) + " is older than " + v.name() + " ("
 						+ v.path() + "): not pulled.", "--allow-downgrade pulls it anyway", 1, null);
@@ -537,7 +537,7 @@ public class PortablesEngine implements Portables {
 			String said;
 			ChangeDTO failed;
 			try {
-				failed = lc.settle(m.to(), 0);
+				failed = lc.settle(m.to(), 0, null);
 			} catch (InterruptedException e) {
 				Thread.currentThread().interrupt();
 				return;
@@ -575,7 +575,7 @@ public class PortablesEngine implements Portables {
 			}
 			failed = read("start", request.root, h -> {
 				try {
-					return lifecycle(h, c).settle(moved.to(), seconds * 1000L);
+					return lifecycle(h, c).settle(moved.to(), seconds * 1000L, request.healthCommand);
 				} catch (InterruptedException e) {
 					Thread.currentThread().interrupt();
 					return ChangeDTO.of(ChangeDTO.Type.FAILED, to, "interrupted while watching it");
@@ -644,7 +644,7 @@ public class PortablesEngine implements Portables {
 			}
 			List<Candidate> out = new ArrayList<>();
 			for (String base : bases) {
-				List<ImageVersions.Version> versions = ImageVersions.of(h.layout(), base);
+				List<ImageVersions.Version> versions = ImageVersions.of(h, base);
 				if (versions.isEmpty()) {
 					throw new PsiException(PsiException.Reason.NO_SUCH_IMAGE, "No image '" + base + "' found.", null);
 				}
@@ -730,7 +730,7 @@ public class PortablesEngine implements Portables {
 	public void hold(String root, String image, boolean hold) {
 		change(hold ? "hold" : "unhold", root, ProgressListener.NONE, h -> {
 			String base = Purge.baseOf(image);
-			if (ImageVersions.of(h.layout(), base).isEmpty()) {
+			if (ImageVersions.of(h, base).isEmpty()) {
 				throw new PsiException(PsiException.Reason.NO_SUCH_IMAGE, "No image '" + base + "' found.", null);
 			}
 			try (Transaction tx = new Transaction(h.layout(), faults, (hold ? "hold of " : "unhold of ") + base)) {

@@ -406,4 +406,25 @@ class PortableHostTest {
 		assertThrows(PsiException.class, () -> Purge.plan(host.host, "..", false));
 		assertTrue(Files.isDirectory(outside) && Files.isDirectory(vendor), "planning changes nothing");
 	}
+
+	/**
+	 * The versions of an image, newest first by systemd's order: from the
+	 * file name, else the os-release's IMAGE_VERSION=, else VERSION_ID=;
+	 * other images and odd os-release values are not taken.
+	 */
+	@Test
+	void versionsComeFromTheNameElseTheOsRelease() throws Exception {
+		image("foo_2", "ID=test\n", "foo.service");
+		image("foo_10", "ID=test\n", "foo.service");
+		image("foo", "ID=test\nIMAGE_VERSION=3\nVERSION_ID=12\n", "foo.service");
+		image("foobar_99", "ID=test\n", "foobar.service");
+		Path vendor = root.resolve("usr/lib/portables/foo_1");
+		Files.createDirectories(vendor.resolve("usr/lib"));
+		Files.writeString(vendor.resolve("usr/lib/os-release"), "ID=test\n");
+		List<ImageVersions.Version> v = ImageVersions.of(host.host, "foo");
+		assertEquals(List.of("foo_10:10", "foo:3", "foo_2:2", "foo_1:1"), v.stream().map(x -> x.name() + ":" + x.version()).toList());
+		assertEquals("12", ImageVersions.versionOf(host.host, image("bar", "ID=test\nVERSION_ID=12\n").toString().substring(root.toString().length())));
+		assertEquals(null, ImageVersions.versionOf(host.host, image("baz", "ID=test\nIMAGE_VERSION=\"1 2\"\n").toString().substring(root.toString().length())),
+			"a version with a space is no version");
+	}
 }

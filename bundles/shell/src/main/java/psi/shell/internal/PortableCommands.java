@@ -413,6 +413,7 @@ public class PortableCommands {
 		@Descriptor("Run units even without sandbox directives psi's own service manager lacks (psi status shows it)") @Parameter(names = "--allow-unsandboxed", presentValue = "true", absentValue = "false") boolean allowUnsandboxed,
 		@Descriptor("Start a version older than the attached one (or pull one older than the pool's newest)") @Parameter(names = "--allow-downgrade", presentValue = "true", absentValue = "false") boolean allowDowngrade,
 		@Descriptor(SETTLE) @Parameter(names = "--settle", absentValue = "-1") int settle,
+		@Descriptor(HEALTH) @Parameter(names = "--health-cmd", absentValue = "") String healthCmd,
 		@Descriptor("Image URL (https://, ssh://, file:///), name or path; another version of an attached image replaces it (an upgrade)") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, false, image, prefixes);
@@ -420,10 +421,13 @@ public class PortableCommands {
 		req.allowUnsandboxed = allowUnsandboxed;
 		req.allowDowngrade = allowDowngrade;
 		req.settle = settle(settle);
+		req.healthCommand = healthCmd.isEmpty() ? null : healthCmd;
 		return started(root, req.image, portables.start(req, TerminalProgress.of(Invocation.current())));
 	}
 
 	private static final String SETTLE = "Seconds the units of another version must stay active before psi keeps it; else it goes back to the version that ran (default: the engine's settle, 10)";
+
+	private static final String HEALTH = "For another version: a command (as ExecStart= takes it) run inside the sandbox of its first service once its units held; it must exit 0 within 30 s, else psi goes back (default: each service's X-Psi-HealthCheck=)";
 
 	private static int settle(int seconds) {
 		if (seconds < -1 || seconds > 86_400) {
@@ -453,6 +457,7 @@ public class PortableCommands {
 	public CommandOutput rollback(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor(SETTLE) @Parameter(names = "--settle", absentValue = "-1") int settle,
+		@Descriptor(HEALTH) @Parameter(names = "--health-cmd", absentValue = "") String healthCmd,
 		@Descriptor("Image name (any version of it)") String image,
 		@Descriptor("The version to go back to (default: the newest older than the attached one)") String... version) {
 		if (version.length > 1) {
@@ -463,6 +468,7 @@ public class PortableCommands {
 		req.image = image(root, image);
 		req.profile = "";
 		req.settle = settle(settle);
+		req.healthCommand = healthCmd.isEmpty() ? null : healthCmd;
 		return started(root, req.image, portables.rollback(req, version.length == 1 ? version[0] : null, TerminalProgress.of(Invocation.current())));
 	}
 
