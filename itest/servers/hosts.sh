@@ -17,7 +17,8 @@
 #                DIR/ssh_config            Host hK (HostName 10.A.K.2, User root, that key,
 #                                          UserKnownHostsFile DIR/known_hosts, BatchMode yes);
 #                                          Host hK-stranger: the same with an empty known_hosts;
-#                                          Host hK-changed: the same with the other key known for it
+#                                          Host hK-changed: the same with the other key known for it;
+#                                          Host hK-nokey: the right known_hosts, a client key root there does not take
 #                DIR/bin/psi               the remote psi: PSI (the psi launcher) with --root $PSI_HOST_ROOT
 #              Prints one shell-sourceable line: NET=10.A HOSTS="h1 h2 ..."
 # stop DIR     stops every process in the namespaces (the sshds, the psi daemons and the
@@ -102,18 +103,20 @@ EOF
 		[ -s "$h/sshd.pid" ] || die "the sshd of h$k did not start: $(tail -1 "$h/sshd.log")"
 		echo "$addr $(cut -d' ' -f1,2 "$h/host_ed25519.pub")" >>"$dir/known_hosts"
 		echo "$addr $(cut -d' ' -f1,2 "$dir/other_ed25519.pub")" >>"$dir/known_hosts.changed"
-		local kind file
-		for kind in "" -stranger -changed; do
+		local kind file key
+		for kind in "" -stranger -changed -nokey; do
+			key=$dir/id_ed25519
 			case $kind in
 			'') file=$dir/known_hosts ;;
 			-stranger) file=$dir/known_hosts.empty ;;
 			-changed) file=$dir/known_hosts.changed ;;
+			-nokey) file=$dir/known_hosts key=$dir/other_ed25519 ;;
 			esac
 			cat >>"$dir/ssh_config" <<EOF
 Host h$k$kind
 	HostName $addr
 	User root
-	IdentityFile $dir/id_ed25519
+	IdentityFile $key
 	IdentitiesOnly yes
 	UserKnownHostsFile $file
 	GlobalKnownHostsFile /dev/null

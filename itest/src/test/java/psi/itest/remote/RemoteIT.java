@@ -223,7 +223,7 @@ class RemoteIT {
 
 	@Test
 	@Order(3)
-	void unknownAndChangedHostKeysAreRefusedBeforeAnythingIsSent() throws Exception {
+	void unknownAndChangedHostKeysAreRefusedBeforeAnythingIsSentAndARefusedKeyIsSaidSo() throws Exception {
 		Result stranger = psi("-H", "h1-stranger", "start", "./workproject_1.psi");
 		assertEquals(255, stranger.rc(), stranger.toString());
 		assertTrue(stranger.err().contains("psi: h1-stranger: its host key is not the one known_hosts holds for it"), stranger.toString());
@@ -233,6 +233,9 @@ class RemoteIT {
 		assertTrue(changed.err().contains("REMOTE HOST IDENTIFICATION HAS CHANGED"), "ssh's own warning is shown: " + changed);
 		assertTrue(changed.err().contains("psi: h2-changed: its host key is not the one known_hosts holds for it"), changed.toString());
 		assertFalse(Files.exists(pool(1).resolve("workproject_1.raw")));
+		Result nokey = psi("-H", "h1-nokey", "list");
+		assertEquals(255, nokey.rc(), nokey.toString());
+		assertTrue(nokey.err().contains("psi: h1-nokey: it refused the login (the key, or the user)"), nokey.toString());
 	}
 
 	@Test
