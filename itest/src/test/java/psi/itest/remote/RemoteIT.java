@@ -177,6 +177,10 @@ class RemoteIT {
 		Result status = psi("-H", "h1", "status", "workproject");
 		assertEquals(0, status.rc(), status.toString());
 		assertTrue(status.out().contains("Active: active (running)"), status.toString());
+		// a copy brought by -H has no origin to ask for updates (its staging directory went): said, not a failure
+		Result update = psi("-H", "h1", "update");
+		assertEquals(0, update.rc(), update.toString());
+		assertTrue(update.out().lines().anyMatch(l -> l.matches("workproject +1 +- +no origin +the directory it was pulled from is gone: .*")), update.toString());
 		Result stop = psi("--host=h1", "stop", "workproject");
 		assertEquals(0, stop.rc(), stop.toString());
 		assertTrue(get(1).startsWith("unreachable"), "stopped there");

@@ -676,6 +676,12 @@ public class PortablesEngine implements Portables {
 				u.detail = "psi did not pull it: no origin to ask";
 				continue;
 			}
+			if (c.origin().startsWith("file:") && !originDirectoryExists(c.origin())) {
+				// a copy psi -H brought here (its staging directory went after the pull), or a directory since removed
+				u.outcome = psi.api.dto.UpdateDTO.Outcome.NO_ORIGIN;
+				u.detail = "the directory it was pulled from is gone: " + c.origin();
+				continue;
+			}
 			try {
 				l.step("Asking " + c.origin() + " for a newer " + c.base());
 				List<String> offered = read("update", request.root, h -> delivery(h, l).offered(c.origin()));
@@ -724,6 +730,16 @@ public class PortablesEngine implements Portables {
 			}
 		}
 		return out;
+	}
+
+	/** @return whether the directory of a file: URL is there */
+	private static boolean originDirectoryExists(String url) {
+		try {
+			java.nio.file.Path p = java.nio.file.Path.of(Delivery.parse(url)).getParent();
+			return p != null && java.nio.file.Files.isDirectory(p);
+		} catch (RuntimeException e) {
+			return true; // not a path: let the transport say what is wrong
+		}
 	}
 
 	@Override
