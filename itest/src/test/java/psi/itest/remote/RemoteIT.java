@@ -47,6 +47,7 @@ class RemoteIT {
 	static Path local;
 	static Path config;
 	static String net;
+	static boolean btrfsPool;
 	static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
 	record Result(int rc, String out, String err) {
@@ -73,6 +74,19 @@ class RemoteIT {
 		image(1);
 		image(2);
 		image(3);
+		// workdir_1: a directory image (version 1's tree, its unit named workdir.service)
+		Path dir = local.resolve("workdir_1");
+		assertEquals(0, run(List.of("cp", "-a", work.resolve("tree1").toString(), dir.toString()), null).rc());
+		Files.move(dir.resolve("usr/lib/systemd/system/workproject.service"), dir.resolve("usr/lib/systemd/system/workdir.service"));
+		Files.writeString(dir.resolve("srv/www/index.html"), "hello from workdir 1\n");
+		// h2's pool on btrfs (a loop file system), where a directory image is placed as a read-only snapshot
+		Path fs = work.resolve("h2-pool.btrfs");
+		for (List<String> cmd : List.of(List.of("truncate", "-s", "300M", fs.toString()), List.of("mkfs.btrfs", "-q", fs.toString()),
+			List.of("mount", "-o", "loop", fs.toString(), pool(2).toString()))) {
+			Result r = run(cmd, null);
+			assertEquals(0, r.rc(), String.join(" ", cmd) + ": " + r);
+		}
+		btrfsPool = true;
 	}
 
 	/** workproject_V.psi: a naked squashfs with busybox httpd on port 8080 serving "hello from workproject V"; version 3 fails at start. */
@@ -102,6 +116,12 @@ class RemoteIT {
 			Result r = run(List.of("bash", base.resolve("itest/servers/hosts.sh").toString(), "stop", hosts.toString()), null);
 			if (r.rc() != 0) {
 				System.out.println("[remote] hosts.sh stop: " + r);
+			}
+		}
+		if (btrfsPool) {
+			Result u = run(List.of("umount", pool(2).toString()), null);
+			if (u.rc() != 0) {
+				System.out.println("[remote] umount " + pool(2) + ": " + u);
 			}
 		}
 		run(List.of("sh", "-c", "rm -rf /var/tmp/psi-incoming-0"), null);
@@ -313,5 +333,31 @@ class RemoteIT {
 
 	static String sha256(byte[] b) throws Exception {
 		return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
+	}
+
+	/**
+	 * A directory image goes too: packed, copied and checked as one file,
+	 * unpacked there and pulled into the pool as a directory (h1), or as a
+	 * read-only btrfs snapshot where the pool is on btrfs (h2); it runs and
+	 * answers there, and purge removes the snapshot.
+	 */
+	@Test
+	@Order(6)
+	void aDirectoryImageIsCopiedAndPlacedAsASnapshotOnBtrfs() throws Exception {
+		for (int h : new int[] { 1, 2 }) {
+			Result start = psi("-H", "h" + h, "start", "./workdir_1");
+			assertEquals(0, start.rc(), start.toString());
+			assertTrue(start.err().contains("psi: copying workdir_1.tar to h" + h), start.toString());
+			assertTrue(Files.isDirectory(pool(h).resolve("workdir_1/usr/lib/systemd/system")), "a directory in h" + h + "'s pool");
+			assertEquals("200 hello from workdir 1", awaitGet(h, "200 hello from workdir 1"));
+		}
+		Result ro = run(List.of("btrfs", "property", "get", "-ts", pool(2).resolve("workdir_1").toString(), "ro"), null);
+		assertEquals("ro=true", ro.out().strip(), "a read-only subvolume on h2: " + ro);
+		assertTrue(Files.notExists(pool(2).resolve(".psi-dir-workdir_1")), "no staging left");
+		for (int h : new int[] { 1, 2 }) {
+			Result p = psi("-H", "h" + h, "purge", "--yes", "workdir");
+			assertEquals(0, p.rc(), p.toString());
+			assertFalse(Files.exists(pool(h).resolve("workdir_1")), "purged on h" + h);
+		}
 	}
 }

@@ -145,6 +145,112 @@ final class Delivery {
 	}
 
 	/**
+	 * {@code psi pull file:///PATH/NAME_VERSION} of a directory image (or a
+	 * subvolume's tree): copied into the pool as {@code NAME_VERSION} with
+	 * {@code cp -a} (owners, modes, links, extended attributes), and where
+	 * the pool is on btrfs made a read-only snapshot of a subvolume (the
+	 * snapshot is the version); it appears in the pool only complete, by a
+	 * rename or the snapshot, under the host lock, with its origin record. A
+	 * directory carries no checksum or signature: only {@code --verify=no}
+	 * (the default of {@code file:}) takes one.
+	 */
+	private PullResultDTO pullDirectory(URI u, Path src, String name, VerifyLevel asked) throws IOException {
+		if (asked != null && asked != VerifyLevel.NONE) {
+			throw new PsiException(u + " is a directory image: it carries no checksum or signature to check (--verify=no pulls it)");
+		}
+		String dirName = src.getFileName() == null ? "" : src.getFileName().toString();
+		if (!ImageName.isValidName(dirName) || dirName.startsWith(".")) {
+			throw new PsiException("'" + u + "' does not end in an image name (…/NAME_VERSION)");
+		}
+		String version = ImageName.version(dirName);
+		String poolName = name == null || name.isEmpty() ? dirName : name.indexOf('_') >= 0 || version == null ? name : name + "_" + version;
+		if (!ImageName.isValidName(poolName) || poolName.startsWith(".")) {
+			throw new PsiException("'" + poolName + "' is not a valid image name (a plain name, e.g. foobar or foobar_2)");
+		}
+		try {
+			ImageName.defaultPrefix(poolName);
+		} catch (IllegalArgumentException e) {
+			throw new PsiException("cannot pull as '" + poolName + "': " + e.getMessage() + " (give a NAME)");
+		}
+		Path poolDir = layout.realDirectory(POOL);
+		Files.createDirectories(poolDir);
+		Path target = poolDir.resolve(poolName);
+		if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+			throw new PsiException(POOL + "/" + poolName + " is there already; psi pull does not replace a directory image (psi remove it first, or give another NAME)");
+		}
+		Path tmp = poolDir.resolve(".psi-dir-" + poolName);
+		boolean btrfs = "btrfs".equals(Files.getFileStore(poolDir).type());
+		removeStaged(tmp, btrfs);
+		listener.step("Copying " + src + (btrfs ? " into a read-only subvolume" : ""));
+		try {
+			if (btrfs) {
+				run("btrfs", "-q", "subvolume", "create", tmp.toString());
+				run("cp", "-a", "--reflink=auto", src + "/.", tmp + "/");
+			} else {
+				run("cp", "-a", "--reflink=auto", src.toString(), tmp.toString());
+			}
+			try (HostLock.Held held = locker.take()) {
+				if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+					throw new PsiException(POOL + "/" + poolName + " appeared while it was copied; nothing replaced");
+				}
+				if (btrfs) {
+					run("btrfs", "-q", "subvolume", "snapshot", "-r", tmp.toString(), target.toString());
+				} else {
+					Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+				}
+				AtomicFiles.syncDirectory(poolDir);
+				pool.writeOrigin(poolName, new ImagePool.Origin(u.toString(), null, "-", VerifyLevel.NONE,
+					"nothing verified (a directory image carries no checksum or signature)"));
+			}
+		} finally {
+			removeStaged(tmp, btrfs);
+		}
+		listener.step("Placed " + POOL + "/" + poolName);
+		PullResultDTO r = new PullResultDTO();
+		r.source = u.toString();
+		r.image = poolName;
+		r.path = POOL + "/" + poolName;
+		r.asked = asked;
+		r.level = VerifyLevel.NONE;
+		r.sha256 = "-";
+		r.verified = "nothing verified (a directory image)";
+		return r;
+	}
+
+	/** Removes a staged directory copy: a subvolume by btrfs, else the tree. */
+	private static void removeStaged(Path tmp, boolean btrfs) throws IOException {
+		if (!Files.exists(tmp, LinkOption.NOFOLLOW_LINKS)) {
+			return;
+		}
+		if (btrfs) {
+			try {
+				run("btrfs", "-q", "subvolume", "delete", tmp.toString());
+				return;
+			} catch (IOException notASubvolume) {
+				// a plain directory left by a copy that failed before: removed as a tree
+			}
+		}
+		AtomicFiles.deleteTree(tmp);
+	}
+
+	private static void run(String... cmd) throws IOException {
+		Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+		String out;
+		try (InputStream in = p.getInputStream()) {
+			out = new String(in.readNBytes(8192), StandardCharsets.UTF_8).strip();
+		}
+		try {
+			if (p.waitFor() != 0) {
+				throw new IOException(String.join(" ", cmd) + ": " + (out.isEmpty() ? "exit status " + p.exitValue() : out.lines().reduce((a, b) -> b).orElse(out)));
+			}
+		} catch (InterruptedException e) {
+			p.destroyForcibly();
+			Thread.currentThread().interrupt();
+			throw new java.io.InterruptedIOException("interrupted: " + String.join(" ", cmd));
+		}
+	}
+
+	/**
 	 * The image files the directory of a URL offers, as systemd-sysupdate
 	 * and importctl find them: the file names its {@code SHA256SUMS} lists
 	 * (plain names only); for a {@code file:} URL without one, the files in
@@ -213,6 +319,9 @@ final class Delivery {
 	 */
 	PullResultDTO pull(String url, String name, VerifyLevel asked, Attached attached) throws IOException {
 		URI u = parse(url);
+		if ("file".equalsIgnoreCase(u.getScheme()) && Files.isDirectory(Path.of(u), LinkOption.NOFOLLOW_LINKS)) {
+			return pullDirectory(u, Path.of(u), name, asked);
+		}
 		Transport t = transport(u);
 		String urlName = fileName(u);
 		String poolName = poolName(urlName, name);

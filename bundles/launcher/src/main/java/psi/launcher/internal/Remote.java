@@ -453,7 +453,10 @@ final class Remote {
 	 * mode 0700), continuing a partial copy of the same content, checked by
 	 * size and SHA-256 on arrival; then the remote psi pulls it
 	 * ({@code psi pull file://...}), which verifies it and places it in the
-	 * pool, and the staging directory goes.
+	 * pool, and the staging directory goes. A directory image (or a
+	 * subvolume's tree) goes the same way as one tar file, unpacked there
+	 * and pulled as a directory (a read-only snapshot where the remote pool
+	 * is on btrfs).
 	 */
 	final class Copy {
 		/** The files beside an image that verifiers read, besides {@code NAME.roothash} and the like. */
@@ -473,55 +476,103 @@ final class Remote {
 		 * @throws Failed after saying why
 		 */
 		String run(List<String> globals, String verify) throws IOException, InterruptedException, Failed {
-			if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) && !(Files.isSymbolicLink(file) && Files.isRegularFile(file))) {
-				caller.err().println("psi: -H copies image files (.raw, .psi); " + file + " is "
-					+ (Files.isDirectory(file) ? "a directory: make an image file of it (mksquashfs " + file + " NAME.raw)" : "not a file"));
+			boolean tree = Files.isDirectory(file);
+			if (!tree && !Files.isRegularFile(file)) {
+				caller.err().println("psi: -H copies image files (.raw, .psi) and directory images; " + file + " is neither");
 				throw new Failed(1);
 			}
 			String name = file.getFileName().toString();
 			if (!name.matches("[A-Za-z0-9][A-Za-z0-9._+-]*") || name.length() > 200) {
-				caller.err().println("psi: -H: the image file name '" + CommandRunner.oneLine(name) + "' is not a plain image name (letters, digits, . _ + -)");
+				caller.err().println("psi: -H: the image name '" + CommandRunner.oneLine(name) + "' is not a plain image name (letters, digits, . _ + -)");
 				throw new Failed(1);
 			}
+			Path tar = null;
+			try {
+				Path send = file;
+				String sent = name;
+				if (tree) {
+					// a directory (or subvolume) goes as one tar file, so that it is resumed and checked as an image file is:
+					// sorted and with numeric owners, extended attributes and ACLs, the same bytes for the same tree
+					tar = Files.createTempFile(Path.of(System.getProperty("java.io.tmpdir")), "psi-copy-", ".tar");
+					caller.err().println("psi: packing " + file + " to copy it");
+					runLocal(List.of("tar", "--sort=name", "--numeric-owner", "--xattrs", "--acls", "-C", file.getParent().toString(), "-cf", tar.toString(), name));
+					send = tar;
+					sent = name + ".tar";
+				}
+				String sha = sha256(send);
+				send(send, sent, sha);
+				if (tree) {
+					String unpack = "d=/var/tmp/psi-incoming-$(id -u)/" + sha + "; cd \"$d\" && rm -rf .tree " + name + " && mkdir .tree"
+						+ " && tar --numeric-owner --xattrs --acls -C .tree -xpf " + sent + " && mv .tree/" + name + " " + name + " && rmdir .tree && rm " + sent;
+					Process p = start(ssh(target, false), unpack, false);
+					p.getOutputStream().close();
+					List<String> said = new ArrayList<>();
+					Thread err = pump(p.getErrorStream(), caller.err(), "", said);
+					pump(p.getInputStream(), caller.err(), "", null).join();
+					err.join();
+					int status = p.waitFor();
+					if (status != 0) {
+						throw new Failed(explain(target, status, said));
+					}
+				}
+				return pull(globals, verify, sha, name, tree);
+			} finally {
+				if (tar != null) {
+					Files.deleteIfExists(tar);
+				}
+			}
+		}
+
+		/** Sends one file into the staging directory named by its SHA-256, resuming what is there, checked on arrival. */
+		private void send(Path file, String name, String sha) throws IOException, InterruptedException, Failed {
 			long size = Files.size(file);
-			String sha = sha256(file);
 			String dir = "d=/var/tmp/psi-incoming-$(id -u)/" + sha;
 			String probe = dir + "; mkdir -p -m 0700 \"$d\" && if [ -f \"$d\"/" + name + " ]; then echo complete; else stat -c %s \"$d\"/" + name
 				+ ".part 2>/dev/null || echo 0; fi";
 			String have = capture(probe).strip();
-			if (!have.equals("complete")) {
-				long offset;
-				try {
-					offset = Long.parseLong(have);
-				} catch (NumberFormatException e) {
-					throw new IOException("cannot prepare the copy there: " + have);
-				}
-				if (offset > size) {
-					offset = 0; // not ours: start again
-				}
-				caller.err().println("psi: copying " + name + " to " + target + " (" + size + " bytes" + (offset > 0 ? ", resuming at " + offset : "") + ")");
-				String receive = dir + "; f=\"$d\"/" + name + ".part; " + (offset == 0 ? ": > \"$f\" && " : "") + "cat >> \"$f\" && s=$(stat -c %s \"$f\")"
-					+ " && if [ \"$s\" -lt " + size + " ]; then echo \"psi: the copy stopped at $s of " + size + " bytes; run the command again to resume\" >&2; exit 3; fi"
-					+ " && if [ \"$s\" -ne " + size + " ] || ! echo '" + sha + "  " + name + ".part' | (cd \"$d\" && sha256sum -c --status); then rm -f \"$f\";"
-					+ " echo \"psi: the copy arrived damaged (not the SHA-256 sent); run the command again\" >&2; exit 4; fi"
-					+ " && mv \"$f\" \"$d\"/" + name;
-				Process p = start(ssh(target, false), receive, false);
-				Thread err = pump(p.getErrorStream(), caller.err(), "", null);
-				try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ); OutputStream out = p.getOutputStream()) {
-					ch.position(offset);
-					Channels.newInputStream(ch).transferTo(out);
-				} catch (IOException e) {
-					// the remote end went away: its status says why
-				}
-				int status = p.waitFor();
-				err.join();
-				if (status != 0) {
-					throw new Failed(explain(target, status, List.of()));
-				}
+			if (have.equals("complete")) {
+				return;
 			}
-			Path parent = file.getParent();
+			long offset;
+			try {
+				offset = Long.parseLong(have);
+			} catch (NumberFormatException e) {
+				throw new IOException("cannot prepare the copy there: " + have);
+			}
+			if (offset > size) {
+				offset = 0; // not ours: start again
+			}
+			caller.err().println("psi: copying " + name + " to " + target + " (" + size + " bytes" + (offset > 0 ? ", resuming at " + offset : "") + ")");
+			String receive = dir + "; f=\"$d\"/" + name + ".part; " + (offset == 0 ? ": > \"$f\" && " : "") + "cat >> \"$f\" && s=$(stat -c %s \"$f\")"
+				+ " && if [ \"$s\" -lt " + size + " ]; then echo \"psi: the copy stopped at $s of " + size + " bytes; run the command again to resume\" >&2; exit 3; fi"
+				+ " && if [ \"$s\" -ne " + size + " ] || ! echo '" + sha + "  " + name + ".part' | (cd \"$d\" && sha256sum -c --status); then rm -f \"$f\";"
+				+ " echo \"psi: the copy arrived damaged (not the SHA-256 sent); run the command again\" >&2; exit 4; fi"
+				+ " && mv \"$f\" \"$d\"/" + name;
+			Process p = start(ssh(target, false), receive, false);
+			Thread err = pump(p.getErrorStream(), caller.err(), "", null);
+			try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ); OutputStream out = p.getOutputStream()) {
+				ch.position(offset);
+				Channels.newInputStream(ch).transferTo(out);
+			} catch (IOException e) {
+				// the remote end went away: its status says why
+			}
+			int status = p.waitFor();
+			err.join();
+			if (status != 0) {
+				throw new Failed(explain(target, status, List.of()));
+			}
+		}
+
+		/**
+		 * Copies the files verifiers read beside an image file, then has the remote psi pull the image into its pool.
+		 *
+		 * @param sha the SHA-256 of what was sent (the image file, or a directory's tar): its staging directory
+		 * @return the image's path in the remote pool
+		 */
+		private String pull(List<String> globals, String verify, String sha, String name, boolean tree) throws IOException, InterruptedException, Failed {
+			String dir = "d=/var/tmp/psi-incoming-$(id -u)/" + sha;
 			String stem = name.replaceAll("\\.(raw|psi)$", "");
-			for (Path side : sidecars(parent, name, stem)) {
+			for (Path side : tree ? List.<Path>of() : sidecars(file.getParent(), name, stem)) {
 				String put = dir + "; cat > \"$d\"/" + side.getFileName();
 				Process p = start(ssh(target, false), put, false);
 				Thread err = pump(p.getErrorStream(), caller.err(), "", null);
@@ -550,7 +601,7 @@ final class Remote {
 			if (status != 0) {
 				throw new Failed(explain(target, status, said));
 			}
-			return "/var/lib/portables/" + stem + ".raw";
+			return "/var/lib/portables/" + (tree ? name : stem + ".raw");
 		}
 
 		/** @return the files beside the image that verifiers read, that exist */
@@ -586,6 +637,15 @@ final class Remote {
 				throw new Failed(explain(target, status, said));
 			}
 			return out;
+		}
+	}
+
+	/** Runs a command here; its failure, with its last line, as an exception. */
+	static void runLocal(List<String> cmd) throws IOException, InterruptedException {
+		Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+		String out = new String(p.getInputStream().readNBytes(8192), StandardCharsets.UTF_8).strip();
+		if (p.waitFor() != 0) {
+			throw new IOException(String.join(" ", cmd.subList(0, 1)) + " failed: " + (out.isEmpty() ? "exit status " + p.exitValue() : out.lines().reduce((a, b) -> b).orElse(out)));
 		}
 	}
 
