@@ -632,7 +632,8 @@ class EmbeddedIT {
 			Result sick = psi("start", "--settle", "1", "up_5");
 			assertEquals(1, sick.rc(), sick.toString());
 			assertTrue(sick.err().contains("up.service: health check '/usr/bin/busybox wget -q -O /dev/null http://127.0.0.1:" + upPort
-				+ "/missing' exited 1") && sick.err().contains("rolled back to up_4, which runs again."), sick.toString());
+				+ "/missing' exited 1: wget: server returned error: HTTP/1.") && sick.err().contains("404 Not Found")
+				&& sick.err().contains("rolled back to up_4, which runs again."), sick.toString());
 			assertEquals("200 hello from up_4", awaitGet(upPort, "200 hello from up_4"));
 			Result healthy = psi("start", "--settle", "1", "--health-cmd", "/usr/bin/busybox wget -q -O /dev/null http://127.0.0.1:" + upPort + "/", "up_5");
 			assertEquals(0, healthy.rc(), healthy.toString());

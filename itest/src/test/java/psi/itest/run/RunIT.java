@@ -476,7 +476,8 @@ class RunIT {
 	/**
 	 * Versions under systemd: psi start of up_2 while up_1 runs upgrades it
 	 * (systemd runs version 2, up_1 stays in the pool), an older version is
-	 * refused, psi rollback goes back to up_1, and up_3, which fails at
+	 * refused, psi rollback goes back to up_1, a failing health command sends
+	 * it back too while a passing one keeps it, and up_3, which fails at
 	 * start, is rolled back to up_2 by itself (exit status 1, systemd runs
 	 * version 2 again).
 	 */
@@ -500,7 +501,13 @@ class RunIT {
 			ok(back, "psi rollback up", "up.service");
 			assertEquals("psi test: up version 1", prop("up.service", "Description"));
 			assertEquals("active", prop("up.service", "ActiveState"));
-			ok(psi("start", "--settle", "1", "up_2"), "psi start up_2 again", "up.service");
+			// a health check run inside the service's sandbox (as its dynamic user): one that fails sends it back
+			Result sick = psi("start", "--settle", "1", "--health-cmd", "/usr/bin/busybox sh -c 'test -e /usr/lib/os-release && id -u && exit 7'", "up_2");
+			assertEquals(1, sick.rc(), sick.toString());
+			assertTrue(sick.err().matches("(?s).*up.service: health check '.*' exited 7: [1-9][0-9]*\\): rolled back to up_1, which runs again\\..*"),
+					"ran in the image, as the service's own user (not root): " + sick);
+			assertEquals("psi test: up version 1", prop("up.service", "Description"));
+			ok(psi("start", "--settle", "1", "--health-cmd", "/usr/bin/busybox true", "up_2"), "psi start up_2 again", "up.service");
 			Result crash = psi("start", "--settle", "2", "up_3");
 			assertEquals(1, crash.rc(), crash.toString());
 			assertTrue(crash.err().contains("up_3 did not hold (up.service: exit-code, status 3): rolled back to up_2, which runs again."),

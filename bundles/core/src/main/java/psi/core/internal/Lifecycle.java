@@ -335,7 +335,7 @@ final class Lifecycle {
 	 * systemd ignores, as every {@code X-} key). A command is words as
 	 * {@code ExecStart=} takes them, run inside the service's sandbox: in
 	 * every namespace of its main process, with its user and group
-	 * ({@code nsenter --all --setuid follow --setgid follow}), for at most
+	 * ({@code nsenter --all --setuid UID --setgid GID}), for at most
 	 * {@value #HEALTH_SECONDS} s.
 	 *
 	 * @return {@code null} when each exited 0, else a {@code failed} change saying which and how
@@ -365,8 +365,12 @@ final class Lifecycle {
 			if (words.isEmpty()) {
 				continue;
 			}
-			List<String> argv = new ArrayList<>(List.of("nsenter", "--target", Long.toString(st.mainPid), "--all", "--setuid", "follow", "--setgid",
-				"follow", "--"));
+			long[] ids = credentials(st.mainPid);
+			if (ids == null) {
+				return ChangeDTO.of(ChangeDTO.Type.FAILED, u, "health check '" + cmd + "': its main process " + st.mainPid + " is gone");
+			}
+			List<String> argv = new ArrayList<>(List.of("nsenter", "--target", Long.toString(st.mainPid), "--all", "--setuid", Long.toString(ids[0]),
+				"--setgid", Long.toString(ids[1]), "--"));
 			argv.addAll(words);
 			Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
 				.start();
@@ -391,6 +395,47 @@ final class Lifecycle {
 			}
 		}
 		return null;
+	}
+
+	/**
+	 * @return a process's effective user and group as seen inside its own
+	 *         user namespace (what nsenter's --setuid and --setgid take once
+	 *         it entered it), or {@code null} when the process is gone
+	 */
+	static long[] credentials(long pid) {
+		try {
+			long uid = -1;
+			long gid = -1;
+			for (String l : Files.readAllLines(java.nio.file.Path.of("/proc", Long.toString(pid), "status"))) {
+				if (l.startsWith("Uid:")) {
+					uid = Long.parseLong(l.substring(4).trim().split("\\s+")[1]);
+				} else if (l.startsWith("Gid:")) {
+					gid = Long.parseLong(l.substring(4).trim().split("\\s+")[1]);
+				}
+			}
+			if (uid < 0 || gid < 0) {
+				return null;
+			}
+			return new long[] { inside(pid, "uid_map", uid), inside(pid, "gid_map", gid) };
+		} catch (IOException | RuntimeException e) {
+			return null;
+		}
+	}
+
+	/** @return an id of this namespace as the process's user namespace numbers it ({@code /proc/PID/uid_map}: inside, outside, count) */
+	private static long inside(long pid, String map, long id) throws IOException {
+		for (String l : Files.readAllLines(java.nio.file.Path.of("/proc", Long.toString(pid), map))) {
+			String[] f = l.trim().split("\\s+");
+			if (f.length == 3) {
+				long in = Long.parseLong(f[0]);
+				long out = Long.parseLong(f[1]);
+				long count = Long.parseLong(f[2]);
+				if (id >= out && id - out < count) {
+					return in + (id - out);
+				}
+			}
+		}
+		return id;
 	}
 
 	/** @return whether an attached service is {@code Type=oneshot} (done when it has run) */
