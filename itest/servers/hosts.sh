@@ -90,6 +90,7 @@ AllowTcpForwarding no
 X11Forwarding no
 PrintMotd no
 MaxStartups 64
+Subsystem sftp internal-sftp
 SetEnv PSI_HOST_ROOT=$h/root
 EOF
 		/usr/sbin/sshd -t -f "$h/sshd_config" 2>"$h/sshd.log" || die "sshd rejects $h/sshd_config: $(head -1 "$h/sshd.log")"
