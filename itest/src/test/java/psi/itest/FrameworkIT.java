@@ -152,6 +152,32 @@ public class FrameworkIT {
 		assertEquals(Set.of("psi.policy.profiles/" + SYSTEMD_PROFILES), bound(engine, "policies"));
 	}
 
+	/** psi plugins: each kind of plugin with what it serves, its bundle, ranking and state; a disabled one says so. */
+	@Test
+	public void pluginsListsEachPluginWithItsBundleRankingAndState() throws Exception {
+		String out = expectOutput("psi:plugins --no-legend", 0).text();
+		assertLine(out, "format +directory +" + DIRECTORY_FORMAT.replace(".", "\\.") + " +psi\\.format\\.directory +\\S+ +-100 +active");
+		assertLine(out, "format +raw +\\S+ +psi\\.format\\.raw +\\S+ +-?[0-9]+ +active");
+		assertLine(out, "transport +https http +psi\\.transport\\.https\\.internal\\.HttpsTransport +psi\\.transport\\.https +\\S+ +0 +active");
+		assertLine(out, "transport +ssh sftp +\\S+ +psi\\.transport\\.ssh .*active");
+		assertLine(out, "verifier +openpgp +\\S+ +psi\\.verify\\.sums +.*active");
+		assertLine(out, "policy +default nonetwork strict trusted +" + SYSTEMD_PROFILES.replace(".", "\\.") + " +psi\\.policy\\.profiles +\\S+ +0 +active");
+		assertLine(out, "manager +embedded +\\S+ +psi\\.manager\\.embedded +\\S+ +-10 +active");
+		ComponentDescriptionDTO d = scr.getComponentDescriptionDTO(bundle("psi.format.directory"), DIRECTORY_FORMAT);
+		scr.disableComponent(d).getValue();
+		try {
+			assertLine(expectOutput("psi:plugins --no-legend", 0).text(), "format +directory +\\S+ +psi\\.format\\.directory +\\S+ +-100 +disabled");
+		} finally {
+			scr.enableComponent(d).getValue();
+		}
+		String json = expectOutput("psi:plugins --json short", 0).text();
+		assertTrue(json, json.startsWith("[{\"kind\":\"format\"") && json.contains("\"serves\":[\"https\",\"http\"]"));
+	}
+
+	private static void assertLine(String text, String regex) {
+		assertTrue("no line matches " + regex + " in:\n" + text, text.lines().anyMatch(l -> l.strip().matches(regex)));
+	}
+
 	// ---- b. attach, is-attached, detach through Gogo
 
 	@Test

@@ -162,6 +162,9 @@ final class Delivery {
 		if (!ImageName.isValidName(dirName) || dirName.startsWith(".")) {
 			throw new PsiException("'" + u + "' does not end in an image name (…/NAME_VERSION)");
 		}
+		if (!ImageName.stripSuffix(dirName).equals(dirName)) {
+			throw new PsiException(u + " is a directory, not a raw image file as its name says: refused");
+		}
 		String version = ImageName.version(dirName);
 		String poolName = name == null || name.isEmpty() ? dirName : name.indexOf('_') >= 0 || version == null ? name : name + "_" + version;
 		if (!ImageName.isValidName(poolName) || poolName.startsWith(".")) {
@@ -189,18 +192,20 @@ final class Delivery {
 			} else {
 				run("cp", "-a", "--reflink=auto", src.toString(), tmp.toString());
 			}
-			try (HostLock.Held held = locker.take()) {
+			try (HostLock.Held held = locker.take(); Transaction tx = new Transaction(layout, Transaction.Faults.NONE, "pull " + poolName)) {
 				if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
 					throw new PsiException(POOL + "/" + poolName + " appeared while it was copied; nothing replaced");
 				}
+				// the record first, in the transaction; the image last, in one step: a failure before leaves neither
+				pool.writeOrigin(tx, poolName, new ImagePool.Origin(u.toString(), null, "-", VerifyLevel.NONE,
+					"nothing verified (a directory image carries no checksum or signature)"));
 				if (btrfs) {
 					run("btrfs", "-q", "subvolume", "snapshot", "-r", tmp.toString(), target.toString());
 				} else {
 					Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
 				}
 				AtomicFiles.syncDirectory(poolDir);
-				pool.writeOrigin(poolName, new ImagePool.Origin(u.toString(), null, "-", VerifyLevel.NONE,
-					"nothing verified (a directory image carries no checksum or signature)"));
+				tx.commit();
 			}
 		} finally {
 			removeStaged(tmp, btrfs);

@@ -148,7 +148,7 @@ final class ImagePool {
 		}
 	}
 
-	private void writeOrigin(Transaction tx, String poolName, Origin o) throws IOException {
+	void writeOrigin(Transaction tx, String poolName, Origin o) throws IOException {
 		Properties p = new Properties();
 		p.setProperty("source", o.source());
 		if (o.validator() != null) {

@@ -486,8 +486,11 @@ public class PortablesEngine implements Portables {
 			req.image = r.path;
 		} else {
 			read("start", request.root, h -> {
-				// not attached yet, or checks asked for: what the image carries must hold before anything of it is attached
-				if (h.index().units(h.images().key(request.image)).isEmpty() || request.verify != null) {
+				// not attached yet (this very version: another one may be, which start then replaces), or checks asked for:
+				// what the image carries must hold before anything of it is attached
+				String path = h.images().locate(request.image);
+				boolean attached = !h.index().unitsOfPath(path).isEmpty() || !h.index().unitsOfPath(h.layout().resolve(path).path()).isEmpty();
+				if (!attached || request.verify != null) {
 					verifyInPlace(h, delivery(h, listener), request.image, request.verify);
 				}
 				return null;

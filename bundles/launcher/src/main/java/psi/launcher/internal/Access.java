@@ -25,7 +25,7 @@ import java.util.Set;
 final class Access implements Caller.Gate {
 
 	/** The commands that change nothing, open to every user: portabled's without polkit, and psi's status and logs. */
-	static final Set<String> READ_ONLY = Set.of("list", "inspect", "status", "isattached", "logs", "profiles", "versions");
+	static final Set<String> READ_ONLY = Set.of("list", "inspect", "status", "isattached", "logs", "profiles", "versions", "plugins");
 
 	/** The groups whose members read the whole system journal. */
 	static final List<String> JOURNAL_GROUPS = List.of("adm", "systemd-journal");
