@@ -289,6 +289,36 @@ class RemoteIT {
 		assertEquals(0, psi("-H", "h2", "purge", "--yes", "workproject").rc());
 	}
 
+	/**
+	 * The staging directory must be the remote user's own, mode 0700: one
+	 * another user made first (here: a link to elsewhere, then a directory
+	 * open to all) is refused before anything is sent.
+	 */
+	@Test
+	@Order(4)
+	void aStagingDirectoryNotTheUsersOwnIsRefused() throws Exception {
+		Path staging = Path.of("/var/tmp/psi-incoming-0");
+		TestBox.deleteTree(staging);
+		Path elsewhere = Files.createDirectories(work.resolve("elsewhere"));
+		Files.createSymbolicLink(staging, elsewhere);
+		try {
+			Result link = psi("-H", "h1", "inspect", "./workproject_1.psi");
+			assertEquals(5, link.rc(), link.toString());
+			assertTrue(link.err().contains("psi: /var/tmp/psi-incoming-0 is not this user's own directory of mode 0700: refused"), link.toString());
+			try (var entries = Files.list(elsewhere)) {
+				assertEquals(0, entries.count(), "nothing written through the link");
+			}
+			Files.delete(staging);
+			Files.createDirectory(staging);
+			Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+			Result open = psi("-H", "h1", "inspect", "./workproject_1.psi");
+			assertEquals(5, open.rc(), open.toString());
+		} finally {
+			Files.deleteIfExists(staging);
+			TestBox.deleteTree(staging);
+		}
+	}
+
 	@Test
 	@Order(5)
 	void severalHostsOneAfterAnotherStoppingAtTheFirstFailure() throws Exception {

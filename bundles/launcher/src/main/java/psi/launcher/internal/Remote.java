@@ -527,7 +527,12 @@ final class Remote {
 		private void send(Path file, String name, String sha) throws IOException, InterruptedException, Failed {
 			long size = Files.size(file);
 			String dir = "d=/var/tmp/psi-incoming-$(id -u)/" + sha;
-			String probe = dir + "; mkdir -p -m 0700 \"$d\" && if [ -f \"$d\"/" + name + " ]; then echo complete; else stat -c %s \"$d\"/" + name
+			// the user's own staging directory, or nothing: in /var/tmp another user could have made it first (a link, or
+			// a directory of theirs) to swap the image between its check and its pull
+			String probe = dir + "; b=/var/tmp/psi-incoming-$(id -u); mkdir -p -m 0700 \"$b\" 2>/dev/null;"
+				+ " if [ -L \"$b\" ] || [ ! -d \"$b\" ] || [ \"$(stat -c %u:%a \"$b\")\" != \"$(id -u):700\" ]; then"
+				+ " echo \"psi: $b is not this user's own directory of mode 0700: refused (remove it)\" >&2; exit 5; fi;"
+				+ " mkdir -p -m 0700 \"$d\" && if [ -f \"$d\"/" + name + " ]; then echo complete; else stat -c %s \"$d\"/" + name
 				+ ".part 2>/dev/null || echo 0; fi";
 			String have = capture(probe).strip();
 			if (have.equals("complete")) {
