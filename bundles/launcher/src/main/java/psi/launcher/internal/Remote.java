@@ -266,7 +266,8 @@ final class Remote {
 	int run(Split split, int image, String verify, boolean readOnly) {
 		if (split.parallel() > 1) {
 			if (!readOnly || image >= 0) {
-				caller.err().println("psi: --parallel runs only commands that change nothing (list, inspect, status, is-attached, logs, profiles);"
+				caller.err().println("psi: --parallel runs only commands that change nothing (" + String.join(", ", new java.util.TreeSet<>(Access.READ_ONLY)
+					.stream().map(CommandLine::typed).toList()) + ");"
 					+ " a change runs on one host after another, stopping at the first that fails");
 				return 1;
 			}
