@@ -586,8 +586,22 @@ class EmbeddedIT {
 		try {
 			assertEquals(0, psi("start", "up_1").rc());
 			assertEquals("200 hello from up_1", awaitGet(upPort, "200 hello from up_1"));
-			Result up = psi("start", "--settle", "2", "up_2");
+			// the upgrade in the background: while it is watched, psi status says so
+			Path bgOut = work.resolve("upgrade.out");
+			ProcessBuilder pb = new ProcessBuilder(psi.toString(), "--root", root.toString(), "start", "--settle", "3", "up_2")
+				.redirectErrorStream(true).redirectOutput(bgOut.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+			pb.environment().remove("PSI_SOCKET");
+			Process bg = pb.start();
+			Result seen = null;
+			for (int i = 0; i < 100 && (seen == null || !seen.out().contains("Moving: up_1 -> up_2 (watching)")); i++) {
+				Thread.sleep(50);
+				seen = psi("status", "up");
+			}
+			assertTrue(seen.out().contains("    Moving: up_1 -> up_2 (watching)\n"), "psi status during the watch: " + seen);
+			assertTrue(bg.waitFor(60, TimeUnit.SECONDS), "the upgrade ends");
+			Result up = new Result(bg.exitValue(), "", Files.readString(bgOut));
 			assertEquals(0, up.rc(), up.toString());
+			assertFalse(psi("status", "up").out().contains("Moving:"), "done: no move under way");
 			assertTrue(up.err().contains("Upgrading up_1 to up_2."), up.toString());
 			assertEquals("200 hello from up_2", awaitGet(upPort, "200 hello from up_2"));
 			assertTrue(Files.isDirectory(root.resolve("var/lib/portables/up_1")), "the old version stays in the pool");

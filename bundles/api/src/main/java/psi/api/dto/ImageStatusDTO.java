@@ -30,4 +30,14 @@ public class ImageStatusDTO extends DTO {
 
 	/** What verified it when it was pulled or started, or {@code null}. */
 	public String verified;
+
+	/**
+	 * A change of version of the image under way: {@code foo_1 -> foo_2},
+	 * then {@code (watching)} while its psi watches it, or
+	 * {@code (interrupted: the next change finishes it)} when that psi died;
+	 * {@code null} when none.
+	 *
+	 * @since 2.6
+	 */
+	public String moving;
 }

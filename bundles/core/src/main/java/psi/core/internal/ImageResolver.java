@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 
@@ -161,9 +162,11 @@ final class ImageResolver {
 			return Optional.of(found.firstEntry().getValue());
 		}
 		List<String> attached = new ArrayList<>();
-		for (String n : found.keySet()) {
-			if (!index.units(n).isEmpty()) {
-				attached.add(n);
+		for (Map.Entry<String, String> f : found.entrySet()) {
+			// this very version attached (a name would match every version of the image): by its path, or where its link leads
+			String path = f.getValue();
+			if (!index.unitsOfPath(path).isEmpty() || !index.unitsOfPath(layout.resolve(path).path()).isEmpty()) {
+				attached.add(f.getKey());
 			}
 		}
 		if (attached.size() == 1) {

@@ -821,6 +821,11 @@ final class Lifecycle {
 			dto.portable = DropInWriter.lastComponent(image);
 		}
 		dto.state = AttachmentIndex.stateOf(units);
+		try {
+			dto.moving = Moving.describe(host.layout(), Purge.baseOf(dto.portable == null ? image : dto.portable)).orElse(null);
+		} catch (PsiException noName) {
+			dto.moving = null;
+		}
 		dto.profile = host.profiles().of(units);
 		if (dto.profile != null && !dto.profile.contains(" ") && host.profiles().names().contains(dto.profile)
 			&& !host.profiles().confines(dto.profile)) {

@@ -130,6 +130,24 @@ final class Moving implements AutoCloseable {
 		return out;
 	}
 
+	/**
+	 * @return the change of version of an image under way, as status shows
+	 *         it ({@code foo_1 -> foo_2 (watching)}), if any
+	 */
+	static Optional<String> describe(HostLayout layout, String base) {
+		try {
+			Optional<Lifecycle.Moved> m = read(layout, base);
+			if (m.isEmpty()) {
+				return Optional.empty();
+			}
+			String from = ImageName.stripSuffix(DropInWriter.lastComponent(m.get().from()));
+			String to = ImageName.stripSuffix(DropInWriter.lastComponent(m.get().to()));
+			return Optional.of(from + " -> " + to + (alive(layout, base) ? " (watching)" : " (interrupted: the next change finishes it)"));
+		} catch (IOException e) {
+			return Optional.empty();
+		}
+	}
+
 	/** @return whether any record is there (cheap: one directory listing) */
 	static boolean any(HostLayout layout) {
 		try {

@@ -375,6 +375,9 @@ final class Render {
 		}
 		sb.append(" - ").append(s.path == null ? "image gone, units still attached" : line(s.path)).append('\n');
 		sb.append("     State: ").append(s.state.label()).append('\n');
+		if (s.moving != null) {
+			sb.append("    Moving: ").append(line(s.moving)).append('\n');
+		}
 		if (s.profile != null) {
 			sb.append("   Profile: ").append(s.profile).append('\n');
 		}
