@@ -231,6 +231,8 @@ class EmbeddedIT {
 			TimeoutStartSec=infinity
 			ExecStart=/usr/bin/busybox sleep 600
 			"""));
+		// dog-fed's notifier lives on after sending (it execs sleep): a sender gone before the manager looks up its
+		// control group is dropped, by systemd as by psi (under load the test saw that happen)
 		image(pool.resolve("dog_1"), Map.of("dog.service", """
 			[Service]
 			Type=notify
@@ -240,7 +242,7 @@ class EmbeddedIT {
 			[Service]
 			WatchdogSec=1s
 			NotifyAccess=all
-			ExecStart=/usr/bin/busybox sh -c 'while :; do /usr/bin/psi-test-tool notify WATCHDOG=1; /usr/bin/busybox sleep 0.2; done'
+			ExecStart=/usr/bin/busybox sh -c 'while :; do /usr/bin/psi-test-tool notify WATCHDOG=1 -- /usr/bin/busybox sleep 0.2; done'
 			"""));
 		sockPort = freePort();
 		inetdPort = freePort();
