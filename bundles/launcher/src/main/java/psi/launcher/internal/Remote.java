@@ -505,16 +505,7 @@ final class Remote {
 				if (tree) {
 					String unpack = "d=/var/tmp/psi-incoming-$(id -u)/" + sha + "; cd \"$d\" && rm -rf .tree " + name + " && mkdir .tree"
 						+ " && tar --numeric-owner --xattrs --acls -C .tree -xpf " + sent + " && mv .tree/" + name + " " + name + " && rmdir .tree && rm " + sent;
-					Process p = start(ssh(target, false), unpack, false);
-					p.getOutputStream().close();
-					List<String> said = new ArrayList<>();
-					Thread err = pump(p.getErrorStream(), caller.err(), "", said);
-					pump(p.getInputStream(), caller.err(), "", null).join();
-					err.join();
-					int status = p.waitFor();
-					if (status != 0) {
-						throw new Failed(explain(target, status, said));
-					}
+					step(unpack);
 				}
 				return pull(globals, verify, sha, name, tree);
 			} finally {
@@ -598,7 +589,14 @@ final class Remote {
 				pull.add("--verify=" + verify);
 			}
 			String line = dir + "; " + remoteLine(pull) + " \"file://$d/" + name + "\" && rm -rf \"$d\"";
-			Process p = start(ssh(target, false), line, false);
+			step(line);
+			return "/var/lib/portables/" + (tree ? name : stem + ".raw");
+		}
+
+		/** Runs one step of the copy there, its output to the caller's standard error; its failure said and thrown. */
+		private void step(String remote) throws IOException, InterruptedException, Failed {
+			Process p = start(ssh(target, false), remote, false);
+			p.getOutputStream().close();
 			List<String> said = new ArrayList<>();
 			Thread err = pump(p.getErrorStream(), caller.err(), "", said);
 			pump(p.getInputStream(), caller.err(), "", null).join();
@@ -607,7 +605,6 @@ final class Remote {
 			if (status != 0) {
 				throw new Failed(explain(target, status, said));
 			}
-			return "/var/lib/portables/" + (tree ? name : stem + ".raw");
 		}
 
 		/** @return the files beside the image that verifiers read, that exist */
