@@ -102,6 +102,38 @@ public interface ImageTree extends Closeable {
 		return Optional.empty();
 	}
 
+	/**
+	 * Whether the image is an archive (a tar file, say) that systemd cannot
+	 * root a service in where it lies. The engine reads it like any image
+	 * ({@code psi inspect}), and to attach it unpacks it with
+	 * {@link #unpack(Path)} into the pool as a directory image, then attaches
+	 * that directory.
+	 *
+	 * @return whether {@link #unpack(Path)} is what attaching takes
+	 * @since 1.2
+	 */
+	default boolean isArchive() {
+		return false;
+	}
+
+	/**
+	 * Unpacks an archive's tree into {@code target}, an empty directory the
+	 * engine made beside the pool. Must keep every file inside
+	 * {@code target}: no entry may escape through {@code ..}, an absolute
+	 * name, or a symbolic or hard link unpacked before it; must write no
+	 * device node and no set-user-ID or set-group-ID bit unless its
+	 * configuration allows them; and must bound the sizes it writes. On
+	 * failure the engine removes {@code target}.
+	 *
+	 * @param target the empty directory to fill
+	 * @throws ImageException naming the entry that is refused and why
+	 * @throws IOException on an I/O error
+	 * @since 1.2
+	 */
+	default void unpack(Path target) throws IOException {
+		throw new ImageException(type() + " image " + path() + " is not an archive");
+	}
+
 	/** @return whether the image is marked read-only */
 	boolean isReadOnly() throws IOException;
 
