@@ -88,4 +88,13 @@ public class AttachRequestDTO extends DTO {
 	 * @since 2.6
 	 */
 	public String healthCommand;
+
+	/**
+	 * Sandbox policies whose drop-in may widen the sandbox, applied because
+	 * the admin names them ({@code --policy NAME}); a policy that only
+	 * tightens needs no naming. {@code null}: none.
+	 *
+	 * @since 2.7
+	 */
+	public List<String> policies;
 }

@@ -38,4 +38,20 @@ public class ImageMetadataDTO extends DTO {
 	public List<UnitFileDTO> units;
 	/** The profile the units' {@link UnitFileDTO#refused} were judged under. */
 	public String profile;
+
+	/**
+	 * The sandbox policies whose drop-ins ({@code 15-policy-NAME.conf}) attach would add under {@link #profile}, by name.
+	 *
+	 * @since 2.7
+	 */
+	public List<String> policies = new ArrayList<>();
+
+	/**
+	 * The plugin that read the image: its bundle's symbolic name and version,
+	 * and its {@code service.ranking} (the highest ranking format that claims
+	 * an image reads it).
+	 *
+	 * @since 2.7
+	 */
+	public String readBy;
 }

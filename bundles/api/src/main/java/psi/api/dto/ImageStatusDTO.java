@@ -1,5 +1,6 @@
 package psi.api.dto;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import org.osgi.dto.DTO;
@@ -40,4 +41,11 @@ public class ImageStatusDTO extends DTO {
 	 * @since 2.6
 	 */
 	public String moving;
+
+	/**
+	 * The sandbox policies whose drop-ins ({@code 15-policy-NAME.conf}) the attached units have: each name, with what it may widen when the admin named it.
+	 *
+	 * @since 2.7
+	 */
+	public List<String> policies = new ArrayList<>();
 }

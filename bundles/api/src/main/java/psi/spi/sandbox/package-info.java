@@ -1,8 +1,8 @@
 /**
- * Sandbox policies: plugins that contribute profiles (drop-ins) attached beside every portable unit.
+ * Sandbox policies: plugins that supply profiles, extend them with drop-ins of their own, and may refuse an attach.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package psi.spi.sandbox;
 
 import org.osgi.annotation.bundle.Export;

@@ -39,18 +39,99 @@ final class Attachments {
 		void check(List<String> units) throws IOException;
 	}
 
+	/** Verifies an image in place, as {@code psi verify} does, for the policies that ask how it is vouched for. */
+	@FunctionalInterface
+	interface Verification {
+		/** @param path the image's path as the host sees it */
+		psi.api.dto.PullResultDTO of(String path) throws IOException;
+	}
+
 	private final HostLayout layout;
 	private final ImageResolver images;
 	private final AttachmentIndex index;
 	private final Profiles profiles;
 	private final UnitInstaller installer;
+	private final Verification verification;
 
-	Attachments(HostLayout layout, ImageResolver images, AttachmentIndex index, Profiles profiles, UnitInstaller installer) {
+	Attachments(HostLayout layout, ImageResolver images, AttachmentIndex index, Profiles profiles, UnitInstaller installer,
+		Verification verification) {
 		this.layout = layout;
 		this.images = images;
 		this.index = index;
 		this.profiles = profiles;
 		this.installer = installer;
+		this.verification = verification;
+	}
+
+	/** What a policy is told of an image about to be attached; verified once, when first asked. */
+	private final class Subject implements psi.spi.sandbox.AttachSubject {
+		private final ImageResolver.OpenImage img;
+		private final String profile;
+		private final Map<String, String> release;
+		private final List<String> units;
+		private Optional<psi.spi.verify.Level> verified;
+
+		Subject(ImageResolver.OpenImage img, String profile, Map<String, String> release, List<String> units) {
+			this.img = img;
+			this.profile = profile;
+			this.release = Map.copyOf(release);
+			this.units = List.copyOf(units);
+		}
+
+		@Override
+		public String name() {
+			return ImageName.baseName(img.fileName());
+		}
+
+		@Override
+		public String path() {
+			return img.path();
+		}
+
+		@Override
+		public String type() {
+			return img.tree().type();
+		}
+
+		@Override
+		public String profile() {
+			return profile;
+		}
+
+		@Override
+		public Map<String, String> osRelease() {
+			return release;
+		}
+
+		@Override
+		public List<String> units() {
+			return units;
+		}
+
+		@Override
+		public synchronized Optional<psi.spi.verify.Level> verified() throws IOException {
+			if (verified == null) {
+				psi.api.dto.VerifyLevel l = verification.of(img.path()).level;
+				verified = l == null || l == psi.api.dto.VerifyLevel.NONE ? Optional.empty()
+					: Optional.of(psi.spi.verify.Level.valueOf(l.name()));
+			}
+			return verified;
+		}
+	}
+
+	/**
+	 * The policies' drop-ins for units attached under a profile; refused when
+	 * one may widen the sandbox and the admin did not name it.
+	 */
+	List<Profiles.Extension> policyExtensions(String profileName, List<String> named) throws IOException {
+		List<Profiles.Extension> ext = profiles.extensions(profileName);
+		for (Profiles.Extension e : ext) {
+			if (!e.widening().isEmpty() && (named == null || !named.contains(e.policy()))) {
+				throw new PsiException("Sandbox policy '" + e.policy() + "' may widen profile '" + profileName + "' ("
+					+ String.join("; ", e.widening()) + "): name it to apply it anyway (--policy " + e.policy() + ")");
+			}
+		}
+		return ext;
 	}
 
 	/**
@@ -126,6 +207,11 @@ final class Attachments {
 			}
 			Profiles.Profile profile = profiles.profile(profileName);
 			refuseEscapes(profileName, profile, units);
+			List<Profiles.Extension> policies = policyExtensions(profileName, req.policies);
+			Optional<String> refused = profiles.refusal(new Subject(img, profileName, release.fields(), new ArrayList<>(units.keySet())));
+			if (refused.isPresent()) {
+				throw new PsiException(PsiException.Reason.INVALID, "Image " + img.path() + ": " + refused.get(), null);
+			}
 			List<ChangeDTO> detached = List.of();
 			if (reattach) {
 				// an image found through its own link in /etc/portables: the detach removes that link, the attach needs it
@@ -158,7 +244,7 @@ final class Attachments {
 					}
 				}
 			}
-			List<ChangeDTO> changes = installer.install(tx, new UnitInstaller.Plan(img, units.values(), profile, req.runtime, copy,
+			List<ChangeDTO> changes = installer.install(tx, new UnitInstaller.Plan(img, units.values(), profile, policies, req.runtime, copy,
 				new UnitInstaller.Layers(extensions.images(), origin, req.relaxExtensionRelease, extReleases),
 				new DropInWriter.Style(systemd, release.fields())));
 			ImagePool.recordAttached(tx, img.fileName());

@@ -108,6 +108,10 @@ final class ImageCatalog {
 				conf = new byte[0]; // no default profile here: nothing to keep inside
 			}
 			dto.profile = profile;
+			dto.readBy = img.readBy();
+			// what attach would add; one that may widen is shown here, and refused by attach unless named
+			profiles.extensions(profile).forEach(e -> dto.policies.add(e.policy()
+				+ (e.widening().isEmpty() ? "" : " (may widen the sandbox: attach needs --policy " + e.policy() + ")")));
 			Map<String, byte[]> files = new LinkedHashMap<>();
 			units.values().forEach(u -> files.put(u.name(), u.content()));
 			Map<String, List<String>> refusals = SandboxGuard.refusals(profile, conf, files, layout);

@@ -24,7 +24,13 @@ import psi.spi.format.ImageTree;
 final class ImageResolver {
 
 	/** An image found and opened; its tree's calls are guarded. */
-	record OpenImage(String path, String fileName, GuardedTree tree) implements AutoCloseable {
+	record OpenImage(String path, String fileName, GuardedTree tree, ImageFormat format) implements AutoCloseable {
+
+		/** @return the plugin that read it, for {@code psi inspect} */
+		String readBy() {
+			return PluginCalls.describe(format, tree.type());
+		}
+
 		@Override
 		public void close() throws IOException {
 			tree.close();
@@ -293,7 +299,7 @@ final class ImageResolver {
 			Optional<ImageTree> t = PluginCalls.answer(calls.call(PluginCalls.Kind.FORMAT, f, "opening " + path, () -> f.open(real)),
 				PluginCalls.Kind.FORMAT, f, "opening " + path);
 			if (t.isPresent()) {
-				return new OpenImage(path, DropInWriter.lastComponent(path), new GuardedTree(t.get(), calls, label));
+				return new OpenImage(path, DropInWriter.lastComponent(path), new GuardedTree(t.get(), calls, label), f);
 			}
 		}
 		throw new PsiException(PsiException.Reason.BAD_IMAGE_TYPE, "Image '" + UnitValues.show(path) + "' is of no type psi knows, refusing.",

@@ -273,6 +273,7 @@ final class Lifecycle {
 		c.allowDowngrade = a.allowDowngrade;
 		c.settle = a.settle;
 		c.healthCommand = a.healthCommand;
+		c.policies = a.policies == null ? null : new ArrayList<>(a.policies);
 		return c;
 	}
 
@@ -831,6 +832,7 @@ final class Lifecycle {
 			&& !host.profiles().confines(dto.profile)) {
 			dto.profile += " (no sandbox: the image's units run as they ask)";
 		}
+		dto.policies = host.profiles().attached(units);
 		if (dto.path != null) {
 			host.pool().originOf(host.layout().resolve(dto.path).path()).ifPresent(o -> {
 				dto.origin = o.source();

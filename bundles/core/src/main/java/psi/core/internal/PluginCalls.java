@@ -198,6 +198,39 @@ final class PluginCalls {
 		return kind.noun + " " + plugin.getClass().getName() + " (" + bundleOf(plugin) + ")";
 	}
 
+	/**
+	 * @return how {@code psi inspect} names the plugin that did a thing:
+	 *         {@code psi.format.raw 0.1.0 (raw, service.ranking 0)}
+	 */
+	static String describe(Object plugin, String type) {
+		String ranking = "";
+		try {
+			Bundle b = FrameworkUtil.getBundle(plugin.getClass());
+			if (b == null) {
+				return plugin.getClass().getName() + " (" + type + ")";
+			}
+			org.osgi.framework.BundleContext ctx = FrameworkUtil.getBundle(PluginCalls.class) == null ? null
+				: FrameworkUtil.getBundle(PluginCalls.class).getBundleContext();
+			org.osgi.framework.ServiceReference<?>[] refs = b.getRegisteredServices();
+			for (int i = 0; ctx != null && refs != null && i < refs.length; i++) {
+				Object o = ctx.getService(refs[i]);
+				try {
+					if (o == plugin) {
+						Object r = refs[i].getProperty(org.osgi.framework.Constants.SERVICE_RANKING);
+						ranking = ", service.ranking " + (r instanceof Integer ? r : 0);
+					}
+				} finally {
+					if (o != null) {
+						ctx.ungetService(refs[i]);
+					}
+				}
+			}
+			return b.getSymbolicName() + " " + b.getVersion() + " (" + type + ranking + ")";
+		} catch (NoClassDefFoundError | RuntimeException e) {
+			return plugin.getClass().getName() + " (" + type + ")";
+		}
+	}
+
 	private static String bundleOf(Object plugin) {
 		try {
 			Bundle b = FrameworkUtil.getBundle(plugin.getClass());

@@ -72,6 +72,9 @@ final class PortabledUnitFiles implements UnitInstaller {
 							Files.getLastModifiedTime(layout.host(layout.resolve(profile.hostPath()).path())));
 					}
 				}
+				for (Profiles.Extension e : plan.policies()) {
+					tx.write(dropinDir + "/" + e.fileName(), e.content(), changes);
+				}
 			}
 			String unitPath = attached + "/" + u.name();
 			Optional<Path> source = plan.copy().equals("symlink") && sameOnHost(layer, u) ? layer.tree().hostPath(u.path()) : Optional.empty();
@@ -119,6 +122,19 @@ final class PortabledUnitFiles implements UnitInstaller {
 		}
 	}
 
+	/** @return the file names of the policies' drop-ins in a unit's drop-in directory, sorted */
+	List<String> policyDropIns(String dropinDir) throws IOException {
+		TreeSet<String> out = new TreeSet<>();
+		if (layout.lstat(dropinDir).map(e -> e.kind() == Entry.Kind.DIRECTORY).orElse(false)) {
+			for (String n : layout.list(dropinDir)) {
+				if (n.startsWith(Profiles.PREFIX) && n.endsWith(".conf")) {
+					out.add(n);
+				}
+			}
+		}
+		return new ArrayList<>(out);
+	}
+
 	@Override
 	public List<ChangeDTO> uninstall(Transaction tx, boolean runtime, Map<String, List<String>> units) throws IOException {
 		String where = HostLayout.attachedDir(runtime);
@@ -129,6 +145,9 @@ final class PortabledUnitFiles implements UnitInstaller {
 			tx.unlink(where + "/" + u.getKey(), changes);
 			for (String suffix : new String[] { "/10-profile.conf", "/20-portable.conf" }) {
 				tx.unlink(where + "/" + u.getKey() + ".d" + suffix, changes);
+			}
+			for (String policy : policyDropIns(where + "/" + u.getKey() + ".d")) {
+				tx.unlink(where + "/" + u.getKey() + ".d/" + policy, changes);
 			}
 			tx.rmdir(where + "/" + u.getKey() + ".d", changes);
 			u.getValue().stream().filter(p -> p.startsWith("/")).forEach(markers::add);

@@ -104,8 +104,8 @@ public class PortablesEngine implements Portables {
 	@Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
 	volatile List<ImageFormat> formats = List.of();
 
-	@Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-	volatile List<SandboxPolicy> policies = List.of();
+	@Reference(service = SandboxPolicy.class, cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+	volatile List<Map.Entry<Map<String, Object>, SandboxPolicy>> policies = List.of();
 
 	@Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
 	volatile List<ServiceManager> managers = List.of();
@@ -153,7 +153,16 @@ public class PortablesEngine implements Portables {
 
 	private Host host(String rootArg) {
 		// DS keeps these lists lowest ranking first: the engine asks the highest first
-		return Host.of(new HostLayout(rootOf(rootArg)), highestFirst(formats), highestFirst(policies), calls);
+		List<Profiles.Policy> p = new ArrayList<>();
+		policies.forEach(e -> p.add(Profiles.Policy.of(e.getKey(), e.getValue())));
+		Host[] made = new Host[1];
+		made[0] = Host.of(new HostLayout(rootOf(rootArg)), highestFirst(formats), highestFirst(p), calls,
+			path -> {
+				String real = made[0].layout().resolve(path).path();
+				return delivery(made[0], ProgressListener.NONE).verifyLocal(path, made[0].layout().host(real), null,
+					made[0].pool().originOf(real).orElse(null));
+			});
+		return made[0];
 	}
 
 	private static <T> List<T> highestFirst(List<T> dsOrder) {
@@ -190,7 +199,7 @@ public class PortablesEngine implements Portables {
 		return d;
 	}
 
-	private static List<String> strings(Object o) {
+	static List<String> strings(Object o) {
 		if (o instanceof String[] a) {
 			return List.of(a);
 		}

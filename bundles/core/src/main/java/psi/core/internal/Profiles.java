@@ -27,15 +27,144 @@ final class Profiles {
 	record Profile(String name, String hostPath, byte[] content) {
 	}
 
+	/**
+	 * A policy with what it registered: its name and the profiles it extends.
+	 *
+	 * @param name its {@value SandboxPolicy#NAME}, or {@code null}
+	 * @param extend its {@value SandboxPolicy#EXTEND}
+	 */
+	record Policy(SandboxPolicy policy, String name, Set<String> extend) {
+
+		/** @param properties the service's properties */
+		static Policy of(Map<String, Object> properties, SandboxPolicy policy) {
+			Object n = properties.get(SandboxPolicy.NAME);
+			return new Policy(policy, n == null || n.toString().isEmpty() ? null : n.toString(),
+				Set.copyOf(PortablesEngine.strings(properties.get(SandboxPolicy.EXTEND))));
+		}
+
+		/** @return how psi names it: its name, else its class */
+		String label() {
+			return name != null ? "'" + name + "'" : policy.getClass().getName();
+		}
+
+		boolean extendsProfile(String profile) {
+			return extend.contains("*") || extend.contains(profile);
+		}
+	}
+
+	/**
+	 * A policy's drop-in for an attach.
+	 *
+	 * @param policy the policy's name
+	 * @param content the drop-in
+	 * @param widening a line per setting that may widen the sandbox ({@link PolicyGuard}); empty when it only tightens
+	 */
+	record Extension(String policy, byte[] content, List<String> widening) {
+
+		/** @return the drop-in's file name */
+		String fileName() {
+			return PREFIX + policy + ".conf";
+		}
+	}
+
+	/** The file names of policies' drop-ins begin so. */
+	static final String PREFIX = "15-policy-";
+	/** The largest drop-in a policy may give. */
+	static final int MAX_EXTENSION = 64 * 1024;
+	private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+
 	private final HostLayout layout;
-	private final List<SandboxPolicy> policies;
+	private final List<Policy> policies;
 	private final PluginCalls calls;
 
 	/** @param policies the policies, highest ranking first */
-	Profiles(HostLayout layout, List<SandboxPolicy> policies, PluginCalls calls) {
+	Profiles(HostLayout layout, List<Policy> policies, PluginCalls calls) {
 		this.layout = layout;
 		this.policies = policies;
 		this.calls = calls;
+	}
+
+	/**
+	 * The drop-ins of the policies that extend a profile, by file name. Of two
+	 * policies of one name the higher ranking one counts.
+	 *
+	 * @param profile the profile's name (a profile given as a path is extended only by policies of every profile)
+	 * @return the drop-ins, sorted by file name as systemd reads them
+	 */
+	List<Extension> extensions(String profile) throws IOException {
+		java.util.TreeMap<String, Extension> out = new java.util.TreeMap<>();
+		for (Policy p : policies) {
+			if (!p.extendsProfile(profile)) {
+				continue;
+			}
+			if (p.name() == null || !NAME.matcher(p.name()).matches() || p.name().startsWith(".")) {
+				throw new PsiException("Sandbox policy " + p.label() + " extends profiles but its " + SandboxPolicy.NAME
+					+ " is not a name of letters, digits, '-', '_' and '.' (at most 64): refusing to attach without it");
+			}
+			if (out.containsKey(p.name())) {
+				continue;
+			}
+			String what = "extending profile '" + profile + "'";
+			Optional<byte[]> b = PluginCalls.answer(calls.call(PluginCalls.Kind.POLICY, p.policy(), what, () -> p.policy().extension(profile)),
+				PluginCalls.Kind.POLICY, p.policy(), what);
+			if (b.isEmpty()) {
+				continue;
+			}
+			byte[] content = PluginCalls.answer(b.get(), PluginCalls.Kind.POLICY, p.policy(), what);
+			if (content.length > MAX_EXTENSION) {
+				throw new PsiException("Sandbox policy " + p.label() + " gave a drop-in of " + content.length + " bytes, more than the "
+					+ MAX_EXTENSION + " allowed");
+			}
+			out.put(p.name(), new Extension(p.name(), content, PolicyGuard.widening(content)));
+		}
+		return new ArrayList<>(out.values());
+	}
+
+	/**
+	 * The policies whose drop-ins the attached units have, as {@code psi
+	 * status} shows them: the name, and for one that may widen the sandbox,
+	 * which settings.
+	 *
+	 * @param units unit name to attached directory, as {@link AttachmentIndex#units(String)}
+	 */
+	List<String> attached(Map<String, String> units) throws IOException {
+		java.util.TreeMap<String, String> out = new java.util.TreeMap<>();
+		for (Map.Entry<String, String> u : units.entrySet()) {
+			Path dir = layout.real(u.getValue() + "/" + u.getKey() + ".d");
+			if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+				continue;
+			}
+			try (var files = Files.newDirectoryStream(dir, PREFIX + "*.conf")) {
+				for (Path f : files) {
+					String n = f.getFileName().toString();
+					String name = n.substring(PREFIX.length(), n.length() - ".conf".length());
+					if (out.containsKey(name) || !Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS) || Files.size(f) > MAX_EXTENSION) {
+						continue;
+					}
+					List<String> widening = PolicyGuard.widening(Files.readAllBytes(f));
+					out.put(name, name + (widening.isEmpty() ? "" : " (named by the admin; may widen the sandbox: " + String.join("; ", widening) + ")"));
+				}
+			}
+		}
+		return new ArrayList<>(out.values());
+	}
+
+	/**
+	 * Asks every policy whether it lets an image be attached.
+	 *
+	 * @return the first refusal, as one line naming the policy; empty when all let it
+	 */
+	Optional<String> refusal(psi.spi.sandbox.AttachSubject subject) throws IOException {
+		for (Policy p : policies) {
+			String what = "judging the attach of " + subject.path();
+			Optional<String> r = PluginCalls.answer(calls.call(PluginCalls.Kind.POLICY, p.policy(), what, () -> p.policy().refusal(subject)),
+				PluginCalls.Kind.POLICY, p.policy(), what);
+			if (r.isPresent()) {
+				String reason = PluginCalls.answer(r.get(), PluginCalls.Kind.POLICY, p.policy(), what);
+				return Optional.of("Refused by sandbox policy " + p.label() + ": " + UnitValues.show(reason.lines().findFirst().orElse("no reason given")));
+			}
+		}
+		return Optional.empty();
 	}
 
 	/** @return the profile of that name; refused when there is none */
@@ -72,7 +201,8 @@ final class Profiles {
 				return new Profile(name, p, Files.readAllBytes(layout.host(layout.resolve(p).path())));
 			}
 		}
-		for (SandboxPolicy policy : policies) {
+		for (Policy pol : policies) {
+			SandboxPolicy policy = pol.policy();
 			String what = "giving profile '" + name + "'";
 			Optional<byte[]> b = PluginCalls.answer(calls.call(PluginCalls.Kind.POLICY, policy, what, () -> policy.serviceConf(name)),
 				PluginCalls.Kind.POLICY, policy, what);
@@ -121,7 +251,8 @@ final class Profiles {
 				}
 			}
 		}
-		for (SandboxPolicy p : policies) {
+		for (Policy pol : policies) {
+			SandboxPolicy p = pol.policy();
 			try {
 				Set<String> s = calls.call(PluginCalls.Kind.POLICY, p, "listing its profiles", p::profiles);
 				if (s != null) {

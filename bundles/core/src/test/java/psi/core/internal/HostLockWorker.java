@@ -78,7 +78,7 @@ public final class HostLockWorker {
 			? Optional.<ImageTree>of(new DirectoryTree(path, "directory"))
 			: Optional.empty();
 		engine.formats = List.of(dirs);
-		engine.policies = List.of(new SandboxPolicy() {
+		engine.policies = List.of(java.util.Map.entry(java.util.Map.<String, Object>of(), new SandboxPolicy() {
 			@Override
 			public Set<String> profiles() {
 				return Set.of("default");
@@ -88,7 +88,7 @@ public final class HostLockWorker {
 			public Optional<byte[]> serviceConf(String name) {
 				return Optional.of("[Service]\nPrivateTmp=yes\n".getBytes(StandardCharsets.UTF_8));
 			}
-		});
+		}));
 		return engine;
 	}
 

@@ -16,7 +16,11 @@ final class TestHost {
 	final Host host;
 
 	TestHost(HostLayout layout, List<ImageFormat> formats, List<SandboxPolicy> policies) {
-		this.host = Host.of(layout, formats, policies, new PluginCalls(PluginCalls.Limits.DEFAULT));
+		this.host = Host.plain(layout, formats, policies, new PluginCalls(PluginCalls.Limits.DEFAULT));
+	}
+
+	TestHost(HostLayout layout, List<ImageFormat> formats, List<Profiles.Policy> policies, Attachments.Verification verification) {
+		this.host = Host.of(layout, formats, policies, new PluginCalls(PluginCalls.Limits.DEFAULT), verification);
 	}
 
 	List<ChangeDTO> attach(AttachRequestDTO r, boolean reattach) throws IOException {

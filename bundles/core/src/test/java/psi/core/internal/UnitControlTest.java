@@ -135,7 +135,7 @@ class UnitControlTest {
 			? Optional.<ImageTree>of(new DirectoryTree(path, "directory"))
 			: Optional.empty();
 		engine.formats = List.of(dirs);
-		engine.policies = List.of(new psi.spi.sandbox.SandboxPolicy() {
+		engine.policies = List.of(java.util.Map.entry(java.util.Map.<String, Object>of(), new psi.spi.sandbox.SandboxPolicy() {
 			@Override
 			public Set<String> profiles() {
 				return Set.of("default");
@@ -145,7 +145,7 @@ class UnitControlTest {
 			public Optional<byte[]> serviceConf(String name) {
 				return Optional.of("[Service]\n".getBytes());
 			}
-		});
+		}));
 		Path img = root.resolve("var/lib/portables/sst");
 		Files.createDirectories(img.resolve("usr/lib/systemd/system"));
 		Files.writeString(img.resolve("usr/lib/os-release"), "ID=test\n");

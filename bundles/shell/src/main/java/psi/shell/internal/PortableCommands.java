@@ -50,6 +50,8 @@ public class PortableCommands {
 
 	private static final String JSON = "Print JSON: pretty, short or off (the default); the fields are those of psi.api.dto";
 
+	private static final String POLICY = "Apply a sandbox policy whose drop-in may widen the profile (psi inspect lists them; psi status shows it); repeat for more";
+
 	private static final String FORCE = "Attach even when a unit of the same name exists on the host or is active, and accept extensions whose extension-release file is not named after the image";
 
 	private final Portables portables;
@@ -65,13 +67,18 @@ public class PortableCommands {
 	 * @return the values, each image path resolved as {@link #image(String, String)}
 	 */
 	static List<String> extensions(String root, Object value) {
+		return names(value).stream().map(e -> image(root, e)).toList();
+	}
+
+	/** @return the values of a repeatable option, as given */
+	static List<String> names(Object value) {
 		List<String> out = new java.util.ArrayList<>();
 		if (value instanceof java.util.Collection<?> c) {
 			c.forEach(v -> out.add(String.valueOf(v)));
 		} else if (value != null && !String.valueOf(value).isEmpty()) {
 			out.add(String.valueOf(value));
 		}
-		return out.stream().map(e -> image(root, e)).toList();
+		return out;
 	}
 
 	/** @return a profile name as it is, a profile file's path resolved as an image path */
@@ -161,6 +168,7 @@ public class PortableCommands {
 		@Descriptor("How units and profiles get onto the host: auto (copy units, link profiles), copy, symlink, mixed") @Parameter(names = "--copy", absentValue = "auto") String copy,
 		@Descriptor(FORCE) @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
 		@Descriptor(EXTENSION) @Parameter(names = "--extension", absentValue = "") Object extension,
+		@Descriptor(POLICY) @Parameter(names = "--policy", absentValue = "") Object policy,
 		@Descriptor("Start the units after attaching") @Parameter(names = "--now", presentValue = "true", absentValue = "false") boolean now,
 		@Descriptor("Enable the units after attaching") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
 		@Descriptor("With --now: do not wait for the start jobs") @Parameter(names = "--no-block", presentValue = "true", absentValue = "false") boolean noBlock,
@@ -171,6 +179,7 @@ public class PortableCommands {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
 		req.extensions = extensions(root, extension);
 		req.relaxExtensionRelease = force;
+		req.policies = names(policy);
 		flags(req, now, enable, noBlock, noReload);
 		if (!quiet) {
 			notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
@@ -187,6 +196,7 @@ public class PortableCommands {
 		@Descriptor("auto, copy, symlink or mixed, as for attach") @Parameter(names = "--copy", absentValue = "auto") String copy,
 		@Descriptor(FORCE) @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
 		@Descriptor(EXTENSION) @Parameter(names = "--extension", absentValue = "") Object extension,
+		@Descriptor(POLICY) @Parameter(names = "--policy", absentValue = "") Object policy,
 		@Descriptor("Restart the units that changed, start the new ones, stop the ones that went away") @Parameter(names = "--now", presentValue = "true", absentValue = "false") boolean now,
 		@Descriptor("Enable the units after attaching") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
 		@Descriptor("With --now: do not wait for the jobs") @Parameter(names = "--no-block", presentValue = "true", absentValue = "false") boolean noBlock,
@@ -197,6 +207,7 @@ public class PortableCommands {
 		AttachRequestDTO req = request(root, profile, runtime, copy, force, image, prefixes);
 		req.extensions = extensions(root, extension);
 		req.relaxExtensionRelease = force;
+		req.policies = names(policy);
 		flags(req, now, enable, noBlock, noReload);
 		if (!quiet) {
 			notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
@@ -414,6 +425,7 @@ public class PortableCommands {
 		@Descriptor("Start a version older than the attached one (or pull one older than the pool's newest)") @Parameter(names = "--allow-downgrade", presentValue = "true", absentValue = "false") boolean allowDowngrade,
 		@Descriptor(SETTLE) @Parameter(names = "--settle", absentValue = "-1") int settle,
 		@Descriptor(HEALTH) @Parameter(names = "--health-cmd", absentValue = "") String healthCmd,
+		@Descriptor(POLICY) @Parameter(names = "--policy", absentValue = "") Object policy,
 		@Descriptor("Image URL (https://, ssh://, file:///), name or path; another version of an attached image replaces it (an upgrade)") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, false, image, prefixes);
@@ -422,6 +434,7 @@ public class PortableCommands {
 		req.allowDowngrade = allowDowngrade;
 		req.settle = settle(settle);
 		req.healthCommand = healthCmd.isEmpty() ? null : healthCmd;
+		req.policies = names(policy);
 		return started(root, req.image, portables.start(req, TerminalProgress.of(Invocation.current())));
 	}
 

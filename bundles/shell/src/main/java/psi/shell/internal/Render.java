@@ -334,6 +334,9 @@ final class Render {
 		String os = m.osRelease.getOrDefault("PRETTY_NAME", "");
 		sb.append("Image:\n\t").append(line(m.path)).append('\n');
 		sb.append("Type:\n\t").append(m.type).append(m.version == null ? "" : ", version " + m.version).append('\n');
+		if (m.readBy != null) {
+			sb.append("Read by:\n\t").append(line(m.readBy)).append('\n');
+		}
 		if (m.details != null) {
 			m.details.forEach((k, v) -> sb.append(line(k)).append(":\n\t").append(line(v)).append('\n'));
 		}
@@ -356,6 +359,10 @@ final class Render {
 		sb.append("Unit files:\n");
 		for (UnitFileDTO u : m.units) {
 			sb.append('\t').append(line(u.name)).append('\n');
+		}
+		if (m.policies != null && !m.policies.isEmpty()) {
+			sb.append("Sandbox policies (extending profile ").append(line(String.valueOf(m.profile))).append("):\n");
+			m.policies.forEach(p -> sb.append('\t').append(line(p)).append('\n'));
 		}
 		// only for an image that would step out of its sandbox: what portablectl prints stays as it is otherwise
 		List<String> refused = m.units.stream().filter(u -> u.refused != null).flatMap(u -> u.refused.stream()).toList();
@@ -380,6 +387,9 @@ final class Render {
 		}
 		if (s.profile != null) {
 			sb.append("   Profile: ").append(s.profile).append('\n');
+		}
+		if (s.policies != null && !s.policies.isEmpty()) {
+			sb.append("  Policies: ").append(line(String.join(", ", s.policies))).append('\n');
 		}
 		if (s.origin != null) {
 			sb.append("    Origin: ").append(s.origin).append('\n');
