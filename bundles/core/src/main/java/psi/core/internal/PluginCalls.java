@@ -148,14 +148,20 @@ final class PluginCalls {
 			throw new PsiException("cannot call " + name(kind, plugin) + ": " + e.getMessage(), e);
 		}
 		long start = System.nanoTime();
+		Bundle bundle = bundleOrNull(plugin);
 		try {
 			while (true) {
 				long from = progress == null ? start : Math.max(start, progress.get());
 				long left = from + limitNanos - System.nanoTime();
 				try {
-					return f.get(Math.max(1, left), TimeUnit.NANOSECONDS);
+					// a plugin whose bundle leaves fails what it does now, at once: its code is going
+					return f.get(Math.max(1, Math.min(left, LEFT_CHECK_NANOS)), TimeUnit.NANOSECONDS);
 				} catch (TimeoutException e) {
-					if (progress != null && progress.get() > from) {
+					if (left(bundle)) {
+						f.cancel(true);
+						throw removed(kind, plugin, bundle, what);
+					}
+					if (left > LEFT_CHECK_NANOS || progress != null && progress.get() > from) {
 						continue;
 					}
 					f.cancel(true);
@@ -169,6 +175,9 @@ final class PluginCalls {
 			throw new InterruptedIOException("interrupted while " + what);
 		} catch (ExecutionException e) {
 			Throwable c = e.getCause();
+			if (left(bundle)) {
+				throw removed(kind, plugin, bundle, what);
+			}
 			if (c instanceof PsiException p) {
 				throw p;
 			}
@@ -191,6 +200,27 @@ final class PluginCalls {
 			throw new PsiException(name(kind, plugin) + " answered nothing (null) while " + what);
 		}
 		return value;
+	}
+
+	/** How often a call's wait looks whether the plugin's bundle is still there. */
+	private static final long LEFT_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+
+	private static Bundle bundleOrNull(Object plugin) {
+		try {
+			return FrameworkUtil.getBundle(plugin.getClass());
+		} catch (NoClassDefFoundError | RuntimeException e) {
+			return null;
+		}
+	}
+
+	/** @return whether the plugin's bundle is stopping or gone (a plugin not from a bundle never leaves) */
+	private static boolean left(Bundle b) {
+		return b != null && (b.getState() & (Bundle.ACTIVE | Bundle.STARTING)) == 0;
+	}
+
+	private static PsiException removed(Kind kind, Object plugin, Bundle b, String what) {
+		return new PsiException(kind.noun + " " + plugin.getClass().getName() + " (bundle " + b.getSymbolicName() + " " + b.getVersion()
+			+ ") was removed while " + what + ": stopped");
 	}
 
 	/** @return {@code image format DirectoryFormat (bundle psi.format.directory)} */

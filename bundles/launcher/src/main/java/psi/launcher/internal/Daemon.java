@@ -350,6 +350,10 @@ public class Daemon {
 		ResidentFramework resident = () -> r;
 		s.resident = context.registerService(ResidentFramework.class, resident, null);
 		s.log(s.listening);
+		org.osgi.framework.BundleListener plugins = PluginFolder.logging(context, s::log, s.timers);
+		context.addBundleListener(plugins);
+		java.io.File folder = PluginFolder.of(context);
+		s.log("psi daemon: plugin folder: " + (folder == null ? "none (see the launcher script psi)" : folder + " (bundle jars dropped there are installed)"));
 		int hours = config.updateHours();
 		if (hours > 0) {
 			// the schedule of psi-update.timer, where systemd does not run it: first after a random part of an hour, as its RandomizedDelaySec
@@ -360,6 +364,7 @@ public class Daemon {
 		try {
 			s.serve();
 		} finally {
+			context.removeBundleListener(plugins);
 			signals.restore();
 			synchronized (this) {
 				server = null;

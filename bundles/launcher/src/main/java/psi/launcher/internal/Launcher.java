@@ -100,7 +100,7 @@ public class Launcher {
 			int highest = 0;
 			boolean allActive = true;
 			for (Bundle b : context.getBundles()) {
-				if (b.getBundleId() == 0 || b.getHeaders("").get("Fragment-Host") != null) {
+				if (b.getBundleId() == 0 || b.getHeaders("").get("Fragment-Host") != null || PluginFolder.from(context, b)) {
 					continue;
 				}
 				highest = Math.max(highest, b.adapt(BundleStartLevel.class).getStartLevel());
@@ -134,6 +134,42 @@ public class Launcher {
 		});
 	}
 
+	/**
+	 * Waits (at most 10 s) until FileInstall took in the plugin folder (the
+	 * launcher script names it): a command run in a JVM of its own sees the
+	 * plugins there as the daemon does. A jar counts once its bundle is
+	 * active, or stays installed (it does not resolve: {@code psi plugins}
+	 * says why) for 100 ms.
+	 */
+	static void awaitPluginFolder(BundleContext context) {
+		String dir = context.getProperty("felix.fileinstall.dir");
+		String filter = context.getProperty("felix.fileinstall.filter");
+		String level = context.getProperty("felix.fileinstall.active.level");
+		if (dir == null || filter == null || level != null && !level.equals("0")) {
+			return;
+		}
+		java.util.regex.Pattern p = java.util.regex.Pattern.compile(filter);
+		java.io.File[] jars = new java.io.File(dir).listFiles(f -> f.isFile() && p.matcher(f.getName()).matches());
+		if (jars == null || jars.length == 0) {
+			return;
+		}
+		long[] installedSince = new long[jars.length];
+		pollUntil(10_000_000_000L, () -> {
+			boolean all = true;
+			for (int i = 0; i < jars.length; i++) {
+				Bundle b = PluginFolder.bundleOf(context, jars[i]);
+				int state = b == null ? 0 : b.getState();
+				if (state != Bundle.INSTALLED) {
+					installedSince[i] = 0;
+				} else if (installedSince[i] == 0) {
+					installedSince[i] = System.nanoTime();
+				}
+				all &= state == Bundle.ACTIVE || state == Bundle.INSTALLED && System.nanoTime() - installedSince[i] > 100_000_000L;
+			}
+			return all;
+		});
+	}
+
 	/** @return whether {@code done} became true, asked every 2 ms, within {@code nanos} */
 	private static boolean pollUntil(long nanos, java.util.function.BooleanSupplier done) {
 		long deadline = System.nanoTime() + nanos;
@@ -153,6 +189,7 @@ public class Launcher {
 
 	int run(List<String> argv, PrintStream out, PrintStream err) {
 		awaitBundles();
+		awaitPluginFolder(context);
 		awaitGogoShell();
 		awaitConfiguration();
 		err.print(configProblems);

@@ -62,8 +62,9 @@ public class PluginCommands {
 	}
 
 	/** psi plugins. */
-	@Descriptor("List the plugins: every image format, transport, verifier, sandbox policy and service manager, with its bundle, version, ranking and state (active; unsatisfied, and what it lacks; failed, and why; disabled)")
+	@Descriptor("List the plugins: every image format, transport, verifier, sandbox policy and service manager, with its bundle, version, ranking and state (active; unsatisfied, and what it lacks; failed, and why; disabled), and the bundles of the plugin folder that do not resolve or start")
 	public CommandOutput plugins(//
+		@Descriptor("The root directory whose psi (its daemon, or this process with that root's plugin folder) is asked") @Parameter(names = "--root", absentValue = "") String root,
 		@Descriptor("Print no header and no footer") @Parameter(names = "--no-legend", presentValue = "true", absentValue = "false") boolean noLegend,
 		@Descriptor("Print JSON: pretty, short or off (the default); an array of plugins with kind, name, serves (a list), bundle, version, ranking, state") @Parameter(names = "--json", absentValue = "") String json) {
 		List<Map<String, Object>> plugins = plugins();
@@ -120,7 +121,54 @@ public class PluginCommands {
 			ofKind.sort(Comparator.<Map<String, Object>>comparingInt(p -> -(Integer) p.get("ranking")).thenComparing(p -> (String) p.get("name")));
 			out.addAll(ofKind);
 		}
+		out.addAll(folder());
 		return out;
+	}
+
+	/**
+	 * @return the bundles of the plugin folder that run no plugin: not
+	 *         resolved (and why), not started, or offering none of psi's
+	 *         services; their plugins are listed above
+	 */
+	List<Map<String, Object>> folder() {
+		String dir = context.getProperty("felix.fileinstall.dir");
+		String level = context.getProperty("felix.fileinstall.active.level");
+		if (dir == null || level != null && !level.equals("0")) {
+			return List.of();
+		}
+		String prefix = new java.io.File(dir).toURI().toString();
+		List<Map<String, Object>> out = new ArrayList<>();
+		for (Bundle b : context.getBundles()) {
+			if (b.getLocation() == null || !b.getLocation().startsWith(prefix) && !b.getLocation().startsWith(dir + "/")) {
+				continue;
+			}
+			String state = switch (b.getState()) {
+				case Bundle.ACTIVE -> null;
+				case Bundle.INSTALLED -> "not resolved: " + unresolved(b);
+				case Bundle.RESOLVED -> "resolved, not started";
+				default -> "state " + b.getState();
+			};
+			if (state == null) {
+				continue; // its plugins are listed by kind
+			}
+			String file = b.getLocation().substring(b.getLocation().lastIndexOf('/') + 1);
+			out.add(plugin(new Kind("bundle", "", ""), file, b.getSymbolicName() == null ? "-" : b.getSymbolicName(), b.getVersion().toString(),
+				Map.of(), state));
+		}
+		return out;
+	}
+
+	/** @return why a bundle of the plugin folder does not resolve, in the framework's words */
+	private static String unresolved(Bundle b) {
+		try {
+			// FileInstall tries this on every scan: the framework's exception is the only place it says why
+			b.start(Bundle.START_TRANSIENT);
+			return "resolved now";
+		} catch (org.osgi.framework.BundleException | RuntimeException e) {
+			String m = String.valueOf(e.getMessage());
+			int cut = m.indexOf(" Unresolved requirements:");
+			return (cut > 0 ? m.substring(0, cut) : m).lines().findFirst().orElse(m);
+		}
 	}
 
 	private static Map<String, Object> plugin(Kind k, String name, String bundle, String version, Map<String, Object> props, String state) {
