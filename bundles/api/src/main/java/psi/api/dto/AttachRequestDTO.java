@@ -97,4 +97,35 @@ public class AttachRequestDTO extends DTO {
 	 * @since 2.7
 	 */
 	public List<String> policies;
+
+	/**
+	 * Addresses the service may reach and be reached from
+	 * ({@code --allow-ip}, systemd's {@code IPAddressAllow=}): CIDR
+	 * prefixes ({@code 10.0.0.0/8}, {@code ::1/128}), single addresses, or
+	 * {@code any}, {@code localhost}, {@code link-local}, {@code multicast}.
+	 * {@code null}: none given. Any of the five resource settings given
+	 * writes psi's drop-in {@code 30-psi-limits.conf} beside each service,
+	 * with IP, memory and CPU accounting on.
+	 *
+	 * @since 2.7
+	 */
+	public List<String> allowIp;
+
+	/**
+	 * Addresses denied ({@code --deny-ip}, {@code IPAddressDeny=}), as
+	 * {@link #allowIp}; an address both allowed and denied is allowed, as
+	 * systemd decides.
+	 *
+	 * @since 2.7
+	 */
+	public List<String> denyIp;
+
+	/** {@code --memory-max} ({@code MemoryMax=}): bytes with K, M, G, T, P or E (base 1024), a percentage, or infinity. @since 2.7 */
+	public String memoryMax;
+
+	/** {@code --cpu-quota} ({@code CPUQuota=}): a percentage of one CPU, e.g. {@code 50%} or {@code 200%}. @since 2.7 */
+	public String cpuQuota;
+
+	/** {@code --tasks-max} ({@code TasksMax=}): a number of tasks, a percentage, or infinity. @since 2.7 */
+	public String tasksMax;
 }

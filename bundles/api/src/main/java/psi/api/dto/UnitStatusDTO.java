@@ -36,4 +36,13 @@ public class UnitStatusDTO extends DTO {
 	public java.util.List<String> warnings = new java.util.ArrayList<>();
 	/** What the service last said of itself ({@code STATUS=} of {@code sd_notify}), empty if nothing. @since 2.3 */
 	public String statusText = "";
+
+	/** IP bytes received, -1 when unknown (accounting off, or a manager that does not count). @since 2.7 */
+	public long ipInBytes = -1;
+	/** IP packets received, -1 when unknown. @since 2.7 */
+	public long ipInPackets = -1;
+	/** IP bytes sent, -1 when unknown. @since 2.7 */
+	public long ipOutBytes = -1;
+	/** IP packets sent, -1 when unknown. @since 2.7 */
+	public long ipOutPackets = -1;
 }

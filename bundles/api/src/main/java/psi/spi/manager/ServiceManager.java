@@ -248,6 +248,14 @@ public interface ServiceManager {
 		public List<String> warnings = new java.util.ArrayList<>();
 		/** What the service last said of itself ({@code STATUS=} of {@code sd_notify}), empty if nothing. @since 2.2 */
 		public String statusText = "";
+		/** IP bytes received ({@code IPAccounting=}), -1 when unknown. @since 2.4 */
+		public long ipIngressBytes = -1;
+		/** IP packets received, -1 when unknown. @since 2.4 */
+		public long ipIngressPackets = -1;
+		/** IP bytes sent, -1 when unknown. @since 2.4 */
+		public long ipEgressBytes = -1;
+		/** IP packets sent, -1 when unknown. @since 2.4 */
+		public long ipEgressPackets = -1;
 
 		/** @return whether the unit counts as running ({@link ActiveState#running()}) */
 		public boolean isRunning() {

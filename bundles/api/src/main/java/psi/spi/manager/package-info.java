@@ -2,7 +2,7 @@
  * Service managers: plugins that reload, start, stop and report units.
  */
 @Export
-@Version("2.3.0")
+@Version("2.4.0")
 package psi.spi.manager;
 
 import org.osgi.annotation.bundle.Export;

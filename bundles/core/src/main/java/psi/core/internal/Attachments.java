@@ -212,6 +212,11 @@ final class Attachments {
 			if (refused.isPresent()) {
 				throw new PsiException(PsiException.Reason.INVALID, "Image " + img.path() + ": " + refused.get(), null);
 			}
+			byte[] limits = ResourceLimits.dropIn(req);
+			if (limits == null && reattach) {
+				// another version keeps the admin's limits unless new ones are given
+				limits = keptLimits(req.runtime, units.keySet());
+			}
 			List<ChangeDTO> detached = List.of();
 			if (reattach) {
 				// an image found through its own link in /etc/portables: the detach removes that link, the attach needs it
@@ -244,7 +249,7 @@ final class Attachments {
 					}
 				}
 			}
-			List<ChangeDTO> changes = installer.install(tx, new UnitInstaller.Plan(img, units.values(), profile, policies, req.runtime, copy,
+			List<ChangeDTO> changes = installer.install(tx, new UnitInstaller.Plan(img, units.values(), profile, policies, limits, req.runtime, copy,
 				new UnitInstaller.Layers(extensions.images(), origin, req.relaxExtensionRelease, extReleases),
 				new DropInWriter.Style(systemd, release.fields())));
 			ImagePool.recordAttached(tx, img.fileName());
@@ -263,6 +268,18 @@ final class Attachments {
 			all.addAll(changes);
 			return all;
 		}
+	}
+
+	/** @return the admin's limits drop-in a service of these names has now, or {@code null} */
+	private byte[] keptLimits(boolean runtime, Set<String> units) throws IOException {
+		for (String u : units) {
+			java.nio.file.Path f = layout.real(HostLayout.attachedDir(runtime) + "/" + u + ".d/" + ResourceLimits.FILE);
+			if (u.endsWith(".service") && java.nio.file.Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+				&& java.nio.file.Files.size(f) <= 64 * 1024) {
+				return java.nio.file.Files.readAllBytes(f);
+			}
+		}
+		return null;
 	}
 
 	/**

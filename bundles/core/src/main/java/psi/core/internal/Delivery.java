@@ -222,6 +222,69 @@ final class Delivery {
 		return r;
 	}
 
+	/**
+	 * Unpacks an archive image (a tar file) into the pool as a directory
+	 * image named as the archive without its suffix ({@code app_2.tar.zst}
+	 * becomes {@code app_2}), for attach: systemd cannot root a service in
+	 * an archive. The format plugin unpacks into a staging directory beside
+	 * the pool; the directory appears in the pool only complete, by a
+	 * rename under the host lock, with an origin record naming the archive
+	 * and its SHA-256. An archive unpacked before (that record, the same
+	 * SHA-256) is not unpacked again.
+	 *
+	 * @return the pool path of the directory image
+	 */
+	String unpackArchive(ImageResolver.OpenImage img) throws IOException {
+		Path real = layout.host(layout.resolve(img.path()).path());
+		String poolName = archiveName(img.fileName());
+		if (!ImageName.isValidName(poolName) || poolName.startsWith(".")) {
+			throw new PsiException("'" + img.fileName() + "' does not name an image (NAME_VERSION.tar...): cannot unpack it");
+		}
+		String sha256 = sha256Hex(real);
+		Path poolDir = layout.realDirectory(POOL);
+		Files.createDirectories(poolDir);
+		Path target = poolDir.resolve(poolName);
+		if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+			Optional<ImagePool.Origin> o = pool.origin(poolName);
+			if (o.isPresent() && o.get().source().equals(img.path()) && sha256.equals(o.get().sha256())) {
+				return POOL + "/" + poolName;
+			}
+			throw new PsiException(POOL + "/" + poolName + " is there already, not unpacked from " + img.path()
+				+ " as it is now: nothing replaced (psi remove " + poolName + " first)");
+		}
+		Path tmp = poolDir.resolve(".psi-dir-" + poolName);
+		removeStaged(tmp, false);
+		listener.step("Unpacking " + img.path() + " into " + POOL + "/" + poolName);
+		try {
+			Files.createDirectory(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+				java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")));
+			img.tree().unpack(tmp);
+			try (HostLock.Held held = locker.take(); Transaction tx = new Transaction(layout, Transaction.Faults.NONE, "unpack " + poolName)) {
+				if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+					throw new PsiException(POOL + "/" + poolName + " appeared while it was unpacked; nothing replaced");
+				}
+				pool.writeOrigin(tx, poolName, new ImagePool.Origin(img.path(), null, sha256, VerifyLevel.NONE,
+					"nothing verified (unpacked from the archive " + img.path() + ")"));
+				Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+				AtomicFiles.syncDirectory(poolDir);
+				tx.commit();
+			}
+		} finally {
+			removeStaged(tmp, false);
+		}
+		return POOL + "/" + poolName;
+	}
+
+	/** @return an archive's file name without its suffix: {@code app_2} of {@code app_2.tar.zst} or {@code app_2.tgz} */
+	static String archiveName(String fileName) {
+		int tar = fileName.lastIndexOf(".tar");
+		if (tar > 0 && (fileName.length() == tar + 4 || fileName.charAt(tar + 4) == '.')) {
+			return fileName.substring(0, tar);
+		}
+		int dot = fileName.lastIndexOf('.');
+		return dot > 0 ? fileName.substring(0, dot) : fileName;
+	}
+
 	/** Removes a staged directory copy: a subvolume by btrfs, else the tree. */
 	private static void removeStaged(Path tmp, boolean btrfs) throws IOException {
 		if (!Files.exists(tmp, LinkOption.NOFOLLOW_LINKS)) {

@@ -151,6 +151,20 @@ final class GuardedTree implements ImageTree {
 	}
 
 	@Override
+	public boolean isArchive() {
+		return quick("asking whether it is an archive", tree::isArchive);
+	}
+
+	/** Under the long limit of work that reads a whole image, as {@link #verifyIntegrity()}. */
+	@Override
+	public void unpack(Path target) throws IOException {
+		calls.call(PluginCalls.Kind.VERIFIER, tree, "unpacking " + label, () -> {
+			tree.unpack(target);
+			return Boolean.TRUE;
+		});
+	}
+
+	@Override
 	public void close() throws IOException {
 		call("closing it", () -> {
 			tree.close();

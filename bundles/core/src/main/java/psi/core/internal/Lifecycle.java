@@ -274,6 +274,8 @@ final class Lifecycle {
 		c.settle = a.settle;
 		c.healthCommand = a.healthCommand;
 		c.policies = a.policies == null ? null : new ArrayList<>(a.policies);
+		c.extensions = a.extensions == null ? null : new ArrayList<>(a.extensions);
+		c.relaxExtensionRelease = a.relaxExtensionRelease;
 		return c;
 	}
 

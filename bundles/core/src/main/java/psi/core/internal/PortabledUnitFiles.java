@@ -75,6 +75,9 @@ final class PortabledUnitFiles implements UnitInstaller {
 				for (Profiles.Extension e : plan.policies()) {
 					tx.write(dropinDir + "/" + e.fileName(), e.content(), changes);
 				}
+				if (plan.limits() != null) {
+					tx.write(dropinDir + "/" + ResourceLimits.FILE, plan.limits(), changes);
+				}
 			}
 			String unitPath = attached + "/" + u.name();
 			Optional<Path> source = plan.copy().equals("symlink") && sameOnHost(layer, u) ? layer.tree().hostPath(u.path()) : Optional.empty();
@@ -143,7 +146,7 @@ final class PortabledUnitFiles implements UnitInstaller {
 		TreeSet<String> markers = new TreeSet<>();
 		for (Map.Entry<String, List<String>> u : units.entrySet()) {
 			tx.unlink(where + "/" + u.getKey(), changes);
-			for (String suffix : new String[] { "/10-profile.conf", "/20-portable.conf" }) {
+			for (String suffix : new String[] { "/10-profile.conf", "/20-portable.conf", "/" + ResourceLimits.FILE }) {
 				tx.unlink(where + "/" + u.getKey() + ".d" + suffix, changes);
 			}
 			for (String policy : policyDropIns(where + "/" + u.getKey() + ".d")) {

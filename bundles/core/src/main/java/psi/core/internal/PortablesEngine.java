@@ -409,7 +409,30 @@ public class PortablesEngine implements Portables {
 		if (request.now || request.enable) {
 			c.require(request.now ? "--now" : "--enable");
 		}
-		return change(reattach ? "reattach" : "attach", request.root, listener, h -> lifecycle(h, c).attach(request, reattach));
+		AttachRequestDTO req = unpacked(reattach ? "reattach" : "attach", request, listener);
+		return change(reattach ? "reattach" : "attach", request.root, listener, h -> lifecycle(h, c).attach(req, reattach));
+	}
+
+	/**
+	 * An archive image (a tar file, read by a format plugin) is unpacked into
+	 * the pool first ({@link Delivery#unpackArchive}): the request then names
+	 * that directory image.
+	 */
+	private AttachRequestDTO unpacked(String operation, AttachRequestDTO request, ProgressListener listener) {
+		if (request.image == null || Delivery.isUrl(request.image)) {
+			return request;
+		}
+		String dir = read(operation, request.root, h -> {
+			try (ImageResolver.OpenImage img = h.images().open(request.image)) {
+				return img.tree().isArchive() ? delivery(h, listener).unpackArchive(img) : null;
+			}
+		});
+		if (dir == null) {
+			return request;
+		}
+		AttachRequestDTO r = Lifecycle.copy(request);
+		r.image = dir;
+		return r;
 	}
 
 	@Override
@@ -505,7 +528,7 @@ public class PortablesEngine implements Portables {
 				return null;
 			});
 		}
-		AttachRequestDTO attach = req;
+		AttachRequestDTO attach = unpacked("start", req, listener);
 		try (Moving moving = moving(request.root, attach.image)) {
 			Lifecycle.Started s = change("start", request.root, listener, h -> lifecycle(h, c).start(attach));
 			if (s.moved() == null) {

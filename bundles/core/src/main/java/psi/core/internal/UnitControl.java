@@ -254,6 +254,10 @@ final class UnitControl {
 		d.result = s.result;
 		d.running = s.isRunning();
 		d.cpuNanos = s.cpuUsageNSec;
+		d.ipInBytes = s.ipIngressBytes;
+		d.ipInPackets = s.ipIngressPackets;
+		d.ipOutBytes = s.ipEgressBytes;
+		d.ipOutPackets = s.ipEgressPackets;
 		d.nextElapse = s.nextElapse;
 		d.statusText = s.statusText == null ? "" : s.statusText;
 		d.warnings = s.warnings == null ? new ArrayList<>() : new ArrayList<>(s.warnings);

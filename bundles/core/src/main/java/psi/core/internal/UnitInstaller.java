@@ -23,13 +23,14 @@ interface UnitInstaller {
 	 * @param units its units to attach
 	 * @param profile the sandbox profile
 	 * @param policies the policies' drop-ins beside each service, by file name
+	 * @param limits psi's drop-in of the admin's firewall and limits beside each service ({@link ResourceLimits}), or {@code null}
 	 * @param runtime whether for this boot only
 	 * @param copy {@code auto}, {@code copy}, {@code symlink} or {@code mixed}
 	 * @param layers the extensions layered over the image
 	 * @param style which portabled's drop-ins to write
 	 */
 	record Plan(ImageResolver.OpenImage image, Collection<ImageReader.UnitFile> units, Profiles.Profile profile,
-		List<Profiles.Extension> policies, boolean runtime,
+		List<Profiles.Extension> policies, byte[] limits, boolean runtime,
 		String copy, Layers layers, DropInWriter.Style style) {
 	}
 

@@ -52,6 +52,16 @@ public class PortableCommands {
 
 	private static final String POLICY = "Apply a sandbox policy whose drop-in may widen the profile (psi inspect lists them; psi status shows it); repeat for more";
 
+	private static final String ALLOW_IP = "Allow the services this address prefix even where --deny-ip denies it (IPAddressAllow=: 10.0.0.0/8, ::1/128, any, localhost, link-local, multicast); repeat for more; psi status shows the IP traffic";
+
+	private static final String DENY_IP = "Deny the services this address prefix, or any (IPAddressDeny=); an address allowed too is allowed; repeat for more";
+
+	private static final String MEMORY_MAX = "The most memory the services' control group may use (MemoryMax=: bytes with K, M, G, T, a percentage, or infinity)";
+
+	private static final String CPU_QUOTA = "The most CPU time the services get, in percent of one CPU (CPUQuota=: 50%, 200%)";
+
+	private static final String TASKS_MAX = "The most tasks (processes and threads) the services may have (TasksMax=: a number, a percentage, or infinity)";
+
 	private static final String FORCE = "Attach even when a unit of the same name exists on the host or is active, and accept extensions whose extension-release file is not named after the image";
 
 	private final Portables portables;
@@ -169,6 +179,11 @@ public class PortableCommands {
 		@Descriptor(FORCE) @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
 		@Descriptor(EXTENSION) @Parameter(names = "--extension", absentValue = "") Object extension,
 		@Descriptor(POLICY) @Parameter(names = "--policy", absentValue = "") Object policy,
+		@Descriptor(ALLOW_IP) @Parameter(names = "--allow-ip", absentValue = "") Object allowIp,
+		@Descriptor(DENY_IP) @Parameter(names = "--deny-ip", absentValue = "") Object denyIp,
+		@Descriptor(MEMORY_MAX) @Parameter(names = "--memory-max", absentValue = "") String memoryMax,
+		@Descriptor(CPU_QUOTA) @Parameter(names = "--cpu-quota", absentValue = "") String cpuQuota,
+		@Descriptor(TASKS_MAX) @Parameter(names = "--tasks-max", absentValue = "") String tasksMax,
 		@Descriptor("Start the units after attaching") @Parameter(names = "--now", presentValue = "true", absentValue = "false") boolean now,
 		@Descriptor("Enable the units after attaching") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
 		@Descriptor("With --now: do not wait for the start jobs") @Parameter(names = "--no-block", presentValue = "true", absentValue = "false") boolean noBlock,
@@ -180,6 +195,7 @@ public class PortableCommands {
 		req.extensions = extensions(root, extension);
 		req.relaxExtensionRelease = force;
 		req.policies = names(policy);
+		limits(req, allowIp, denyIp, memoryMax, cpuQuota, tasksMax);
 		flags(req, now, enable, noBlock, noReload);
 		if (!quiet) {
 			notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
@@ -197,6 +213,11 @@ public class PortableCommands {
 		@Descriptor(FORCE) @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
 		@Descriptor(EXTENSION) @Parameter(names = "--extension", absentValue = "") Object extension,
 		@Descriptor(POLICY) @Parameter(names = "--policy", absentValue = "") Object policy,
+		@Descriptor(ALLOW_IP) @Parameter(names = "--allow-ip", absentValue = "") Object allowIp,
+		@Descriptor(DENY_IP) @Parameter(names = "--deny-ip", absentValue = "") Object denyIp,
+		@Descriptor(MEMORY_MAX) @Parameter(names = "--memory-max", absentValue = "") String memoryMax,
+		@Descriptor(CPU_QUOTA) @Parameter(names = "--cpu-quota", absentValue = "") String cpuQuota,
+		@Descriptor(TASKS_MAX) @Parameter(names = "--tasks-max", absentValue = "") String tasksMax,
 		@Descriptor("Restart the units that changed, start the new ones, stop the ones that went away") @Parameter(names = "--now", presentValue = "true", absentValue = "false") boolean now,
 		@Descriptor("Enable the units after attaching") @Parameter(names = "--enable", presentValue = "true", absentValue = "false") boolean enable,
 		@Descriptor("With --now: do not wait for the jobs") @Parameter(names = "--no-block", presentValue = "true", absentValue = "false") boolean noBlock,
@@ -208,11 +229,20 @@ public class PortableCommands {
 		req.extensions = extensions(root, extension);
 		req.relaxExtensionRelease = force;
 		req.policies = names(policy);
+		limits(req, allowIp, denyIp, memoryMax, cpuQuota, tasksMax);
 		flags(req, now, enable, noBlock, noReload);
 		if (!quiet) {
 			notice(Render.matching(req.prefixes, portables.matchPrefixes(image, req.prefixes).get(0)));
 		}
 		return changes(portables.reattach(req, TerminalProgress.of(Invocation.current())), quiet);
+	}
+
+	private static void limits(AttachRequestDTO req, Object allowIp, Object denyIp, String memoryMax, String cpuQuota, String tasksMax) {
+		req.allowIp = names(allowIp).isEmpty() ? null : names(allowIp);
+		req.denyIp = names(denyIp).isEmpty() ? null : names(denyIp);
+		req.memoryMax = memoryMax.isEmpty() ? null : memoryMax;
+		req.cpuQuota = cpuQuota.isEmpty() ? null : cpuQuota;
+		req.tasksMax = tasksMax.isEmpty() ? null : tasksMax;
 	}
 
 	private static void flags(AttachRequestDTO req, boolean now, boolean enable, boolean noBlock, boolean noReload) {
@@ -426,6 +456,11 @@ public class PortableCommands {
 		@Descriptor(SETTLE) @Parameter(names = "--settle", absentValue = "-1") int settle,
 		@Descriptor(HEALTH) @Parameter(names = "--health-cmd", absentValue = "") String healthCmd,
 		@Descriptor(POLICY) @Parameter(names = "--policy", absentValue = "") Object policy,
+		@Descriptor(ALLOW_IP) @Parameter(names = "--allow-ip", absentValue = "") Object allowIp,
+		@Descriptor(DENY_IP) @Parameter(names = "--deny-ip", absentValue = "") Object denyIp,
+		@Descriptor(MEMORY_MAX) @Parameter(names = "--memory-max", absentValue = "") String memoryMax,
+		@Descriptor(CPU_QUOTA) @Parameter(names = "--cpu-quota", absentValue = "") String cpuQuota,
+		@Descriptor(TASKS_MAX) @Parameter(names = "--tasks-max", absentValue = "") String tasksMax,
 		@Descriptor("Image URL (https://, ssh://, file:///), name or path; another version of an attached image replaces it (an upgrade)") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		AttachRequestDTO req = request(root, profile, runtime, copy, false, image, prefixes);
@@ -435,6 +470,7 @@ public class PortableCommands {
 		req.settle = settle(settle);
 		req.healthCommand = healthCmd.isEmpty() ? null : healthCmd;
 		req.policies = names(policy);
+		limits(req, allowIp, denyIp, memoryMax, cpuQuota, tasksMax);
 		return started(root, req.image, portables.start(req, TerminalProgress.of(Invocation.current())));
 	}
 

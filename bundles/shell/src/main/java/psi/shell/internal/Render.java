@@ -432,6 +432,11 @@ final class Render {
 			if (u.cpuNanos >= 0 && up) {
 				sb.append("          CPU: ").append(cpu(u.cpuNanos)).append('\n');
 			}
+			if (u.ipInBytes >= 0 && up) {
+				// as systemctl status: "IP: 1.2K in, 3.4K out", with the packets
+				sb.append("           IP: ").append(bytes(u.ipInBytes)).append(" in (").append(u.ipInPackets).append(" packets), ")
+					.append(bytes(u.ipOutBytes)).append(" out (").append(u.ipOutPackets).append(" packets)\n");
+			}
 			if (u.warnings != null) {
 				for (String w : u.warnings) {
 					sb.append("      Warning: ").append(line(w)).append('\n');

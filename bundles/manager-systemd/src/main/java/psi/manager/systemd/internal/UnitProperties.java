@@ -53,6 +53,11 @@ final class UnitProperties {
 		s.activeEnterTimestamp = number(unit, "ActiveEnterTimestamp", 0);
 		s.result = string(type, "Result");
 		s.statusText = string(type, "StatusText");
+		s.cpuUsageNSec = number(type, "CPUUsageNSec", -1);
+		s.ipIngressBytes = number(type, "IPIngressBytes", -1);
+		s.ipIngressPackets = number(type, "IPIngressPackets", -1);
+		s.ipEgressBytes = number(type, "IPEgressBytes", -1);
+		s.ipEgressPackets = number(type, "IPEgressPackets", -1);
 		return s;
 	}
 
