@@ -10,6 +10,7 @@
 #   vp.v/vp_1, vp.v/vp_2  a .v/ directory of two versions of vp.service (systemd 256's vpick)
 #   kept   kept.service: StateDirectory=kept CacheDirectory=kept LogsDirectory=kept, writes a file
 #          into each (for detach --clean)
+#   fw     fw.service: tries TCP port 7001 on 127.0.0.1 and 127.0.0.2, says which it reached
 #   up_1, up_2, up_3  three versions of up.service (Description "psi test: up version N"): 1 and 2
 #          sleep, 3 fails at start (for upgrades, their automatic rollback and psi rollback)
 # OUTDIR/NAME is replaced if it exists.  Needs busybox-static.
@@ -135,3 +136,14 @@ StartLimitIntervalSec=0
 ExecStart=$run
 EOF2
 done
+
+# fw: fw.service tries a TCP connection to port 7001 on 127.0.0.1 and on 127.0.0.2 and says
+# which it reached (for --deny-ip/--allow-ip); then sleeps, so that psi status shows its traffic
+image fw
+unit fw fw.service <<'EOF2'
+[Unit]
+Description=psi test: firewall probe
+
+[Service]
+ExecStart=/usr/bin/busybox sh -c 'for a in 127.0.0.1 127.0.0.2; do if echo hi | /usr/bin/busybox nc -w 3 $a 7001; then echo "reached $a"; else echo "blocked $a"; fi; done; exec /usr/bin/busybox sleep infinity'
+EOF2
