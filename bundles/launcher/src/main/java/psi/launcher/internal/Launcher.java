@@ -135,39 +135,34 @@ public class Launcher {
 	}
 
 	/**
-	 * Waits (at most 10 s) until FileInstall took in the plugin folder (the
-	 * launcher script names it): a command run in a JVM of its own sees the
-	 * plugins there as the daemon does. A jar counts once its bundle is
-	 * active, or stays installed (it does not resolve: {@code psi plugins}
-	 * says why) for 100 ms.
+	 * Waits (at most 10 s) until FileInstall installed the jars of the plugin
+	 * folder (the launcher script names it), then starts what it has not
+	 * started yet: a command run in a JVM of its own sees the plugins there
+	 * as the daemon does. A bundle that does not resolve stays installed
+	 * ({@code psi plugins} says why).
 	 */
 	static void awaitPluginFolder(BundleContext context) {
-		String dir = context.getProperty("felix.fileinstall.dir");
+		java.io.File dir = PluginFolder.of(context);
 		String filter = context.getProperty("felix.fileinstall.filter");
-		String level = context.getProperty("felix.fileinstall.active.level");
-		if (dir == null || filter == null || level != null && !level.equals("0")) {
+		if (dir == null || filter == null) {
 			return;
 		}
 		java.util.regex.Pattern p = java.util.regex.Pattern.compile(filter);
-		java.io.File[] jars = new java.io.File(dir).listFiles(f -> f.isFile() && p.matcher(f.getName()).matches());
+		java.io.File[] jars = dir.listFiles(f -> f.isFile() && p.matcher(f.getName()).matches());
 		if (jars == null || jars.length == 0) {
 			return;
 		}
-		long[] installedSince = new long[jars.length];
-		pollUntil(10_000_000_000L, () -> {
-			boolean all = true;
-			for (int i = 0; i < jars.length; i++) {
-				Bundle b = PluginFolder.bundleOf(context, jars[i]);
-				int state = b == null ? 0 : b.getState();
-				if (state != Bundle.INSTALLED) {
-					installedSince[i] = 0;
-				} else if (installedSince[i] == 0) {
-					installedSince[i] = System.nanoTime();
+		pollUntil(10_000_000_000L, () -> Arrays.stream(jars).allMatch(j -> PluginFolder.bundleOf(context, j) != null));
+		for (java.io.File j : jars) {
+			Bundle b = PluginFolder.bundleOf(context, j);
+			if (b != null && b.getState() != Bundle.ACTIVE && b.getHeaders("").get("Fragment-Host") == null) {
+				try {
+					b.start(Bundle.START_TRANSIENT);
+				} catch (org.osgi.framework.BundleException | RuntimeException e) {
+					// it does not resolve: psi plugins says why
 				}
-				all &= state == Bundle.ACTIVE || state == Bundle.INSTALLED && System.nanoTime() - installedSince[i] > 100_000_000L;
 			}
-			return all;
-		});
+		}
 	}
 
 	/** @return whether {@code done} became true, asked every 2 ms, within {@code nanos} */
