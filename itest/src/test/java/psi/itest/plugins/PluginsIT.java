@@ -313,6 +313,39 @@ class PluginsIT {
 		assertTrue(inspect.out().contains("Read by:\n\tpsi.format.tar 0.1.0") && inspect.out().contains("service.ranking 0)"), inspect.toString());
 	}
 
+	/** A setting changed in the configuration directory takes effect at the daemon's next command; a wrong value is one line, and the old value stays. */
+	@Test
+	void aSettingChangedWhileTheDaemonRunsTakesEffectAtTheNextCommand() throws Exception {
+		Path etc = Files.createDirectories(work.resolve("etc-psi"));
+		Path cfg = etc.resolve("psi.engine.cfg");
+		try {
+			Files.writeString(cfg, "keepVersions=7\n");
+			Result c = psi("config", "--no-legend", "psi.engine");
+			assertEquals(0, c.rc(), c.toString());
+			assertEquals("psi.engine keepVersions     7     " + cfg, line(c.out(), "keepVersions").stripTrailing(), c.toString());
+			assertTrue(line(c.out(), "settle").endsWith(" default"), c.toString());
+
+			Files.writeString(cfg, "keepVersions=seven\n");
+			Result l = psi("list");
+			assertEquals(0, l.rc(), "the command runs: " + l);
+			assertEquals("psi: " + cfg + ": keepVersions=seven: not a whole number (Versions of an image kept in /var/lib/portables after a successful upgrade (older detached ones are removed); 0 keeps all); still 7\n",
+				l.err(), l.toString());
+			Result again = psi("config", "--no-legend", "psi.engine");
+			assertEquals(1, again.rc(), "psi config says something is wrong: " + again);
+			assertTrue(line(again.out(), "keepVersions").contains(" 7 "), "the old value stays: " + again);
+			assertTrue(again.out().contains("Refused in the files:\npsi: " + cfg + ": keepVersions=seven"), again.toString());
+			assertEquals("", psi("list").err(), "said once, by the command that found it");
+			assertTrue(Files.readString(daemonLog).contains("keepVersions=seven: not a whole number"), "and in the daemon's log");
+
+			Files.delete(cfg);
+			Result back = psi("config", "--no-legend", "psi.engine");
+			assertEquals(0, back.rc(), back.toString());
+			assertTrue(line(back.out(), "keepVersions").matches("psi.engine keepVersions +3 +default"), "back to the default: " + back);
+		} finally {
+			Files.deleteIfExists(cfg);
+		}
+	}
+
 	/** A copy of a plugin jar under another symbolic name, its components registered with this service.ranking. */
 	static Path shadow(Path jar, int ranking) throws IOException {
 		Path out = work.resolve("shadow-" + ranking + ".jar");

@@ -45,15 +45,18 @@ public class CommandRunner {
 
 	private final BundleContext context;
 	private final CommandProcessor processor;
+	private final Settings settings;
 
 	/**
 	 * @param context this bundle's context
 	 * @param processor Gogo
+	 * @param settings psi's settings, read again before each command
 	 */
 	@Activate
-	public CommandRunner(BundleContext context, @Reference CommandProcessor processor) {
+	public CommandRunner(BundleContext context, @Reference CommandProcessor processor, @Reference Settings settings) {
 		this.context = context;
 		this.processor = processor;
+		this.settings = settings;
 	}
 
 	/** @return a Gogo session with the caller's streams, directory, terminal and environment */
@@ -128,6 +131,8 @@ public class CommandRunner {
 	 * the command runs in (to interrupt it) before it starts.
 	 */
 	int run(List<String> argv, Caller caller, java.util.function.Consumer<CommandSession> sessions) {
+		// a setting changed in /etc/psi takes effect now; what is wrong in it is said once, to the command that found it
+		caller.err().print(settings.refresh());
 		int[] status = { 0 };
 		Remote.Split remote;
 		try {
@@ -370,7 +375,7 @@ public class CommandRunner {
 				image = split.rest().subList(at + 1, split.rest().size()).indexOf(arg) + at + 1;
 			}
 		}
-		Map<String, Map<String, String>> configs = ConfigFiles.read(ConfigFiles.directory(), new StringBuilder());
+		Map<String, Map<String, String>> configs = ConfigFiles.read(ConfigFiles.directory(), new StringBuilder()); // psi.remote: read by the launcher, no component
 		return new Remote(configs.getOrDefault(Remote.PID, Map.of()), caller).run(split, image, parsed.options().get("--verify"),
 			Access.READ_ONLY.contains(line.function()));
 	}

@@ -92,6 +92,12 @@ final class ConfigFiles {
 	}
 
 	private static boolean same(Dictionary<String, Object> now, Map<String, Object> next) {
+		for (java.util.Enumeration<String> k = now.keys(); k.hasMoreElements();) {
+			String key = k.nextElement();
+			if (!key.startsWith("service.") && !key.startsWith("felix.") && !next.containsKey(key)) {
+				return false; // a key gone from the file: back to its default
+			}
+		}
 		for (Map.Entry<String, Object> e : next.entrySet()) {
 			if (!Objects.equals(String.valueOf(now.get(e.getKey())), e.getValue())) {
 				return false;

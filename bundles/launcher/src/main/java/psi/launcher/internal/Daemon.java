@@ -93,17 +93,20 @@ public class Daemon {
 	private volatile Config config;
 	private final Set<Connection> running = ConcurrentHashMap.newKeySet();
 	private volatile Server server;
+	private final Settings settings;
 
 	/**
 	 * @param runner runs the commands
 	 * @param context registers the daemon's presence for the managers that run services themselves
 	 * @param config the configuration
+	 * @param settings psi's settings, whose problems go to the daemon's log
 	 */
 	@Activate
-	public Daemon(@Reference CommandRunner runner, BundleContext context, Config config) {
+	public Daemon(@Reference CommandRunner runner, BundleContext context, Config config, @Reference Settings settings) {
 		this.runner = runner;
 		this.context = context;
 		this.config = config;
+		this.settings = settings;
 	}
 
 	@Modified
@@ -350,6 +353,7 @@ public class Daemon {
 		ResidentFramework resident = () -> r;
 		s.resident = context.registerService(ResidentFramework.class, resident, null);
 		s.log(s.listening);
+		settings.logTo(s::log);
 		org.osgi.framework.BundleListener plugins = PluginFolder.logging(context, s::log, s.timers);
 		context.addBundleListener(plugins);
 		java.io.File folder = PluginFolder.of(context);
@@ -365,6 +369,7 @@ public class Daemon {
 			s.serve();
 		} finally {
 			context.removeBundleListener(plugins);
+			settings.logTo(null);
 			signals.restore();
 			synchronized (this) {
 				server = null;

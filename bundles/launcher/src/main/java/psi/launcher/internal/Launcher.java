@@ -6,7 +6,6 @@ import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Hashtable;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.osgi.framework.Bundle;
@@ -15,12 +14,10 @@ import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.framework.startlevel.FrameworkStartLevel;
-import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
-import org.osgi.service.component.runtime.ServiceComponentRuntime;
 
 
 /**
@@ -37,8 +34,6 @@ public class Launcher {
 	private final CommandRunner runner;
 	private final String[] args;
 	private ServiceRegistration<?> mainThread;
-	private final Map<String, Map<String, String>> configs;
-	private final StringBuilder configProblems = new StringBuilder();
 
 	/**
 	 * @param context this bundle's context
@@ -47,16 +42,9 @@ public class Launcher {
 	 */
 	@Activate
 	public Launcher(BundleContext context, @Reference CommandRunner runner,
-		@Reference(service = Object.class, target = "(launcher.arguments=*)") ServiceReference<Object> bndLauncher,
-		@Reference ConfigurationAdmin configAdmin) {
+		@Reference(service = Object.class, target = "(launcher.arguments=*)") ServiceReference<Object> bndLauncher) {
 		this.context = context;
 		this.runner = runner;
-		this.configs = ConfigFiles.read(ConfigFiles.directory(), configProblems);
-		try {
-			ConfigFiles.apply(configAdmin, configs);
-		} catch (java.io.IOException e) {
-			configProblems.append("psi: cannot apply the configuration files: ").append(e.getMessage()).append('\n');
-		}
 		Object a = bndLauncher.getProperty("launcher.arguments");
 		this.args = a instanceof String[] s ? s : new String[0];
 		if (args.length > 0) {
@@ -186,23 +174,7 @@ public class Launcher {
 		awaitBundles();
 		awaitPluginFolder(context);
 		awaitGogoShell();
-		awaitConfiguration();
-		err.print(configProblems);
 		return runner.run(argv, Caller.self(System.in, out, err));
 	}
 
-	/** Waits (at most 5 s) until DS runs the components with the configuration files' values. */
-	private void awaitConfiguration() {
-		if (configs.isEmpty()) {
-			return;
-		}
-		boolean applied = pollUntil(5_000_000_000L, () -> {
-			ServiceReference<ServiceComponentRuntime> ref = context.getServiceReference(ServiceComponentRuntime.class);
-			ServiceComponentRuntime scr = ref == null ? null : context.getService(ref);
-			return scr != null && ConfigFiles.applied(scr, configs);
-		});
-		if (!applied && !Thread.currentThread().isInterrupted()) {
-			configProblems.append("psi: the configuration in ").append(ConfigFiles.directory()).append(" was not applied within 5 s\n");
-		}
-	}
 }
