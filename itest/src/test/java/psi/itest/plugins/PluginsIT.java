@@ -107,7 +107,8 @@ class PluginsIT {
 			}
 		}
 		await("the plugin folder's bundles are gone", () -> !plugins().out().contains("psi.format.tar") && !plugins().out().contains("example.")
-			&& !plugins().out().contains("psi.policy.hardened") && !plugins().out().contains("psi.policy.signedonly"));
+			&& !plugins().out().contains("psi.policy.hardened") && !plugins().out().contains("psi.policy.signedonly")
+			&& !plugins().out().contains(".shadow"));
 	}
 
 	/** A directory image with an os-release and one service. */
@@ -346,6 +347,88 @@ class PluginsIT {
 		}
 	}
 
+	/**
+	 * A transport that leaves while a pull through it is under way: the pull
+	 * fails at once with one line naming it, and a pull through another
+	 * transport at the same time finishes. The https transport of the
+	 * distribution cannot be removed, so a copy of it under another name and
+	 * a higher ranking serves https here, from the plugin folder.
+	 */
+	@Test
+	void aPullInFlightFailsCleanlyWhenItsTransportIsRemovedAndAnotherFinishes() throws Exception {
+		Path nginx = Files.createDirectories(work.resolve("nginx"));
+		Files.createDirectories(nginx.resolve("www"));
+		Files.createDirectories(nginx.resolve("server.d"));
+		// 64 MiB at 4 MiB/s: 16 s in which to remove the transport
+		Files.writeString(nginx.resolve("server.d/slow.conf"), "location /slow/ { alias " + nginx.resolve("www") + "/; limit_rate 4m; }\n");
+		byte[] chunk = new byte[1 << 20];
+		new java.util.Random(5).nextBytes(chunk);
+		try (OutputStream o = Files.newOutputStream(nginx.resolve("www/big_1.raw"))) {
+			for (int i = 0; i < 64; i++) {
+				o.write(chunk);
+			}
+		}
+		Path src = Files.createDirectories(work.resolve("src"));
+		try (OutputStream o = Files.newOutputStream(src.resolve("small_1.raw"))) {
+			for (int i = 0; i < 8; i++) {
+				o.write(chunk);
+			}
+		}
+		Result up = run(List.of("bash", base.resolve("itest/servers/nginx.sh").toString(), "start", nginx.toString()));
+		assertEquals(0, up.rc(), "nginx.sh start: " + up);
+		Path etc = Files.createDirectories(work.resolve("etc-psi"));
+		Path ca = Files.createDirectories(work.resolve("ca.d"));
+		Files.copy(nginx.resolve("pki/ca.crt"), ca.resolve("test.crt"), StandardCopyOption.REPLACE_EXISTING);
+		try {
+			Files.writeString(etc.resolve("psi.transport.https.cfg"), "caDirectory=" + ca + "\n");
+			String port = up.out().replaceAll("(?s).*\\bPORT=([0-9]+).*", "$1").strip();
+			drop(shadow(base.resolve("plugins/transport-https/target/psi.transport.https-0.1.0-SNAPSHOT.jar"), 50), "https-shadow.jar");
+			awaitPlugins("the shadow https transport is active", o -> line(o, "psi.transport.https.shadow").contains("active"));
+			java.util.concurrent.CompletableFuture<Result> slow = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+				try {
+					return psi("pull", "--verify=no", "https://127.0.0.1:" + port + "/slow/big_1.raw");
+				} catch (Exception e) {
+					throw new IllegalStateException(e);
+				}
+			});
+			Path pool = root.resolve("var/lib/portables");
+			await("the https pull is under way", () -> {
+				try (var l = Files.list(pool)) {
+					// the download's staging file: /var/lib/portables/.psi-KEY.partial
+					return l.anyMatch(p -> p.getFileName().toString().endsWith(".partial") && sizeOf(p) > (2 << 20));
+				} catch (java.nio.file.NoSuchFileException e) {
+					return false;
+				}
+			});
+			Files.delete(folder.resolve("https-shadow.jar"));
+			Result file = psi("pull", "file://" + src.resolve("small_1.raw"));
+			Result gone = slow.get(60, TimeUnit.SECONDS);
+			assertEquals(0, file.rc(), "the file: pull finishes: " + file);
+			assertTrue(Files.isRegularFile(pool.resolve("small_1.raw")), file.toString());
+			assertNotEquals(0, gone.rc(), gone + "\ndaemon log:\n" + Files.readString(daemonLog));
+			String last = gone.err().strip().lines().reduce((a, b) -> b).orElse("");
+			assertTrue(last.contains("transport psi.transport.https.internal.HttpsTransport (bundle psi.transport.https.shadow 0.1.0")
+				&& last.contains("was removed while"), gone.toString());
+			assertFalse(Files.exists(pool.resolve("big_1.raw")), "nothing half placed");
+		} finally {
+			Files.deleteIfExists(etc.resolve("psi.transport.https.cfg"));
+			run(List.of("bash", base.resolve("itest/servers/nginx.sh").toString(), "stop", nginx.toString()));
+		}
+	}
+
+	static long sizeOf(Path p) {
+		try {
+			if (Files.isDirectory(p)) {
+				try (var w = Files.walk(p)) {
+					return w.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+				}
+			}
+			return Files.size(p);
+		} catch (IOException e) {
+			return 0;
+		}
+	}
+
 	/** A copy of a plugin jar under another symbolic name, its components registered with this service.ranking. */
 	static Path shadow(Path jar, int ranking) throws IOException {
 		Path out = work.resolve("shadow-" + ranking + ".jar");
@@ -361,7 +444,7 @@ class PluginsIT {
 					continue;
 				}
 				byte[] b = in.getInputStream(je).readAllBytes();
-				if (je.getName().startsWith("OSGI-INF/") && je.getName().endsWith(".xml")) {
+				if (je.getName().startsWith("OSGI-INF/") && new String(b, StandardCharsets.UTF_8).contains("<scr:component")) {
 					String x = new String(b, StandardCharsets.UTF_8);
 					int at = x.indexOf('>', x.indexOf("<scr:component")) + 1;
 					x = x.substring(0, at) + "\n  <property name=\"service.ranking\" type=\"Integer\" value=\"" + ranking + "\"/>" + x.substring(at);
