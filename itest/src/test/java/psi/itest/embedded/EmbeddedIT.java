@@ -1,6 +1,7 @@
 package psi.itest.embedded;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -824,6 +825,61 @@ class EmbeddedIT {
 			return com.google.gson.JsonParser.parseString(r.out());
 		} catch (com.google.gson.JsonParseException e) {
 			throw new AssertionError("not JSON: " + r, e);
+		}
+	}
+
+	/**
+	 * The example policy {@code hardened} dropped into the running daemon's
+	 * plugin folder takes effect under psi's own service manager too: its
+	 * drop-in is applied, and seen from inside the service may not make a
+	 * file set-user-ID (RestrictSUIDSGID=yes) and its host name is its own
+	 * (ProtectHostname=yes: a UTS namespace), which without it it may and
+	 * is not (the default profile already locks the personality).
+	 */
+	@Test
+	@Order(3)
+	void theHardenedPolicyTakesEffectUnderPsisOwnManager() throws Exception {
+		Path pool = root.resolve("var/lib/portables");
+		image(pool.resolve("hard_1"), Map.of("hard.service", """
+			[Service]
+			Type=oneshot
+			RemainAfterExit=yes
+			StateDirectory=hard
+			ExecStart=/usr/bin/busybox sh -c 'exec >$STATE_DIRECTORY/facts 2>&1; /usr/bin/busybox touch $STATE_DIRECTORY/s; /usr/bin/busybox chmod 4755 $STATE_DIRECTORY/s 2>/dev/null && echo suid=set || echo suid=refused; echo uts=$(/usr/bin/busybox readlink /proc/self/ns/uts); echo done'
+			"""));
+		Files.createDirectories(pool.resolve("hard_1/var/lib/hard"));
+		Path jar = base.resolve("plugins/policy-hardened/target/psi.policy.hardened-0.1.0-SNAPSHOT.jar");
+		Path folder = root.resolve("var/lib/psi/plugins");
+		String hostUts = Files.readSymbolicLink(Path.of("/proc/self/ns/uts")).toString();
+		try {
+			Result plain = psi("start", "hard_1");
+			assertEquals(0, plain.rc(), plain.toString());
+			Map<String, String> without = facts("hard");
+			assertEquals("set", without.get("suid"), without.toString());
+			assertEquals(hostUts, without.get("uts"), without.toString());
+			assertEquals(0, psi("detach", "--now", "hard_1").rc());
+
+			Files.copy(jar, folder.resolve("hardened.jar"));
+			long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+			while (!psi("plugins").out().contains("psi.policy.hardened")) {
+				assertTrue(System.nanoTime() < deadline, "the daemon took in hardened.jar: " + Files.readString(daemonLog));
+				Thread.sleep(200);
+			}
+			Result hard = psi("start", "hard_1");
+			assertEquals(0, hard.rc(), hard.toString());
+			assertTrue(Files.exists(root.resolve("etc/systemd/system.attached/hard.service.d/15-policy-hardened.conf")));
+			Map<String, String> with = facts("hard");
+			assertEquals("refused", with.get("suid"), with.toString());
+			assertNotEquals(hostUts, with.get("uts"), with.toString());
+			Result st = psi("status", "hard_1");
+			assertTrue(st.out().contains("  Policies: hardened\n"), st.toString());
+			for (String d : List.of("ProtectClock", "ProtectKernelLogs", "ProtectKernelModules", "ProtectHostname", "RestrictSUIDSGID",
+				"LockPersonality", "RestrictRealtime", "SystemCallFilter")) {
+				assertFalse(st.out().contains(d), "every directive of hardened is implemented, no warning names " + d + ": " + st);
+			}
+		} finally {
+			psi("detach", "--now", "hard_1");
+			Files.deleteIfExists(folder.resolve("hardened.jar"));
 		}
 	}
 
