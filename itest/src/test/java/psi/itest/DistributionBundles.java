@@ -74,6 +74,10 @@ final class DistributionBundles {
 				}
 			}
 			options.add(frameworkProperty(RUNFW_VERSION).value(frameworkVersion(jar)));
+			// FileInstall watches ./load unless told (and makes it): a plugin folder of the test's own instead
+			Path plugins = Files.createTempDirectory("psi-itest-plugins-");
+			options.add(frameworkProperty("felix.fileinstall.dir").value(plugins.toString()));
+			options.add(frameworkProperty("felix.fileinstall.filter").value(".*\\.jar"));
 			Files.createDirectories(extracted);
 			for (String path : launch.getProperty("launch.bundles").split(",")) {
 				String fileName = path.substring(path.lastIndexOf('/') + 1);

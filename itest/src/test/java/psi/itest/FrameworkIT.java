@@ -251,6 +251,44 @@ public class FrameworkIT {
 		expectOutput("psi:detach --root '" + root + "' single", 0);
 	}
 
+	/**
+	 * Hot deploy in the framework: the tar format's jar dropped into the plugin
+	 * folder (FileInstall) reads a .tar.zst archive, and inspect names it;
+	 * deleted, no format claims the file.
+	 */
+	@Test
+	public void aFormatDroppedIntoThePluginFolderReadsArchivesUntilItIsDeleted() throws Exception {
+		Path folder = Path.of(context.getProperty("felix.fileinstall.dir"));
+		Path tree = root.resolve("srv/app_1");
+		Files.createDirectories(tree.resolve("usr/lib/systemd/system"));
+		Files.writeString(tree.resolve("usr/lib/os-release"), "ID=test\n");
+		Files.writeString(tree.resolve("usr/lib/systemd/system/app.service"), "[Service]\nExecStart=/bin/true\n");
+		Path archive = root.resolve("srv/app_1.tar.zst");
+		Process tar = new ProcessBuilder("tar", "--zstd", "-C", tree.toString(), "-cf", archive.toString(), ".").inheritIO().start();
+		assertEquals(0, tar.waitFor());
+		String inspect = "psi:inspect --root '" + root + "' /srv/app_1.tar.zst";
+		assertTrue(expectFailure(inspect).getMessage().contains("no type psi knows"));
+		Path jar = DistributionBundles.basedir().resolve("plugins/format-tar/target/psi.format.tar-0.1.0-SNAPSHOT.jar");
+		Files.copy(jar, folder.resolve("tar.jar"));
+		try {
+			long deadline = System.nanoTime() + 20_000_000_000L;
+			while (context.getServiceReferences(psi.spi.format.ImageFormat.class, "(psi.format.type=tar)").isEmpty()) {
+				assertTrue("FileInstall installed and started tar.jar", System.nanoTime() < deadline);
+				Thread.sleep(100);
+			}
+			String out = expectOutput(inspect, 0).text();
+			assertTrue(out, out.contains("Read by:\n\tpsi.format.tar 0.1.0") && out.contains("Unit files:\n\tapp.service\n"));
+		} finally {
+			Files.deleteIfExists(folder.resolve("tar.jar"));
+		}
+		long deadline = System.nanoTime() + 20_000_000_000L;
+		while (!context.getServiceReferences(psi.spi.format.ImageFormat.class, "(psi.format.type=tar)").isEmpty()) {
+			assertTrue("FileInstall uninstalled tar.jar", System.nanoTime() < deadline);
+			Thread.sleep(100);
+		}
+		assertTrue(expectFailure(inspect).getMessage().contains("no type psi knows"));
+	}
+
 	// ---- helpers
 
 	/** Writes a directory image under the root's {@code /var/lib/portables}; returns its unit file. */
