@@ -76,6 +76,7 @@ final class DistributionBundles {
 			options.add(frameworkProperty(RUNFW_VERSION).value(frameworkVersion(jar)));
 			// FileInstall watches ./load unless told (and makes it): a plugin folder of the test's own instead
 			Path plugins = Files.createTempDirectory("psi-itest-plugins-");
+			plugins.toFile().deleteOnExit();
 			options.add(frameworkProperty("felix.fileinstall.dir").value(plugins.toString()));
 			options.add(frameworkProperty("felix.fileinstall.filter").value(".*\\.jar"));
 			Files.createDirectories(extracted);

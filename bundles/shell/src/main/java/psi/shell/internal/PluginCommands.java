@@ -175,7 +175,10 @@ public class PluginCommands {
 		Map<String, Object> p = new LinkedHashMap<>();
 		p.put("kind", k.label());
 		p.put("name", name);
-		p.put("serves", serves(props.get(k.serves())));
+		List<String> serves = new ArrayList<>(serves(props.get(k.serves())));
+		// a policy that extends profiles: which, by its name (its drop-in is 15-policy-NAME.conf)
+		serves(props.get(SandboxPolicy.EXTEND)).forEach(e -> serves.add("extends:" + e));
+		p.put("serves", serves);
 		p.put("bundle", bundle);
 		p.put("version", version);
 		p.put("ranking", props.get(Constants.SERVICE_RANKING) instanceof Integer i ? i : 0);
