@@ -323,7 +323,7 @@ class PluginsIT {
 			Files.writeString(cfg, "keepVersions=7\n");
 			Result c = psi("config", "--no-legend", "psi.engine");
 			assertEquals(0, c.rc(), c.toString());
-			assertEquals("psi.engine keepVersions     7     " + cfg, line(c.out(), "keepVersions").stripTrailing(), c.toString());
+			assertEquals(List.of("psi.engine", "keepVersions", "7", cfg.toString()), List.of(line(c.out(), "keepVersions").split(" +")), c.toString());
 			assertTrue(line(c.out(), "settle").endsWith(" default"), c.toString());
 
 			Files.writeString(cfg, "keepVersions=seven\n");
@@ -337,6 +337,15 @@ class PluginsIT {
 			assertTrue(again.out().contains("Refused in the files:\npsi: " + cfg + ": keepVersions=seven"), again.toString());
 			assertEquals("", psi("list").err(), "said once, by the command that found it");
 			assertTrue(Files.readString(daemonLog).contains("keepVersions=seven: not a whole number"), "and in the daemon's log");
+
+			// the profile attach uses when none is named, and a value that is not one of the choices
+			Files.writeString(cfg, "defaultProfile=nonetwork\nverify=sometimes\n");
+			Result attach = psi("attach", "plain_1");
+			assertEquals(0, attach.rc(), attach.toString());
+			assertTrue(attach.err().contains(cfg + ": verify=sometimes: not one of (empty), signature, checksum, no; the default stays in force"),
+				attach.toString());
+			assertTrue(psi("status", "plain_1").out().contains("   Profile: nonetwork"), psi("status", "plain_1").toString());
+			assertEquals(0, psi("detach", "plain_1").rc());
 
 			Files.delete(cfg);
 			Result back = psi("config", "--no-legend", "psi.engine");

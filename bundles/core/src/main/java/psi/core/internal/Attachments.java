@@ -151,7 +151,7 @@ final class Attachments {
 				throw new PsiException("Unit name prefix not valid: " + p);
 			}
 		}
-		String profileName = req.profile == null || req.profile.isEmpty() ? Profiles.DEFAULT : req.profile;
+		String profileName = req.profile == null || req.profile.isEmpty() ? profiles.defaultName() : req.profile;
 		Profiles.checkName(profileName);
 		List<String> matches = ImageResolver.matches(req.image, req.prefixes);
 		List<String> extArgs = req.extensions == null ? List.of() : req.extensions;

@@ -23,12 +23,13 @@ record Host(HostLayout layout, AttachmentIndex index, ImageResolver images, Prof
 	/**
 	 * @param formats the image formats, highest ranking first
 	 * @param policies the sandbox policies, highest ranking first
+	 * @param defaultProfile the profile attach uses when none is named
 	 */
-	static Host of(HostLayout layout, List<ImageFormat> formats, List<Profiles.Policy> policies, PluginCalls calls,
+	static Host of(HostLayout layout, List<ImageFormat> formats, List<Profiles.Policy> policies, PluginCalls calls, String defaultProfile,
 		Attachments.Verification verification) {
 		AttachmentIndex index = new AttachmentIndex(layout);
 		ImageResolver images = new ImageResolver(layout, formats, calls, index);
-		Profiles profiles = new Profiles(layout, policies, calls);
+		Profiles profiles = new Profiles(layout, policies, calls, defaultProfile);
 		return new Host(layout, index, images, profiles,
 			new Attachments(layout, images, index, profiles, new PortabledUnitFiles(layout), verification),
 			new ImageCatalog(layout, images, index, profiles), new ImagePool(layout));
@@ -37,6 +38,6 @@ record Host(HostLayout layout, AttachmentIndex index, ImageResolver images, Prof
 	/** For tests: policies without properties, and nothing to verify images with. */
 	static Host plain(HostLayout layout, List<ImageFormat> formats, List<SandboxPolicy> policies, PluginCalls calls) {
 		return of(layout, formats, policies.stream().map(p -> new Profiles.Policy(p, null, java.util.Set.of())).toList(), calls,
-			path -> new psi.api.dto.PullResultDTO());
+			Profiles.DEFAULT, path -> new psi.api.dto.PullResultDTO());
 	}
 }

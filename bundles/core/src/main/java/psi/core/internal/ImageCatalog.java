@@ -58,7 +58,7 @@ final class ImageCatalog {
 		List<String> prefixes = req.prefixes;
 		boolean verify = req.verify;
 		String profileName = req.profile;
-		String profile = profileName == null || profileName.isEmpty() ? Profiles.DEFAULT : profileName;
+		String profile = profileName == null || profileName.isEmpty() ? profiles.defaultName() : profileName;
 		// an unknown profile asked for by name is refused before the image is read
 		Profiles.Profile asked = profileName == null || profileName.isEmpty() ? null : profiles.profile(profile);
 		List<String> matches = ImageResolver.matches(nameOrPath, prefixes);

@@ -24,6 +24,7 @@ import org.osgi.service.log.LoggerFactory;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
 
 import psi.api.LogFollower;
 import psi.api.Portables;
@@ -96,6 +97,16 @@ public class PortablesEngine implements Portables {
 		@AttributeDefinition(description = "Seconds the units of a new version (psi start of another version, psi rollback) must stay active; if one fails, psi goes back")
 		int settle() default 10;
 
+		/** @return the profile attach uses when none is named */
+		@AttributeDefinition(description = "The profile attach, start and inspect use when --profile is not given (default, nonetwork, strict, trusted, or one of the host's)")
+		String defaultProfile() default "default";
+
+		/** @return what --verify is when not given */
+		@AttributeDefinition(description = "What pull, start and verify check when --verify is not given: empty for psi's rule (a signature for https and ssh, whatever the image carries for file:), or signature, checksum, no for every source",
+			options = { @Option(label = "psi's rule", value = ""), @Option(label = "signature", value = "signature"),
+				@Option(label = "checksum", value = "checksum"), @Option(label = "no", value = "no") })
+		String verify() default "";
+
 		/** @return how many versions of an image the pool keeps after an upgrade */
 		@AttributeDefinition(description = "Versions of an image kept in /var/lib/portables after a successful upgrade (older detached ones are removed); 0 keeps all")
 		int keepVersions() default 3;
@@ -125,6 +136,8 @@ public class PortablesEngine implements Portables {
 	private volatile java.time.Duration partialMaxAge = java.time.Duration.ofDays(7);
 	private volatile int settle = 10;
 	private volatile int keepVersions = 3;
+	private volatile String defaultProfile = Profiles.DEFAULT;
+	private volatile VerifyLevel defaultVerify;
 
 	/** @param config the configuration */
 	@Activate
@@ -139,6 +152,8 @@ public class PortablesEngine implements Portables {
 		this.partialMaxAge = java.time.Duration.ofDays(Math.max(0, config.partialMaxAge()));
 		this.settle = Math.max(0, config.settle());
 		this.keepVersions = Math.max(0, config.keepVersions());
+		this.defaultProfile = config.defaultProfile() == null || config.defaultProfile().isBlank() ? Profiles.DEFAULT : config.defaultProfile().strip();
+		this.defaultVerify = config.verify() == null || config.verify().isBlank() ? null : VerifyLevel.ofOption(config.verify().strip());
 		calls.limits(new PluginCalls.Limits(config.formatTimeout(), config.policyTimeout(), config.verifierTimeout(),
 			config.transportTimeout(), config.managerTimeout()));
 	}
@@ -156,7 +171,7 @@ public class PortablesEngine implements Portables {
 		List<Profiles.Policy> p = new ArrayList<>();
 		policies.forEach(e -> p.add(Profiles.Policy.of(e.getKey(), e.getValue())));
 		Host[] made = new Host[1];
-		made[0] = Host.of(new HostLayout(rootOf(rootArg)), highestFirst(formats), highestFirst(p), calls,
+		made[0] = Host.of(new HostLayout(rootOf(rootArg)), highestFirst(formats), highestFirst(p), calls, defaultProfile,
 			path -> {
 				String real = made[0].layout().resolve(path).path();
 				return delivery(made[0], ProgressListener.NONE).verifyLocal(path, made[0].layout().host(real), null,
@@ -450,6 +465,7 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public PullResultDTO pull(PullRequestDTO request, ProgressListener listener) {
+		request.verify = request.verify == null ? defaultVerify : request.verify;
 		checkVerify(request.verify);
 		if (!Delivery.isUrl(request.source)) {
 			throw new PsiException("psi pull takes a URL (https://…, ssh://…, file:///…), not '" + request.source
@@ -476,6 +492,7 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public PullResultDTO verify(PullRequestDTO request, ProgressListener listener) {
+		request.verify = request.verify == null ? defaultVerify : request.verify;
 		checkVerify(request.verify);
 		return read("verify", request.root, h -> {
 			Delivery d = delivery(h, listener);
@@ -501,6 +518,7 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public List<ChangeDTO> start(AttachRequestDTO request, ProgressListener listener) {
+		request.verify = request.verify == null ? defaultVerify : request.verify;
 		checkVerify(request.verify);
 		// before fetching anything: without a service manager nothing can start
 		UnitControl c = control(request.root);

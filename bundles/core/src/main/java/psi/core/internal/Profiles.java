@@ -76,12 +76,22 @@ final class Profiles {
 	private final HostLayout layout;
 	private final List<Policy> policies;
 	private final PluginCalls calls;
+	private final String defaultName;
 
-	/** @param policies the policies, highest ranking first */
-	Profiles(HostLayout layout, List<Policy> policies, PluginCalls calls) {
+	/**
+	 * @param policies the policies, highest ranking first
+	 * @param defaultName the profile attach uses when none is named
+	 */
+	Profiles(HostLayout layout, List<Policy> policies, PluginCalls calls, String defaultName) {
 		this.layout = layout;
 		this.policies = policies;
 		this.calls = calls;
+		this.defaultName = defaultName;
+	}
+
+	/** @return the profile attach uses when none is named ({@code defaultProfile} of the engine, {@value #DEFAULT} unless set) */
+	String defaultName() {
+		return defaultName;
 	}
 
 	/**

@@ -143,6 +143,16 @@ public final class HostLockWorker {
 			public int keepVersions() {
 				return 3;
 			}
+
+			@Override
+			public String defaultProfile() {
+				return "default";
+			}
+
+			@Override
+			public String verify() {
+				return "";
+			}
 		};
 	}
 }

@@ -20,7 +20,7 @@ final class TestHost {
 	}
 
 	TestHost(HostLayout layout, List<ImageFormat> formats, List<Profiles.Policy> policies, Attachments.Verification verification) {
-		this.host = Host.of(layout, formats, policies, new PluginCalls(PluginCalls.Limits.DEFAULT), verification);
+		this.host = Host.of(layout, formats, policies, new PluginCalls(PluginCalls.Limits.DEFAULT), Profiles.DEFAULT, verification);
 	}
 
 	List<ChangeDTO> attach(AttachRequestDTO r, boolean reattach) throws IOException {

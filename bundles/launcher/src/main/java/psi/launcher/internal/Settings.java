@@ -152,7 +152,7 @@ public class Settings {
 		String v = value.strip();
 		String[] options = ad.getOptionValues();
 		if (options != null && options.length > 0 && !List.of(options).contains(v)) {
-			return "not one of " + String.join(", ", options);
+			return "not one of " + String.join(", ", List.of(options).stream().map(o -> o.isEmpty() ? "(empty)" : o).toList());
 		}
 		try {
 			switch (ad.getType()) {

@@ -144,7 +144,7 @@ public class PortableCommands {
 	@Descriptor("Show an image's metadata, the unit files that match its prefixes, and what attach would refuse in them (outside the profile's sandbox)")
 	public CommandOutput inspect(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
-		@Descriptor("The profile to judge the units under, as attach --profile would (default: default)") @Parameter(names = { "-p", "--profile" }, absentValue = "") String profile,
+		@Descriptor("The profile to judge the units under, as attach --profile would (default: defaultProfile of psi.engine, default)") @Parameter(names = { "-p", "--profile" }, absentValue = "") String profile,
 		@Descriptor("Print the os-release and unit files themselves") @Parameter(names = "--cat", presentValue = "true", absentValue = "false") boolean cat,
 		@Descriptor("Also check the image's integrity block by block (the dm-verity hash tree of a raw image)") @Parameter(names = "--verify", presentValue = "true", absentValue = "false") boolean verify,
 		@Descriptor(EXTENSION) @Parameter(names = "--extension", absentValue = "") Object extension,
@@ -173,7 +173,7 @@ public class PortableCommands {
 	@Descriptor("Attach a portable service image's units to the host")
 	public CommandOutput attach(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
-		@Descriptor("Security profile linked beside each service: default, nonetwork, strict, trusted, one of the host's, or the path of a service.conf file; a unit that would run outside it is refused (trusted allows all)") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
+		@Descriptor("Security profile linked beside each service: default, nonetwork, strict, trusted, one of the host's, or the path of a service.conf file; a unit that would run outside it is refused (trusted allows all); default: defaultProfile of psi.engine (default)") @Parameter(names = { "-p", "--profile" }, absentValue = "") String profile,
 		@Descriptor("Attach until the next reboot only (below /run)") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("How units and profiles get onto the host: auto (copy units, link profiles), copy, symlink, mixed") @Parameter(names = "--copy", absentValue = "auto") String copy,
 		@Descriptor(FORCE) @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
@@ -207,7 +207,7 @@ public class PortableCommands {
 	@Descriptor("Detach an image's units (any version of it) and attach the given version's, in one step")
 	public CommandOutput reattach(//
 		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
-		@Descriptor("Security profile linked beside each service; a unit that would run outside it is refused (trusted allows all)") @Parameter(names = { "-p", "--profile" }, absentValue = "default") String profile,
+		@Descriptor("Security profile linked beside each service; a unit that would run outside it is refused (trusted allows all); default: defaultProfile of psi.engine (default)") @Parameter(names = { "-p", "--profile" }, absentValue = "") String profile,
 		@Descriptor("Reattach below /run") @Parameter(names = "--runtime", presentValue = "true", absentValue = "false") boolean runtime,
 		@Descriptor("auto, copy, symlink or mixed, as for attach") @Parameter(names = "--copy", absentValue = "auto") String copy,
 		@Descriptor(FORCE) @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
@@ -394,7 +394,7 @@ public class PortableCommands {
 		return new Output(String.join("\n", portables.profiles(root(root))) + "\n", "Available unit profiles:\n", 0);
 	}
 
-	private static final String VERIFY = "Checks before anything is attached: no, checksum (SHA256SUMS) or signature (OpenPGP-signed SHA256SUMS, signed dm-verity root hash); default signature for https and ssh, and for local images whatever they carry";
+	private static final String VERIFY = "Checks before anything is attached: no, checksum (SHA256SUMS) or signature (OpenPGP-signed SHA256SUMS, signed dm-verity root hash); default: verify of psi.engine, else signature for https and ssh, and for local images whatever they carry";
 
 	private static VerifyLevel verifyLevel(String v) {
 		if (v == null || v.isEmpty()) {

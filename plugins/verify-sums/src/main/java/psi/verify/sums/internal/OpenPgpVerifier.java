@@ -47,9 +47,41 @@ import psi.spi.verify.VerifierName;
  * over when a trusted key also signed; every signature by a trusted key must
  * hold. Stateless and thread safe.
  */
-@Component
+@Component(configurationPid = OpenPgpVerifier.PID)
+@org.osgi.service.metatype.annotations.Designate(ocd = OpenPgpVerifier.Config.class)
 @VerifierName(name = OpenPgpVerifier.NAME)
 public class OpenPgpVerifier implements Verifier {
+
+	/** The configuration PID ({@code /etc/psi/psi.verify.openpgp.cfg}). */
+	static final String PID = "psi.verify.openpgp";
+
+	/** The settings. */
+	@org.osgi.service.metatype.annotations.ObjectClassDefinition(name = "psi OpenPGP verifier",
+		description = "Which keys psi trusts to sign the SHA256SUMS of an image")
+	public @interface Config {
+		/** @return the folder of trusted keyrings */
+		@org.osgi.service.metatype.annotations.AttributeDefinition(description = "The folder of trusted keyrings (*.gpg binary, *.asc armored), as an absolute path; systemd-importd's keyrings are trusted too")
+		String trustedKeys() default TrustedKeys.TRUSTED_DIR;
+	}
+
+	private volatile String trustedDir = TrustedKeys.TRUSTED_DIR;
+
+	/** For tests and for a framework without configuration: the default folder. */
+	public OpenPgpVerifier() {
+	}
+
+	/** @param config the settings */
+	@org.osgi.service.component.annotations.Activate
+	public OpenPgpVerifier(Config config) {
+		modified(config);
+	}
+
+	/** @param config the new settings */
+	@org.osgi.service.component.annotations.Modified
+	void modified(Config config) {
+		String d = config.trustedKeys();
+		this.trustedDir = d == null || !d.startsWith("/") ? TrustedKeys.TRUSTED_DIR : d;
+	}
 
 	/** How far a signature's time may lie ahead of this host's clock. */
 	static final java.time.Duration CLOCK_SKEW = java.time.Duration.ofMinutes(10);
@@ -101,7 +133,7 @@ public class OpenPgpVerifier implements Verifier {
 		}
 		List<PGPSignature> signatures = signatures(BoundedFile.read(sigFile.get(), MAX_SIGNATURE, CHECK, sigName), sigName);
 		byte[] sums = BoundedFile.read(sumsFile.get(), ChecksumVerifier.MAX_SUMS, CHECK, ChecksumVerifier.SUMS);
-		TrustedKeys keys = TrustedKeys.load(subject::host);
+		TrustedKeys keys = TrustedKeys.load(subject::host, trustedDir);
 
 		TrustedKeys.Candidate signer = null;
 		Set<String> untrusted = new LinkedHashSet<>();

@@ -77,8 +77,16 @@ final class TrustedKeys {
 	 * @throws IOException on an I/O error
 	 */
 	static TrustedKeys load(Function<String, Path> host) throws IOException {
+		return load(host, TRUSTED_DIR);
+	}
+
+	/**
+	 * As {@link #load(Function)}, with psi's keyrings in {@code trustedDir}
+	 * (an absolute path as the root psi works on sees it).
+	 */
+	static TrustedKeys load(Function<String, Path> host, String trustedDir) throws IOException {
 		List<Keyring> keyrings = new ArrayList<>();
-		Path dir = host.apply(TRUSTED_DIR);
+		Path dir = host.apply(trustedDir);
 		List<Path> files = new ArrayList<>();
 		if (Files.isDirectory(dir)) {
 			try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
@@ -87,7 +95,7 @@ final class TrustedKeys {
 					if (!name.startsWith(".") && (name.endsWith(".gpg") || name.endsWith(".asc")) && Files.isRegularFile(p)) {
 						files.add(p);
 						if (files.size() > MAX_FILES) {
-							throw new VerificationException("signature: " + TRUSTED_DIR + " holds more than " + MAX_FILES + " keyrings");
+							throw new VerificationException("signature: " + trustedDir + " holds more than " + MAX_FILES + " keyrings");
 						}
 					}
 				}
@@ -97,7 +105,7 @@ final class TrustedKeys {
 		}
 		files.sort(null);
 		for (Path p : files) {
-			String path = TRUSTED_DIR + "/" + p.getFileName();
+			String path = trustedDir + "/" + p.getFileName();
 			keyrings.add(new Keyring(path, read(p, path)));
 		}
 		// importd tests the admin keyring with access(F_OK), following links
@@ -106,7 +114,7 @@ final class TrustedKeys {
 		if (Files.exists(p)) {
 			keyrings.add(new Keyring(importd, read(p, importd)));
 		}
-		return new TrustedKeys(List.copyOf(keyrings), TRUSTED_DIR + " or " + importd);
+		return new TrustedKeys(List.copyOf(keyrings), trustedDir + " or " + importd);
 	}
 
 	private static List<PGPPublicKeyRing> read(Path file, String path) throws IOException {

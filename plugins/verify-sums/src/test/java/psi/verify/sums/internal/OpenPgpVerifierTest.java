@@ -188,6 +188,26 @@ class OpenPgpVerifierTest {
 		assertEquals(signedBy(ED, ed), verifier.verify(subject));
 	}
 
+	/** The folder of trusted keyrings is a setting (trustedKeys of psi.verify.openpgp): keys elsewhere are not trusted. */
+	@Test
+	void theTrustedFolderIsASetting() throws Exception {
+		trust("/srv/keys/test.gpg", false, ed);
+		sign("SHA256SUMS.gpg", false, ed);
+		assertTrue(refusal().contains("which is not in /etc/psi/trusted.gpg.d or"), refusal());
+		OpenPgpVerifier configured = new OpenPgpVerifier(new OpenPgpVerifier.Config() {
+			@Override
+			public Class<? extends java.lang.annotation.Annotation> annotationType() {
+				return OpenPgpVerifier.Config.class;
+			}
+
+			@Override
+			public String trustedKeys() {
+				return "/srv/keys";
+			}
+		});
+		assertEquals(signedBy(ED, ed), configured.verify(subject));
+	}
+
 	@Test
 	void refusesASignatureFromTheFuture() throws Exception {
 		trust("/etc/psi/trusted.gpg.d/test.gpg", false, ed);
