@@ -31,7 +31,7 @@ mkdir -p "$tree/data"
 	budget=$((budget - size))
 	[ "$budget" -gt 0 ] || break
 	echo "$path"
-done >"$work/files"
+done >"$work/files" || true # find ends on SIGPIPE when the budget is spent
 ( cd / && tar -cf - --files-from="$work/files" ) | tar -xf - -C "$tree/data"
 tar --zstd -C "$tree" -cf "$root/srv/bench_1.tar.zst" .
 entries=$(tar --zstd -tf "$root/srv/bench_1.tar.zst" | wc -l)
@@ -57,7 +57,7 @@ for _ in $(seq "$n"); do
 	rm -rf "$work/x" && mkdir "$work/x"
 	unpack_tar+=("$(time_ms tar --zstd -xf "$root/srv/bench_1.tar.zst" -C "$work/x")")
 	unpack_psi+=("$(time_ms "$psi" --root "$root" attach /srv/bench_1.tar.zst)")
-	"$psi" --root "$root" detach bench_1 >/dev/null && "$psi" --root "$root" remove bench_1 >/dev/null
+	"$psi" --root "$root" detach bench_1 >/dev/null 2>&1 && "$psi" --root "$root" remove bench_1 >/dev/null 2>&1
 done
 m() { printf '%s\n' "$@" | median; }
 a=$(m "${list_tar[@]}") b=$(m "${list_psi[@]}") c=$(m "${unpack_tar[@]}") d=$(m "${unpack_psi[@]}")
