@@ -207,7 +207,12 @@ final class Attachments {
 			}
 			Profiles.Profile profile = profiles.profile(profileName);
 			refuseEscapes(profileName, profile, units);
-			List<Profiles.Extension> policies = policyExtensions(profileName, req.policies);
+			List<String> namedPolicies = new ArrayList<>(req.policies == null ? List.of() : req.policies);
+			if (reattach) {
+				// a policy the admin named for the version attached now stays named for the next (psi start of another version, psi update)
+				namedPolicies.addAll(namedBefore(req.runtime, units.keySet()));
+			}
+			List<Profiles.Extension> policies = policyExtensions(profileName, namedPolicies);
 			Optional<String> refused = profiles.refusal(new Subject(img, profileName, release.fields(), new ArrayList<>(units.keySet())));
 			if (refused.isPresent()) {
 				throw new PsiException(PsiException.Reason.INVALID, "Image " + img.path() + ": " + refused.get(), null);
@@ -268,6 +273,27 @@ final class Attachments {
 			all.addAll(changes);
 			return all;
 		}
+	}
+
+	/** @return the names of the policies whose drop-ins the services of these names have now and that may widen: named before */
+	private List<String> namedBefore(boolean runtime, Set<String> units) throws IOException {
+		List<String> out = new ArrayList<>();
+		for (String u : units) {
+			java.nio.file.Path dir = layout.real(HostLayout.attachedDir(runtime) + "/" + u + ".d");
+			if (!u.endsWith(".service") || !java.nio.file.Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+				continue;
+			}
+			try (var files = java.nio.file.Files.newDirectoryStream(dir, Profiles.PREFIX + "*.conf")) {
+				for (java.nio.file.Path f : files) {
+					String n = f.getFileName().toString();
+					if (java.nio.file.Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS) && java.nio.file.Files.size(f) <= Profiles.MAX_EXTENSION
+						&& !PolicyGuard.widening(java.nio.file.Files.readAllBytes(f)).isEmpty()) {
+						out.add(n.substring(Profiles.PREFIX.length(), n.length() - ".conf".length()));
+					}
+				}
+			}
+		}
+		return out;
 	}
 
 	/** @return the admin's limits drop-in a service of these names has now, or {@code null} */

@@ -146,6 +146,9 @@ class PolicyTest {
 		assertTrue(Files.exists(dropIn("app.service", "loose")));
 		assertTrue(host.host.profiles().attached(java.util.Map.of("app.service", "/etc/systemd/system.attached")).get(0)
 			.startsWith("loose (named by the admin; may widen the sandbox: PrivateTmp=no"));
+		// named once, it stays named for a reattach (psi start of another version, psi update)
+		host.attach(attach("default"), true);
+		assertTrue(Files.exists(dropIn("app.service", "loose")));
 	}
 
 	@Test
