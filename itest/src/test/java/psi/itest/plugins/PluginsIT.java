@@ -356,6 +356,32 @@ class PluginsIT {
 		}
 	}
 
+	/** The setting folder of psi.plugins: another plugin folder, watched from the next command on; one others may write is refused. */
+	@Test
+	void anotherPluginFolderIsASetting() throws Exception {
+		Path etc = Files.createDirectories(work.resolve("etc-psi"));
+		Path cfg = etc.resolve("psi.plugins.cfg");
+		Path extra = Files.createDirectories(work.resolve("more-plugins"));
+		try {
+			Files.setPosixFilePermissions(extra, PosixFilePermissions.fromString("rwxrwxrwx"));
+			Files.writeString(cfg, "folder=" + extra + "\n");
+			Result refused = psi("list");
+			assertEquals(0, refused.rc(), refused.toString());
+			assertEquals("psi: " + cfg + ": folder=" + extra + ": not a folder psi may watch: writable by others than its owner (chmod go-w);"
+				+ " the default stays in force\n", refused.err(), refused.toString());
+			Files.setPosixFilePermissions(extra, PosixFilePermissions.fromString("rwxr-xr-x"));
+			Files.writeString(cfg, "folder=" + extra + "\n# now safe\n");
+			Files.copy(plugin("policy-hardened", "psi.policy.hardened"), extra.resolve("hardened.jar"));
+			assertEquals("", psi("list").err());
+			awaitPlugins("the hardened policy from the other folder is active", o -> line(o, "psi.policy.hardened").contains("active"));
+			Files.delete(cfg);
+			awaitPlugins("the other folder is not watched any more", o -> !o.contains("psi.policy.hardened"));
+		} finally {
+			Files.deleteIfExists(cfg);
+			Files.deleteIfExists(extra.resolve("hardened.jar"));
+		}
+	}
+
 	/**
 	 * A transport that leaves while a pull through it is under way: the pull
 	 * fails at once with one line naming it, and a pull through another

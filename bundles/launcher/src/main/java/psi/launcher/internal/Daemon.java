@@ -356,8 +356,9 @@ public class Daemon {
 		settings.logTo(s::log);
 		org.osgi.framework.BundleListener plugins = PluginFolder.logging(context, s::log, s.timers);
 		context.addBundleListener(plugins);
-		java.io.File folder = PluginFolder.of(context);
-		s.log("psi daemon: plugin folder: " + (folder == null ? "none (see the launcher script psi)" : folder + " (bundle jars dropped there are installed)"));
+		java.util.List<java.io.File> folders = PluginFolder.all(context);
+		s.log("psi daemon: plugin folder: " + (folders.isEmpty() ? "none (see the launcher script psi)"
+			: String.join(", ", folders.stream().map(String::valueOf).toList()) + " (bundle jars dropped there are installed)"));
 		int hours = config.updateHours();
 		if (hours > 0) {
 			// the schedule of psi-update.timer, where systemd does not run it: first after a random part of an hour, as its RandomizedDelaySec

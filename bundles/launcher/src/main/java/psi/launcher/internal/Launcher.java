@@ -32,6 +32,7 @@ public class Launcher {
 
 	private final BundleContext context;
 	private final CommandRunner runner;
+	private final Settings settings;
 	private final String[] args;
 	private ServiceRegistration<?> mainThread;
 
@@ -39,11 +40,14 @@ public class Launcher {
 	 * @param context this bundle's context
 	 * @param runner runs the command
 	 * @param bndLauncher bnd's launcher service, which carries the command line
+	 * @param settings psi's settings, read before the command
 	 */
 	@Activate
 	public Launcher(BundleContext context, @Reference CommandRunner runner,
-		@Reference(service = Object.class, target = "(launcher.arguments=*)") ServiceReference<Object> bndLauncher) {
+		@Reference(service = Object.class, target = "(launcher.arguments=*)") ServiceReference<Object> bndLauncher,
+		@Reference Settings settings) {
 		this.context = context;
+		this.settings = settings;
 		this.runner = runner;
 		Object a = bndLauncher.getProperty("launcher.arguments");
 		this.args = a instanceof String[] s ? s : new String[0];
@@ -130,14 +134,13 @@ public class Launcher {
 	 * ({@code psi plugins} says why).
 	 */
 	static void awaitPluginFolder(BundleContext context) {
-		java.io.File dir = PluginFolder.of(context);
-		String filter = context.getProperty("felix.fileinstall.filter");
-		if (dir == null || filter == null) {
-			return;
+		List<java.io.File> jarList = new java.util.ArrayList<>();
+		for (java.io.File dir : PluginFolder.all(context)) {
+			java.io.File[] in = dir.listFiles(f -> f.isFile() && f.getName().endsWith(".jar"));
+			jarList.addAll(Arrays.asList(in == null ? new java.io.File[0] : in));
 		}
-		java.util.regex.Pattern p = java.util.regex.Pattern.compile(filter);
-		java.io.File[] jars = dir.listFiles(f -> f.isFile() && p.matcher(f.getName()).matches());
-		if (jars == null || jars.length == 0) {
+		java.io.File[] jars = jarList.toArray(java.io.File[]::new);
+		if (jars.length == 0) {
 			return;
 		}
 		pollUntil(10_000_000_000L, () -> Arrays.stream(jars).allMatch(j -> PluginFolder.bundleOf(context, j) != null));
@@ -172,6 +175,8 @@ public class Launcher {
 
 	int run(List<String> argv, PrintStream out, PrintStream err) {
 		awaitBundles();
+		// the settings first: one of them may name another plugin folder
+		err.print(settings.refresh());
 		awaitPluginFolder(context);
 		awaitGogoShell();
 		return runner.run(argv, Caller.self(System.in, out, err));

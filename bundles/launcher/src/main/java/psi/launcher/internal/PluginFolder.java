@@ -25,18 +25,31 @@ final class PluginFolder {
 	private PluginFolder() {
 	}
 
-	/** @return the plugin folder, or {@code null} when none is watched */
+	/** @return the plugin folder the launcher script named, or {@code null} when none is watched */
 	static File of(BundleContext context) {
 		String dir = context.getProperty("felix.fileinstall.dir");
 		String level = context.getProperty("felix.fileinstall.active.level");
 		return dir == null || level != null && !level.equals("0") ? null : new File(dir);
 	}
 
-	/** @return whether a bundle was installed from the plugin folder */
+	/** @return every folder watched: the launcher script's, and the one of the setting {@code folder} of {@code psi.plugins} */
+	static java.util.List<File> all(BundleContext context) {
+		java.util.List<File> out = new java.util.ArrayList<>();
+		File script = of(context);
+		if (script != null) {
+			out.add(script);
+		}
+		File setting = PluginFolderSetting.watched();
+		if (setting != null && !setting.equals(script)) {
+			out.add(setting);
+		}
+		return out;
+	}
+
+	/** @return whether a bundle was installed from a plugin folder */
 	static boolean from(BundleContext context, Bundle b) {
-		File dir = of(context);
 		String l = b.getLocation();
-		return dir != null && l != null && l.startsWith(dir.toURI().toString());
+		return l != null && all(context).stream().anyMatch(d -> l.startsWith(d.toURI().toString()));
 	}
 
 	/** @return the bundle FileInstall installed from a jar, or {@code null} */

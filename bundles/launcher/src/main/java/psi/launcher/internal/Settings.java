@@ -55,6 +55,8 @@ public class Settings {
 	private Map<String, Map<String, String>> applied = Map.of();
 	private List<String> problems = List.of();
 	private volatile Consumer<String> log;
+	private final StringBuilder pending = new StringBuilder(); // guarded by reports
+	private final Map<String, String> reports = new TreeMap<>(); // guarded by reports
 
 	/**
 	 * @param context this bundle's context: the bundles whose metatype describes the settings
@@ -84,7 +86,7 @@ public class Settings {
 		Path dir = ConfigFiles.directory();
 		String now = fingerprint(dir);
 		if (now.equals(seen)) {
-			return "";
+			return drainPending();
 		}
 		seen = now;
 		StringBuilder unreadable = new StringBuilder();
@@ -98,6 +100,10 @@ public class Settings {
 				String where = dir.resolve(f.getKey() + ".cfg") + ": " + kv.getKey() + "=" + CommandRunner.oneLine(kv.getValue());
 				AttributeDefinition ad = ads == null ? null : ads.get(kv.getKey());
 				String wrong = ads == null ? null : ad == null ? "no such setting (" + String.join(", ", ads.keySet()) + ")" : check(ad, kv.getValue());
+				if (wrong == null && f.getKey().equals(PluginFolderSetting.PID) && kv.getKey().equals("folder") && !kv.getValue().isBlank()) {
+					// its jars would run with psi's rights: refused here, so that the folder watched before stays
+					wrong = folderProblem(kv.getValue().strip());
+				}
 				if (wrong == null) {
 					keep.put(kv.getKey(), kv.getValue());
 					continue;
@@ -139,12 +145,60 @@ public class Settings {
 		if (l != null) {
 			problems.forEach(l);
 		}
-		return found.isEmpty() ? "" : String.join("\n", found) + "\n";
+		// and what components said of their new settings meanwhile (they took them while this waited)
+		return (found.isEmpty() ? "" : String.join("\n", found) + "\n") + drainPending();
 	}
 
-	/** @return the problems of the files as last read */
+	/**
+	 * A problem a component found in its setting (one line), or none
+	 * ({@code null}): shown by {@code psi config} while it lasts, logged, and
+	 * said by the next command. Not under the lock of {@link #refresh()}: a
+	 * component reports while taking the setting refresh waits for.
+	 *
+	 * @param pid the component's configuration PID
+	 */
+	void report(String pid, String line) {
+		synchronized (reports) {
+			if (java.util.Objects.equals(reports.get(pid), line)) {
+				return; // said already
+			}
+			if (line == null) {
+				reports.remove(pid);
+				return;
+			}
+			reports.put(pid, line);
+			pending.append(line).append('\n');
+		}
+		Consumer<String> l = log;
+		if (l != null) {
+			l.accept(line);
+		}
+	}
+
+	private String drainPending() {
+		synchronized (reports) {
+			String p = pending.toString();
+			pending.setLength(0);
+			return p;
+		}
+	}
+
+	/** @return the problems of the files as last read, and those components report now */
 	synchronized List<String> problems() {
-		return problems;
+		List<String> all = new ArrayList<>(problems);
+		synchronized (reports) {
+			all.addAll(reports.values());
+		}
+		return all;
+	}
+
+	private static String folderProblem(String folder) {
+		try {
+			String why = PluginFolderSetting.unsafe(Path.of(folder));
+			return why == null ? null : "not a folder psi may watch: " + why;
+		} catch (IOException | RuntimeException e) {
+			return "not a folder psi may watch: " + e.getMessage();
+		}
 	}
 
 	/** @return what is wrong with a value for a setting, or {@code null} when it is fine */

@@ -131,15 +131,28 @@ public class PluginCommands {
 	 *         services; their plugins are listed above
 	 */
 	List<Map<String, Object>> folder() {
+		List<String> prefixes = new ArrayList<>();
 		String dir = context.getProperty("felix.fileinstall.dir");
 		String level = context.getProperty("felix.fileinstall.active.level");
-		if (dir == null || level != null && !level.equals("0")) {
-			return List.of();
+		if (dir != null && (level == null || level.equals("0"))) {
+			prefixes.add(new java.io.File(dir).toURI().toString());
 		}
-		String prefix = new java.io.File(dir).toURI().toString();
+		try {
+			// the folder of the setting folder of psi.plugins (the launcher's PluginFolderSetting)
+			ServiceReference<?>[] refs = context.getAllServiceReferences(null, "(&(component.name=psi.launcher.internal.PluginFolderSetting)(folder=*))");
+			for (ServiceReference<?> r : refs == null ? new ServiceReference<?>[0] : refs) {
+				String f = String.valueOf(r.getProperty("folder")).strip();
+				if (f.startsWith("/")) {
+					prefixes.add(new java.io.File(f).toURI().toString());
+				}
+			}
+		} catch (InvalidSyntaxException e) {
+			throw new IllegalStateException(e);
+		}
 		List<Map<String, Object>> out = new ArrayList<>();
 		for (Bundle b : context.getBundles()) {
-			if (b.getLocation() == null || !b.getLocation().startsWith(prefix) && !b.getLocation().startsWith(dir + "/")) {
+			String l = b.getLocation();
+			if (l == null || prefixes.stream().noneMatch(l::startsWith)) {
 				continue;
 			}
 			String state = switch (b.getState()) {
