@@ -108,6 +108,18 @@ public interface Portables {
 	ImageMetadataDTO inspect(InspectRequestDTO request);
 
 	/**
+	 * Checks an image for the pitfalls of portable services before it ships
+	 * ({@code psi lint}): what attach would refuse, units whose programs the
+	 * image lacks, accounts, files and mount points the host never provides,
+	 * sockets without their service, templates nothing starts.
+	 *
+	 * @param request the image, its prefixes and the profile, as for {@link #inspect(InspectRequestDTO)}
+	 * @return the findings, errors first; empty for a clean image
+	 * @since 2.6
+	 */
+	java.util.List<psi.api.dto.FindingDTO> lint(InspectRequestDTO request);
+
+	/**
 	 * Attaches an image's matching units to the host, all or nothing.
 	 *
 	 * @param request what to attach and how

@@ -245,7 +245,7 @@ class DaemonIT {
 		Map<String, String> before = snapshot(root);
 		Result attach = psi("nobody", Map.of(), "--root", root.toString(), "attach", "app0_1");
 		assertEquals(1, attach.rc(), attach.toString());
-		assertEquals(List.of("psi attach: refused for user nobody: changing the host needs root; other users may run list, inspect, status, is-attached, logs and profiles"),
+		assertEquals(List.of("psi attach: refused for user nobody: changing the host needs root; other users may run list, inspect, lint, status, is-attached, logs, profiles, versions, plugins and config"),
 			attach.err().lines().toList(), "one line: " + attach);
 		for (String[] c : new String[][] { { "detach", "app0_1" }, { "remove", "app6_1" }, { "pull", "file:///etc/hostname" }, { "start", "app0_1" },
 			{ "read-only", "app0_1" } }) {

@@ -129,6 +129,25 @@ final class ImageCatalog {
 		}
 	}
 
+	/** {@code psi lint}: the image's pitfalls ({@link ImageLint}), under the profile asked for or the default. */
+	List<psi.api.dto.FindingDTO> lint(InspectRequestDTO req) throws IOException {
+		String profile = req.profile == null || req.profile.isEmpty() ? profiles.defaultName() : req.profile;
+		byte[] conf;
+		try {
+			conf = profiles.profile(profile).content();
+		} catch (psi.api.PsiException noProfile) {
+			if (req.profile != null && !req.profile.isEmpty()) {
+				throw noProfile;
+			}
+			conf = new byte[0]; // no default profile here: nothing to keep inside
+		}
+		List<String> matches = ImageResolver.matches(req.image, req.prefixes);
+		byte[] profileConf = conf;
+		try (ImageResolver.OpenImage img = images.open(req.image)) {
+			return img.tree().reading("checking it", () -> ImageLint.check(img, matches, profile, profileConf, layout));
+		}
+	}
+
 	/** The attach state, without a service manager: {@code attached}, {@code attached-runtime} or {@code detached}. */
 	AttachState state(String image) throws IOException {
 		return AttachmentIndex.stateOf(index.units(images.key(image)));

@@ -410,6 +410,11 @@ public class PortablesEngine implements Portables {
 	}
 
 	@Override
+	public List<psi.api.dto.FindingDTO> lint(InspectRequestDTO request) {
+		return read("lint", request.root, h -> h.catalog().lint(request));
+	}
+
+	@Override
 	public List<ChangeDTO> attach(AttachRequestDTO request, ProgressListener listener) {
 		return attach(request, false, listener);
 	}

@@ -25,7 +25,7 @@ import java.util.Set;
 final class Access implements Caller.Gate {
 
 	/** The commands that change nothing, open to every user: portabled's without polkit, and psi's status and logs. */
-	static final Set<String> READ_ONLY = Set.of("list", "inspect", "status", "isattached", "logs", "profiles", "versions", "plugins");
+	static final Set<String> READ_ONLY = Set.of("list", "inspect", "status", "isattached", "logs", "profiles", "versions", "plugins", "lint", "config");
 
 	/** The groups whose members read the whole system journal. */
 	static final List<String> JOURNAL_GROUPS = List.of("adm", "systemd-journal");
@@ -119,7 +119,7 @@ final class Access implements Caller.Gate {
 		}
 		if (!READ_ONLY.contains(command)) {
 			return "psi " + typed + ": refused for user " + who() + ": changing the host needs root" + (adminGroup.isEmpty() ? "" : " or group " + adminGroup)
-				+ "; other users may run list, inspect, status, is-attached, logs and profiles";
+				+ "; other users may run list, inspect, lint, status, is-attached, logs, profiles, versions, plugins and config";
 		}
 		String r = args.options().get("--root");
 		if (r != null && !r.isEmpty() && !Path.of(r).toAbsolutePath().normalize().equals(root)) {

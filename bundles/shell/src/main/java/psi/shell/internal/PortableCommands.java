@@ -35,7 +35,7 @@ import psi.api.dto.VerifyLevel;
  * launcher accepts both spellings.
  */
 @Component(service = PortableCommands.class, property = { "osgi.command.scope=psi", //
-	"osgi.command.function=list", "osgi.command.function=inspect", "osgi.command.function=attach",
+	"osgi.command.function=list", "osgi.command.function=inspect", "osgi.command.function=lint", "osgi.command.function=attach",
 	"osgi.command.function=detach", "osgi.command.function=reattach", "osgi.command.function=isattached",
 	"osgi.command.function=readonly", "osgi.command.function=setlimit", "osgi.command.function=remove", "osgi.command.function=profiles",
 	"osgi.command.function=start", "osgi.command.function=stop", "osgi.command.function=restart", "osgi.command.function=reload", "osgi.command.function=status", "osgi.command.function=logs",
@@ -150,6 +150,7 @@ public class PortableCommands {
 		@Descriptor(EXTENSION) @Parameter(names = "--extension", absentValue = "") Object extension,
 		@Descriptor("Accept extensions whose extension-release file is not named after the image") @Parameter(names = "--force", presentValue = "true", absentValue = "false") boolean force,
 		@Descriptor(JSON) @Parameter(names = "--json", absentValue = "") String json,
+		@Descriptor("Also check the image for the pitfalls of portable services, as psi lint does (exit status 1 on an error)") @Parameter(names = "--lint", presentValue = "true", absentValue = "false") boolean lint,
 		@Descriptor("Image name (searched in /etc/portables, /run/portables, /var/lib/portables, /usr/local/lib/portables, /usr/lib/portables) or path") String image,
 		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
 		List<String> p = Arrays.asList(prefixes);
@@ -166,7 +167,32 @@ public class PortableCommands {
 		req.relaxExtensionRelease = force;
 		Json.Mode mode = Json.mode(json);
 		ImageMetadataDTO m = portables.inspect(req);
+		if (lint) {
+			List<psi.api.dto.FindingDTO> f = portables.lint(req);
+			int status = f.stream().anyMatch(x -> x.severity.equals("error")) ? 1 : 0;
+			return new Output(mode != Json.Mode.OFF ? Json.of(java.util.Map.of("image", m, "findings", f), mode)
+				: Render.inspect(m, cat) + "Lint:\n" + Render.findings(f), "", status);
+		}
 		return new Output(mode != Json.Mode.OFF ? Json.of(m, mode) : Render.inspect(m, cat), "", 0);
+	}
+
+	/** psi lint. */
+	@Descriptor("Check an image for the pitfalls of portable services before it ships: each finding with its severity, place and a one-line remedy; exit status 1 when there is an error (the checks are listed in the README)")
+	public CommandOutput lint(//
+		@Descriptor(ROOT) @Parameter(names = "--root", absentValue = "") String root,
+		@Descriptor("The profile to judge the units under, as attach --profile would (default: defaultProfile of psi.engine, default)") @Parameter(names = { "-p", "--profile" }, absentValue = "") String profile,
+		@Descriptor(JSON) @Parameter(names = "--json", absentValue = "") String json,
+		@Descriptor("Image name or path") String image,
+		@Descriptor("Unit name prefixes to match (default: the image name up to the first _)") String... prefixes) {
+		InspectRequestDTO req = new InspectRequestDTO();
+		req.root = root(root);
+		req.image = image(root, image);
+		req.prefixes = Arrays.asList(prefixes);
+		req.profile = profile.isEmpty() ? null : profile(root, profile);
+		List<psi.api.dto.FindingDTO> f = portables.lint(req);
+		int status = f.stream().anyMatch(x -> x.severity.equals("error")) ? 1 : 0;
+		Json.Mode mode = Json.mode(json);
+		return new Output(mode != Json.Mode.OFF ? Json.of(f, mode) : Render.findings(f), "", status);
 	}
 
 	/** portablectl attach. */

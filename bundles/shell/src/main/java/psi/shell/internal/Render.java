@@ -373,6 +373,20 @@ final class Render {
 		return sb.toString();
 	}
 
+	/** @return psi lint's findings as a compiler prints them: {@code WHERE:LINE: SEVERITY: MESSAGE [CHECK]}, then the remedy; then the count */
+	static String findings(List<psi.api.dto.FindingDTO> fs) {
+		StringBuilder sb = new StringBuilder();
+		long errors = fs.stream().filter(f -> f.severity.equals("error")).count();
+		for (psi.api.dto.FindingDTO f : fs) {
+			sb.append(line(f.where)).append(f.line > 0 ? ":" + f.line : "").append(": ").append(f.severity).append(": ").append(line(f.message))
+				.append(" [").append(f.check).append("]\n");
+			sb.append("    remedy: ").append(line(f.remedy)).append('\n');
+		}
+		sb.append(fs.isEmpty() ? "No findings.\n" : errors + (errors == 1 ? " error, " : " errors, ") + (fs.size() - errors)
+			+ (fs.size() - errors == 1 ? " warning.\n" : " warnings.\n"));
+		return sb.toString();
+	}
+
 	static String status(psi.api.dto.ImageStatusDTO s, List<String> log) {
 		StringBuilder sb = new StringBuilder();
 		boolean running = s.state.running();
