@@ -35,7 +35,7 @@ import psi.api.dto.VerifyLevel;
  * launcher accepts both spellings.
  */
 @Component(service = PortableCommands.class, property = { "osgi.command.scope=psi", //
-	"osgi.command.function=list", "osgi.command.function=inspect", "osgi.command.function=lint", "osgi.command.function=attach",
+	"osgi.command.function=list", "osgi.command.function=inspect", "osgi.command.function=lint", "osgi.command.function=build", "osgi.command.function=attach",
 	"osgi.command.function=detach", "osgi.command.function=reattach", "osgi.command.function=isattached",
 	"osgi.command.function=readonly", "osgi.command.function=setlimit", "osgi.command.function=remove", "osgi.command.function=profiles",
 	"osgi.command.function=start", "osgi.command.function=stop", "osgi.command.function=restart", "osgi.command.function=reload", "osgi.command.function=status", "osgi.command.function=logs",
@@ -174,6 +174,28 @@ public class PortableCommands {
 				: Render.inspect(m, cat) + "Lint:\n" + Render.findings(f), "", status);
 		}
 		return new Output(mode != Json.Mode.OFF ? Json.of(m, mode) : Render.inspect(m, cat), "", 0);
+	}
+
+	/** psi build. */
+	@Descriptor("Make a portable service image. Today: --init DIR --name NAME writes the skeleton of one to fill in (os-release, a unit, the empty files and mount points, with comments); making raw images from a tree is still to come")
+	public CommandOutput build(//
+		@Descriptor("Write the skeleton of an image into DIR (new or empty)") @Parameter(names = "--init", presentValue = "true", absentValue = "false") boolean init,
+		@Descriptor("The image's name, also its unit prefix (lower-case letters, digits, '.', '-')") @Parameter(names = "--name", absentValue = "") String name,
+		@Descriptor("The directory") String dir) throws java.io.IOException {
+		if (!init) {
+			throw new psi.api.PsiException("psi build makes only skeletons so far: psi build --init DIR --name NAME (raw images from a tree come later; mksquashfs or systemd-repart make them today)");
+		}
+		if (name.isEmpty()) {
+			throw new psi.api.PsiException("psi build --init needs --name NAME (the image's name, also its unit prefix)");
+		}
+		java.nio.file.Path d = Invocation.current().cwd().resolve(dir).normalize();
+		List<String> written = ImageSkeleton.write(d, name);
+		StringBuilder sb = new StringBuilder();
+		written.forEach(w -> sb.append("Wrote ").append(d.resolve(w)).append('\n'));
+		// attach takes the unit prefix from the image's file name: a directory named otherwise needs it named
+		String prefix = d.getFileName() != null && d.getFileName().toString().split("_", 2)[0].equals(name) ? "" : " " + name;
+		sb.append("Next: put the program at ").append(d.resolve("usr/bin/" + name)).append(", then psi lint ").append(d).append(prefix).append('\n');
+		return new Output(sb.toString(), "", 0);
 	}
 
 	/** psi lint. */
