@@ -63,6 +63,11 @@ final class Attachments {
 		this.verification = verification;
 	}
 
+	/** @return how images are verified in place here, for psi lint */
+	Verification verification() {
+		return verification;
+	}
+
 	/** What a policy is told of an image about to be attached; verified once, when first asked. */
 	private final class Subject implements psi.spi.sandbox.AttachSubject {
 		private final ImageResolver.OpenImage img;

@@ -130,7 +130,7 @@ final class ImageCatalog {
 	}
 
 	/** {@code psi lint}: the image's pitfalls ({@link ImageLint}), under the profile asked for or the default. */
-	List<psi.api.dto.FindingDTO> lint(InspectRequestDTO req) throws IOException {
+	List<psi.api.dto.FindingDTO> lint(InspectRequestDTO req, Attachments.Verification verification) throws IOException {
 		String profile = req.profile == null || req.profile.isEmpty() ? profiles.defaultName() : req.profile;
 		byte[] conf;
 		try {
@@ -144,7 +144,7 @@ final class ImageCatalog {
 		List<String> matches = ImageResolver.matches(req.image, req.prefixes);
 		byte[] profileConf = conf;
 		try (ImageResolver.OpenImage img = images.open(req.image)) {
-			return img.tree().reading("checking it", () -> ImageLint.check(img, matches, profile, profileConf, layout));
+			return img.tree().reading("checking it", () -> ImageLint.check(img, matches, profile, profileConf, layout, verification));
 		}
 	}
 

@@ -45,7 +45,9 @@ import psi.spi.unit.UnitFile;
  * {@code /etc/machine-id}, {@code /etc/resolv.conf} missing (the profiles
  * mount and bind onto them; a read-only image cannot get them);</li>
  * <li>{@code sandbox}: what attach would refuse under the profile
- * ({@link SandboxGuard}).</li>
+ * ({@link SandboxGuard});</li>
+ * <li>{@code verify}: a raw image nothing signed vouches for, which a pull
+ * or start over https or ssh refuses unless {@code --verify=no}.</li>
  * </ul>
  */
 final class ImageLint {
@@ -91,12 +93,16 @@ final class ImageLint {
 	 * @param matches the prefixes attach would match ({@link ImageResolver#matches})
 	 * @param profile the profile's name and {@code service.conf}, for what attach would refuse
 	 * @param layout the host: its users and groups
+	 * @param verification checks a raw image in place with the verifiers installed
 	 * @return the findings, errors first, then by place
 	 */
 	static List<FindingDTO> check(ImageResolver.OpenImage img, List<String> matches, String profile, byte[] profileConf,
-		HostLayout layout) throws IOException {
+		HostLayout layout, Attachments.Verification verification) throws IOException {
 		ImageLint l = new ImageLint(img);
 		l.run(matches, profile, profileConf, SandboxGuard.Accounts.of(layout), layout);
+		if (img.tree().rootKind() == RootKind.IMAGE) {
+			l.verified(verification);
+		}
 		l.out.sort(Comparator.comparing((FindingDTO f) -> f.severity.equals("error") ? 0 : 1).thenComparing(f -> f.where)
 			.thenComparingInt(f -> f.line));
 		return l.out;
@@ -170,6 +176,22 @@ final class ImageLint {
 				add(readOnly ? "error" : "warning", "mount-points", f, 0, f + " is missing: the profiles bind the host's onto it"
 					+ (readOnly ? ", which fails in a read-only image" : ""), "create the empty file " + f + " in the image");
 			}
+		}
+	}
+
+	private void verified(Attachments.Verification verification) throws IOException {
+		psi.api.dto.PullResultDTO r;
+		try {
+			r = verification.of(img.path());
+		} catch (PsiException refused) {
+			add("error", "verify", img.path(), 0, "it does not verify: " + refused.getMessage(), "rebuild or re-sign the image");
+			return;
+		}
+		psi.api.dto.VerifyLevel level = r.level == null ? psi.api.dto.VerifyLevel.NONE : r.level;
+		if (level != psi.api.dto.VerifyLevel.SIGNATURE) {
+			add("warning", "verify", img.path(), 0, (level == psi.api.dto.VerifyLevel.NONE ? "nothing vouches for it" : "only a " + level.label() + " vouches for it")
+				+ ": psi pull and psi start over https or ssh refuse it unless --verify=no",
+				"sign it: a dm-verity signature partition (systemd-repart --private-key= --certificate=), a .roothash.p7s, or a signed SHA256SUMS beside it");
 		}
 	}
 

@@ -411,7 +411,7 @@ public class PortablesEngine implements Portables {
 
 	@Override
 	public List<psi.api.dto.FindingDTO> lint(InspectRequestDTO request) {
-		return read("lint", request.root, h -> h.catalog().lint(request));
+		return read("lint", request.root, h -> h.catalog().lint(request, h.attachments().verification()));
 	}
 
 	@Override

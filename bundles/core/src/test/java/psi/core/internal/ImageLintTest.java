@@ -65,7 +65,11 @@ class ImageLintTest {
 		r.image = image;
 		r.profile = profile;
 		try {
-			return host.host.catalog().lint(r);
+			return host.host.catalog().lint(r, path -> {
+				psi.api.dto.PullResultDTO v = new psi.api.dto.PullResultDTO();
+				v.level = psi.api.dto.VerifyLevel.CHECKSUM;
+				return v;
+			});
 		} catch (IOException e) {
 			throw new java.io.UncheckedIOException(e);
 		}
@@ -125,6 +129,24 @@ class ImageLintTest {
 		Path img = image("empty", null, null);
 		Files.delete(img.resolve("usr/lib/os-release"));
 		assertEquals("error:os-release,error:no-units", checks(lint("empty")));
+	}
+
+	/** A raw image (here a directory read as one) only a checksum vouches for: pulled over the network, it is refused. */
+	@Test
+	void aRawImageNothingSignedVouchesFor() throws IOException {
+		image("raw", "raw.service", "[Service]\nExecStart=/usr/bin/app\n");
+		ImageFormat asRaw = path -> Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)
+			? Optional.<ImageTree>of(new DirectoryTree(path, "raw") {
+				@Override
+				public psi.spi.format.RootKind rootKind() {
+					return psi.spi.format.RootKind.IMAGE;
+				}
+			})
+			: Optional.empty();
+		host = new TestHost(new HostLayout(root), List.of(asRaw), List.of(PolicyTest.profiles()));
+		List<FindingDTO> fs = lint("raw");
+		assertEquals("warning:verify", checks(fs));
+		assertEquals("only a checksum vouches for it: psi pull and psi start over https or ssh refuse it unless --verify=no", fs.get(0).message);
 	}
 
 	@Test
