@@ -177,13 +177,24 @@ public class PortableCommands {
 	}
 
 	/** psi build. */
-	@Descriptor("Make a portable service image. Today: --init DIR --name NAME writes the skeleton of one to fill in (os-release, a unit, the empty files and mount points, with comments); making raw images from a tree is still to come")
+	@Descriptor("Make a portable service image. Today: --init DIR --name NAME writes the skeleton of one to fill in (os-release, a unit, the empty files and mount points, with comments); --sums DIR writes the SHA256SUMS of a repository directory; making raw images from a tree is still to come")
 	public CommandOutput build(//
 		@Descriptor("Write the skeleton of an image into DIR (new or empty)") @Parameter(names = "--init", presentValue = "true", absentValue = "false") boolean init,
+		@Descriptor("Write DIR/SHA256SUMS for the files of a repository directory, as sha256sum does, so that psi pull --verify=checksum of its images passes") @Parameter(names = "--sums", presentValue = "true", absentValue = "false") boolean sums,
 		@Descriptor("The image's name, also its unit prefix (lower-case letters, digits, '.', '-')") @Parameter(names = "--name", absentValue = "") String name,
 		@Descriptor("The directory") String dir) throws java.io.IOException {
+		if (sums && init) {
+			throw new psi.api.PsiException("psi build takes --init or --sums, not both");
+		}
+		if (sums) {
+			java.nio.file.Path d = Invocation.current().cwd().resolve(dir).normalize();
+			List<String> lines = RepositorySums.write(d);
+			boolean signed = java.nio.file.Files.exists(d.resolve("SHA256SUMS.gpg")) || java.nio.file.Files.exists(d.resolve("SHA256SUMS.asc"));
+			return new Output("Wrote " + d.resolve("SHA256SUMS") + " (" + lines.size() + (lines.size() == 1 ? " file)\n" : " files)\n"),
+				signed ? "psi build: the signature beside it (SHA256SUMS.gpg or .asc) was made over the old SHA256SUMS: sign it again (gpg --detach-sign SHA256SUMS)\n" : "", 0);
+		}
 		if (!init) {
-			throw new psi.api.PsiException("psi build makes only skeletons so far: psi build --init DIR --name NAME (raw images from a tree come later; mksquashfs or systemd-repart make them today)");
+			throw new psi.api.PsiException("psi build makes skeletons and SHA256SUMS so far: psi build --init DIR --name NAME, psi build --sums DIR (raw images from a tree come later; mksquashfs or systemd-repart make them today)");
 		}
 		if (name.isEmpty()) {
 			throw new psi.api.PsiException("psi build --init needs --name NAME (the image's name, also its unit prefix)");
