@@ -282,23 +282,9 @@ final class Attachments {
 
 	/** @return the names of the policies whose drop-ins the services of these names have now and that may widen: named before */
 	private List<String> namedBefore(boolean runtime, Set<String> units) throws IOException {
-		List<String> out = new ArrayList<>();
-		for (String u : units) {
-			java.nio.file.Path dir = layout.real(HostLayout.attachedDir(runtime) + "/" + u + ".d");
-			if (!u.endsWith(".service") || !java.nio.file.Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-				continue;
-			}
-			try (var files = java.nio.file.Files.newDirectoryStream(dir, Profiles.PREFIX + "*.conf")) {
-				for (java.nio.file.Path f : files) {
-					String n = f.getFileName().toString();
-					if (java.nio.file.Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS) && java.nio.file.Files.size(f) <= Profiles.MAX_EXTENSION
-						&& !PolicyGuard.widening(java.nio.file.Files.readAllBytes(f)).isEmpty()) {
-						out.add(n.substring(Profiles.PREFIX.length(), n.length() - ".conf".length()));
-					}
-				}
-			}
-		}
-		return out;
+		Map<String, String> where = new LinkedHashMap<>();
+		units.forEach(u -> where.put(u, HostLayout.attachedDir(runtime)));
+		return profiles.attachedExtensions(where).stream().filter(e -> !e.widening().isEmpty()).map(Profiles.Extension::policy).toList();
 	}
 
 	/** @return the admin's limits drop-in a service of these names has now, or {@code null} */

@@ -138,10 +138,22 @@ final class Profiles {
 	 * @param units unit name to attached directory, as {@link AttachmentIndex#units(String)}
 	 */
 	List<String> attached(Map<String, String> units) throws IOException {
-		java.util.TreeMap<String, String> out = new java.util.TreeMap<>();
+		List<String> out = new ArrayList<>();
+		for (Extension e : attachedExtensions(units)) {
+			out.add(e.policy() + (e.widening().isEmpty() ? "" : " (named by the admin; may widen the sandbox: " + String.join("; ", e.widening()) + ")"));
+		}
+		return out;
+	}
+
+	/**
+	 * @param units unit name to attached directory
+	 * @return the policies' drop-ins the attached services have, by policy name (the first of each name)
+	 */
+	List<Extension> attachedExtensions(Map<String, String> units) throws IOException {
+		java.util.TreeMap<String, Extension> out = new java.util.TreeMap<>();
 		for (Map.Entry<String, String> u : units.entrySet()) {
 			Path dir = layout.real(u.getValue() + "/" + u.getKey() + ".d");
-			if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+			if (!u.getKey().endsWith(".service") || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
 				continue;
 			}
 			try (var files = Files.newDirectoryStream(dir, PREFIX + "*.conf")) {
@@ -151,8 +163,8 @@ final class Profiles {
 					if (out.containsKey(name) || !Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS) || Files.size(f) > MAX_EXTENSION) {
 						continue;
 					}
-					List<String> widening = PolicyGuard.widening(Files.readAllBytes(f));
-					out.put(name, name + (widening.isEmpty() ? "" : " (named by the admin; may widen the sandbox: " + String.join("; ", widening) + ")"));
+					byte[] b = Files.readAllBytes(f);
+					out.put(name, new Extension(name, b, PolicyGuard.widening(b)));
 				}
 			}
 		}
