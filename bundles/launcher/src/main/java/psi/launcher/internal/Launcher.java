@@ -144,6 +144,7 @@ public class Launcher {
 			return;
 		}
 		pollUntil(10_000_000_000L, () -> Arrays.stream(jars).allMatch(j -> PluginFolder.bundleOf(context, j) != null));
+		List<Bundle> started = new java.util.ArrayList<>();
 		for (java.io.File j : jars) {
 			Bundle b = PluginFolder.bundleOf(context, j);
 			if (b != null && b.getState() != Bundle.ACTIVE && b.getHeaders("").get("Fragment-Host") == null) {
@@ -153,6 +154,22 @@ public class Launcher {
 					// it does not resolve: psi plugins says why
 				}
 			}
+			if (b != null && b.getState() == Bundle.ACTIVE && b.getHeaders("").get("Service-Component") != null) {
+				started.add(b);
+			}
+		}
+		// Declarative Services takes a started bundle's components on a thread of its own: wait (at most 5 s) until
+		// each has a configuration, so that the command finds their services
+		org.osgi.framework.ServiceReference<org.osgi.service.component.runtime.ServiceComponentRuntime> ref = context
+			.getServiceReference(org.osgi.service.component.runtime.ServiceComponentRuntime.class);
+		org.osgi.service.component.runtime.ServiceComponentRuntime scr = ref == null ? null : context.getService(ref);
+		if (scr != null) {
+			pollUntil(5_000_000_000L, () -> started.stream().allMatch(b -> {
+				var ds = scr.getComponentDescriptionDTOs(b);
+				return !ds.isEmpty() && ds.stream().allMatch(d -> !scr.isComponentEnabled(d) || !scr.getComponentConfigurationDTOs(d).isEmpty()
+					|| "require".equals(d.configurationPolicy));
+			}));
+			context.ungetService(ref);
 		}
 	}
 
