@@ -57,6 +57,11 @@ enum Compressor {
 		return null;
 	}
 
+	/** @return the superblock's {@code compression_id} */
+	int id() {
+		return id;
+	}
+
 	/** @return the name mksquashfs's {@code -comp} takes */
 	String displayName() {
 		return displayName;

@@ -92,7 +92,7 @@ class SquashfsUnsquashfsTest {
 			SquashfsReader parallel = new SquashfsReader(ch, 0, ch.size(), "image '" + img + "'", pool, 4)) {
 			Superblock sb = r.superblock();
 			assertEquals(options.get(1), sb.compressor());
-			int compared = compare(r, parallel, out, "/", withXattrs);
+			int compared = compare(r, parallel, out, "/", withXattrs ? xattrs : Map.of());
 			assertEquals(count(out), compared, "entries compared");
 			assertTrue(compared > 5300, "the whole tree was walked: " + compared);
 			assertEquals(compared, sb.inodeCount() + 2, "every inode but the hard links' was seen");
@@ -123,10 +123,16 @@ class SquashfsUnsquashfsTest {
 		}
 	}
 
-	/** @return the number of entries compared, the directory included */
-	private static int compare(SquashfsReader r, SquashfsReader parallel, Path out, String dir, boolean withXattrs) throws Exception {
+	/**
+	 * Compares what psi's reader sees in an image with the tree unsquashfs extracted from it.
+	 *
+	 * @param xattrs the xattrs expected, by image path
+	 * @return the number of entries compared, the directory included
+	 */
+	static int compare(SquashfsReader r, SquashfsReader parallel, Path out, String dir, Map<String, Map<String, byte[]>> xattrs)
+		throws Exception {
 		int n = 1;
-		compareEntry(r, parallel, out, dir, withXattrs);
+		compareEntry(r, parallel, out, dir, xattrs);
 		List<String> names = r.list(dir);
 		List<String> expected = new ArrayList<>();
 		try (Stream<Path> s = Files.list(host(out, dir))) {
@@ -138,9 +144,9 @@ class SquashfsUnsquashfsTest {
 			String p = dir.equals("/") ? "/" + name : dir + "/" + name;
 			Entry e = r.lstat(p).orElseThrow();
 			if (e.kind() == Entry.Kind.DIRECTORY) {
-				n += compare(r, parallel, out, p, withXattrs);
+				n += compare(r, parallel, out, p, xattrs);
 			} else {
-				compareEntry(r, parallel, out, p, withXattrs);
+				compareEntry(r, parallel, out, p, xattrs);
 				n++;
 			}
 		}
@@ -151,7 +157,8 @@ class SquashfsUnsquashfsTest {
 		return p.equals("/") ? out : out.resolve(p.substring(1));
 	}
 
-	private static void compareEntry(SquashfsReader r, SquashfsReader parallel, Path out, String p, boolean withXattrs) throws Exception {
+	private static void compareEntry(SquashfsReader r, SquashfsReader parallel, Path out, String p, Map<String, Map<String, byte[]>> xattrs)
+		throws Exception {
 		Path h = host(out, p);
 		Map<String, Object> a = Files.readAttributes(h, "unix:mode,uid,gid,size,rdev,nlink,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
 		int mode = (Integer) a.get("mode");
@@ -207,7 +214,7 @@ class SquashfsUnsquashfsTest {
 			user.keySet().removeIf(k -> !k.startsWith("user."));
 			assertEquals(extracted, printable(user), p + " user xattrs as unsquashfs extracts them");
 		}
-		Map<String, byte[]> want = withXattrs ? xattrs.getOrDefault(p, Map.of()) : Map.of();
+		Map<String, byte[]> want = xattrs.getOrDefault(p, Map.of());
 		assertEquals(printable(want), printable(got), p + " xattrs as set on the source");
 	}
 
