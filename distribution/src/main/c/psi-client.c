@@ -11,7 +11,7 @@
  * forwarded.
  *
  * With no daemon answering, or for what must run in this process (psi
- * daemon, psi --no-daemon ..., psi -H HOST ...), it executes the psi launcher script
+ * daemon, psi build, psi --no-daemon ..., psi -H HOST ...), it executes the psi launcher script
  * ($PSI_LAUNCHER) with PSI_IN_PROCESS=1, which runs the command in a JVM
  * of its own as before.
  *
@@ -160,7 +160,8 @@ int main(int argc, char **argv)
 		if (command == 0 && argv[i][0] != '-')
 			command = i;
 	}
-	if (command > 0 && strcmp(argv[command], "daemon") == 0)
+	/* psi build reads the tree and writes the image as the caller, never as the daemon's root */
+	if (command > 0 && (strcmp(argv[command], "daemon") == 0 || strcmp(argv[command], "build") == 0))
 		in_process(argv);
 
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };

@@ -120,6 +120,21 @@ public interface Portables {
 	java.util.List<psi.api.dto.FindingDTO> lint(InspectRequestDTO request);
 
 	/**
+	 * Makes an image of a directory tree ({@code psi build}): a raw disk image
+	 * (GPT, squashfs root, dm-verity hash partition, a signature when a key is
+	 * given) or a naked squashfs, with the caller's rights. The image is
+	 * checked as {@link #lint(InspectRequestDTO)} checks, then put in place
+	 * atomically; an error found leaves nothing behind.
+	 *
+	 * @param request the tree, the output and how to build
+	 * @param listener told the steps and the bytes read
+	 * @return what was made, and the findings
+	 * @throws PsiException when the tree cannot become an image (one line naming the path), or no plugin makes the format
+	 * @since 2.7
+	 */
+	psi.api.dto.BuildResultDTO build(psi.api.dto.BuildRequestDTO request, ProgressListener listener);
+
+	/**
 	 * Attaches an image's matching units to the host, all or nothing.
 	 *
 	 * @param request what to attach and how

@@ -2,7 +2,7 @@
  * The psi engine API: what the shell, the launcher, remote front ends and tests call. Implemented by the engine only.
  */
 @Export
-@Version("2.6.0")
+@Version("2.7.0")
 package psi.api;
 
 import org.osgi.annotation.bundle.Export;

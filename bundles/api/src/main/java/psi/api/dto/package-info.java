@@ -2,7 +2,7 @@
  * Data transfer objects of the psi engine API: plain public fields, no behaviour.
  */
 @Export
-@Version("2.7.0")
+@Version("2.8.0")
 package psi.api.dto;
 
 import org.osgi.annotation.bundle.Export;

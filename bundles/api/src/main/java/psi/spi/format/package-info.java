@@ -2,7 +2,7 @@
  * Image formats: plugins that claim an image path and give read access to its file tree.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package psi.spi.format;
 
 import org.osgi.annotation.bundle.Export;

@@ -191,7 +191,7 @@ final class ImageLint {
 		if (level != psi.api.dto.VerifyLevel.SIGNATURE) {
 			add("warning", "verify", img.path(), 0, (level == psi.api.dto.VerifyLevel.NONE ? "nothing vouches for it" : "only a " + level.label() + " vouches for it")
 				+ ": psi pull and psi start over https or ssh refuse it unless --verify=no",
-				"sign it: a dm-verity signature partition (systemd-repart --private-key= --certificate=), a .roothash.p7s, or a signed SHA256SUMS beside it");
+				"sign it: psi build --sign KEY --cert CERT (a dm-verity signature partition), a .roothash.p7s, or a signed SHA256SUMS beside it (psi build --sums DIR --gpg-key KEY)");
 		}
 	}
 

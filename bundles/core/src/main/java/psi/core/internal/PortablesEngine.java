@@ -42,6 +42,7 @@ import psi.api.dto.PartialDTO;
 import psi.api.dto.PullRequestDTO;
 import psi.api.dto.PullResultDTO;
 import psi.api.dto.VerifyLevel;
+import psi.spi.format.ImageBuilder;
 import psi.spi.format.ImageFormat;
 import psi.spi.manager.ServiceManager;
 import psi.spi.sandbox.SandboxPolicy;
@@ -126,6 +127,9 @@ public class PortablesEngine implements Portables {
 
 	@Reference(service = Verifier.class, cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
 	volatile List<Map.Entry<Map<String, Object>, Verifier>> verifiers = List.of();
+
+	@Reference(service = ImageBuilder.class, cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+	volatile List<Map.Entry<Map<String, Object>, ImageBuilder>> builders = List.of();
 
 	@Reference(service = LoggerFactory.class, cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
 	volatile Logger log;
@@ -412,6 +416,20 @@ public class PortablesEngine implements Portables {
 	@Override
 	public List<psi.api.dto.FindingDTO> lint(InspectRequestDTO request) {
 		return read("lint", request.root, h -> h.catalog().lint(request, h.attachments().verification()));
+	}
+
+	@Override
+	public psi.api.dto.BuildResultDTO build(psi.api.dto.BuildRequestDTO request, ProgressListener listener) {
+		try {
+			return ImageBuild.run(request, builders, (image, profile) -> {
+				InspectRequestDTO r = new InspectRequestDTO();
+				r.image = image.toString();
+				r.profile = profile;
+				return lint(r);
+			}, listener == null ? ProgressListener.NONE : listener);
+		} catch (IOException e) {
+			throw failure("build", e);
+		}
 	}
 
 	@Override

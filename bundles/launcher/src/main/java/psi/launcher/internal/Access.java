@@ -114,6 +114,10 @@ final class Access implements Caller.Gate {
 		if (command.equals("daemon")) {
 			return "psi daemon: a daemon already serves this socket; stop it first (systemctl stop psi.service psi.socket), or give another --root";
 		}
+		if (command.equals("build")) {
+			// the tree is read and the image written with the caller's rights, never the daemon's (psi-client runs it in-process)
+			return "psi build: runs as the user who builds, not in the daemon: run psi --no-daemon build ...";
+		}
 		if (admin) {
 			return null;
 		}

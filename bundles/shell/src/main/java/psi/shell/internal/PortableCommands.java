@@ -177,36 +177,85 @@ public class PortableCommands {
 	}
 
 	/** psi build. */
-	@Descriptor("Make a portable service image. Today: --init DIR --name NAME writes the skeleton of one to fill in (os-release, a unit, the empty files and mount points, with comments); --sums DIR writes the SHA256SUMS of a repository directory; making raw images from a tree is still to come")
+	@Descriptor("Make a portable service image of a directory tree, as the caller, without root or loop devices: a raw GPT disk image (squashfs root, dm-verity hash partition, and a signature partition with --sign/--cert), or with --format squashfs a naked squashfs; checked as psi lint checks (an error leaves nothing behind), written atomically. Also: --init DIR --name NAME writes the skeleton of an image to fill in; --sums DIR writes the SHA256SUMS of a repository directory (and SHA256SUMS.gpg with --gpg-key). Times are clamped to $SOURCE_DATE_EPOCH when set: the same tree gives the same bytes")
 	public CommandOutput build(//
 		@Descriptor("Write the skeleton of an image into DIR (new or empty)") @Parameter(names = "--init", presentValue = "true", absentValue = "false") boolean init,
 		@Descriptor("Write DIR/SHA256SUMS for the files of a repository directory, as sha256sum does, so that psi pull --verify=checksum of its images passes") @Parameter(names = "--sums", presentValue = "true", absentValue = "false") boolean sums,
-		@Descriptor("The image's name, also its unit prefix (lower-case letters, digits, '.', '-')") @Parameter(names = "--name", absentValue = "") String name,
+		@Descriptor("With --sums: also sign it, as SHA256SUMS.gpg, with this key of your gpg keyring (a key id, fingerprint or user id), so that psi pull --verify=signature passes") @Parameter(names = "--gpg-key", absentValue = "") String gpgKey,
+		@Descriptor("The image's name, also its unit prefix (lower-case letters, digits, '.', '-'); default: the tree directory's name up to its first _") @Parameter(names = "--name", absentValue = "") String name,
+		@Descriptor("The image's version: the default output is NAME_VERSION.raw") @Parameter(names = "--version", absentValue = "") String version,
+		@Descriptor("The image file to write (default: NAME.raw, or NAME_VERSION.raw, in the working directory); replaced atomically if it exists") @Parameter(names = { "-o", "--output" }, absentValue = "") String output,
+		@Descriptor("raw (a GPT disk image, the default) or squashfs (a naked squashfs file system)") @Parameter(names = "--format", absentValue = "raw") String format,
+		@Descriptor("The squashfs compressor: zstd (the default), gzip, xz or lz4") @Parameter(names = "--compress", absentValue = "zstd") String compress,
+		@Descriptor("The squashfs block size, 4K to 1M (default 128K)") @Parameter(names = "--block-size", absentValue = "128K") String blockSize,
+		@Descriptor("Sign the dm-verity root hash with this PEM private key (RSA or ECDSA): the raw image gets a signature partition, a squashfs with --sidecars a .roothash.p7s") @Parameter(names = "--sign", absentValue = "") String key,
+		@Descriptor("The PEM certificate of the --sign key, which verifiers trust") @Parameter(names = "--cert", absentValue = "") String cert,
+		@Descriptor("With --format squashfs: also write the dm-verity sidecars beside the image (NAME.roothash, NAME.verity, and NAME.roothash.p7s when signed)") @Parameter(names = "--sidecars", presentValue = "true", absentValue = "false") boolean sidecars,
+		@Descriptor("Who owns the files in the image: keep (their owners in the tree, the default) or root") @Parameter(names = "--owner", absentValue = "keep") String owner,
+		@Descriptor("Leave extended attributes (user, trusted, security: file capabilities) out of the image") @Parameter(names = "--no-xattrs", presentValue = "true", absentValue = "false") boolean noXattrs,
+		@Descriptor("The architecture whose GPT partition types the image gets (x86-64, arm64, ...; default: this host's)") @Parameter(names = "--arch", absentValue = "") String arch,
+		@Descriptor("Do not check the image as psi lint does (its errors then do not stop the build)") @Parameter(names = "--no-lint", presentValue = "true", absentValue = "false") boolean noLint,
+		@Descriptor("The profile lint judges the units under (default: defaultProfile of psi.engine)") @Parameter(names = { "-p", "--profile" }, absentValue = "") String profile,
+		@Descriptor(JSON) @Parameter(names = "--json", absentValue = "") String json,
 		@Descriptor("The directory") String dir) throws java.io.IOException {
 		if (sums && init) {
 			throw new psi.api.PsiException("psi build takes --init or --sums, not both");
 		}
-		if (sums) {
-			java.nio.file.Path d = Invocation.current().cwd().resolve(dir).normalize();
-			List<String> lines = RepositorySums.write(d);
-			boolean signed = java.nio.file.Files.exists(d.resolve("SHA256SUMS.gpg")) || java.nio.file.Files.exists(d.resolve("SHA256SUMS.asc"));
-			return new Output("Wrote " + d.resolve("SHA256SUMS") + " (" + lines.size() + (lines.size() == 1 ? " file)\n" : " files)\n"),
-				signed ? "psi build: the signature beside it (SHA256SUMS.gpg or .asc) was made over the old SHA256SUMS: sign it again (gpg --detach-sign SHA256SUMS)\n" : "", 0);
-		}
-		if (!init) {
-			throw new psi.api.PsiException("psi build makes skeletons and SHA256SUMS so far: psi build --init DIR --name NAME, psi build --sums DIR (raw images from a tree come later; mksquashfs or systemd-repart make them today)");
-		}
-		if (name.isEmpty()) {
-			throw new psi.api.PsiException("psi build --init needs --name NAME (the image's name, also its unit prefix)");
-		}
 		java.nio.file.Path d = Invocation.current().cwd().resolve(dir).normalize();
-		List<String> written = ImageSkeleton.write(d, name);
-		StringBuilder sb = new StringBuilder();
-		written.forEach(w -> sb.append("Wrote ").append(d.resolve(w)).append('\n'));
-		// attach takes the unit prefix from the image's file name: a directory named otherwise needs it named
-		String prefix = d.getFileName() != null && d.getFileName().toString().split("_", 2)[0].equals(name) ? "" : " " + name;
-		sb.append("Next: put the program at ").append(d.resolve("usr/bin/" + name)).append(", then psi lint ").append(d).append(prefix).append('\n');
-		return new Output(sb.toString(), "", 0);
+		if (sums) {
+			List<String> lines = RepositorySums.write(d);
+			String out = "Wrote " + d.resolve("SHA256SUMS") + " (" + lines.size() + (lines.size() == 1 ? " file)\n" : " files)\n");
+			if (!gpgKey.isEmpty()) {
+				return new Output(out + "Wrote " + RepositorySums.sign(d, gpgKey) + "\n", "", 0);
+			}
+			boolean signed = java.nio.file.Files.exists(d.resolve("SHA256SUMS.gpg")) || java.nio.file.Files.exists(d.resolve("SHA256SUMS.asc"));
+			return new Output(out, signed ? "psi build: the signature beside it (SHA256SUMS.gpg or .asc) was made over the old SHA256SUMS: sign it again (psi build --sums DIR --gpg-key KEY)\n" : "", 0);
+		}
+		if (!gpgKey.isEmpty()) {
+			throw new psi.api.PsiException("psi build: --gpg-key goes with --sums DIR");
+		}
+		if (init) {
+			if (name.isEmpty()) {
+				throw new psi.api.PsiException("psi build --init needs --name NAME (the image's name, also its unit prefix)");
+			}
+			List<String> written = ImageSkeleton.write(d, name);
+			StringBuilder sb = new StringBuilder();
+			written.forEach(w -> sb.append("Wrote ").append(d.resolve(w)).append('\n'));
+			// attach takes the unit prefix from the image's file name: a directory named otherwise needs it named
+			String prefix = d.getFileName() != null && d.getFileName().toString().split("_", 2)[0].equals(name) ? "" : " " + name;
+			sb.append("Next: put the program at ").append(d.resolve("usr/bin/" + name)).append(", then psi build ").append(d)
+				.append(prefix.isEmpty() ? "" : " --name" + prefix).append('\n');
+			return new Output(sb.toString(), "", 0);
+		}
+		psi.api.dto.BuildRequestDTO req = ImageArguments.build(d, name, version, output, Invocation.current().cwd(), Invocation.current().env());
+		req.format = format;
+		req.compression = compress;
+		req.blockSize = ImageArguments.blockSize(blockSize);
+		req.key = key.isEmpty() ? null : Invocation.current().cwd().resolve(key).normalize().toString();
+		req.certificate = cert.isEmpty() ? null : Invocation.current().cwd().resolve(cert).normalize().toString();
+		if ((req.key == null) != (req.certificate == null)) {
+			throw new psi.api.PsiException("psi build: --sign KEY and --cert CERT go together (the certificate is what verifiers trust)");
+		}
+		if (sidecars && !format.equals("squashfs")) {
+			throw new psi.api.PsiException("psi build: --sidecars goes with --format squashfs (a raw image holds its verity data and signature)");
+		}
+		if (req.key != null && format.equals("squashfs") && !sidecars) {
+			throw new psi.api.PsiException("psi build: a signed squashfs needs --sidecars (the signature is written as NAME.roothash.p7s)");
+		}
+		req.sidecars = sidecars;
+		req.rootOwner = switch (owner) {
+			case "root" -> true;
+			case "keep" -> false;
+			default -> throw new psi.api.PsiException("psi build: --owner " + Render.line(owner) + ": keep or root");
+		};
+		req.xattrs = !noXattrs;
+		req.architecture = arch.isEmpty() ? null : arch;
+		req.lint = !noLint;
+		req.profile = profile.isEmpty() ? null : profile;
+		psi.api.dto.BuildResultDTO r = portables.build(req, TerminalProgress.of(Invocation.current()));
+		Json.Mode mode = Json.mode(json);
+		int status = r.output == null ? 1 : 0;
+		return new Output(mode != Json.Mode.OFF ? Json.of(r, mode) : Render.built(r), "", status);
 	}
 
 	/** psi lint. */

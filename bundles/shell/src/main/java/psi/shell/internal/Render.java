@@ -387,6 +387,31 @@ final class Render {
 		return sb.toString();
 	}
 
+	/** What psi build made, or why it made nothing. */
+	static String built(psi.api.dto.BuildResultDTO r) {
+		StringBuilder sb = new StringBuilder();
+		if (r.output == null) {
+			sb.append("Not built: psi lint found errors in the image; nothing was written (fix them, or build with --no-lint):\n");
+			return sb.append(findings(r.findings)).toString();
+		}
+		sb.append("Built ").append(line(r.output)).append(": ").append(r.format.equals("raw") ? "raw disk image" : "squashfs").append(", ")
+			.append(r.bytes).append(" bytes; ").append(r.files).append(r.files == 1 ? " file of " : " files of ").append(r.dataBytes)
+			.append(" bytes, ").append(r.inodes).append(" inodes, ").append(r.compression).append('\n');
+		for (String p : r.partitions) {
+			sb.append("    Partition: ").append(line(p)).append('\n');
+		}
+		if (r.rootHash != null) {
+			sb.append("    Root hash: ").append(r.rootHash).append(r.signed ? " (signed)" : " (not signed)").append('\n');
+		}
+		for (String s : r.sidecars) {
+			sb.append("    Sidecar: ").append(line(s)).append('\n');
+		}
+		if (!r.findings.isEmpty()) {
+			sb.append("Lint:\n").append(findings(r.findings));
+		}
+		return sb.toString();
+	}
+
 	static String status(psi.api.dto.ImageStatusDTO s, List<String> log) {
 		StringBuilder sb = new StringBuilder();
 		boolean running = s.state.running();

@@ -69,6 +69,52 @@ final class RepositorySums {
 		return sb.toString().lines().toList();
 	}
 
+	/**
+	 * Signs DIR/SHA256SUMS with gpg, as the admin's keyring holds the key
+	 * (psi has no business holding secret keys), into SHA256SUMS.gpg:
+	 * a detached binary signature, written beside it, then renamed into place.
+	 *
+	 * @return the signature file
+	 */
+	static Path sign(Path dir, String key) throws IOException {
+		if (key.startsWith("-") || key.contains("\n")) {
+			throw new PsiException("--gpg-key " + Render.line(key) + ": a key id, fingerprint or user id of your gpg keyring");
+		}
+		Path tmp = Files.createTempFile(dir, "." + SUMS + ".gpg.", ".tmp");
+		try {
+			Process p;
+			try {
+				p = new ProcessBuilder("gpg", "--batch", "--yes", "--local-user", key, "--detach-sign", "--output", tmp.toString(),
+					dir.resolve(SUMS).toString()).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.INHERIT).start();
+			} catch (IOException e) {
+				throw new PsiException("psi build --gpg-key needs gpg, which is not installed (apt-get install gpg): " + e.getMessage());
+			}
+			String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+			int rc;
+			try {
+				rc = p.waitFor();
+			} catch (InterruptedException e) {
+				p.destroyForcibly();
+				Thread.currentThread().interrupt();
+				throw new java.io.InterruptedIOException("interrupted while gpg signed");
+			}
+			if (rc != 0) {
+				List<String> lines = out.lines().filter(l -> !l.isBlank()).toList();
+				throw new PsiException("gpg could not sign " + dir.resolve(SUMS) + " with key " + Render.line(key) + ": "
+					+ (lines.isEmpty() ? "exit status " + rc : Render.line(lines.get(lines.size() - 1))) + "; SHA256SUMS is written, unsigned");
+			}
+			try (var c = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+				c.force(true);
+			}
+			Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+			Path to = dir.resolve(SUMS + ".gpg");
+			Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+			return to;
+		} finally {
+			Files.deleteIfExists(tmp);
+		}
+	}
+
 	private static String sha256(Path f) throws IOException {
 		MessageDigest md;
 		try {
