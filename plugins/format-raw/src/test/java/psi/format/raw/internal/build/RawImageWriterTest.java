@@ -270,6 +270,171 @@ class RawImageWriterTest {
 			.toString(), "-content", in.toString(), "-CAfile", certFile.toString(), "-out", "/dev/null"), null);
 	}
 
+	@Test
+	void twoWritesAreByteIdenticalAndAChangedInputChangesTheRootHash() throws IOException {
+		Path a = dir.resolve("a.raw");
+		Path b = Files.createDirectories(dir.resolve("other")).resolve("b.raw");
+		RawImageWriter.Result ra = RawImageWriter.write(fs, signed(), a);
+		RawImageWriter.Result rb = RawImageWriter.write(fs, signed(), b);
+		assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b));
+		assertEquals(ra.seed(), rb.seed());
+
+		// the same tree, one byte of it changed: mksquashfs is reproducible, so only that byte differs
+		Path tree2 = BuildFixtures.tree(dir, "tree2", 600 << 10, 7);
+		Files.writeString(tree2.resolve("usr/lib/os-release"), "ID=psitest\nPORTABLE_PREFIXES=psitesT\n");
+		Path fs2 = BuildFixtures.squashfs(tree2, dir.resolve("fs2.squashfs"));
+		RawImageWriter.Result rc = RawImageWriter.write(fs2, signed(), dir.resolve("c.raw"));
+		assertNotEquals(ra.rootHashHex(), rc.rootHashHex());
+		assertNotEquals(ra.diskUuid(), rc.diskUuid(), "the seed is the content's");
+		assertNotEquals(ra.partitions().get(0).uuid(), rc.partitions().get(0).uuid());
+
+		// an explicit seed gives the identifiers repart derives from it
+		UUID seed = UUID.fromString("e2a40bf9-73f1-4278-9160-49c031e7aef8");
+		RawImageWriter.Result rd = RawImageWriter.write(fs, signed().withSeed(seed), dir.resolve("d.raw"));
+		assertEquals(seed, rd.seed());
+		assertNotEquals(ra.rootHashHex(), rd.rootHashHex(), "another salt");
+	}
+
+	@Test
+	void anUnsignedUsrImageForAnotherArchitecture() throws IOException {
+		Path img = dir.resolve("usr.raw");
+		RawImageWriter.Result r = RawImageWriter.write(fs, RawImageWriter.Options.unsigned().withArch("arm64").withUsr(true),
+			img);
+		assertEquals(List.of("usr-arm64", "usr-arm64-verity"), r.partitions().stream().map(RawImageWriter.Written::label)
+			.toList());
+		try (FileChannel ch = FileChannel.open(img)) {
+			GptTable t = GptTable.read(ch, ch.size(), "usr.raw").orElseThrow();
+			assertEquals(2, t.partitions().size());
+			assertEquals(PartitionTypes.of(PartitionTypes.Role.USR, "arm64").orElseThrow(), t.partitions().get(0).type());
+			assertEquals(PartitionTypes.of(PartitionTypes.Role.USR_VERITY, "arm64").orElseThrow(), t.partitions().get(1).type());
+			Selection s = DiscoverablePartitions.select(t, "arm64");
+			assertEquals("usr", s.designator());
+			assertTrue(s.veritySig().isEmpty());
+			// no signature: the root hash comes from the partition UUIDs
+			RootHash rh = RootHashSources.find(img, ch, s).orElseThrow();
+			assertEquals(Source.PARTITION_UUIDS, rh.source());
+			assertArrayEquals(r.rootHash(), rh.hash());
+			VerityTree.verify(ch, s.data().offset(), ch, s.verity().get().offset(), rh.hash(), "usr.raw");
+		}
+	}
+
+	@Test
+	void anEcdsaKeySigns() throws Exception {
+		Path ecKey = dir.resolve("ec.key");
+		Path ecCert = dir.resolve("ec.crt");
+		BuildFixtures.keyPair(ecKey, ecCert, "ec", "/CN=psi ec");
+		assertTrue(Files.readString(ecKey).startsWith("-----BEGIN EC PRIVATE KEY-----"));
+		Path img = dir.resolve("ec.raw");
+		RawImageWriter.Result r = RawImageWriter.write(fs, RawImageWriter.Options.signed(PemFiles.privateKey(ecKey),
+			PemFiles.certificate(ecCert)).withArch("x86-64"), img);
+		Path trust = Files.createDirectories(dir.resolve("host/etc/verity.d"));
+		Files.copy(ecCert, trust.resolve("ec.crt"));
+		try (FileChannel ch = FileChannel.open(img)) {
+			VeritySignature sig = VeritySignature.read(ch, partition(img, 3), "ec.raw");
+			RootHashSignature.verify(sig.signature(), r.rootHash(), TrustedCertificates.load(p -> dir.resolve("host")
+				.resolve(p.substring(1))), "ec.raw");
+			Path p7s = Files.write(dir.resolve("ec.p7s"), sig.signature());
+			Path in = Files.writeString(dir.resolve("roothash.txt"), r.rootHashHex(), StandardCharsets.US_ASCII);
+			Fixtures.run(List.of("openssl", "smime", "-verify", "-binary", "-inform", "der", "-in", p7s.toString(), "-content",
+				in.toString(), "-CAfile", ecCert.toString(), "-out", "/dev/null"), null);
+		}
+	}
+
+	@Test
+	void aMissingFileSystemLeavesNothing() throws IOException {
+		Path out = dir.resolve("out.raw");
+		String m = assertThrows(IOException.class, () -> RawImageWriter.write(dir.resolve("nope.squashfs"), signed(), out))
+			.getMessage();
+		assertEquals("filesystem '" + dir.resolve("nope.squashfs") + "' does not exist", m);
+		assertNothingLeft();
+		Path empty = Files.createFile(dir.resolve("empty.squashfs"));
+		m = assertThrows(IOException.class, () -> RawImageWriter.write(empty, signed(), out)).getMessage();
+		assertEquals("filesystem '" + empty + "' is empty", m);
+		m = assertThrows(IOException.class, () -> RawImageWriter.write(dir, signed(), out)).getMessage();
+		assertEquals("filesystem '" + dir + "' is not a regular file", m);
+		assertNothingLeft();
+	}
+
+	@Test
+	void aCertificateThatDoesNotMatchTheKeyLeavesNothing() throws IOException {
+		Path otherKey = dir.resolve("other.key");
+		Path otherCert = dir.resolve("other.crt");
+		BuildFixtures.keyPair(otherKey, otherCert, "rsa:2048", "/CN=someone else");
+		Path out = dir.resolve("out.raw");
+		RawImageWriter.Options o = RawImageWriter.Options.signed(key, PemFiles.certificate(otherCert));
+		String m = assertThrows(IOException.class, () -> RawImageWriter.write(fs, o, out)).getMessage();
+		assertEquals("cannot write '" + out + "': the certificate of CN=someone else does not match the RSA private key", m);
+		assertNothingLeft();
+		// an EC key with an RSA certificate
+		Path ecKey = dir.resolve("ec.key");
+		BuildFixtures.keyPair(ecKey, dir.resolve("ec.crt"), "ec", "/CN=psi ec");
+		RawImageWriter.Options mixed = RawImageWriter.Options.signed(PemFiles.privateKey(ecKey), cert);
+		m = assertThrows(IOException.class, () -> RawImageWriter.write(fs, mixed, out)).getMessage();
+		assertEquals("cannot write '" + out + "': the certificate of CN=psi raw writer test does not match the EC private key", m);
+		assertNothingLeft();
+	}
+
+	@Test
+	void aFailedWriteLeavesTheOldImageAndNoTemporaryFile() throws IOException {
+		Path out = dir.resolve("out.raw");
+		Files.writeString(out, "old");
+		Path gone = dir.resolve("gone");
+		String m = assertThrows(IOException.class, () -> RawImageWriter.write(fs, signed(), gone.resolve("x.raw")))
+			.getMessage();
+		assertTrue(m.startsWith("cannot write '" + gone.resolve("x.raw") + "': cannot create a temporary file in '" + gone
+			+ "'"), m);
+		// a file system that is a FIFO: not a regular file
+		Path fifo = dir.resolve("fifo");
+		Fixtures.run(List.of("mkfifo", fifo.toString()), null);
+		m = assertThrows(IOException.class, () -> RawImageWriter.write(fifo, signed(), out)).getMessage();
+		assertEquals("filesystem '" + fifo + "' is not a regular file", m);
+		assertEquals("old", Files.readString(out));
+		assertNoTemporaryFile();
+		RawImageWriter.write(fs, signed(), out);
+		assertTrue(Files.size(out) > 1 << 20, "replaced");
+		assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(out)));
+		assertNoTemporaryFile();
+	}
+
+	@Test
+	void aFullDiskMidWriteLeavesNothing() throws IOException {
+		assertTrue(Fixtures.canUseLoopDevices(), "mounting a small tmpfs needs root: run the tests as root, as CI does");
+		Path small = Files.createDirectories(dir.resolve("small"));
+		Fixtures.run(List.of("mount", "-t", "tmpfs", "-o", "size=256k", "psi-test", small.toString()), null);
+		try {
+			Path out = small.resolve("out.raw");
+			String m = assertThrows(IOException.class, () -> RawImageWriter.write(fs, signed(), out)).getMessage();
+			assertEquals("cannot write '" + out + "': No space left on device", m);
+			try (Stream<Path> s = Files.list(small)) {
+				assertEquals(List.of(), s.toList());
+			}
+		} finally {
+			Fixtures.run(List.of("umount", small.toString()), null);
+		}
+	}
+
+	@Test
+	void optionsRefuseHalfAKeyAndUnknownArchitectures() {
+		assertEquals("a private key without its certificate", assertThrows(IllegalArgumentException.class,
+			() -> new RawImageWriter.Options("x86-64", false, Optional.of(key), Optional.empty(), Optional.empty())).getMessage());
+		assertEquals("a certificate without its private key", assertThrows(IllegalArgumentException.class,
+			() -> new RawImageWriter.Options("x86-64", false, Optional.empty(), Optional.of(cert), Optional.empty())).getMessage());
+		assertEquals("no partition types for architecture 'vax'", assertThrows(IllegalArgumentException.class,
+			() -> RawImageWriter.Options.unsigned().withArch("vax")).getMessage());
+	}
+
+	/** No output and no temporary file of the writer in {@link #dir}. */
+	private void assertNothingLeft() throws IOException {
+		assertNoTemporaryFile();
+		assertFalse(Files.exists(dir.resolve("out.raw")));
+	}
+
+	private void assertNoTemporaryFile() throws IOException {
+		try (Stream<Path> s = Files.list(dir)) {
+			assertEquals(List.of(), s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList());
+		}
+	}
+
 	private static Partition partition(Path img, int number) throws IOException {
 		try (FileChannel ch = FileChannel.open(img)) {
 			return GptTable.read(ch, ch.size(), img.toString()).orElseThrow().partitions().get(number - 1);
