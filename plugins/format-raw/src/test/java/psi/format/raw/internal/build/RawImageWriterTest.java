@@ -15,15 +15,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -185,7 +187,7 @@ class RawImageWriterTest {
 			Map<String, Object> m = MiniJson.object(o);
 			byDesignator.put((String) m.get("designator"), m);
 		}
-		assertEquals(java.util.Set.of("root", "root-verity", "root-verity-sig"), byDesignator.keySet());
+		assertEquals(Set.of("root", "root-verity", "root-verity-sig"), byDesignator.keySet());
 		Map<String, Object> root = byDesignator.get("root");
 		assertEquals("squashfs", root.get("fstype"));
 		assertEquals("signed", root.get("verity"));
@@ -232,9 +234,27 @@ class RawImageWriterTest {
 		assertEquals(r.rootHashHex(), m.group(1));
 		byte[] theirs = Files.readAllBytes(hashFile);
 		byte[] ours = Files.readAllBytes(extract(img, hash, dir.resolve("ours.hash")));
-		assertArrayEquals(theirs, java.util.Arrays.copyOf(ours, theirs.length));
+		assertArrayEquals(theirs, Arrays.copyOf(ours, theirs.length));
 		for (int i = theirs.length; i < ours.length; i++) {
 			assertEquals(0, ours[i], "zeros after the tree");
+		}
+	}
+
+	@Test
+	void aFileSystemOfOneBlockHasATreeOfNoLevels() throws IOException {
+		Path tiny = BuildFixtures.squashfs(Files.createDirectories(dir.resolve("empty")), dir.resolve("tiny.squashfs"));
+		assertEquals(4096, Files.size(tiny), "mksquashfs pads to 4 KiB");
+		Path img = dir.resolve("tiny.raw");
+		RawImageWriter.Result r = RawImageWriter.write(tiny, RawImageWriter.Options.unsigned().withArch("x86-64"), img);
+		RawImageWriter.Written data = r.partitions().get(0);
+		RawImageWriter.Written hash = r.partitions().get(1);
+		assertEquals(4096, data.length());
+		assertEquals(8192, hash.length(), "two blocks at least, as repart's calculate_verity_hash_size()");
+		Path dataFile = extract(img, data, dir.resolve("data.img"));
+		Fixtures.run(List.of("veritysetup", "verify", "--hash-offset=" + hash.offset(), dataFile.toString(), img.toString(),
+			r.rootHashHex()), null);
+		try (FileChannel ch = FileChannel.open(img)) {
+			VerityTree.verify(ch, data.offset(), data.length(), ch, hash.offset(), 0, hash.length(), r.rootHash(), "tiny.raw");
 		}
 	}
 
@@ -392,7 +412,7 @@ class RawImageWriterTest {
 		assertNoTemporaryFile();
 		RawImageWriter.write(fs, signed(), out);
 		assertTrue(Files.size(out) > 1 << 20, "replaced");
-		assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(out)));
+		assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(out)));
 		assertNoTemporaryFile();
 	}
 
