@@ -46,7 +46,7 @@ import psi.format.raw.internal.verity.VerityTree;
  * <li>{@code root-ARCH-verity}: the dm-verity hash device as
  * {@code veritysetup format} writes it: the 512-byte superblock (version 1,
  * hash type 1, sha256, 32-byte salt) in a 4 KiB block, then the tree; data
- * and hash blocks of 4096 bytes (repart since v254; v252 used the 512-byte
+ * and hash blocks of 4096 bytes (repart since v255; v252 used the 512-byte
  * sector size), covering the whole data partition; sized as repart's
  * {@code calculate_verity_hash_size()} (at least two blocks);
  * <li>{@code root-ARCH-verity-sig}, when a key is given: see
@@ -54,9 +54,9 @@ import psi.format.raw.internal.verity.VerityTree;
  * larger if the JSON needs it.
  * </ol>
  * Partition names are the type names, as repart's default labels. All three
- * carry the read-only attribute (bit 60), as repart since v254 sets it for
- * verity data, hash and signature partitions (v252 set grow-fs on the data
- * partition instead).
+ * carry the read-only attribute (bit 60), as repart sets it on verity data
+ * and hash partitions since v255 and on signature partitions since v260 (v252
+ * set grow-fs on the data partition and nothing on the signature one).
  * <p>
  * Reproducible: the same file system and options give the same bytes (with an
  * RSA key or none; ECDSA signatures are random). As repart: the data partition
@@ -64,9 +64,9 @@ import psi.format.raw.internal.verity.VerityTree;
  * last 128 (both as they are, not marked v4); the rest comes from a 128-bit
  * seed by repart's HMAC-SHA256 derivations ({@link Seed}): disk UUID
  * {@code derive_uuid(seed, "disk-uuid")}, verity salt
- * {@code derive_salt(seed, "verity-salt")}, verity superblock UUID
- * {@code derive_uuid(seed, "verity-uuid")}, signature partition UUID
- * HMAC(seed, its type UUID). Where repart takes the machine ID as seed, the
+ * {@code derive_salt(seed, "verity-salt")} and verity superblock UUID
+ * {@code derive_uuid(seed, "verity-uuid")} (since v255; v252's are random),
+ * signature partition UUID HMAC(seed, its type UUID). Where repart takes the machine ID as seed, the
  * seed here is the first 128 bits of the SHA-256 of the file system, unless
  * {@link Options#seed()} gives one (repart's {@code --seed=}).
  * <p>

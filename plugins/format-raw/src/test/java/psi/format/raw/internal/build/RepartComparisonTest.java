@@ -151,7 +151,7 @@ class RepartComparisonTest {
 		assertEquals(a.algorithm(), b.algorithm());
 		assertEquals(a.salt().length, b.salt().length);
 		assertEquals(512, a.dataBlockSize(), "repart 252 uses the sector size");
-		assertEquals(4096, b.dataBlockSize(), "repart since v254 and veritysetup: 4096");
+		assertEquals(4096, b.dataBlockSize(), "repart since v255 and veritysetup: 4096");
 		assertEquals(table(theirs).partitions().get(0).length(), a.dataBlocks() * a.dataBlockSize());
 		assertEquals(table(ours).partitions().get(0).length(), b.dataBlocks() * b.dataBlockSize());
 		assertNotEquals(a.uuid(), b.uuid(), "repart 252's is random");
