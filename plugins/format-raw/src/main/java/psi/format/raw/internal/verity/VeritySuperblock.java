@@ -127,7 +127,7 @@ public record VeritySuperblock(int version, int hashType, UUID uuid, String algo
 	}
 
 	/** @return the superblock's 512 bytes, as cryptsetup writes them */
-	byte[] toBytes() {
+	public byte[] toBytes() {
 		ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.LITTLE_ENDIAN);
 		b.put(0, SIGNATURE);
 		b.putInt(8, version);

@@ -222,8 +222,13 @@ public final class VerityTree {
 		check(data, dataOffset, Long.MAX_VALUE, hash, treeOffset, 0, Long.MAX_VALUE, params, expectedRootHash, label);
 	}
 
-	/** A tree built in memory: its root hash and its levels as laid out on disk, top level first. */
-	record Built(byte[] root, byte[] tree) {
+	/**
+	 * A tree built in memory: its root hash and its levels as laid out on disk, top level first.
+	 *
+	 * @param root the root hash
+	 * @param tree the hash blocks that follow the superblock's hash block, top level first
+	 */
+	public record Built(byte[] root, byte[] tree) {
 	}
 
 	/**
@@ -235,7 +240,7 @@ public final class VerityTree {
 	}
 
 	/** Builds the tree of the data in memory, as {@code veritysetup format} writes it after the superblock. */
-	static Built build(FileChannel data, long dataOffset, Params p) throws IOException {
+	public static Built build(FileChannel data, long dataOffset, Params p) throws IOException {
 		Geometry g = new Geometry(p, 0);
 		long treeBytes = g.endBlock * p.hashBlockSize();
 		if (treeBytes > Integer.MAX_VALUE - 16) {
