@@ -83,6 +83,17 @@ final class ImageBuild {
 			r.format = req.format;
 			if (req.lint) {
 				r.findings = lint.check(tmp, req.profile);
+				for (FindingDTO f : r.findings) {
+					// the image as it will be named, not the work file
+					f.where = f.where == null ? null : f.where.replace(tmp.toString(), output.toString());
+					f.message = f.message == null ? null : f.message.replace(tmp.toString(), output.toString());
+					if (req.key != null && "verify".equals(f.check)) {
+						// signed just now: what this host trusts says nothing of the hosts that will run it
+						f.severity = "warning";
+						f.message = "signed with the key of " + req.certificate + ", a certificate this host does not trust (none of its verity.d directories holds it)";
+						f.remedy = "install " + req.certificate + " in /etc/verity.d/ on the hosts that run it (psi pull and psi start refuse the image otherwise)";
+					}
+				}
 				if (r.findings.stream().anyMatch(f -> "error".equals(f.severity))) {
 					r.output = null;
 					r.sidecars = new ArrayList<>();

@@ -189,7 +189,7 @@ final class ImageLint {
 		}
 		psi.api.dto.VerifyLevel level = r.level == null ? psi.api.dto.VerifyLevel.NONE : r.level;
 		if (level != psi.api.dto.VerifyLevel.SIGNATURE) {
-			add("warning", "verify", img.path(), 0, (level == psi.api.dto.VerifyLevel.NONE ? "nothing vouches for it" : "only a " + level.label() + " vouches for it")
+			add("warning", "verify", img.path(), 0, (level == psi.api.dto.VerifyLevel.NONE ? "nothing vouches for it" : (level == psi.api.dto.VerifyLevel.INTEGRITY ? "only its dm-verity hashes vouch for it, nothing signed" : "only a " + level.label() + " vouches for it"))
 				+ ": psi pull and psi start over https or ssh refuse it unless --verify=no",
 				"sign it: psi build --sign KEY --cert CERT (a dm-verity signature partition), a .roothash.p7s, or a signed SHA256SUMS beside it (psi build --sums DIR --gpg-key KEY)");
 		}

@@ -193,12 +193,10 @@ public final class RawImageWriter {
 	 *         write failure
 	 */
 	public static Result write(Path filesystem, Options options, Path out) throws IOException {
-		if (options.key().isPresent()) {
-			try {
-				SignaturePartition.checkPair(options.key().get(), options.cert().orElseThrow());
-			} catch (IOException e) {
-				throw new Failure("cannot write '" + out + "': " + e.getMessage());
-			}
+		try {
+			checkPair(options);
+		} catch (IOException e) {
+			throw new Failure("cannot write '" + out + "': " + e.getMessage());
 		}
 		Path dir = out.toAbsolutePath().getParent();
 		String name = out.getFileName().toString();
@@ -237,6 +235,15 @@ public final class RawImageWriter {
 					Files.deleteIfExists(tmp);
 				}
 			}
+		}
+	}
+
+	/**
+	 * @throws IOException when the options' private key is not the one of their certificate (one line)
+	 */
+	public static void checkPair(Options options) throws IOException {
+		if (options.key().isPresent()) {
+			SignaturePartition.checkPair(options.key().get(), options.cert().orElseThrow());
 		}
 	}
 
@@ -280,15 +287,12 @@ public final class RawImageWriter {
 		GptWriter.writeFully(ch, ByteBuffer.allocate((int) (dataSize - fsSize)), dataOffset + fsSize);
 		Seed seed = o.seed().map(Seed::new).orElseGet(() -> Seed.of(digest));
 
-		VerityTree.Params params = new VerityTree.Params(1, "sha256", BLOCK, BLOCK, dataSize / BLOCK, seed.salt("verity-salt"));
-		VerityTree.Built tree = VerityTree.build(ch, dataOffset, params);
-		byte[] root = tree.root();
-		VeritySuperblock sb = new VeritySuperblock(1, 1, seed.uuid("verity-uuid"), "sha256", BLOCK, BLOCK, dataSize / BLOCK,
-			params.salt());
+		HashDevice hash = hashDevice(ch, dataOffset, dataSize, seed);
+		byte[] root = hash.root();
 		long hashOffset = dataOffset + dataSize;
-		long hashSize = Math.max(2, 1 + tree.tree().length / BLOCK) * (long) BLOCK;
-		GptWriter.writeFully(ch, ByteBuffer.wrap(sb.toBytes()), hashOffset);
-		GptWriter.writeFully(ch, ByteBuffer.wrap(tree.tree()), hashOffset + BLOCK);
+		long hashSize = hash.size();
+		GptWriter.writeFully(ch, ByteBuffer.wrap(hash.superblock()), hashOffset);
+		GptWriter.writeFully(ch, ByteBuffer.wrap(hash.tree()), hashOffset + BLOCK);
 
 		Role dataRole = o.usr() ? Role.USR : Role.ROOT;
 		Role verityRole = o.usr() ? Role.USR_VERITY : Role.ROOT_VERITY;
@@ -321,6 +325,30 @@ public final class RawImageWriter {
 		}
 		GptWriter.write(ch, size / GptWriter.SECTOR, disk, entries);
 		return new Result(root, disk, seed.value(), parts, size);
+	}
+
+	/**
+	 * The dm-verity hash device of {@code dataSize} bytes of data: the
+	 * superblock, in a block of its own, then the tree, as
+	 * {@code veritysetup format} writes them; salt and UUID from the seed.
+	 *
+	 * @param root the root hash
+	 * @param superblock the superblock's 512 bytes
+	 * @param tree the tree's levels, top first
+	 */
+	record HashDevice(byte[] root, byte[] superblock, byte[] tree) {
+		/** @return the partition's size: the superblock's block and the tree, at least two blocks (as repart sizes it) */
+		long size() {
+			return Math.max(2, 1 + tree.length / BLOCK) * (long) BLOCK;
+		}
+	}
+
+	static HashDevice hashDevice(FileChannel data, long dataOffset, long dataSize, Seed seed) throws IOException {
+		VerityTree.Params params = new VerityTree.Params(1, "sha256", BLOCK, BLOCK, dataSize / BLOCK, seed.salt("verity-salt"));
+		VerityTree.Built tree = VerityTree.build(data, dataOffset, params);
+		VeritySuperblock sb = new VeritySuperblock(1, 1, seed.uuid("verity-uuid"), "sha256", BLOCK, BLOCK, dataSize / BLOCK,
+			params.salt());
+		return new HashDevice(tree.root(), sb.toBytes(), tree.tree());
 	}
 
 	/** Copies the file system to {@code at}; returns its SHA-256. */
