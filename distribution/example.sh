@@ -1,7 +1,8 @@
 #!/bin/sh
 # example.sh [DIR] - psi's main job for now: build an example portable service
-# image ("hello", a busybox httpd on 127.0.0.1:8080) from busybox-static as a
-# squashfs hello_1.raw in a little repository DIR/repo with its SHA256SUMS;
+# image ("hello", a busybox httpd on 127.0.0.1:8080) from busybox-static with
+# psi build, as a squashfs hello_1.raw in a little repository DIR/repo with its
+# SHA256SUMS (psi build --sums);
 # then, under the scratch root DIR (default /tmp/psi-example), pull it with
 # psi (fetched, checked against SHA256SUMS, placed in the pool), inspect it
 # and attach it, and print what was written; then run it: a psi daemon serving
@@ -16,7 +17,6 @@ here=$(dirname "$(readlink -f "$0")")
 root=${1:-/tmp/psi-example}
 psi="$here/psi"
 [ -x /bin/busybox ] || { echo "example.sh: /bin/busybox missing: apt-get install busybox-static" >&2; exit 1; }
-command -v mksquashfs >/dev/null || { echo "example.sh: mksquashfs missing: apt-get install squashfs-tools" >&2; exit 1; }
 
 # a daemon a run before left serving DIR (interrupted): stopped first, with its service
 old=$(sed -n 's/.*listening on .*(pid \([0-9]*\)).*/\1/p' "$root/var/log/psi/psi.log" 2>/dev/null | tail -n 1)
@@ -50,10 +50,10 @@ WantedBy=multi-user.target
 UNIT
 
 mkdir -p "$root/repo"
-mksquashfs "$img" "$root/repo/hello_1.raw" -comp zstd -all-root -noappend -quiet -no-progress >/dev/null
-(cd "$root/repo" && sha256sum hello_1.raw > SHA256SUMS)
 
 set -x
+"$psi" build --format squashfs --owner root --version 1 -o "$root/repo/hello_1.raw" "$img"
+"$psi" build --sums "$root/repo"
 "$psi" verify "file://$root/repo/hello_1.raw"
 "$psi" pull --root "$root" --verify=checksum "file://$root/repo/hello_1.raw"
 "$psi" list --root "$root"

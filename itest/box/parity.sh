@@ -75,6 +75,25 @@ cmd_up() {
     "$HERE/make-raw-images.sh" "$s/raw" >"$s/make-raw-images.log" 2>&1 ||
         { cat "$s/make-raw-images.log" >&2; die "make-raw-images.sh failed"; }
     cp "$s/raw/"*.raw "$img/"
+    # images made by psi build itself: a signed GPT image, a naked squashfs with verity
+    # sidecars and a GPT image without verity, of copies of `single` whose unit is
+    # built.service / builtsq.service / builtnv.service
+    local t
+    for t in built builtsq builtnv; do
+        rm -rf --one-file-system -- "$s/$t"
+        cp -a "$img/single" "$s/$t"
+        mv "$s/$t/usr/lib/systemd/system/single.service" "$s/$t/usr/lib/systemd/system/$t.service"
+        sed -i "s/psi test: single/psi test: $t/" "$s/$t/usr/lib/systemd/system/$t.service"
+    done
+    [ -f "$s/built.key" ] || openssl req -new -x509 -newkey rsa:2048 -nodes -subj "/CN=psi build parity" -days 3650 \
+        -keyout "$s/built.key" -out "$s/built.crt" 2>/dev/null
+    "$launcher" build --owner root --version 1 --sign "$s/built.key" --cert "$s/built.crt" -o "$img/built_1.raw" "$s/built" \
+        >"$s/psi-build.log" 2>&1 || { cat "$s/psi-build.log" >&2; die "psi build built_1.raw failed"; }
+    "$launcher" build --owner root --format squashfs --sidecars -o "$img/builtsq.raw" "$s/builtsq" \
+        >>"$s/psi-build.log" 2>&1 || { cat "$s/psi-build.log" >&2; die "psi build builtsq.raw failed"; }
+    "$launcher" build --owner root --no-verity --version 1 -o "$img/builtnv_1.raw" "$s/builtnv" \
+        >>"$s/psi-build.log" 2>&1 || { cat "$s/psi-build.log" >&2; die "psi build builtnv_1.raw failed"; }
+    rm -rf --one-file-system -- "$s/built" "$s/builtsq" "$s/builtnv"
     # base and extension images for the --extension cases
     "$HERE/make-ext-images.sh" "$s/ext" >"$s/make-ext-images.log" 2>&1 ||
         { cat "$s/make-ext-images.log" >&2; die "make-ext-images.sh failed"; }

@@ -31,6 +31,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.function.Executable;
 
@@ -150,6 +152,11 @@ public class PortablectlParityIT {
 		c.add(new Case("reattach gpt_1 -> gpt_2", List.of(cmd("attach gpt_1"), cmd("reattach gpt_2")),
 				List.of(cmd("detach gpt_2")), null, null, List.of())
 				.expecting("/etc/portables/gpt_2.raw -> /var/lib/portables/gpt_2.raw", "!/etc/portables/gpt_1.raw"));
+		// made by psi build: a signed GPT image (root, verity, signature) and a naked squashfs with .roothash/.verity
+		c.add(attach("built_1", "built_1"));
+		c.add(attach("--copy=symlink --profile=strict built_1", "built_1"));
+		c.add(attach("builtsq", "builtsq"));
+		c.add(attach("builtnv_1", "builtnv_1"));
 		c.add(new Case("--force single (unit on the host)", List.of(cmd("attach --force single")),
 				List.of(cmd("detach single")), null, null, List.of()).around(MAKE_HOST_UNIT, RM_HOST_UNIT));
 		c.addAll(extensionCases());
@@ -408,28 +415,71 @@ public class PortablectlParityIT {
 	}
 
 	/**
-	 * A raw GPT image attached by psi runs in the box's real systemd, as a
-	 * DynamicUser (uid 61184-65519) under the default profile, rooted in the image.
+	 * A raw image attached by psi runs in the box's real systemd, as a
+	 * DynamicUser (uid 61184-65519) under the default profile, rooted in the
+	 * image: one made by sfdisk and mksquashfs, and one psi build made
+	 * without verity.
 	 */
-	@Test
-	void aRawImageAttachedByPsiRunsUnderDynamicUser() throws Exception {
-		Result attach = inBox(List.of(PSI, "attach", "gpt_1"));
-		assertEquals(0, attach.rc(), "psi attach gpt_1: " + attach.err());
+	@ParameterizedTest
+	@CsvSource({ "gpt_1,gpt.service", "builtnv_1,builtnv.service" })
+	void aRawImageAttachedByPsiRunsUnderDynamicUser(String image, String service) throws Exception {
+		Result attach = inBox(List.of(PSI, "attach", image));
+		assertEquals(0, attach.rc(), "psi attach " + image + ": " + attach.err());
 		try {
-			Result start = inBox(List.of("sh", "-c", "systemctl daemon-reload && systemctl start gpt.service"
-					+ " && systemctl show -p ActiveState --value gpt.service && systemctl show -p MainPID --value gpt.service"));
-			assertEquals(0, start.rc(), "systemctl start gpt.service: " + start.err() + start.out()
-					+ inBox(List.of("journalctl", "-u", "gpt.service", "--no-pager", "-n", "20")).out());
+			// active at fork (Type=simple): wait until the main process runs the image's busybox
+			Result start = inBox(List.of("sh", "-c", "systemctl daemon-reload && systemctl start " + service
+					+ " && for i in $(seq 100); do p=$(systemctl show -p MainPID --value " + service + "); "
+					+ "case $(readlink /proc/$p/exe 2>/dev/null) in */busybox) break ;; esac; sleep 0.1; done; "
+					+ "systemctl show -p ActiveState --value " + service + " && systemctl show -p MainPID --value " + service));
+			assertEquals(0, start.rc(), "systemctl start " + service + ": " + start.err() + start.out()
+					+ inBox(List.of("journalctl", "-u", service, "--no-pager", "-n", "20")).out());
 			List<String> lines = start.out().lines().toList();
-			assertEquals("active", lines.get(0), start.out());
+			assertEquals("active", lines.get(0), start.out() + inBox(List.of("journalctl", "-u", service, "--no-pager", "-n", "20")).out());
 			String pid = lines.get(1).trim();
 			Result uid = inBox(List.of("stat", "-c", "%u", "/proc/" + pid));
+			assertEquals(0, uid.rc(), service + " is gone: " + uid + inBox(List.of("journalctl", "-u", service, "--no-pager", "-n", "20")).out());
 			int u = Integer.parseInt(uid.out().trim());
-			assertTrue(u >= 61184 && u <= 65519, "gpt.service runs as uid " + u + ", not a DynamicUser");
+			assertTrue(u >= 61184 && u <= 65519, service + " runs as uid " + u + ", not a DynamicUser");
 			Result release = inBox(List.of("cat", "/proc/" + pid + "/root/usr/lib/os-release"));
 			assertTrue(release.out().contains("ID=debian-psi-test"), "the service's root is the image: " + release.out());
 		} finally {
-			inBox(List.of("sh", "-c", "systemctl stop gpt.service; " + PSI + " detach gpt_1; systemctl daemon-reload"));
+			inBox(List.of("sh", "-c", "systemctl stop " + service + "; " + PSI + " detach " + image + "; systemctl daemon-reload"));
+		}
+	}
+
+	/**
+	 * The verity images psi build made (a signed GPT image, a squashfs with
+	 * .roothash and .verity) start in the box's systemd as systemd-repart's
+	 * signed image does: running where the kernel has device-mapper, and
+	 * where it has none (these machines) failing alike, at the verity device
+	 * systemd sets up for them, never run unchecked.
+	 */
+	@Test
+	void verityImagesBuiltByPsiStartAsRepartsDoes() throws Exception {
+		boolean dm = Files.readString(Path.of("/proc/misc")).contains("device-mapper");
+		String repart = startOutcome("verity", "verity.service");
+		for (String[] built : new String[][] { { "built_1", "built.service" }, { "builtsq", "builtsq.service" } }) {
+			String outcome = startOutcome(built[0], built[1]);
+			assertEquals(repart, outcome, built[0] + " starts as repart's verity image");
+		}
+		assertEquals(dm ? "active" : "failed at its verity device", repart);
+	}
+
+	/** @return {@code active}, or how the start failed: {@code failed at its verity device}, else the journal */
+	static String startOutcome(String image, String service) throws Exception {
+		Result attach = inBox(List.of(PSI, "attach", image));
+		assertEquals(0, attach.rc(), "psi attach " + image + ": " + attach.err());
+		try {
+			Result start = inBox(List.of("sh", "-c", "systemctl daemon-reload; systemctl start " + service
+					+ "; for i in $(seq 50); do s=$(systemctl show -p ActiveState --value " + service + "); "
+					+ "p=$(systemctl show -p MainPID --value " + service + "); "
+					+ "case $s:$(readlink /proc/$p/exe 2>/dev/null) in active:*/busybox|failed:*) break ;; esac; sleep 0.1; done; echo $s"));
+			if (start.out().strip().equals("active"))
+				return "active";
+			String journal = inBox(List.of("journalctl", "-u", service, "--no-pager", "-n", "20")).out();
+			return journal.contains("-verity, name is invalid or still in use") ? "failed at its verity device" : "failed: " + journal;
+		} finally {
+			inBox(List.of("sh", "-c", "systemctl stop " + service + "; systemctl reset-failed " + service + "; " + PSI + " detach " + image + "; systemctl daemon-reload"));
 		}
 	}
 

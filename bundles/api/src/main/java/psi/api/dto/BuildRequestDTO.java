@@ -21,6 +21,8 @@ public class BuildRequestDTO extends DTO {
 	public String compression = "zstd";
 	/** The squashfs block size: a power of two from 4096 to 1048576. */
 	public int blockSize = 128 * 1024;
+	/** For {@code raw}: protect the root with dm-verity (a hash partition, and a signature partition when signed); without, the image is the root partition alone. */
+	public boolean verity = true;
 	/** The PEM private key (RSA or ECDSA) that signs the root hash, or null. */
 	public String key;
 	/** The PEM certificate of that key, or null. */

@@ -191,6 +191,7 @@ public class PortableCommands {
 		@Descriptor("Sign the dm-verity root hash with this PEM private key (RSA or ECDSA): the raw image gets a signature partition, a squashfs with --sidecars a .roothash.p7s") @Parameter(names = "--sign", absentValue = "") String key,
 		@Descriptor("The PEM certificate of the --sign key, which verifiers trust") @Parameter(names = "--cert", absentValue = "") String cert,
 		@Descriptor("With --format squashfs: also write the dm-verity sidecars beside the image (NAME.roothash, NAME.verity, and NAME.roothash.p7s when signed)") @Parameter(names = "--sidecars", presentValue = "true", absentValue = "false") boolean sidecars,
+		@Descriptor("A raw image without dm-verity: the root partition alone (for kernels without device-mapper, where a verity image cannot run); it cannot be signed") @Parameter(names = "--no-verity", presentValue = "true", absentValue = "false") boolean noVerity,
 		@Descriptor("Who owns the files in the image: keep (their owners in the tree, the default) or root") @Parameter(names = "--owner", absentValue = "keep") String owner,
 		@Descriptor("Leave extended attributes (user, trusted, security: file capabilities) out of the image") @Parameter(names = "--no-xattrs", presentValue = "true", absentValue = "false") boolean noXattrs,
 		@Descriptor("The architecture whose GPT partition types the image gets (x86-64, arm64, ...; default: this host's)") @Parameter(names = "--arch", absentValue = "") String arch,
@@ -243,6 +244,10 @@ public class PortableCommands {
 			throw new psi.api.PsiException("psi build: a signed squashfs needs --sidecars (the signature is written as NAME.roothash.p7s)");
 		}
 		req.sidecars = sidecars;
+		if (noVerity && (sidecars || req.key != null || format.equals("squashfs"))) {
+			throw new psi.api.PsiException("psi build: --no-verity goes with a raw image, unsigned (--sign and --sidecars need the verity data it leaves out)");
+		}
+		req.verity = !noVerity;
 		req.rootOwner = switch (owner) {
 			case "root" -> true;
 			case "keep" -> false;

@@ -46,6 +46,9 @@ public class RawBuilder implements ImageBuilder {
 		if (PartitionTypes.of(PartitionTypes.Role.ROOT, arch).isEmpty()) {
 			throw new ImageException("psi build: --arch " + arch + ": no Discoverable Partitions types for it (x86-64, arm64, x86, arm, riscv64, ...)");
 		}
+		if (req.key != null && !req.verity) {
+			throw new ImageException("psi build: --sign signs the dm-verity root hash: it cannot go with --no-verity");
+		}
 		// the key and certificate first: a wrong one fails before minutes of compressing
 		Optional<PrivateKey> key = Optional.empty();
 		Optional<X509Certificate> cert = Optional.empty();
@@ -78,12 +81,12 @@ public class RawBuilder implements ImageBuilder {
 			fill(r, SquashfsWriter.write(usr ? tree.resolve("usr") : tree, options, fs, progress));
 			RawImageWriter.Result w;
 			try {
-				w = RawImageWriter.write(fs, new RawImageWriter.Options(arch, usr, key, cert, Optional.empty()), output);
+				w = RawImageWriter.write(fs, new RawImageWriter.Options(arch, usr, key, cert, Optional.empty(), req.verity), output);
 			} catch (IOException e) {
 				throw new ImageException("psi build: " + e.getMessage());
 			}
 			r.bytes = w.size();
-			r.rootHash = w.rootHashHex();
+			r.rootHash = req.verity ? w.rootHashHex() : null;
 			r.signed = key.isPresent();
 			for (RawImageWriter.Written p : w.partitions()) {
 				r.partitions.add(p.label() + " " + p.uuid() + " (" + p.length() + " bytes)");

@@ -99,9 +99,17 @@ public final class RawImageWriter {
 	 * @param seed repart's {@code --seed=}: where the disk UUID, the salt, the
 	 *        verity UUID and the signature partition UUID come from; empty to
 	 *        derive it from the file system's content
+	 * @param verity whether to protect the data with dm-verity (hash and
+	 *        signature partitions); without, the image is the data partition
+	 *        alone, as repart makes it without {@code Verity=}
 	 */
 	public record Options(String arch, boolean usr, Optional<PrivateKey> key, Optional<X509Certificate> cert,
-		Optional<UUID> seed) {
+		Optional<UUID> seed, boolean verity) {
+
+		/** Options with dm-verity. */
+		public Options(String arch, boolean usr, Optional<PrivateKey> key, Optional<X509Certificate> cert, Optional<UUID> seed) {
+			this(arch, usr, key, cert, seed, true);
+		}
 
 		/** @throws IllegalArgumentException for an unknown architecture, or a key without a certificate or the reverse */
 		public Options {
@@ -111,6 +119,9 @@ public final class RawImageWriter {
 			if (key.isPresent() != cert.isPresent()) {
 				throw new IllegalArgumentException(key.isPresent() ? "a private key without its certificate"
 					: "a certificate without its private key");
+			}
+			if (key.isPresent() && !verity) {
+				throw new IllegalArgumentException("a signature signs the dm-verity root hash: an image without verity cannot be signed");
 			}
 		}
 
@@ -286,6 +297,17 @@ public final class RawImageWriter {
 		// the padding to the 4 KiB block, which the tree covers
 		GptWriter.writeFully(ch, ByteBuffer.allocate((int) (dataSize - fsSize)), dataOffset + fsSize);
 		Seed seed = o.seed().map(Seed::new).orElseGet(() -> Seed.of(digest));
+		Role dataRole = o.usr() ? Role.USR : Role.ROOT;
+		if (!o.verity()) {
+			// the data partition alone, its UUID derived from the seed and its type, as repart derives it
+			UUID type = type(dataRole, o.arch());
+			Written data = written(1, type, seed.partitionUuid(type), dataOffset, dataSize);
+			long size = dataOffset + dataSize + TAIL;
+			UUID disk = seed.uuid("disk-uuid");
+			GptWriter.write(ch, size / GptWriter.SECTOR, disk, List.of(new GptWriter.Entry(data.type(), data.uuid(),
+				dataOffset / GptWriter.SECTOR, (dataOffset + dataSize) / GptWriter.SECTOR - 1, READ_ONLY, data.label())));
+			return new Result(new byte[0], disk, seed.value(), List.of(data), size);
+		}
 
 		HashDevice hash = hashDevice(ch, dataOffset, dataSize, seed);
 		byte[] root = hash.root();
@@ -294,7 +316,6 @@ public final class RawImageWriter {
 		GptWriter.writeFully(ch, ByteBuffer.wrap(hash.superblock()), hashOffset);
 		GptWriter.writeFully(ch, ByteBuffer.wrap(hash.tree()), hashOffset + BLOCK);
 
-		Role dataRole = o.usr() ? Role.USR : Role.ROOT;
 		Role verityRole = o.usr() ? Role.USR_VERITY : Role.ROOT_VERITY;
 		Role sigRole = o.usr() ? Role.USR_VERITY_SIG : Role.ROOT_VERITY_SIG;
 		List<Written> parts = new ArrayList<>();

@@ -48,4 +48,42 @@ final class BuildFixtures {
 				cert.toString(), "-days", "3650", "-subj", subject), null);
 		}
 	}
+
+	/**
+	 * A verification subject: a local image, its sidecars beside it (when asked), the given host root.
+	 *
+	 * @param wanted the levels the verifier is asked for
+	 */
+	record Subject(Path image, Path root, boolean sidecars, psi.spi.verify.Level... wanted) implements psi.spi.verify.Verifier.Subject {
+		@Override
+		public String fileName() {
+			return image.getFileName().toString();
+		}
+
+		@Override
+		public java.net.URI origin() {
+			return null;
+		}
+
+		@Override
+		public String sha256() {
+			throw new UnsupportedOperationException();
+		}
+
+		@Override
+		public java.util.Optional<Path> sidecar(String name) {
+			Path p = image.resolveSibling(name);
+			return sidecars && Files.exists(p) ? java.util.Optional.of(p) : java.util.Optional.empty();
+		}
+
+		@Override
+		public boolean wants(psi.spi.verify.Level level) {
+			return List.of(wanted).contains(level);
+		}
+
+		@Override
+		public Path host(String path) {
+			return root.resolve(path.substring(1));
+		}
+	}
 }

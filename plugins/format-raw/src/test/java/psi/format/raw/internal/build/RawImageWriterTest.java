@@ -167,7 +167,7 @@ class RawImageWriterTest {
 
 		Path host = Files.createDirectories(dir.resolve("host2/etc/verity.d"));
 		Files.copy(certFile, host.resolve("psi.crt"));
-		Verdict v = new VerityVerifier().verify(new Subject(img, dir.resolve("host2"), Verifier.CHECKSUM, Verifier.SIGNATURE));
+		Verdict v = new VerityVerifier().verify(new BuildFixtures.Subject(img, dir.resolve("host2"), false, Verifier.CHECKSUM, Verifier.SIGNATURE));
 		assertTrue(v.applicable(), v.toString());
 		assertTrue(v.detail().contains("signed by CN=psi raw writer test"), v.detail());
 		assertEquals(Verifier.SIGNATURE, v.level(), v.toString());
@@ -470,38 +470,5 @@ class RawImageWriterTest {
 			}
 		}
 		return to;
-	}
-
-	/** A verification subject: a local image, no sidecars, the given host root. */
-	private record Subject(Path image, Path root, psi.spi.verify.Level... wanted) implements Verifier.Subject {
-		@Override
-		public String fileName() {
-			return image.getFileName().toString();
-		}
-
-		@Override
-		public URI origin() {
-			return null;
-		}
-
-		@Override
-		public String sha256() {
-			throw new UnsupportedOperationException();
-		}
-
-		@Override
-		public Optional<Path> sidecar(String name) {
-			return Optional.empty();
-		}
-
-		@Override
-		public boolean wants(psi.spi.verify.Level level) {
-			return List.of(wanted).contains(level);
-		}
-
-		@Override
-		public Path host(String path) {
-			return root.resolve(path.substring(1));
-		}
 	}
 }
