@@ -20,7 +20,7 @@ psi="$here/psi"
 
 # a daemon a run before left serving DIR (interrupted): stopped first, with its service
 old=$(sed -n 's/.*listening on .*(pid \([0-9]*\)).*/\1/p' "$root/var/log/psi/psi.log" 2>/dev/null | tail -n 1)
-if [ -n "$old" ] && tr "\\0" " " < "/proc/$old/cmdline" 2>/dev/null | grep -q "psi.jar daemon --root $root" && kill -TERM "$old"; then
+if [ -n "$old" ] && { tr "\\0" " " < "/proc/$old/cmdline"; } 2>/dev/null | grep -q "psi.jar daemon --root $root" && kill -TERM "$old"; then
 	while kill -0 "$old" 2>/dev/null; do sleep 0.1; done
 fi
 rm -rf --one-file-system "$root"

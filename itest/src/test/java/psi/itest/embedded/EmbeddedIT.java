@@ -1382,6 +1382,88 @@ class EmbeddedIT {
 	}
 
 	/**
+	 * Images psi build made, as user nobody (no privilege, no loop device),
+	 * run under psi's own manager: a GPT image without verity and a naked
+	 * squashfs. A tree holding a file nobody cannot read is a one-line error
+	 * and leaves nothing. A signed verity image pulls with its signature
+	 * checked against the certificates the root trusts: refused before its
+	 * certificate is installed, verified after.
+	 */
+	@Test
+	@Order(19)
+	void imagesPsiBuildMadeRunAndTheirSignatureIsChecked() throws Exception {
+		Path out = Files.createDirectories(work.resolve("built"));
+		run(List.of("chown", "nobody", out.toString()));
+		int gport = freePort();
+		int sport = freePort();
+		image(work.resolve("bweb"), Map.of("bweb.service", """
+			[Service]
+			ExecStart=/usr/bin/busybox httpd -f -p 127.0.0.1:%d -h /srv/www
+			""".formatted(gport)));
+		image(work.resolve("bsq"), Map.of("bsq.service", """
+			[Service]
+			ExecStart=/usr/bin/busybox httpd -f -p 127.0.0.1:%d -h /srv/www
+			""".formatted(sport)));
+
+		Path secret = work.resolve("bweb/etc/secret");
+		Files.writeString(secret, "root only\n");
+		Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+		Result denied = run(List.of("runuser", "-u", "nobody", "--", psi.toString(), "build", "--no-verity", "--version", "1", "-o",
+			out.resolve("bweb_1.raw").toString(), work.resolve("bweb").toString()));
+		assertEquals(1, denied.rc(), denied.toString());
+		assertTrue(denied.err().strip().endsWith(secret + ": cannot read it: permission denied"), denied.toString());
+		try (var l = Files.list(out)) {
+			assertEquals(List.of(), l.toList(), "nothing written");
+		}
+		Files.delete(secret);
+
+		Result g = run(List.of("runuser", "-u", "nobody", "--", psi.toString(), "build", "--no-verity", "--version", "1", "-o",
+			out.resolve("bweb_1.raw").toString(), work.resolve("bweb").toString()));
+		assertEquals(0, g.rc(), g.toString());
+		assertTrue(g.out().startsWith("Built " + out.resolve("bweb_1.raw") + ": raw disk image"), g.toString());
+		Result q = run(List.of("runuser", "-u", "nobody", "--", psi.toString(), "build", "--format", "squashfs", "-o",
+			out.resolve("bsq_1.raw").toString(), work.resolve("bsq").toString()));
+		assertEquals(0, q.rc(), q.toString());
+		Path pool = root.resolve("var/lib/portables");
+		Files.copy(out.resolve("bweb_1.raw"), pool.resolve("bweb_1.raw"));
+		Files.copy(out.resolve("bsq_1.raw"), pool.resolve("bsq_1.raw"));
+		try {
+			assertEquals(0, psi("start", "bweb_1").rc(), diagnose("bweb_1"));
+			assertEquals("200 hello from bweb", awaitGet(gport, "200 hello from bweb"));
+			assertEquals(0, psi("start", "bsq_1").rc(), diagnose("bsq_1"));
+			assertEquals("200 hello from bsq", awaitGet(sport, "200 hello from bsq"));
+		} finally {
+			psi("stop", "bweb_1");
+			psi("stop", "bsq_1");
+			psi("detach", "bweb_1");
+			psi("detach", "bsq_1");
+		}
+
+		// signed: the root trusts repart's test certificate only
+		Path key = work.resolve("bsig.key");
+		Path cert = work.resolve("bsig.crt");
+		assertEquals(0, run(List.of("openssl", "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=psi build signer", "-days", "30",
+			"-keyout", key.toString(), "-out", cert.toString())).rc());
+		Path repo = Files.createDirectories(work.resolve("bsigrepo"));
+		Result signed = run(List.of(psi.toString(), "build", "--no-lint", "--name", "bsig", "--version", "1", "--sign", key.toString(), "--cert", cert.toString(),
+			"-o", repo.resolve("bsig_1.raw").toString(), work.resolve("bsq").toString()));
+		assertEquals(0, signed.rc(), signed.toString());
+		Result refused = psi("pull", "--verify=signature", "file://" + repo.resolve("bsig_1.raw"));
+		assertTrue(refused.rc() != 0, refused.toString());
+		assertTrue(refused.err().contains("signed by CN=psi build signer"), refused.toString());
+		assertFalse(Files.exists(pool.resolve("bsig_1.raw")), "a refused image stays out of the pool");
+		Files.copy(cert, root.resolve("etc/verity.d/psi-build-signer.crt"));
+		try {
+			Result pulled = psi("pull", "--verify=signature", "file://" + repo.resolve("bsig_1.raw"));
+			assertEquals(0, pulled.rc(), pulled.toString());
+			assertTrue((pulled.out() + pulled.err()).contains("signed by CN=psi build signer"), pulled.toString());
+			assertTrue(Files.exists(pool.resolve("bsig_1.raw")));
+		} finally {
+			Files.delete(root.resolve("etc/verity.d/psi-build-signer.crt"));
+		}
+	}
+
+	/**
 	 * Services stop with the daemon; what a daemon killed with SIGKILL left
 	 * (a forking service's daemon, which bubblewrap's --die-with-parent does
 	 * not reach) is stopped by the next one.

@@ -182,7 +182,7 @@ public class PortableCommands {
 		@Descriptor("Write the skeleton of an image into DIR (new or empty)") @Parameter(names = "--init", presentValue = "true", absentValue = "false") boolean init,
 		@Descriptor("Write DIR/SHA256SUMS for the files of a repository directory, as sha256sum does, so that psi pull --verify=checksum of its images passes") @Parameter(names = "--sums", presentValue = "true", absentValue = "false") boolean sums,
 		@Descriptor("With --sums: also sign it, as SHA256SUMS.gpg, with this key of your gpg keyring (a key id, fingerprint or user id), so that psi pull --verify=signature passes") @Parameter(names = "--gpg-key", absentValue = "") String gpgKey,
-		@Descriptor("The image's name, also its unit prefix (lower-case letters, digits, '.', '-'); default: the tree directory's name up to its first _") @Parameter(names = "--name", absentValue = "") String name,
+		@Descriptor("The image's name, also its unit prefix (letters, digits, '.', '-'; lower-case for --init); default: the tree directory's name up to its first _") @Parameter(names = "--name", absentValue = "") String name,
 		@Descriptor("The image's version: the default output is NAME_VERSION.raw") @Parameter(names = "--version", absentValue = "") String version,
 		@Descriptor("The image file to write (default: NAME.raw, or NAME_VERSION.raw, in the working directory); replaced atomically if it exists") @Parameter(names = { "-o", "--output" }, absentValue = "") String output,
 		@Descriptor("raw (a GPT disk image, the default) or squashfs (a naked squashfs file system)") @Parameter(names = "--format", absentValue = "raw") String format,
@@ -198,7 +198,7 @@ public class PortableCommands {
 		@Descriptor("Do not check the image as psi lint does (its errors then do not stop the build)") @Parameter(names = "--no-lint", presentValue = "true", absentValue = "false") boolean noLint,
 		@Descriptor("The profile lint judges the units under (default: defaultProfile of psi.engine)") @Parameter(names = { "-p", "--profile" }, absentValue = "") String profile,
 		@Descriptor(JSON) @Parameter(names = "--json", absentValue = "") String json,
-		@Descriptor("The directory") String dir) throws java.io.IOException {
+		@Descriptor("The tree to make the image of; with --init, the directory to write the skeleton into; with --sums, the repository directory") String dir) throws java.io.IOException {
 		if (sums && init) {
 			throw new psi.api.PsiException("psi build takes --init or --sums, not both");
 		}

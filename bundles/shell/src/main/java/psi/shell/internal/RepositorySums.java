@@ -77,6 +77,11 @@ final class RepositorySums {
 	 * @return the signature file
 	 */
 	static Path sign(Path dir, String key) throws IOException {
+		return sign(dir, key, java.util.Map.of());
+	}
+
+	/** @param env added to gpg's environment (GNUPGHOME, for the tests) */
+	static Path sign(Path dir, String key, java.util.Map<String, String> env) throws IOException {
 		if (key.startsWith("-") || key.contains("\n")) {
 			throw new PsiException("--gpg-key " + Render.line(key) + ": a key id, fingerprint or user id of your gpg keyring");
 		}
@@ -84,8 +89,10 @@ final class RepositorySums {
 		try {
 			Process p;
 			try {
-				p = new ProcessBuilder("gpg", "--batch", "--yes", "--local-user", key, "--detach-sign", "--output", tmp.toString(),
-					dir.resolve(SUMS).toString()).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.INHERIT).start();
+				ProcessBuilder pb = new ProcessBuilder("gpg", "--batch", "--yes", "--local-user", key, "--detach-sign", "--output", tmp.toString(),
+					dir.resolve(SUMS).toString()).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.INHERIT);
+				pb.environment().putAll(env);
+				p = pb.start();
 			} catch (IOException e) {
 				throw new PsiException("psi build --gpg-key needs gpg, which is not installed (apt-get install gpg): " + e.getMessage());
 			}

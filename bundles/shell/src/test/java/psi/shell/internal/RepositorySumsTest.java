@@ -44,4 +44,37 @@ class RepositorySumsTest {
 		assertThrows(PsiException.class, () -> RepositorySums.write(dir));
 		assertTrue(Files.notExists(dir.resolve("SHA256SUMS")));
 	}
+
+	/** --gpg-key: gpg signs SHA256SUMS with the admin's key, and gpg --verify accepts it; a key gpg lacks is one line, nothing signed. */
+	@Test
+	void gpgSignsWhatItWrites() throws Exception {
+		Path home = Files.createDirectories(dir.resolve(".gnupg"));
+		Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+		java.util.Map<String, String> env = java.util.Map.of("GNUPGHOME", home.toString());
+		run(env, "gpg", "--batch", "--passphrase", "", "--quick-gen-key", "psi test <psi-test@localhost>", "ed25519", "sign", "never");
+		Files.writeString(dir.resolve("app_1.raw"), "one\n");
+		RepositorySums.write(dir);
+		Path sig = RepositorySums.sign(dir, "psi-test@localhost", env);
+		assertEquals(dir.resolve("SHA256SUMS.gpg"), sig);
+		String verified = run(env, "gpg", "--batch", "--verify", sig.toString(), dir.resolve("SHA256SUMS").toString());
+		assertTrue(verified.contains("Good signature from \"psi test <psi-test@localhost>\""), verified);
+
+		Files.delete(sig);
+		PsiException e = assertThrows(PsiException.class, () -> RepositorySums.sign(dir, "nobody@localhost", env));
+		assertTrue(e.getMessage().startsWith("gpg could not sign " + dir.resolve("SHA256SUMS") + " with key nobody@localhost: "), e.getMessage());
+		assertTrue(e.getMessage().endsWith("; SHA256SUMS is written, unsigned"), e.getMessage());
+		assertTrue(Files.notExists(sig));
+		try (var s = Files.list(dir)) {
+			assertTrue(s.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary file left");
+		}
+	}
+
+	private static String run(java.util.Map<String, String> env, String... cmd) throws Exception {
+		ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+		pb.environment().putAll(env);
+		Process p = pb.start();
+		String out = new String(p.getInputStream().readAllBytes());
+		assertEquals(0, p.waitFor(), String.join(" ", cmd) + ": " + out);
+		return out;
+	}
 }
