@@ -267,6 +267,7 @@ final class Service {
 					fds = List.of();
 					mainInSandbox = !startCmds.get(0).has(ExecCommand.Prefix.FULL_PRIVILEGES);
 					watch(p.toHandle(), p);
+					awaitJoined(p);
 					armWatchdog(c);
 					if (type.equals("notify") && !awaitReady(r, p, timeout)) {
 						return "failed";
@@ -378,6 +379,21 @@ final class Service {
 	 *
 	 * @return whether it runs; if not, the start has failed
 	 */
+	/**
+	 * Waits (at most 5 s) until the main process has joined its control
+	 * group, which its wrapper does first thing: systemd's child is in its
+	 * group before it executes, so a stop right after the start (a unit
+	 * started that conflicts with it) finds it there and kills it, where it
+	 * would otherwise find the group empty and leave the process running.
+	 */
+	private void awaitJoined(Process p) {
+		CGroups cg = cgroup;
+		long deadline = System.nanoTime() + 5_000_000_000L;
+		while (cg != null && p.isAlive() && !cg.pids().contains(p.pid()) && System.nanoTime() < deadline) {
+			sleep(1);
+		}
+	}
+
 	private boolean awaitExec(Process p, long timeoutUs) throws IOException {
 		long deadline = timeoutUs == Values.INFINITY ? Long.MAX_VALUE : System.nanoTime() + timeoutUs * 1000;
 		while (p.isAlive()) {
