@@ -132,6 +132,27 @@ class SquashfsWriterTest {
 		assertEquals(Path.of("."), Files.readSymbolicLink(out.resolve("self")));
 	}
 
+	/**
+	 * The longest name (255 bytes, multi-byte characters included) and the
+	 * longest symbolic link target (4095 bytes) Linux makes are stored whole:
+	 * squashfs allows 256 and 4096, so no tree on Linux exceeds them (the
+	 * writer still checks both, and the inode count, before writing).
+	 */
+	@Test
+	void theLongestNamesLinuxMakesAreStoredWhole() throws Exception {
+		Path t = tmp.resolve("long");
+		String name = "\u00e9".repeat(100) + "x".repeat(55); // 255 bytes in UTF-8
+		SquashfsFixtures.write(t.resolve(name), "long name\n");
+		String target = "t/".repeat(2047) + "e"; // 4095 bytes
+		Files.createSymbolicLink(t.resolve("link"), Path.of(target));
+		Path img = tmp.resolve("long.squashfs");
+		SquashfsWriter.write(t, options("gzip", 131072, 1), img, null);
+		Path out = SquashfsFixtures.unsquashfs(img, tmp.resolve("long-out"));
+		assertEquals("long name\n", Files.readString(out.resolve(name)));
+		assertEquals(target, Files.readSymbolicLink(out.resolve("link")).toString());
+		assertEquals(describe(t), describe(out));
+	}
+
 	@Test
 	void aDirectoryLoopIsRefused() throws Exception {
 		if (!SquashfsFixtures.isRoot()) {
