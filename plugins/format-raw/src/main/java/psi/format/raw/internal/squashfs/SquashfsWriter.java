@@ -284,6 +284,7 @@ public final class SquashfsWriter {
 		private final int bs = options.blockSize();
 		private final ExecutorService pool;
 		private final ThreadLocal<BlockCompressor> compressors = ThreadLocal.withInitial(() -> kind.newCompressor(bs));
+		private final ThreadLocal<byte[]> scratch = ThreadLocal.withInitial(() -> new byte[compressors.get().bound(bs)]);
 		private final ArrayDeque<Pending> inflight = new ArrayDeque<>();
 		private final int depth;
 		private final List<long[]> fragments;
@@ -291,7 +292,7 @@ public final class SquashfsWriter {
 		private int fragFill;
 		private long read;
 
-		/** A block on its way: compressed (or null for a sparse block) and where its size goes. */
+		/** A block on its way to compressed (or to null: sparse) and where its size goes. */
 		private record Pending(Future<byte[]> packed, Node file, int index) {
 		}
 
@@ -325,7 +326,7 @@ public final class SquashfsWriter {
 					int len = (int) Math.min(bs, size - (long) i * bs);
 					byte[] b = new byte[len];
 					fill(in, ByteBuffer.wrap(b), (long) i * bs, n);
-					enqueue(zero(b) ? new Pending(null, n, i) : new Pending(compress(b, len), n, i));
+					enqueue(new Pending(compress(b, len, true), n, i));
 				}
 				if (fragmentTail) {
 					byte[] b = new byte[tail];
@@ -361,7 +362,7 @@ public final class SquashfsWriter {
 			}
 			byte[] b = Arrays.copyOf(frag, fragFill);
 			pendingFragments++;
-			enqueue(new Pending(compress(b, b.length), null, -1));
+			enqueue(new Pending(compress(b, b.length, false), null, -1));
 			fragFill = 0;
 		}
 
@@ -379,10 +380,17 @@ public final class SquashfsWriter {
 			}
 		}
 
-		private Future<byte[]> compress(byte[] b, int len) {
+		/**
+		 * @param sparse whether an all-zero block is left out (a file's block; not a fragment block)
+		 * @return the compressed block with a trailing flag byte (1: stored as is), or null for a sparse block
+		 */
+		private Future<byte[]> compress(byte[] b, int len, boolean sparse) {
 			return pool.submit(() -> {
+				if (sparse && zero(b)) {
+					return null;
+				}
 				BlockCompressor c = compressors.get();
-				byte[] dst = new byte[c.bound(len)];
+				byte[] dst = scratch.get();
 				int n = c.compress(b, len, dst);
 				if (n < 0) {
 					// stored: the size word's bit 24 says so; mark it by a trailing flag byte
@@ -404,7 +412,7 @@ public final class SquashfsWriter {
 		private void drain(Pending p) throws IOException {
 			byte[] b;
 			try {
-				b = p.packed() == null ? null : p.packed().get();
+				b = p.packed().get();
 			} catch (InterruptedException e) {
 				Thread.currentThread().interrupt();
 				throw new InterruptedIOException("interrupted while compressing");
@@ -446,7 +454,7 @@ public final class SquashfsWriter {
 			pool.shutdownNow();
 		}
 
-		private boolean zero(byte[] b) {
+		private static boolean zero(byte[] b) {
 			for (byte x : b) {
 				if (x != 0) {
 					return false;
