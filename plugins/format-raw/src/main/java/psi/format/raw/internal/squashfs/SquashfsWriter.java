@@ -321,7 +321,9 @@ public final class SquashfsWriter {
 				n.start = 0;
 				return;
 			}
-			try (FileChannel in = FileChannel.open(n.path, StandardOpenOption.READ)) {
+			// never through a link: a file swapped for a symbolic link after the scan (to a file of the
+			// builder's that the tree's owner may not read) fails instead of landing in the image
+			try (FileChannel in = FileChannel.open(n.path, StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
 				for (int i = 0; i < blocks; i++) {
 					int len = (int) Math.min(bs, size - (long) i * bs);
 					byte[] b = new byte[len];
@@ -347,7 +349,10 @@ public final class SquashfsWriter {
 			} catch (AccessDeniedException e) {
 				throw new ImageException(where(n) + ": cannot read it: permission denied");
 			} catch (IOException e) {
-				throw new ImageException(where(n) + ": cannot read it: " + e.getMessage());
+				// the JDK reports O_NOFOLLOW's ELOOP as a plain IOException
+				String why = e instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason() : e.getMessage();
+				throw new ImageException(where(n) + ": cannot read it: " + why
+					+ (java.nio.file.Files.isSymbolicLink(n.path) ? " (it became a symbolic link while psi read the tree)" : ""));
 			}
 			if (n.sizes.length == 0) {
 				n.start = 0;

@@ -153,6 +153,35 @@ class SquashfsWriterTest {
 		assertEquals(describe(t), describe(out));
 	}
 
+	/**
+	 * A file swapped for a symbolic link after the scan (say, to a file only
+	 * the builder may read) is not followed: the build fails, naming it.
+	 */
+	@Test
+	void aFileSwappedForALinkIsNotFollowed() throws Exception {
+		Path t = tmp.resolve("swap");
+		SquashfsFixtures.write(t.resolve("a-first"), "x".repeat(3 * 131072));
+		SquashfsFixtures.write(t.resolve("b-victim"), "harmless\n");
+		Path secret = tmp.resolve("secret");
+		Files.writeString(secret, "the builder's secret\n");
+		Path img = tmp.resolve("swap.squashfs");
+		boolean[] swapped = { false };
+		ImageException e = assertThrows(ImageException.class, () -> SquashfsWriter.write(t, options("gzip", 131072, 1), img, bytes -> {
+			if (!swapped[0]) {
+				swapped[0] = true;
+				try {
+					Files.delete(t.resolve("b-victim"));
+					Files.createSymbolicLink(t.resolve("b-victim"), secret);
+				} catch (IOException x) {
+					throw new java.io.UncheckedIOException(x);
+				}
+			}
+		}));
+		assertTrue(swapped[0]);
+		assertTrue(e.getMessage().startsWith(t.resolve("b-victim") + ": cannot read it: "), e.getMessage());
+		assertTrue(e.getMessage().endsWith("(it became a symbolic link while psi read the tree)"), e.getMessage());
+	}
+
 	@Test
 	void aDirectoryLoopIsRefused() throws Exception {
 		if (!SquashfsFixtures.isRoot()) {
