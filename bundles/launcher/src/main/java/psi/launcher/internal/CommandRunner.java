@@ -88,6 +88,20 @@ public class CommandRunner {
 				status[0] = 0;
 				return null;
 			}
+			if (a.equals(REFERENCE) && i + 1 < argv.size()) {
+				// the build writes the man page and the completions from the commands' annotations
+				try {
+					for (java.nio.file.Path p : CommandReference.write(caller.cwd().resolve(argv.get(i + 1)), CommandReference.commands(commandMethods()),
+						context.getBundle().getVersion().toString())) {
+						caller.out().println("Wrote " + p);
+					}
+					status[0] = 0;
+				} catch (java.io.IOException e) {
+					caller.err().println("psi " + REFERENCE + ": " + oneLine(e.getMessage()));
+					status[0] = 1;
+				}
+				return null;
+			}
 			if (a.equals(CommandLine.NO_DAEMON) || CommandLine.IGNORED.contains(a)) {
 				i++; // the client's: running here is running in-process; or nothing to do
 			} else if (CommandLine.GLOBAL_VALUE_OPTIONS.contains(a) && i + 1 < argv.size()) {
@@ -380,8 +394,9 @@ public class CommandRunner {
 			Access.READ_ONLY.contains(line.function()));
 	}
 
-	private String overview() {
-		Map<String, String> commands = new TreeMap<>();
+	/** @return every psi command's methods, by the command as typed */
+	Map<String, List<Method>> commandMethods() {
+		Map<String, List<Method>> out = new TreeMap<>();
 		try {
 			ServiceReference<?>[] refs = context.getAllServiceReferences(null, "(" + CommandProcessor.COMMAND_SCOPE + "=" + SCOPE + ")");
 			for (ServiceReference<?> ref : refs == null ? new ServiceReference<?>[0] : refs) {
@@ -391,19 +406,30 @@ public class CommandRunner {
 					continue;
 				}
 				for (String f : fs instanceof String[] a ? a : new String[] { String.valueOf(fs) }) {
-					String doc = "";
-					for (Method m : methods(target, f)) {
-						Descriptor d = m.getAnnotation(Descriptor.class);
-						if (d != null) {
-							doc = d.value();
-						}
-					}
-					commands.put(CommandLine.typed(f), doc);
+					out.put(CommandLine.typed(f), methods(target, f));
 				}
 			}
 		} catch (InvalidSyntaxException e) {
 			throw new IllegalStateException(e);
 		}
+		return out;
+	}
+
+	/** The hidden global option that writes psi(1) and the shell completions into a directory (at build time). */
+	static final String REFERENCE = "--reference";
+
+	private String overview() {
+		Map<String, String> commands = new TreeMap<>();
+		commandMethods().forEach((c, ms) -> {
+			String doc = "";
+			for (Method m : ms) {
+				Descriptor d = m.getAnnotation(Descriptor.class);
+				if (d != null) {
+					doc = d.value();
+				}
+			}
+			commands.put(c, doc);
+		});
 		StringBuilder sb = new StringBuilder();
 		sb.append("psi: portable system services\n\n");
 		sb.append("Usage: psi [--root DIR] [--no-daemon] COMMAND [OPTIONS] [ARGS...]   run one command and exit with its status\n");
