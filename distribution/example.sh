@@ -15,7 +15,7 @@
 set -eu
 here=$(dirname "$(readlink -f "$0")")
 root=${1:-/tmp/psi-example}
-psi="$here/psi"
+psi=${PSI:-$here/psi} # PSI=/usr/bin/psi: the installed package's
 [ -x /bin/busybox ] || { echo "example.sh: /bin/busybox missing: apt-get install busybox-static" >&2; exit 1; }
 
 # a daemon a run before left serving DIR (interrupted): stopped first, with its service

@@ -115,6 +115,34 @@ class DebianPackageIT {
 		assertFalse(in("dpkg", "-s", "psi").rc() == 0, "psi is gone from dpkg's database");
 	}
 
+	/**
+	 * Where systemd is not PID 1 (the CI machine, containers): the package
+	 * installs on a throwaway overlay of this machine (itest/box/overlay-run.sh:
+	 * no systemd boots), its postinst starts nothing, and the README's main
+	 * job runs with the installed psi: the image built with psi build, pulled,
+	 * attached, started by psi's own manager, its page fetched, stopped.
+	 */
+	@Test
+	void installedWhereSystemdIsNotPid1TheExampleRuns() throws Exception {
+		boolean installedHere = Files.exists(Path.of("/var/lib/dpkg/info/psi.list"));
+		Path stage = Files.createTempDirectory(Path.of("/var/tmp"), "psi-deb-");
+		try {
+			Files.copy(deb, stage.resolve("psi.deb"));
+			Files.copy(TestBox.basedir().resolve("distribution/example.sh"), stage.resolve("example.sh"));
+			Result r = TestBox.run(List.of(TestBox.basedir().resolve("itest/box/overlay-run.sh").toString(), stage.resolve("overlay").toString(),
+				"sh", "-c", "set -e; [ ! -d /run/systemd/system ]; dpkg -i \"$1/psi.deb\"; command -v psi; "
+					+ "PSI=psi sh \"$1/example.sh\" /var/tmp/psi-example-deb", "sh", stage.toString()), Duration.ofMinutes(5));
+			assertEquals(0, r.rc(), r.toString());
+			assertTrue(r.out().contains("/usr/bin/psi"), r.out());
+			assertTrue(r.out().contains("hello from a portable service"), "the service answered: " + r);
+			assertTrue((r.out() + r.err()).contains("Stopped portable service hello.service."), r.toString());
+			assertFalse(r.err().contains("psi.socket") && r.err().contains("Failed"), r.err());
+		} finally {
+			TestBox.deleteTree(stage);
+		}
+		assertEquals(installedHere, Files.exists(Path.of("/var/lib/dpkg/info/psi.list")), "the install stayed on the overlay");
+	}
+
 	/** lintian, Debian's own checker, finds no error and no warning in the package (overridden: psi-exec is static on purpose). */
 	@Test
 	void lintianFindsNothing() {
