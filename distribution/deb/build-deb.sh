@@ -18,7 +18,7 @@ rm -rf "$pkg"
 umask 022
 
 install -d "$pkg/DEBIAN" "$pkg/usr/bin" "$pkg/usr/share/psi/etc" "$pkg/usr/lib/psi" "$pkg/usr/lib/systemd/system" \
-	"$pkg/usr/lib/tmpfiles.d" "$pkg/usr/share/dbus-1/system.d" "$pkg/usr/share/psi/dbus" "$pkg/usr/share/man/man1" \
+	"$pkg/usr/lib/tmpfiles.d" "$pkg/usr/share/dbus-1/system.d" "$pkg/usr/share/psi/dbus" "$pkg/usr/share/man/man1" "$pkg/usr/share/man/man5" \
 	"$pkg/usr/share/bash-completion/completions" "$pkg/usr/share/zsh/vendor-completions" "$pkg/usr/share/doc/psi" \
 	"$pkg/etc/psi" "$pkg/var/lib/psi/plugins" "$pkg/usr/share/lintian/overrides"
 install -m 0755 "$dist/psi" "$pkg/usr/share/psi/psi"
@@ -38,6 +38,7 @@ install -m 0644 "$here/psi.engine.cfg" "$pkg/etc/psi/psi.engine.cfg"
 ref="$target/reference"
 PSI_JAR="$target/psi.jar" PSI_IN_PROCESS=1 "$dist/psi" --no-daemon --reference "$ref" >/dev/null
 gzip -9n < "$ref/psi.1" > "$pkg/usr/share/man/man1/psi.1.gz"
+gzip -9n < "$ref/psi.conf.5" > "$pkg/usr/share/man/man5/psi.conf.5.gz"
 install -m 0644 "$ref/psi.bash" "$pkg/usr/share/bash-completion/completions/psi"
 install -m 0644 "$ref/_psi" "$pkg/usr/share/zsh/vendor-completions/_psi"
 gzip -9n < "$dist/../README.md" > "$pkg/usr/share/doc/psi/README.md.gz"

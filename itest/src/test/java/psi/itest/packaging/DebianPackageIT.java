@@ -84,6 +84,8 @@ class DebianPackageIT {
 		Result man = ok("sh", "-c", "MANWIDTH=80 man -P cat psi 2>&1");
 		assertTrue(man.out().contains("psi - portable system services"), man.out());
 		assertTrue(man.out().contains("psi attach [OPTIONS] IMAGE PREFIXES..."), man.out());
+		Result conf = ok("sh", "-c", "MANWIDTH=80 man -P cat 5 psi.conf 2>&1");
+		assertTrue(conf.out().contains("psi.engine.cfg") && conf.out().contains("defaultProfile (text, default default)"), conf.out());
 
 		String complete = "source /usr/share/bash-completion/completions/psi; "
 			+ "t() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); _psi; echo \"${COMPREPLY[*]}\"; }; "
@@ -155,7 +157,7 @@ class DebianPackageIT {
 	/** @return whether a directory of the package is one other packages own too (/usr, /usr/share/man ...) */
 	private static boolean isShared(String f) {
 		return List.of("/etc", "/usr", "/usr/bin", "/usr/lib", "/usr/share", "/usr/lib/systemd", "/usr/lib/systemd/system", "/usr/lib/tmpfiles.d",
-			"/usr/share/dbus-1", "/usr/share/dbus-1/system.d", "/usr/share/man", "/usr/share/man/man1", "/usr/share/bash-completion",
+			"/usr/share/dbus-1", "/usr/share/dbus-1/system.d", "/usr/share/man", "/usr/share/man/man1", "/usr/share/man/man5", "/usr/share/bash-completion",
 			"/usr/share/bash-completion/completions", "/usr/share/zsh", "/usr/share/zsh/vendor-completions", "/usr/share/doc", "/usr/share/lintian",
 			"/usr/share/lintian/overrides", "/var", "/var/lib").contains(f);
 	}

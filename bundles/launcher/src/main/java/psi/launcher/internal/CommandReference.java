@@ -14,6 +14,8 @@ import java.util.Locale;
 import java.util.Map;
 
 import org.apache.felix.service.command.Descriptor;
+import org.osgi.service.metatype.AttributeDefinition;
+import org.osgi.service.metatype.ObjectClassDefinition;
 
 /**
  * psi's reference for the shell and for man, made from the commands' own
@@ -83,11 +85,12 @@ final class CommandReference {
 		return out;
 	}
 
-	/** Writes psi.1, the bash completion (psi) and the zsh one (_psi) into {@code dir}, each atomically. */
-	static List<Path> write(Path dir, List<Command> commands, String version) throws IOException {
+	/** Writes psi.1, psi.conf.5, the bash completion (psi.bash) and the zsh one (_psi) into {@code dir}, each atomically. */
+	static List<Path> write(Path dir, List<Command> commands, Map<String, ObjectClassDefinition> settings, String version) throws IOException {
 		Files.createDirectories(dir);
 		List<Path> out = new ArrayList<>();
 		out.add(put(dir.resolve("psi.1"), man(commands, version)));
+		out.add(put(dir.resolve("psi.conf.5"), conf(settings, version)));
 		out.add(put(dir.resolve("psi.bash"), bash(commands)));
 		out.add(put(dir.resolve("_psi"), zsh(commands)));
 		return out;
@@ -155,8 +158,57 @@ final class CommandReference {
 		option(sb, "\\fI/run/psi/psi.sock\\fR", "The daemon's socket (psi.socket).");
 		sb.append(".SH EXIT STATUS\n0 on success; 1 on a failure, which a one\\-line message on standard error names; "
 			+ "psi status and is\\-attached answer as systemctl and portablectl do.\n");
-		sb.append(".SH SEE ALSO\n\\fBportablectl\\fR(1), \\fBsystemctl\\fR(1), \\fBsystemd.exec\\fR(5), \\fBsystemd-repart\\fR(8)\n");
+		sb.append(".SH SEE ALSO\n\\fBpsi.conf\\fR(5), \\fBportablectl\\fR(1), \\fBsystemctl\\fR(1), \\fBsystemd.exec\\fR(5), \\fBsystemd-repart\\fR(8)\n");
 		return sb.toString();
+	}
+
+	/** @return psi.conf(5): every setting of /etc/psi/PID.cfg, from the components' own metatype descriptions */
+	static String conf(Map<String, ObjectClassDefinition> settings, String version) {
+		StringBuilder sb = new StringBuilder();
+		sb.append(".\\\" psi.conf(5), made from the components' metatype descriptions by psi --reference; do not edit\n");
+		sb.append(".TH PSI.CONF 5 \"\" \"psi ").append(roff(version)).append("\" \"psi\"\n");
+		sb.append(".SH NAME\npsi.conf \\- psi's settings: /etc/psi/PID.cfg\n");
+		sb.append(".SH DESCRIPTION\nEach file \\fI/etc/psi/PID.cfg\\fR (\\fB$PSI_CONFIG_DIR\\fR when set) holds the settings of one psi "
+			+ "component, as Java properties: \\fIkey\\fR=\\fIvalue\\fR lines, \\fB#\\fR comments. psi reads them again before every command; "
+			+ "a value that is not valid is reported in one line and the old value stays. \\fBpsi config\\fR shows every setting, its value "
+			+ "and where it comes from.\n");
+		sb.append(".SH SETTINGS\n");
+		settings.forEach((pid, ocd) -> {
+			sb.append(".SS \"").append(roff(pid)).append(".cfg\"\n");
+			if (ocd.getDescription() != null && !ocd.getDescription().isEmpty()) {
+				sb.append(roff(sentence(ocd.getDescription()))).append('\n');
+			}
+			AttributeDefinition[] ads = ocd.getAttributeDefinitions(ObjectClassDefinition.ALL);
+			for (AttributeDefinition ad : ads == null ? new AttributeDefinition[0] : ads) {
+				StringBuilder term = new StringBuilder("\\fB").append(roff(ad.getID())).append("\\fR (").append(type(ad.getType()));
+				String[] d = ad.getDefaultValue();
+				if (d != null && d.length > 0) {
+					term.append(", default ").append(roff(String.join(",", d).isEmpty() ? "empty" : String.join(",", d)));
+				}
+				term.append(')');
+				String text = ad.getDescription() == null ? "" : sentence(ad.getDescription());
+				String[] values = ad.getOptionValues();
+				if (values != null && values.length > 0) {
+					List<String> shown = new ArrayList<>();
+					for (String v : values) {
+						shown.add(v.isEmpty() ? "(empty)" : v);
+					}
+					text += " One of: " + String.join(", ", shown) + ".";
+				}
+				option(sb, term.toString(), roff(text));
+			}
+		});
+		sb.append(".SH SEE ALSO\n\\fBpsi\\fR(1)\n");
+		return sb.toString();
+	}
+
+	private static String type(int t) {
+		return switch (t) {
+			case AttributeDefinition.BOOLEAN -> "true or false";
+			case AttributeDefinition.INTEGER, AttributeDefinition.LONG, AttributeDefinition.SHORT -> "a whole number";
+			case AttributeDefinition.DOUBLE, AttributeDefinition.FLOAT -> "a number";
+			default -> "text";
+		};
 	}
 
 	private static void option(StringBuilder sb, String term, String text) {

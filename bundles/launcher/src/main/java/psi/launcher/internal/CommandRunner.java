@@ -92,7 +92,7 @@ public class CommandRunner {
 				// the build writes the man page and the completions from the commands' annotations
 				try {
 					for (java.nio.file.Path p : CommandReference.write(caller.cwd().resolve(argv.get(i + 1)), CommandReference.commands(commandMethods()),
-						context.getBundle().getVersion().toString())) {
+						settings.ocds(), context.getBundle().getVersion().toString())) {
 						caller.out().println("Wrote " + p);
 					}
 					status[0] = 0;

@@ -58,7 +58,7 @@ class CommandReferenceTest {
 
 	@Test
 	void theManPageRendersWithoutAWarning() throws Exception {
-		CommandReference.write(dir, commands(), "1.2.3");
+		CommandReference.write(dir, commands(), Map.of(), "1.2.3");
 		Process p = new ProcessBuilder("groff", "-man", "-Tutf8", "-ww", dir.resolve("psi.1").toString()).redirectErrorStream(false).start();
 		String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
 		String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -73,7 +73,7 @@ class CommandReferenceTest {
 
 	@Test
 	void bashCompletesCommandsOptionsAndValues() throws Exception {
-		CommandReference.write(dir, commands(), "1.2.3");
+		CommandReference.write(dir, commands(), Map.of(), "1.2.3");
 		String script = "source " + dir.resolve("psi.bash") + "\n"
 			+ "t() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); _psi; echo \"${COMPREPLY[*]}\"; }\n"
 			+ "t psi at; t psi i; t psi attach --p; t psi attach --copy s; t psi attach -p ''; t psi --root /x det\n";
