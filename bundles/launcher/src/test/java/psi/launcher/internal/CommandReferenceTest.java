@@ -89,4 +89,41 @@ class CommandReferenceTest {
 		assertEquals(0, p.waitFor(), out);
 		assertEquals(List.of("attach", "is-attached", "--profile", "symlink", "default strict", "detach"), out.lines().toList(), out);
 	}
+
+	/** zsh, interactive in a real terminal (tmux), completes with the _psi written: a command, an option, the option's values. */
+	@Test
+	void zshCompletesInATerminal() throws Exception {
+		CommandReference.write(dir, commands(), Map.of(), "1.2.3");
+		assertEquals("", run("zsh", "-n", dir.resolve("_psi").toString()), "zsh -n");
+		Path bin = Files.createDirectories(dir.resolve("bin"));
+		Path stub = bin.resolve("psi");
+		Files.writeString(stub, "#!/bin/sh\ncase \"$*\" in profiles) printf 'default\\nstrict\\n' ;; *) echo 'No images.' ;; esac\n");
+		stub.toFile().setExecutable(true);
+		Files.writeString(dir.resolve(".zshrc"), "fpath=(" + dir + " $fpath)\nautoload -U compinit\ncompinit -u -D\nPATH=" + bin
+			+ ":$PATH\nPS1='> '\n");
+		String session = "psi-ref-" + ProcessHandle.current().pid();
+		run("tmux", "new-session", "-d", "-s", session, "-x", "150", "-y", "20", "env ZDOTDIR=" + dir + " zsh -i");
+		try {
+			String screen = "";
+			for (String[] keys : new String[][] { { "psi att", "Tab" }, { " --pro", "Tab" }, { " ", "Tab" } }) {
+				Thread.sleep(700);
+				run("tmux", "send-keys", "-t", session, keys[0], keys[1]);
+			}
+			for (int i = 0; i < 50 && !screen.contains("strict"); i++) {
+				Thread.sleep(100);
+				screen = run("tmux", "capture-pane", "-t", session, "-p");
+			}
+			assertTrue(screen.contains("> psi attach --profile"), screen);
+			assertTrue(screen.contains("default") && screen.contains("strict"), screen);
+		} finally {
+			new ProcessBuilder("tmux", "kill-session", "-t", session).start().waitFor();
+		}
+	}
+
+	private static String run(String... cmd) throws Exception {
+		Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+		String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+		assertEquals(0, p.waitFor(), String.join(" ", cmd) + ": " + out);
+		return out;
+	}
 }
