@@ -21,7 +21,7 @@ import psi.itest.box.TestBox.Result;
 
 /**
  * The Debian package the build makes (distribution/deb/build-deb.sh),
- * installed with dpkg into a throwaway real systemd (a {@link TestBox}): the
+ * installed with dpkg (removed and purged with apt-get) into a throwaway real systemd (a {@link TestBox}): the
  * socket is enabled and started, {@code psi list} answers through socket
  * activation, {@code man psi} renders, bash completes commands, options and
  * option values from the installed completion; then remove stops and
@@ -95,12 +95,12 @@ class DebianPackageIT {
 
 		// an admin's image, which purge must leave
 		ok("sh", "-c", "mkdir -p /var/lib/portables/keep_1 && echo ID=keep > /var/lib/portables/keep_1/os-release");
-		ok("dpkg", "-r", "psi");
+		ok("apt-get", "remove", "-y", "psi");
 		assertEquals("inactive", in("systemctl", "is-active", "psi.socket").out().strip());
 		assertEquals("inactive", in("systemctl", "is-active", "psi.service").out().strip());
 		assertEquals("", in("pgrep", "-f", "psi.jar").out().strip(), "no psi left running");
 		assertTrue(Files.exists(box.inside("/etc/psi/psi.engine.cfg")), "remove keeps the configuration");
-		ok("dpkg", "-P", "psi");
+		ok("apt-get", "purge", "-y", "psi");
 		List<String> left = new ArrayList<>();
 		for (String f : files) {
 			if (!f.equals("/.") && !isShared(f) && Files.exists(box.inside(f), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {

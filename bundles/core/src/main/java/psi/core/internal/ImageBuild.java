@@ -36,7 +36,28 @@ final class ImageBuild {
 		List<FindingDTO> check(Path image, String profile) throws IOException;
 	}
 
+	/** The work directories' names: {@code .psi-build-PID-RANDOM}, PID the building process's. */
+	static final String WORK = ".psi-build-";
+
 	private ImageBuild() {
+	}
+
+	/**
+	 * Removes the work directories of builds whose process is gone (killed
+	 * mid-build): those of a live process are another build's, running.
+	 */
+	static void leftovers(Path dir) {
+		try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(dir, WORK + "*")) {
+			for (Path p : ds) {
+				String[] f = p.getFileName().toString().substring(WORK.length()).split("-", 2);
+				if (f.length == 2 && f[0].matches("[0-9]{1,10}") && ProcessHandle.of(Long.parseLong(f[0])).isEmpty()
+					&& Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+					delete(p);
+				}
+			}
+		} catch (IOException | RuntimeException e) {
+			// a leftover that cannot go stays; the build does not depend on it
+		}
 	}
 
 	/**
@@ -74,7 +95,8 @@ final class ImageBuild {
 			throw new PsiException("psi build: the image " + output + " would be written inside the tree " + tree
 				+ ", which would then hold it; write it elsewhere (-o)");
 		}
-		Path work = Files.createTempDirectory(dir, ".psi-build-");
+		leftovers(dir);
+		Path work = Files.createTempDirectory(dir, WORK + ProcessHandle.current().pid() + "-");
 		try {
 			Path tmp = work.resolve(output.getFileName());
 			listener.step("Building: " + req.format + " image of " + tree + " (" + req.compression + ")");

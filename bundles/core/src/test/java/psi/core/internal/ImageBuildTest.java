@@ -149,4 +149,18 @@ class ImageBuildTest {
 		assertFalse(Files.exists(tmp.resolve("no")));
 		assertEquals(List.of("tree"), listing());
 	}
+
+	/** A build killed mid-way left its work directory: the next build removes it, and leaves a running build's alone. */
+	@Test
+	void aKilledBuildsWorkDirectoryGoesWithTheNextBuild() throws Exception {
+		Process gone = new ProcessBuilder("true").start();
+		gone.waitFor();
+		Path dead = Files.createDirectories(tmp.resolve(ImageBuild.WORK + gone.pid() + "-123/sub"));
+		Files.writeString(dead.resolve("half.raw"), "half");
+		Path live = Files.createDirectories(tmp.resolve(ImageBuild.WORK + ProcessHandle.current().pid() + "-456"));
+		BuildResultDTO r = ImageBuild.run(request("img.raw"), builders(fake(null)), (i, p) -> List.of(), ProgressListener.NONE);
+		assertEquals(tmp.resolve("img.raw").toString(), r.output);
+		assertFalse(Files.exists(dead.getParent()), "the killed build's work directory is gone");
+		assertTrue(Files.exists(live), "a running build's stays");
+	}
 }

@@ -54,11 +54,6 @@ public final class SquashfsWriter {
 	 * @param threads how many compress
 	 */
 	public record Options(String compression, int blockSize, boolean rootOwner, long clampTime, long mkfsTime, boolean xattrs, int threads) {
-		/** The defaults of mksquashfs with zstd, on every core. */
-		public static Options defaults() {
-			return new Options("zstd", 128 * 1024, false, -1, -1, true, Runtime.getRuntime().availableProcessors());
-		}
-
 		/** @throws IllegalArgumentException naming what is wrong */
 		public Options {
 			if (BlockCompressor.Kind.of(compression) == null) {
