@@ -255,12 +255,38 @@ public final class VerityTree {
 			hash(md, p.hashType(), salt, block, 0, block.length, out);
 			return new Built(out.clone(), tree);
 		}
-		ByteBuffer buf = ByteBuffer.allocate(p.dataBlockSize());
-		for (long j = 0; j < p.dataBlocks(); j++) {
-			buf.clear();
-			readFully(data, dataOffset + j * p.dataBlockSize(), buf, "data block " + j);
-			hash(md, p.hashType(), salt, buf.array(), 0, p.dataBlockSize(), out);
-			System.arraycopy(out, 0, tree, (int) (g.levelBlock[0] * p.hashBlockSize() + g.slot(j)), g.digestSize);
+		// the data blocks, the bulk of the work, on every core: each thread a range, its digests into slots of its own
+		int threads = (int) Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), p.dataBlocks() / 1024));
+		if (threads == 1) {
+			hashData(data, dataOffset, p, g, salt, tree, 0, p.dataBlocks());
+		} else {
+			ExecutorService pool = Executors.newFixedThreadPool(threads, Workers.daemons());
+			try {
+				List<Future<?>> tasks = new ArrayList<>();
+				for (int t = 0; t < threads; t++) {
+					long from = p.dataBlocks() * t / threads;
+					long to = p.dataBlocks() * (t + 1) / threads;
+					tasks.add(pool.submit(() -> {
+						hashData(data, dataOffset, p, g, salt, tree, from, to);
+						return null;
+					}));
+				}
+				for (Future<?> f : tasks) {
+					try {
+						f.get();
+					} catch (InterruptedException e) {
+						Thread.currentThread().interrupt();
+						throw new InterruptedIOException("dm-verity hashing interrupted");
+					} catch (ExecutionException e) {
+						if (e.getCause() instanceof IOException io) {
+							throw io;
+						}
+						throw new IllegalStateException(e.getCause());
+					}
+				}
+			} finally {
+				pool.shutdownNow();
+			}
 		}
 		for (int i = 1; i < g.levels; i++) {
 			for (long j = 0; j < g.levelSize[i - 1]; j++) {
@@ -270,6 +296,20 @@ public final class VerityTree {
 		}
 		hash(md, p.hashType(), salt, tree, (int) (g.levelBlock[g.levels - 1] * p.hashBlockSize()), p.hashBlockSize(), out);
 		return new Built(out.clone(), tree);
+	}
+
+	/** Hashes data blocks {@code from} to {@code to} into level 0 of the tree. */
+	private static void hashData(FileChannel data, long dataOffset, Params p, Geometry g, byte[] salt, byte[] tree, long from, long to)
+		throws IOException {
+		MessageDigest md = VeritySuperblock.newDigest(p.algorithm());
+		ByteBuffer buf = ByteBuffer.allocate(p.dataBlockSize());
+		byte[] out = new byte[g.digestSize];
+		for (long j = from; j < to; j++) {
+			buf.clear();
+			readFully(data, dataOffset + j * p.dataBlockSize(), buf, "data block " + j);
+			hash(md, p.hashType(), salt, buf.array(), 0, p.dataBlockSize(), out);
+			System.arraycopy(out, 0, tree, (int) (g.levelBlock[0] * p.hashBlockSize() + g.slot(j)), g.digestSize);
+		}
 	}
 
 	private static void check(FileChannel data, long dataOffset, long dataLength, FileChannel hash, long hashDeviceOffset,
@@ -523,7 +563,7 @@ public final class VerityTree {
 			}
 		}
 
-		private static ThreadFactory daemons() {
+		static ThreadFactory daemons() {
 			AtomicInteger n = new AtomicInteger();
 			return r -> {
 				Thread t = new Thread(r, "psi-verity-" + n.incrementAndGet());
