@@ -8,11 +8,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 import psi.api.ProgressListener;
 import psi.api.PsiException;
@@ -52,7 +50,7 @@ final class ImageBuild {
 				String[] f = p.getFileName().toString().substring(WORK.length()).split("-", 2);
 				if (f.length == 2 && f[0].matches("[0-9]{1,10}") && ProcessHandle.of(Long.parseLong(f[0])).isEmpty()
 					&& Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-					delete(p);
+					AtomicFiles.deleteTree(p);
 				}
 			}
 		} catch (IOException | RuntimeException e) {
@@ -133,7 +131,7 @@ final class ImageBuild {
 			}
 			return r;
 		} finally {
-			delete(work);
+			AtomicFiles.deleteTree(work);
 		}
 	}
 
@@ -145,13 +143,5 @@ final class ImageBuild {
 		Path to = dir.resolve(written.getFileName());
 		Files.move(written, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
 		return to;
-	}
-
-	private static void delete(Path work) throws IOException {
-		try (Stream<Path> s = Files.walk(work)) {
-			for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-				Files.deleteIfExists(p);
-			}
-		}
 	}
 }

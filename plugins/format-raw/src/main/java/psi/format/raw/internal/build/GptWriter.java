@@ -7,7 +7,8 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
-import java.util.zip.CRC32;
+
+import psi.format.raw.internal.gpt.GptTable;
 
 /**
  * Writes a GUID partition table with 512-byte sectors as libfdisk (through
@@ -72,7 +73,7 @@ final class GptWriter {
 			}
 		}
 		byte[] entries = entries(partitions);
-		int entriesCrc = crc32(entries);
+		int entriesCrc = GptTable.crc32(entries, 0, entries.length);
 		writeFully(ch, protectiveMbr(sectors), 0);
 		writeFully(ch, ByteBuffer.wrap(entries), 2 * SECTOR);
 		writeFully(ch, header(1, last, lastUsable, disk, 2, entriesCrc), SECTOR);
@@ -103,14 +104,12 @@ final class GptWriter {
 		b.putLong(32, alternate);
 		b.putLong(40, FIRST_USABLE);
 		b.putLong(48, lastUsable);
-		putGuid(b, 56, disk);
+		GptTable.putGuid(b, 56, disk);
 		b.putLong(72, entriesLba);
 		b.putInt(80, ENTRIES);
 		b.putInt(84, ENTRY_SIZE);
 		b.putInt(88, entriesCrc);
-		CRC32 c = new CRC32();
-		c.update(b.array(), 0, HEADER_SIZE);
-		b.putInt(16, (int) c.getValue());
+		b.putInt(16, GptTable.crc32(b.array(), 0, HEADER_SIZE));
 		return b;
 	}
 
@@ -118,8 +117,8 @@ final class GptWriter {
 		ByteBuffer b = ByteBuffer.allocate(ENTRIES * ENTRY_SIZE).order(ByteOrder.LITTLE_ENDIAN);
 		int o = 0;
 		for (Entry e : partitions) {
-			putGuid(b, o, e.type());
-			putGuid(b, o + 16, e.uuid());
+			GptTable.putGuid(b, o, e.type());
+			GptTable.putGuid(b, o + 16, e.uuid());
 			b.putLong(o + 32, e.firstLba());
 			b.putLong(o + 40, e.lastLba());
 			b.putLong(o + 48, e.attributes());
@@ -127,23 +126,6 @@ final class GptWriter {
 			o += ENTRY_SIZE;
 		}
 		return b.array();
-	}
-
-	/** A GUID in GPT's mixed-endian layout: the first three fields little-endian, the last eight bytes in order. */
-	static void putGuid(ByteBuffer b, int o, UUID u) {
-		long msb = u.getMostSignificantBits();
-		b.order(ByteOrder.LITTLE_ENDIAN);
-		b.putInt(o, (int) (msb >>> 32));
-		b.putShort(o + 4, (short) (msb >>> 16));
-		b.putShort(o + 6, (short) msb);
-		b.order(ByteOrder.BIG_ENDIAN).putLong(o + 8, u.getLeastSignificantBits());
-		b.order(ByteOrder.LITTLE_ENDIAN);
-	}
-
-	private static int crc32(byte[] b) {
-		CRC32 c = new CRC32();
-		c.update(b);
-		return (int) c.getValue();
 	}
 
 	static void writeFully(FileChannel ch, ByteBuffer b, long at) throws IOException {

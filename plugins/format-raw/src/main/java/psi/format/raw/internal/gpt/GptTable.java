@@ -397,7 +397,7 @@ public final class GptTable {
 	}
 
 	/** Writes a GUID in GPT's mixed-endian layout; the inverse of {@link #guid}. */
-	static void putGuid(ByteBuffer b, int o, UUID u) {
+	public static void putGuid(ByteBuffer b, int o, UUID u) {
 		long msb = u.getMostSignificantBits();
 		b.order(ByteOrder.LITTLE_ENDIAN);
 		b.putInt(o, (int) (msb >>> 32));
@@ -417,7 +417,8 @@ public final class GptTable {
 		return new String(raw, StandardCharsets.UTF_16LE);
 	}
 
-	static int crc32(byte[] b, int off, int len) {
+	/** @return the CRC32 of GPT headers and entry arrays */
+	public static int crc32(byte[] b, int off, int len) {
 		CRC32 c = new CRC32();
 		c.update(b, off, len);
 		return (int) c.getValue();

@@ -37,6 +37,20 @@ public record Inode(Type type, int mode, long size, String linkTarget, int uid, 
 		/** A unix domain socket (7 and 14). */
 		SOCKET;
 
+		/** @return the type of a file's {@code st_mode} ({@code S_IFMT} bits), or null when it is none of these */
+		public static Type ofMode(int mode) {
+			return switch (mode & 0170000) {
+				case 0040000 -> DIRECTORY;
+				case 0100000 -> FILE;
+				case 0120000 -> SYMLINK;
+				case 0060000 -> BLOCK_DEVICE;
+				case 0020000 -> CHAR_DEVICE;
+				case 0010000 -> FIFO;
+				case 0140000 -> SOCKET;
+				default -> null;
+			};
+		}
+
 		/** @return the type of a basic inode type number 1..7 */
 		static Type ofBasic(int basicType) {
 			return values()[basicType - 1];

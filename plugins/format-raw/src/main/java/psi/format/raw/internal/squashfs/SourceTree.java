@@ -231,16 +231,11 @@ final class SourceTree {
 	}
 
 	private Inode.Type type(Path p, int mode) throws ImageException {
-		return switch (mode & 0170000) {
-			case 0040000 -> Inode.Type.DIRECTORY;
-			case 0100000 -> Inode.Type.FILE;
-			case 0120000 -> Inode.Type.SYMLINK;
-			case 0060000 -> Inode.Type.BLOCK_DEVICE;
-			case 0020000 -> Inode.Type.CHAR_DEVICE;
-			case 0010000 -> Inode.Type.FIFO;
-			case 0140000 -> Inode.Type.SOCKET;
-			default -> throw new ImageException(where(p) + ": unknown file type (mode 0" + Integer.toOctalString(mode) + ")");
-		};
+		Inode.Type t = Inode.Type.ofMode(mode);
+		if (t == null) {
+			throw new ImageException(where(p) + ": unknown file type (mode 0" + Integer.toOctalString(mode) + ")");
+		}
+		return t;
 	}
 
 	/** glibc's dev_t to the kernel's 32-bit encoding squashfs stores (new_encode_dev). */

@@ -230,16 +230,7 @@ class SquashfsUnsquashfsTest {
 	}
 
 	private static Inode.Type typeOf(int mode) {
-		Inode.Type t = switch (mode & 0170000) {
-			case 0040000 -> Inode.Type.DIRECTORY;
-			case 0100000 -> Inode.Type.FILE;
-			case 0120000 -> Inode.Type.SYMLINK;
-			case 0060000 -> Inode.Type.BLOCK_DEVICE;
-			case 0020000 -> Inode.Type.CHAR_DEVICE;
-			case 0010000 -> Inode.Type.FIFO;
-			case 0140000 -> Inode.Type.SOCKET;
-			default -> null;
-		};
+		Inode.Type t = Inode.Type.ofMode(mode);
 		assertNotNull(t, "mode " + Integer.toOctalString(mode));
 		return t;
 	}
