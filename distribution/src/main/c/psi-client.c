@@ -7,8 +7,10 @@
  * standard output and standard error and exits with the command's status.
  * Ctrl-C is passed on: the daemon interrupts the command (a pull keeps its
  * partial file for resume); a second Ctrl-C leaves at once. With no
- * arguments it opens the daemon's interactive Gogo shell, standard input
- * forwarded.
+ * arguments it opens the daemon's interactive shell, standard input
+ * forwarded: on a terminal, put in raw mode as ssh does (every key, Tab
+ * and Ctrl-C included, goes to psi's line editor in the daemon; its size
+ * and each resize are sent along), and restored however the client ends.
  *
  * With no daemon answering, or for what must run in this process (psi
  * daemon, psi build, psi --no-daemon ..., psi -H HOST ...), it executes the psi launcher script
@@ -33,6 +35,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define MAX_REQUEST (256 * 1024)
@@ -50,6 +53,60 @@ static void on_interrupt(int sig)
 		(void)w;
 		_exit(130);
 	}
+}
+
+static int send_frame(int fd, char type, const void *data, uint32_t len);
+
+/* the terminal as it was before the shell put it in raw mode, restored at any end */
+static struct termios saved_tty;
+static volatile sig_atomic_t raw_tty;
+static volatile sig_atomic_t resized;
+
+static void restore_tty(void)
+{
+	if (raw_tty) {
+		tcsetattr(0, TCSAFLUSH, &saved_tty);
+		raw_tty = 0;
+	}
+}
+
+static void on_console_signal(int sig)
+{
+	if (sig == SIGWINCH) {
+		resized = 1;
+		return;
+	}
+	/* SIGTERM, SIGHUP: the terminal back as it was, then the default end */
+	restore_tty();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* raw input as ssh -t makes it (no echo, no line editing, no signals from keys); output processing kept */
+static int enter_raw_tty(void)
+{
+	if (tcgetattr(0, &saved_tty) < 0)
+		return -1;
+	struct termios t = saved_tty;
+	t.c_iflag &= ~(unsigned)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+	t.c_lflag &= ~(unsigned)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(0, TCSAFLUSH, &t) < 0)
+		return -1;
+	raw_tty = 1;
+	atexit(restore_tty);
+	return 0;
+}
+
+static int send_window(int fd)
+{
+	struct winsize ws;
+	if (ioctl(0, TIOCGWINSZ, &ws) < 0 || ws.ws_col == 0 || ws.ws_row == 0)
+		return 0;
+	unsigned char d[4] = { (unsigned char)(ws.ws_col >> 8), (unsigned char)ws.ws_col, (unsigned char)(ws.ws_row >> 8),
+		(unsigned char)ws.ws_row };
+	return send_frame(fd, 'W', d, sizeof d);
 }
 
 static void die(const char *what)
@@ -141,6 +198,7 @@ int main(int argc, char **argv)
 	/* what must run here: the daemon itself, --no-daemon; the socket: --root DIR among the options */
 	const char *root = NULL;
 	int command = 0; /* index of the command word */
+	int root_words = 0; /* the words of --root DIR */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
@@ -151,10 +209,12 @@ int main(int argc, char **argv)
 			in_process(argv);
 		if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
 			root = argv[++i];
+			root_words += 2;
 			continue;
 		}
 		if (strncmp(argv[i], "--root=", 7) == 0) {
 			root = argv[i] + 7;
+			root_words++;
 			continue;
 		}
 		if (command == 0 && argv[i][0] != '-')
@@ -211,13 +271,27 @@ int main(int argc, char **argv)
 			too_long |= add(&r, "env", kv);
 		}
 	}
-	for (int i = 1; i < argc && !too_long; i++)
+	int shell = command == 0 && root_words == argc - 1;
+	/* the shell on a terminal: psi's line editor in the daemon gets every key */
+	int console = shell && isatty(0) && isatty(1);
+	if (console && !too_long) {
+		struct winsize ws;
+		char v[16];
+		too_long |= add(&r, "console", "1");
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
+			snprintf(v, sizeof v, "%u", (unsigned)ws.ws_col);
+			too_long |= add(&r, "cols", v);
+			snprintf(v, sizeof v, "%u", (unsigned)ws.ws_row);
+			too_long |= add(&r, "rows", v);
+		}
+	}
+	/* the shell (no command word, at most --root DIR, which chose the socket): no arguments, the daemon's root */
+	for (int i = 1; i < argc && !too_long && !shell; i++)
 		too_long |= add(&r, "arg", argv[i]);
 	if (too_long) {
 		fprintf(stderr, "psi: the command line is longer than the %d bytes the daemon takes\n", MAX_REQUEST);
 		return 1;
 	}
-	int shell = argc == 1;
 	if (send_frame(fd, 'R', r.buf, (uint32_t)r.len) < 0)
 		die("sending the command to the daemon");
 	free(r.buf);
@@ -229,6 +303,14 @@ int main(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
+	} else if (console) {
+		struct sigaction sa = { .sa_handler = on_console_signal };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGWINCH, &sa, NULL);
+		if (enter_raw_tty() < 0)
+			console = 0; /* the line editor then sees cooked lines: still usable */
 	}
 
 	unsigned char *buf = malloc(MAX_FRAME);
@@ -242,6 +324,11 @@ int main(int argc, char **argv)
 		if (interrupts > sent_interrupts) {
 			sent_interrupts = interrupts;
 			if (send_frame(fd, 'c', NULL, 0) < 0)
+				break;
+		}
+		if (resized) {
+			resized = 0;
+			if (send_window(fd) < 0)
 				break;
 		}
 		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = 0, .events = POLLIN } };
@@ -293,11 +380,13 @@ int main(int argc, char **argv)
 		case 'x':
 			if (len != 4)
 				break;
+			restore_tty();
 			return (int)((uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3]) & 0xff;
 		default:
 			break; /* a newer daemon's frame: ignored */
 		}
 	}
+	restore_tty();
 	fprintf(stderr, "psi: the daemon closed the connection before the command finished; see its log (journalctl -u psi, or /var/log/psi/psi.log)\n");
 	return 1;
 }

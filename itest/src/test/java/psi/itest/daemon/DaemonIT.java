@@ -33,6 +33,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 
 import psi.itest.RootSnapshot;
+import psi.itest.Tmux;
 import psi.itest.box.TestBox;
 
 /**
@@ -520,6 +521,84 @@ class DaemonIT {
 
 	@Test
 	@Order(6)
+	void theShellOverTheDaemonCompletesWithTab() throws Exception {
+		Duration wait = Duration.ofSeconds(30);
+		try (Tmux t = Tmux.start(work, Map.of("PSI_SOCKET", daemon.socket().toString(), "PSI_CONFIG_DIR", config.toString()), psi.toString())) {
+			t.await("^psi>$", wait);
+			// a command, an option, its value from the engine's profiles, an image of the root the daemon serves
+			t.type("att");
+			t.keys("Tab");
+			t.await("^psi> attach$", wait);
+			t.type("--pro");
+			t.keys("Tab");
+			t.await("^psi> attach --profile$", wait);
+			t.type("str");
+			t.keys("Tab");
+			t.await("^psi> attach --profile strict$", wait);
+			t.type("spa");
+			t.keys("Tab");
+			t.await("^psi> attach --profile strict spare_1$", wait);
+			t.keys("Enter");
+			t.await("^psi>$", wait);
+			// now attached: offered to the commands that take attached images, and the line runs as psi COMMAND does
+			t.type("is-att");
+			t.keys("Tab");
+			t.type("sp");
+			t.keys("Tab");
+			t.await("^psi> is-attached spare_1$", wait);
+			t.keys("Enter");
+			t.await("^attached\npsi>$", wait);
+			t.type("detach sp");
+			t.keys("Tab", "Enter");
+			t.await("^psi> detach spare_1\n(.*\n)*psi>$", wait);
+			// several candidates: listed with their descriptions
+			t.type("li");
+			t.keys("Tab");
+			t.await("^list +\\(?List the portable service images", wait);
+			// Ctrl-C drops the line; Gogo's own language still runs
+			t.keys("C-c");
+			t.await("^psi> li\\^C\npsi>$", wait);
+			t.type("echo one | grep one");
+			t.keys("Enter");
+			t.await("^one\npsi>$", wait);
+			t.type("exit");
+			t.keys("Enter");
+			String end = t.await("EXIT=0\n(.*\n)*isig icanon ", wait);
+			// the client put its terminal in raw mode, and back
+			assertFalse(end.contains("-icanon") || end.contains("-echo ") || end.contains("-isig"), end);
+		}
+		assertEquals("detached", psi("--root", root.toString(), "is-attached", "spare_1").out().strip());
+	}
+
+	@Test
+	@Order(7)
+	void theShellInProcessCompletesWithTab() throws Exception {
+		Duration wait = Duration.ofSeconds(60);
+		// psi --root DIR: the shell for that root, in this process
+		try (Tmux t = Tmux.start(work, Map.of("PSI_IN_PROCESS", "1", "PSI_SOCKET", "/nonexistent", "PSI_CONFIG_DIR", config.toString()),
+			psi.toString(), "--root", twin.toString())) {
+			t.await("^psi>$", wait);
+			t.type("inspect sp");
+			t.keys("Tab");
+			t.await("^psi> inspect spare_1$", wait);
+			t.keys("C-u");
+			t.type("build --for");
+			t.keys("Tab");
+			t.await("^psi> build --format$", wait);
+			t.keys("Tab");
+			t.await("^raw +squashfs", wait);
+			t.keys("C-u");
+			// a path, from the shell's directory
+			t.type("inspect etc-p");
+			t.keys("Tab");
+			t.await("^psi> inspect etc-psi/$", wait);
+			t.keys("C-u", "C-d");
+			t.await("EXIT=0", wait);
+		}
+	}
+
+	@Test
+	@Order(8)
 	void sigtermStopsTheDaemonCleanly() throws Exception {
 		stop(daemon);
 		assertFalse(Files.exists(daemon.socket(), LinkOption.NOFOLLOW_LINKS), "the socket is removed");

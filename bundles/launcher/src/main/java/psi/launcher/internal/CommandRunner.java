@@ -415,6 +415,66 @@ public class CommandRunner {
 		return out;
 	}
 
+	/**
+	 * @return what Tab in the interactive shell asks for: the commands' own
+	 *         descriptions, Gogo's other commands, and the engine's images and
+	 *         profiles of {@code root} ({@code null}: the host's); a lookup that fails offers nothing
+	 */
+	ShellCompleter.Source completions(CommandSession session, String root) {
+		return new ShellCompleter.Source() {
+			@Override
+			public List<CommandReference.Command> commands() {
+				return CommandReference.commands(commandMethods());
+			}
+
+			@Override
+			public java.util.Collection<String> otherCommands() {
+				Object c = session.get(".commands");
+				List<String> out = new ArrayList<>();
+				if (c instanceof java.util.Collection<?> all) {
+					all.forEach(o -> out.add(String.valueOf(o)));
+				}
+				return out;
+			}
+
+			@Override
+			public List<String> images() {
+				return engine(p -> p.list(root).stream().map(i -> i.name).toList());
+			}
+
+			@Override
+			public List<String> attached() {
+				return engine(p -> p.list(root).stream().filter(i -> i.state != null && i.state != psi.api.dto.AttachState.DETACHED)
+					.map(i -> i.name).toList());
+			}
+
+			@Override
+			public List<String> profiles() {
+				return engine(p -> p.profiles(root));
+			}
+
+			@Override
+			public java.nio.file.Path cwd() {
+				return session.currentDir() == null ? java.nio.file.Path.of("/") : session.currentDir();
+			}
+		};
+	}
+
+	private List<String> engine(java.util.function.Function<psi.api.Portables, List<String>> ask) {
+		ServiceReference<psi.api.Portables> ref = context.getServiceReference(psi.api.Portables.class);
+		psi.api.Portables p = ref == null ? null : context.getService(ref);
+		if (p == null) {
+			return List.of();
+		}
+		try {
+			return ask.apply(p);
+		} catch (RuntimeException e) {
+			return List.of(); // Tab offers nothing rather than a stack trace
+		} finally {
+			context.ungetService(ref);
+		}
+	}
+
 	/** The hidden global option that writes psi(1) and the shell completions into a directory (at build time). */
 	static final String REFERENCE = "--reference";
 

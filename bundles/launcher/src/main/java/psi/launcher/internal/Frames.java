@@ -18,8 +18,11 @@ import java.util.List;
  * Client to daemon: first {@link #REQUEST}, NUL-terminated {@code KEY=VALUE}
  * strings: {@code version=1}, {@code cwd=DIR}, {@code tty=0|1} (standard
  * error is a terminal), {@code env=NAME=VALUE}..., then {@code arg=ARG}...
- * in order (none: the interactive shell); then any number of
- * {@link #STDIN} (bytes), {@link #STDIN_EOF} and {@link #INTERRUPT} (Ctrl-C).
+ * in order (none: the interactive shell, which with {@code console=1},
+ * {@code cols=N} and {@code rows=N} runs on the client's terminal, put in raw
+ * mode: psi's line editor then runs in the daemon); then any number of
+ * {@link #STDIN} (bytes), {@link #STDIN_EOF}, {@link #INTERRUPT} (Ctrl-C) and
+ * {@link #WINDOW} (the console's terminal resized: 2 bytes columns, 2 bytes rows).
  * Daemon to client: {@link #STDOUT} and {@link #STDERR} (bytes, as they
  * come), {@link #WANT_STDIN} (empty) when a command first reads its standard
  * input (a one-shot client forwards it only from then on, so that a command
@@ -33,6 +36,7 @@ final class Frames {
 	static final byte STDIN = 'i';
 	static final byte STDIN_EOF = 'z';
 	static final byte INTERRUPT = 'c';
+	static final byte WINDOW = 'W';
 	static final byte STDOUT = 'o';
 	static final byte STDERR = 'e';
 	static final byte EXIT = 'x';
@@ -137,13 +141,11 @@ final class Frames {
 	 * closed output (its work still finishes or rolls back).
 	 */
 	static final class FrameOutputStream extends OutputStream {
-		private final WritableByteChannel channel;
-		private final Object lock;
+		private final Sink sink;
 		private final byte type;
 
-		FrameOutputStream(WritableByteChannel channel, Object lock, byte type) {
-			this.channel = channel;
-			this.lock = lock;
+		FrameOutputStream(Sink sink, byte type) {
+			this.sink = sink;
 			this.type = type;
 		}
 
@@ -156,11 +158,111 @@ final class Frames {
 		public void write(byte[] b, int off, int len) throws IOException {
 			while (len > 0) {
 				int n = Math.min(len, MAX_FRAME);
-				synchronized (lock) {
-					Frames.write(channel, type, b, off, n);
-				}
+				sink.frame(type, b, off, n);
 				off += n;
 				len -= n;
+			}
+		}
+	}
+
+	/** Where frames go: the channel, one frame at a time. */
+	@FunctionalInterface
+	interface Sink {
+		void frame(byte type, byte[] b, int off, int len) throws IOException;
+
+		/** @return a sink writing on the caller's thread, one frame at a time under {@code lock} */
+		static Sink direct(WritableByteChannel channel, Object lock) {
+			return (type, b, off, len) -> {
+				synchronized (lock) {
+					Frames.write(channel, type, b, off, len);
+				}
+			};
+		}
+	}
+
+	/**
+	 * Frames written to the channel by a thread of its own, in the order they
+	 * come. A thread interrupted while it writes to a channel closes the
+	 * channel (NIO's rule); the interactive shell's line editor interrupts its
+	 * own thread on Ctrl-C, so its frames must not be written there. Writers
+	 * wait (uninterruptibly) while 64 frames are queued; after a write failed
+	 * (the client gone) every write fails.
+	 */
+	static final class Writer implements Sink, AutoCloseable {
+		private static final Frame END = new Frame((byte) 0, new byte[0]);
+		private final java.util.concurrent.BlockingQueue<Frame> queue = new java.util.concurrent.ArrayBlockingQueue<>(64);
+		private final Thread thread;
+		private volatile IOException failure;
+
+		Writer(WritableByteChannel channel, String name) {
+			thread = new Thread(() -> drain(channel), name);
+			thread.setDaemon(true);
+			thread.start();
+		}
+
+		@Override
+		public void frame(byte type, byte[] b, int off, int len) throws IOException {
+			IOException f = failure;
+			if (f != null) {
+				throw new IOException(f.getMessage(), f);
+			}
+			put(new Frame(type, java.util.Arrays.copyOfRange(b, off, off + len)));
+		}
+
+		private void put(Frame f) {
+			boolean interrupted = false;
+			while (true) {
+				try {
+					queue.put(f);
+					break;
+				} catch (InterruptedException e) {
+					interrupted = true; // kept for the caller, after the frame is queued
+				}
+			}
+			if (interrupted) {
+				Thread.currentThread().interrupt();
+			}
+		}
+
+		private void drain(WritableByteChannel channel) {
+			while (true) {
+				Frame f;
+				try {
+					f = queue.take();
+				} catch (InterruptedException e) {
+					return; // nobody interrupts this thread
+				}
+				if (f == END) {
+					return;
+				}
+				if (failure == null) {
+					try {
+						Frames.write(channel, f.type(), f.data(), 0, f.data().length);
+					} catch (IOException e) {
+						failure = e; // what is queued after is dropped: nobody reads it
+					}
+				}
+			}
+		}
+
+		/** Writes what is queued, then stops the thread (waits at most 10 s). */
+		@Override
+		public void close() throws IOException {
+			put(END);
+			boolean interrupted = false;
+			long deadline = System.nanoTime() + 10_000_000_000L;
+			while (thread.isAlive() && System.nanoTime() < deadline) {
+				try {
+					thread.join(100);
+				} catch (InterruptedException e) {
+					interrupted = true;
+				}
+			}
+			if (interrupted) {
+				Thread.currentThread().interrupt();
+			}
+			if (failure != null) {
+				throw failure;
 			}
 		}
 	}

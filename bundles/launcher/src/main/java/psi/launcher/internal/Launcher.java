@@ -24,8 +24,9 @@ import org.osgi.service.component.annotations.Reference;
  * The {@code psi COMMAND ARGS...} entry point: when the framework was started
  * by bnd's launcher with arguments, runs that one Gogo command and hands its
  * exit status to the launcher (a {@code main.thread} Callable), which then
- * stops the framework and exits with it. Without arguments it does nothing
- * and the interactive Gogo shell runs.
+ * stops the framework and exits with it. Without arguments it runs psi's
+ * interactive shell ({@link Console}) on the process's terminal, or the
+ * lines of its standard input when that is no terminal.
  */
 @Component(immediate = true)
 public class Launcher {
@@ -51,11 +52,9 @@ public class Launcher {
 		this.runner = runner;
 		Object a = bndLauncher.getProperty("launcher.arguments");
 		this.args = a instanceof String[] s ? s : new String[0];
-		if (args.length > 0) {
-			Hashtable<String, Object> props = new Hashtable<>();
-			props.put("main.thread", Boolean.TRUE);
-			mainThread = context.registerService(Callable.class, new Run(), props);
-		}
+		Hashtable<String, Object> props = new Hashtable<>();
+		props.put("main.thread", Boolean.TRUE);
+		mainThread = context.registerService(Callable.class, new Run(), props);
 	}
 
 	@Deactivate
@@ -77,6 +76,13 @@ public class Launcher {
 			// route to the current session, and a session writing to them would loop
 			PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true);
 			PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
+			if (args.length == 0) {
+				return console(new java.io.FileInputStream(FileDescriptor.in), out, err, null);
+			}
+			if (args.length == 2 && args[0].equals("--root") || args.length == 1 && args[0].startsWith("--root=")) {
+				// psi --root DIR: the shell, for that root
+				return console(new java.io.FileInputStream(FileDescriptor.in), out, err, args.length == 2 ? args[1] : args[0].substring(7));
+			}
 			return run(Arrays.asList(args), out, err);
 		}
 	}
@@ -191,12 +197,39 @@ public class Launcher {
 	}
 
 	int run(List<String> argv, PrintStream out, PrintStream err) {
+		ready(err);
+		return runner.run(argv, Caller.self(System.in, out, err));
+	}
+
+	private void ready(PrintStream err) {
 		awaitBundles();
 		// the settings first: one of them may name another plugin folder
 		err.print(settings.refresh());
 		awaitPluginFolder(context);
 		awaitGogoShell();
-		return runner.run(argv, Caller.self(System.in, out, err));
+	}
+
+	/**
+	 * The interactive shell on this process's terminal (history in
+	 * {@code ~/.psi_history}), or, when standard input is no terminal, its
+	 * lines run one after the other.
+	 *
+	 * @param root the root its psi commands operate on ({@code psi --root DIR}), or {@code null}
+	 */
+	int console(java.io.InputStream in, PrintStream out, PrintStream err, String root) {
+		ready(err);
+		if (System.console() == null) {
+			return new Console(runner, Caller.self(in, out, err), root).run();
+		}
+		try (org.jline.terminal.Terminal t = Console.terminal(org.jline.terminal.TerminalBuilder.builder().name("psi").system(true).nativeSignals(true)
+			.provider("exec").dumb(false))) {
+			Console c = new Console(runner, Caller.self(t.input(), out, err), root);
+			String home = System.getProperty("user.home");
+			return c.run(t, home == null || home.isEmpty() ? null : java.nio.file.Path.of(home, ".psi_history"));
+		} catch (java.io.IOException e) {
+			err.println("psi: cannot open the terminal: " + CommandRunner.oneLine(e.getMessage()));
+			return 1;
+		}
 	}
 
 }

@@ -48,7 +48,7 @@ class CommandReferenceTest {
 		}
 	}
 
-	private List<CommandReference.Command> commands() {
+	static List<CommandReference.Command> commands() {
 		Map<String, List<Method>> m = new TreeMap<>();
 		for (String f : List.of("attach", "detach", "isattached")) {
 			m.put(CommandLine.typed(f), CommandRunner.methods(new Commands(), f));
