@@ -535,22 +535,22 @@ class DaemonIT {
 			t.type("str");
 			t.keys("Tab");
 			t.await("^psi> attach --profile strict$", wait);
-			t.type("spa");
+			t.type("app5");
 			t.keys("Tab");
-			t.await("^psi> attach --profile strict spare_1$", wait);
+			t.await("^psi> attach --profile strict app5_1$", wait);
 			t.keys("Enter");
 			t.await("^psi>$", wait);
 			// now attached: offered to the commands that take attached images, and the line runs as psi COMMAND does
 			t.type("is-att");
 			t.keys("Tab");
-			t.type("sp");
+			t.type("app5");
 			t.keys("Tab");
-			t.await("^psi> is-attached spare_1$", wait);
+			t.await("^psi> is-attached app5_1$", wait);
 			t.keys("Enter");
 			t.await("^attached\npsi>$", wait);
-			t.type("detach sp");
+			t.type("detach app5");
 			t.keys("Tab", "Enter");
-			t.await("^psi> detach spare_1\n(.*\n)*psi>$", wait);
+			t.await("^psi> detach app5_1\n(.*\n)*psi>$", wait);
 			// several candidates: listed with their descriptions
 			t.type("li");
 			t.keys("Tab");
@@ -567,7 +567,7 @@ class DaemonIT {
 			// the client put its terminal in raw mode, and back
 			assertFalse(end.contains("-icanon") || end.contains("-echo ") || end.contains("-isig"), end);
 		}
-		assertEquals("detached", psi("--root", root.toString(), "is-attached", "spare_1").out().strip());
+		assertEquals("detached", psi("--root", root.toString(), "is-attached", "app5_1").out().strip());
 	}
 
 	@Test
@@ -578,9 +578,9 @@ class DaemonIT {
 		try (Tmux t = Tmux.start(work, Map.of("PSI_IN_PROCESS", "1", "PSI_SOCKET", "/nonexistent", "PSI_CONFIG_DIR", config.toString()),
 			psi.toString(), "--root", twin.toString())) {
 			t.await("^psi>$", wait);
-			t.type("inspect sp");
+			t.type("inspect app6");
 			t.keys("Tab");
-			t.await("^psi> inspect spare_1$", wait);
+			t.await("^psi> inspect app6_1$", wait);
 			t.keys("C-u");
 			t.type("build --for");
 			t.keys("Tab");

@@ -118,7 +118,10 @@ final class CommandReference {
 			+ "rolls back, stops and purges them, with systemd or, where systemd is not PID 1, its own service manager.\n");
 		sb.append(".PP\nWhen a psi daemon listens on \\fI/run/psi/psi.sock\\fR (\\fIDIR\\fR/run/psi/psi.sock with \\fB\\-\\-root\\fR, "
 			+ "or \\fB$PSI_SOCKET\\fR), it runs the command; else, and with \\fB\\-\\-no\\-daemon\\fR, the command runs in a process of its own. "
-			+ "Without arguments, psi opens its interactive shell.\n");
+			+ "Without arguments (or with \\fB\\-\\-root\\fR \\fIDIR\\fR alone), psi opens its interactive shell: a line editor with history "
+			+ "(\\fI~/.psi_history\\fR) where Tab completes command names, options, option values, image names and paths. "
+			+ "A line that is one psi command runs as it would on the command line; any other line is Gogo's language. "
+			+ "Ctrl\\-C drops the line or interrupts the command; Ctrl\\-D or \\fBexit\\fR leaves.\n");
 		sb.append(".SH GLOBAL OPTIONS\n");
 		option(sb, "\\-\\-root \\fIDIR\\fR", "Operate on the host whose root is DIR (like systemctl \\-\\-root).");
 		option(sb, "\\-\\-no\\-daemon", "Run the command in this process, not in the daemon.");
@@ -156,6 +159,7 @@ final class CommandReference {
 		option(sb, "\\fI/var/lib/psi/plugins\\fR", "Plugin bundles dropped here are installed while psi runs.");
 		option(sb, "\\fI/var/lib/portables\\fR", "The image pool, as for portablectl.");
 		option(sb, "\\fI/run/psi/psi.sock\\fR", "The daemon's socket (psi.socket).");
+		option(sb, "\\fI~/.psi_history\\fR", "The interactive shell's history, when it runs in psi's own process.");
 		sb.append(".SH EXIT STATUS\n0 on success; 1 on a failure, which a one\\-line message on standard error names; "
 			+ "psi status and is\\-attached answer as systemctl and portablectl do.\n");
 		sb.append(".SH SEE ALSO\n\\fBpsi.conf\\fR(5), \\fBportablectl\\fR(1), \\fBsystemctl\\fR(1), \\fBsystemd.exec\\fR(5), \\fBsystemd-repart\\fR(8)\n");

@@ -235,7 +235,7 @@ final class Console {
 			return 0;
 		} catch (Exception e) {
 			String m = e.getClass().getSimpleName().equals("CommandNotFoundException")
-				? "unknown command '" + line.trim().split("\\s+", 2)[0] + "'; press Tab to list the commands"
+				? "unknown command '" + line.trim().split("\\s+", 2)[0] + "'; help lists the commands, Tab completes them"
 				: e.getMessage() == null ? e.toString() : e.getMessage();
 			err.println("psi: " + CommandRunner.oneLine(m));
 			return Thread.currentThread().isInterrupted() ? CommandRunner.INTERRUPTED : 1;
