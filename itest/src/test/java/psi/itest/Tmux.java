@@ -60,6 +60,16 @@ public final class Tmux implements AutoCloseable {
 		run(new ProcessBuilder(cmd));
 	}
 
+	/**
+	 * Types text, presses Tab, and waits until the prompt's line reads
+	 * {@code psi> LINE} (the completion's trailing blank aside).
+	 */
+	public void tab(String text, String line, Duration within) throws IOException, InterruptedException {
+		type(text);
+		keys("Tab");
+		await("^psi> " + Pattern.quote(line) + "$", within);
+	}
+
 	/** @return the screen, one line per row, trailing blanks cut */
 	public String screen() throws IOException, InterruptedException {
 		Process p = new ProcessBuilder("tmux", "-L", server, "capture-pane", "-p", "-J", "-t", "psi").redirectErrorStream(true).start();

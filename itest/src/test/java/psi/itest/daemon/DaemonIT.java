@@ -526,26 +526,16 @@ class DaemonIT {
 		try (Tmux t = Tmux.start(work, Map.of("PSI_SOCKET", daemon.socket().toString(), "PSI_CONFIG_DIR", config.toString()), psi.toString())) {
 			t.await("^psi>$", wait);
 			// a command, an option, its value from the engine's profiles, an image of the root the daemon serves
-			t.type("att");
-			t.keys("Tab");
-			t.await("^psi> attach$", wait);
-			t.type("--pro");
-			t.keys("Tab");
-			t.await("^psi> attach --profile$", wait);
-			t.type("str");
-			t.keys("Tab");
-			t.await("^psi> attach --profile strict$", wait);
-			t.type("app5");
-			t.keys("Tab");
-			t.await("^psi> attach --profile strict app5_1$", wait);
+			t.tab("att", "attach", wait);
+			t.tab("--pro", "attach --profile", wait);
+			t.tab("str", "attach --profile strict", wait);
+			t.tab("app5", "attach --profile strict app5_1", wait);
 			t.keys("Enter");
 			t.await("^psi>$", wait);
 			// now attached: offered to the commands that take attached images, and the line runs as psi COMMAND does
 			t.type("is-att");
 			t.keys("Tab");
-			t.type("app5");
-			t.keys("Tab");
-			t.await("^psi> is-attached app5_1$", wait);
+			t.tab("app5", "is-attached app5_1", wait);
 			t.keys("Enter");
 			t.await("^attached\npsi>$", wait);
 			t.type("detach app5");
@@ -578,20 +568,14 @@ class DaemonIT {
 		try (Tmux t = Tmux.start(work, Map.of("PSI_IN_PROCESS", "1", "PSI_SOCKET", "/nonexistent", "PSI_CONFIG_DIR", config.toString()),
 			psi.toString(), "--root", twin.toString())) {
 			t.await("^psi>$", wait);
-			t.type("inspect app6");
-			t.keys("Tab");
-			t.await("^psi> inspect app6_1$", wait);
+			t.tab("inspect app6", "inspect app6_1", wait);
 			t.keys("C-u");
-			t.type("build --for");
-			t.keys("Tab");
-			t.await("^psi> build --format$", wait);
+			t.tab("build --for", "build --format", wait);
 			t.keys("Tab");
 			t.await("^raw +squashfs", wait);
 			t.keys("C-u");
 			// a path, from the shell's directory
-			t.type("inspect etc-p");
-			t.keys("Tab");
-			t.await("^psi> inspect etc-psi/$", wait);
+			t.tab("inspect etc-p", "inspect etc-psi/", wait);
 			t.keys("C-u", "C-d");
 			t.await("EXIT=0", wait);
 		}

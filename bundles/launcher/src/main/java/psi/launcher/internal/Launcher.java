@@ -224,8 +224,10 @@ public class Launcher {
 		try (org.jline.terminal.Terminal t = Console.terminal(org.jline.terminal.TerminalBuilder.builder().name("psi").system(true).nativeSignals(true)
 			.provider("exec").dumb(false))) {
 			Console c = new Console(runner, Caller.self(t.input(), out, err), root);
+			// history in the home directory, when there is one to write to (nobody's is /nonexistent)
 			String home = System.getProperty("user.home");
-			return c.run(t, home == null || home.isEmpty() ? null : java.nio.file.Path.of(home, ".psi_history"));
+			java.nio.file.Path h = home == null || home.isEmpty() ? null : java.nio.file.Path.of(home);
+			return c.run(t, h != null && java.nio.file.Files.isDirectory(h) && java.nio.file.Files.isWritable(h) ? h.resolve(".psi_history") : null);
 		} catch (java.io.IOException e) {
 			err.println("psi: cannot open the terminal: " + CommandRunner.oneLine(e.getMessage()));
 			return 1;
