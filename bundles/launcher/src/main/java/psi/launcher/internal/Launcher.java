@@ -2,6 +2,7 @@ package psi.launcher.internal;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Hashtable;
@@ -179,6 +180,23 @@ public class Launcher {
 		}
 	}
 
+	/**
+	 * @return the history file, made readable by its owner alone if new (as
+	 *         bash's: a line may hold a URL with a password), or {@code null}
+	 *         when it cannot be made
+	 */
+	static java.nio.file.Path history(java.nio.file.Path file) {
+		try {
+			java.nio.file.Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+				java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+		} catch (java.nio.file.FileAlreadyExistsException e) {
+			// kept as the user has it
+		} catch (IOException | UnsupportedOperationException e) {
+			return null;
+		}
+		return file;
+	}
+
 	/** @return whether {@code done} became true, asked every 2 ms, within {@code nanos} */
 	private static boolean pollUntil(long nanos, java.util.function.BooleanSupplier done) {
 		long deadline = System.nanoTime() + nanos;
@@ -227,7 +245,7 @@ public class Launcher {
 			// history in the home directory, when there is one to write to (nobody's is /nonexistent)
 			String home = System.getProperty("user.home");
 			java.nio.file.Path h = home == null || home.isEmpty() ? null : java.nio.file.Path.of(home);
-			return c.run(t, h != null && java.nio.file.Files.isDirectory(h) && java.nio.file.Files.isWritable(h) ? h.resolve(".psi_history") : null);
+			return c.run(t, h != null && java.nio.file.Files.isDirectory(h) && java.nio.file.Files.isWritable(h) ? history(h.resolve(".psi_history")) : null);
 		} catch (java.io.IOException e) {
 			err.println("psi: cannot open the terminal: " + CommandRunner.oneLine(e.getMessage()));
 			return 1;
