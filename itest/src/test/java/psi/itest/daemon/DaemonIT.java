@@ -279,7 +279,7 @@ class DaemonIT {
 		assertTrue(logs.err().contains("adm or systemd-journal"), logs.toString());
 		Result shell = psi("nobody", Map.of("PSI_SOCKET", daemon.socket().toString()));
 		assertEquals(1, shell.rc(), shell.toString());
-		assertTrue(shell.err().contains("the interactive shell is root's"), shell.toString());
+		assertTrue(shell.err().contains("the daemon's shell is root's"), shell.toString());
 		assertEquals("", diff(before, snapshot(root)), "a refused command changed the root");
 		// and nobody's own in-process psi (no daemon) cannot write root's files either: not the daemon's doing
 	}

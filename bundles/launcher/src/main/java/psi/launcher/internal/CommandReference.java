@@ -118,7 +118,7 @@ final class CommandReference {
 			+ "rolls back, stops and purges them, with systemd or, where systemd is not PID 1, its own service manager.\n");
 		sb.append(".PP\nWhen a psi daemon listens on \\fI/run/psi/psi.sock\\fR (\\fIDIR\\fR/run/psi/psi.sock with \\fB\\-\\-root\\fR, "
 			+ "or \\fB$PSI_SOCKET\\fR), it runs the command; else, and with \\fB\\-\\-no\\-daemon\\fR, the command runs in a process of its own. "
-			+ "Without arguments (or with \\fB\\-\\-root\\fR \\fIDIR\\fR alone), psi opens its interactive shell: a line editor with history "
+			+ "Without arguments (or with only \\fB\\-\\-root\\fR \\fIDIR\\fR or \\fB\\-\\-no\\-daemon\\fR), psi opens its interactive shell: a line editor with history "
 			+ "(\\fI~/.psi_history\\fR) where Tab completes command names, options, option values, image names and paths. "
 			+ "A line that is one psi command runs as it would on the command line; any other line is Gogo's language. "
 			+ "Ctrl\\-C drops the line or interrupts the command; Ctrl\\-D or \\fBexit\\fR leaves.\n");

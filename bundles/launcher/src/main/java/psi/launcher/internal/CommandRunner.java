@@ -494,7 +494,7 @@ public class CommandRunner {
 		sb.append("psi: portable system services\n\n");
 		sb.append("Usage: psi [--root DIR] [--no-daemon] COMMAND [OPTIONS] [ARGS...]   run one command and exit with its status\n");
 		sb.append("       psi -H [USER@]HOST[:PORT][,...] [--parallel N] COMMAND ...     run it on other hosts over ssh (-H @FILE: hosts from a file)\n");
-		sb.append("       psi [--root DIR]                                          open the interactive shell (Tab completes; Ctrl-D leaves)\n\n");
+		sb.append("       psi [--root DIR] [--no-daemon]                            open the interactive shell (Tab completes; Ctrl-D leaves)\n\n");
 		sb.append("A psi daemon (psi daemon) runs the commands when one listens on /run/psi/psi.sock (DIR/run/psi/psi.sock with\n");
 		sb.append("--root DIR, or $PSI_SOCKET); else, or with --no-daemon, this process runs them.\n");
 		sb.append("-H runs the command on each host in turn through your ssh (strict known_hosts), stopping at the first that\n");

@@ -188,7 +188,7 @@ final class Connection {
 	 */
 	private int shell(Caller caller, Access access, Request req) {
 		if (!access.admin()) {
-			caller.err().println("psi: refused for user " + access.who() + ": the interactive shell is root's; run psi COMMAND (psi --help lists them)");
+			caller.err().println("psi: refused for user " + access.who() + ": the daemon's shell is root's; run psi COMMAND (psi --help lists them), or psi --no-daemon for a shell of your own");
 			return 1;
 		}
 		// the shell's commands operate on the root this daemon serves

@@ -89,6 +89,7 @@ final class Console {
 		terminal.handle(Terminal.Signal.INT, s -> interrupt());
 		terminal.writer().println("psi shell: Tab completes, help lists the commands, psi COMMAND --help their options; Ctrl-D or exit leaves.");
 		terminal.flush();
+		profile();
 		int status = 0;
 		try {
 			while (true) {
@@ -134,6 +135,24 @@ final class Console {
 			session.close();
 		}
 		return status;
+	}
+
+	/**
+	 * Runs the admin's {@code etc/gosh_profile} beside psi's jar (Gogo's
+	 * {@code gosh.home}), as Gogo's own login shell did: aliases, variables.
+	 */
+	private void profile() {
+		String home = System.getProperty("gosh.home");
+		Path p = home == null ? null : Path.of(home, "etc", "gosh_profile");
+		try {
+			if (p != null && java.nio.file.Files.size(p) > 0) {
+				session.execute("source '" + p.toUri() + "'"); // what its last line gives is not shown
+			}
+		} catch (IOException e) {
+			// none: nothing to run
+		} catch (Exception e) {
+			caller.err().println("psi: " + p + ": " + CommandRunner.oneLine(e.getMessage() == null ? e.toString() : e.getMessage()));
+		}
 	}
 
 	/** Interrupts the command running now (Ctrl-C, the client gone); nothing while the shell waits for a line. */

@@ -77,12 +77,10 @@ public class Launcher {
 			// route to the current session, and a session writing to them would loop
 			PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true);
 			PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
-			if (args.length == 0) {
-				return console(new java.io.FileInputStream(FileDescriptor.in), out, err, null);
-			}
-			if (args.length == 2 && args[0].equals("--root") || args.length == 1 && args[0].startsWith("--root=")) {
-				// psi --root DIR: the shell, for that root
-				return console(new java.io.FileInputStream(FileDescriptor.in), out, err, args.length == 2 ? args[1] : args[0].substring(7));
+			String[] root = shellRoot(args);
+			if (root != null) {
+				// psi, psi --root DIR, psi --no-daemon: the shell (for that root)
+				return console(new java.io.FileInputStream(FileDescriptor.in), out, err, root[0]);
 			}
 			return run(Arrays.asList(args), out, err);
 		}
@@ -178,6 +176,25 @@ public class Launcher {
 			}));
 			context.ungetService(ref);
 		}
+	}
+
+	/**
+	 * @return when the arguments ask for the interactive shell (none but
+	 *         {@code --root DIR} and {@code --no-daemon}): its root, {@code null}
+	 *         inside for the host's; else {@code null}
+	 */
+	static String[] shellRoot(String[] args) {
+		String root = null;
+		for (int i = 0; i < args.length; i++) {
+			if (args[i].equals("--root") && i + 1 < args.length) {
+				root = args[++i];
+			} else if (args[i].startsWith("--root=")) {
+				root = args[i].substring("--root=".length());
+			} else if (!args[i].equals(CommandLine.NO_DAEMON)) {
+				return null;
+			}
+		}
+		return new String[] { root };
 	}
 
 	/**
