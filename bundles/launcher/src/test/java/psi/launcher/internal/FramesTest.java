@@ -67,6 +67,63 @@ class FramesTest {
 	}
 
 	@Test
+	void theShellsTerminalAndItsSize() throws IOException {
+		Connection.Request req = Connection.Request.parse(
+			Frames.strings(Frames.request(List.of("version=1", "cwd=/", "console=1", "cols=132", "rows=43"))));
+		assertTrue(req.console());
+		assertEquals(132, req.columns());
+		assertEquals(43, req.rows());
+		assertTrue(req.args().isEmpty());
+		// a size no terminal has is unknown, not an error
+		for (String bad : List.of("0", "-1", "10000", "x", "")) {
+			Connection.Request r = Connection.Request.parse(Frames.strings(Frames.request(List.of("version=1", "cwd=/", "cols=" + bad))));
+			assertEquals(0, r.columns(), bad);
+		}
+		assertTrue(!Connection.Request.parse(Frames.strings(Frames.request(List.of("version=1", "cwd=/")))).console());
+	}
+
+	/**
+	 * The shell's frames go through a writer thread: the line editor
+	 * interrupts its own thread on Ctrl-C, and a thread interrupted while it
+	 * writes to a channel closes the channel (NIO's rule, shown first).
+	 */
+	@Test
+	void aWriterKeepsTheChannelOpenWhenItsCallerIsInterrupted() throws Exception {
+		java.nio.channels.Pipe direct = java.nio.channels.Pipe.open();
+		Thread.currentThread().interrupt();
+		assertThrows(java.nio.channels.ClosedByInterruptException.class,
+			() -> Frames.Sink.direct(direct.sink(), new Object()).frame(Frames.STDOUT, new byte[] { 'x' }, 0, 1));
+		assertTrue(!direct.sink().isOpen() && Thread.interrupted());
+
+		java.nio.channels.Pipe pipe = java.nio.channels.Pipe.open();
+		ByteArrayOutputStream got = new ByteArrayOutputStream();
+		Thread reader = new Thread(() -> {
+			try (java.io.InputStream in = Channels.newInputStream(pipe.source())) {
+				in.transferTo(got);
+			} catch (IOException e) {
+				// the test sees what arrived
+			}
+		});
+		reader.start();
+		try (Frames.Writer w = new Frames.Writer(pipe.sink(), "test-writer")) {
+			for (int i = 0; i < 200; i++) {
+				Thread.currentThread().interrupt();
+				byte[] b = Integer.toString(i).getBytes();
+				w.frame(Frames.STDOUT, b, 0, b.length);
+				assertTrue(Thread.interrupted(), "the caller's interrupt is kept for it");
+			}
+		}
+		assertTrue(pipe.sink().isOpen());
+		pipe.sink().close();
+		reader.join(10_000);
+		java.nio.channels.ReadableByteChannel frames = Channels.newChannel(new ByteArrayInputStream(got.toByteArray()));
+		for (int i = 0; i < 200; i++) {
+			assertEquals(Integer.toString(i), new String(Frames.read(frames).data()), "in order");
+		}
+		assertNull(Frames.read(frames));
+	}
+
+	@Test
 	void aRequestWithoutVersionOrDirectoryIsRefused() {
 		assertThrows(IOException.class, () -> Connection.Request.parse(Frames.strings(Frames.request(List.of("cwd=/", "arg=list")))));
 		assertThrows(IOException.class, () -> Connection.Request.parse(Frames.strings(Frames.request(List.of("version=1", "arg=list")))));
