@@ -74,6 +74,17 @@ final class Service {
 	private volatile String sub = "dead";
 	private volatile String result = "success";
 	private volatile long mainPid;
+	/**
+	 * Notifications from the service's group that came before its main
+	 * process was recorded (a service may send READY=1 the moment it runs,
+	 * before the spawn has returned here): decided once it is, as systemd,
+	 * which knows the main PID from the fork, would have decided them.
+	 * At most {@link #EARLY_MAX}.
+	 */
+	private final List<Runnable> early = new ArrayList<>();
+	private static final int EARLY_MAX = 64;
+	/** Whether the main process is being spawned: the only time notifications are kept for later. */
+	private volatile boolean spawningMain;
 	/** Whether the main process psi watches is bubblewrap, whose child is the service's own process. */
 	private volatile boolean mainInSandbox;
 	private volatile int execMainStatus;
@@ -211,6 +222,9 @@ final class Service {
 		sub = "start-pre";
 		result = "success";
 		mainPid = 0;
+		synchronized (early) {
+			early.clear(); // a past start's, never decided
+		}
 		execMainStatus = 0;
 		statusText = "";
 		watchdogFired = false;
@@ -263,10 +277,19 @@ final class Service {
 				case "simple", "exec", "idle", "notify" -> {
 					CompletableFuture<Boolean> r = new CompletableFuture<>();
 					ready = r;
-					Process p = spawnMain(startCmds.get(0), fds);
-					fds = List.of();
-					mainInSandbox = !startCmds.get(0).has(ExecCommand.Prefix.FULL_PRIVILEGES);
-					watch(p.toHandle(), p);
+					Process p;
+					spawningMain = true;
+					try {
+						p = spawnMain(startCmds.get(0), fds);
+						fds = List.of();
+						mainInSandbox = !startCmds.get(0).has(ExecCommand.Prefix.FULL_PRIVILEGES);
+						watch(p.toHandle(), p);
+					} finally {
+						spawningMain = false;
+						synchronized (early) {
+							early.clear(); // the spawn failed: nothing to decide
+						}
+					}
 					awaitJoined(p);
 					armWatchdog(c);
 					if (type.equals("notify") && !awaitReady(r, p, timeout)) {
@@ -445,6 +468,13 @@ final class Service {
 	/** A notification: on the poller's thread; what changes state goes to the service's thread. */
 	private void notified(long pid, long uid, Map<String, String> f) {
 		if (!accepts(pid, uid)) {
+			synchronized (early) {
+				CGroups cg = cgroup;
+				if (spawningMain && mainPid == 0 && notifyAccess.equals("main") && early.size() < EARLY_MAX && cg != null && cg.pids().contains(pid)) {
+					early.add(() -> notified(pid, uid, f));
+					return;
+				}
+			}
 			log("Got notification message from PID " + pid + ", but reception only permitted for "
 				+ switch (notifyAccess) {
 					case "main" -> "main PID " + servicePid();
@@ -882,7 +912,13 @@ final class Service {
 		}
 		main = p;
 		mainHandle = h;
-		mainPid = h.pid();
+		List<Runnable> replay;
+		synchronized (early) {
+			mainPid = h.pid();
+			replay = List.copyOf(early);
+			early.clear();
+		}
+		replay.forEach(Runnable::run);
 		long gen = ++generation;
 		CompletableFuture<?> exit = p != null ? p.onExit() : h.onExit();
 		exit.thenRun(() -> jobs.submit(() -> mainExited(gen)));
